@@ -1,0 +1,31 @@
+//! Natter's protocol, with no IO.
+//!
+//! This crate holds everything two Natter peers must agree on, as plain data and
+//! deterministic state machines. It never touches the network, the disk or the clock and
+//! never draws from a global random number generator: the caller passes the current time
+//! (`now_ms`) and an RNG into the functions that need them. The same code therefore runs in
+//! the browser (driven by `natter`'s runtime), in native tests, and in a simulated network
+//! of many peers.
+//!
+//! | module | concern |
+//! | --- | --- |
+//! | [`identity`] | Ed25519 identities and safety numbers |
+//! | [`room`] | room secrets, room ids, invite links, passwords, derived keys |
+//! | [`seal`] | AEAD sealing of signaling blobs |
+//! | [`signal`] | the JSON messages between clients and the signaling server |
+//! | [`log`] | signed per-author append-only logs |
+//! | [`hello`] | the DataChannel handshake binding an identity to a connection |
+//! | [`wire`] | binary frames between peers |
+//! | [`sync`] | the per-room sync state machine |
+
+pub mod hello;
+pub mod identity;
+pub mod log;
+pub mod room;
+pub mod seal;
+pub mod signal;
+pub mod sync;
+pub mod wire;
+
+#[cfg(feature = "sim")]
+pub mod sim;

@@ -1,0 +1,1 @@
+//! Natter's signaling relay and static file server (placeholder; built in its own change).

@@ -1,0 +1,2 @@
+//! The Natter web app (Leptos, client-side rendered).
+pub mod app;

@@ -1,2 +1,8 @@
-//! The Natter web app (Leptos, client-side rendered).
+//! The Natter web app: a Leptos single-page app, client-side rendered and built by Trunk.
+//!
+//! The protocol lives in `natter-core`; this crate only drives it from browser events and
+//! renders its state. Components are thin and hold no protocol logic.
+
 pub mod app;
+pub mod components;
+pub mod server;

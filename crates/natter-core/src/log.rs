@@ -1,1 +1,1144 @@
-//! (being written)
+//! Signed per-author append-only logs, and the room view materialised from them.
+//!
+//! # What
+//!
+//! Every author keeps one append-only log per room. An [`Entry`] is
+//! `{room_id, author, seq, prev_hash, lamport, wall_ms, body, signature}`:
+//!
+//! - `seq` counts the author's entries in this room, starting at 1;
+//! - `prev_hash` is the [`EntryId`] of the author's entry `seq - 1` (all zero for `seq == 1`),
+//!   so each log is a hash chain and a log's head id commits to all of it;
+//! - `lamport` is a Lamport clock: one more than the largest lamport the author had seen;
+//! - `wall_ms` is the author's wall clock, for display only (it orders nothing);
+//! - `signature` is the author's Ed25519 signature over the signed part.
+//!
+//! The [`EntryId`] is the SHA-256 of the entry's full canonical bytes, signature included.
+//!
+//! # Canonical encoding (version 1)
+//!
+//! Hand-written, deterministic, big-endian, every variable field length-prefixed:
+//!
+//! ```text
+//! signed part := version:u8 (=1) room_id:[32] author:[32] seq:u64 prev_hash:[32]
+//!                lamport:u64 wall_ms:u64 body
+//! body        := tag:u8 fields...
+//!   1 Text       text:str reply_to:opt_id
+//!   2 Edit       target:[32] text:str
+//!   3 Delete     target:[32]
+//!   4 Reaction   target:[32] emoji:str
+//!   5 Attachment digest:[32] size:u64 mime:str name:str
+//!   6 Profile    display_name:str
+//! str         := len:u32 utf8-bytes
+//! opt_id      := 0 | 1 id:[32]
+//! entry bytes := signed part || signature:[64]
+//! signed msg  := "natter/entry/v1" 0x00 || signed part      (domain separation)
+//! ```
+//!
+//! Decoding is total and strict: it rejects unknown versions and tags, truncated input,
+//! trailing bytes, non-UTF-8 strings, out-of-range option markers and over-long fields. So a
+//! byte string decodes to at most one entry, re-encoding reproduces it exactly, and the id
+//! can be computed from the received bytes without re-encoding.
+//!
+//! # Invariants kept by [`RoomLog`]
+//!
+//! - Only entries that passed [`Record::verify`] (room, signature, field bounds) are given to
+//!   [`RoomLog::append`]; the log itself checks `seq` and the `prev_hash` chain, so every
+//!   author's held entries are exactly `1..=len`, each linked to its predecessor.
+//! - Two different entries with the same `(author, seq)`, or a validly signed entry whose
+//!   `prev_hash` is not the id of the held predecessor, prove that the author forked its log
+//!   (equivocation). The first entry is kept, the author is flagged, and none of the author's
+//!   later entries are accepted.
+//! - Display order is `(lamport, author, seq)`: a total order every peer computes alike.
+//!
+//! Persistence is not done here: the sync state machine emits `Store` outputs that the driver
+//! executes (see `crate::sync`). [`RoomLog`] is the in-memory index (and copy) of what is held.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use sha2::{Digest, Sha256};
+
+use crate::identity::{Identity, PublicKey, Signature, SIGNATURE_LEN};
+use crate::room::RoomId;
+
+/// Version byte of the entry encoding.
+pub const ENTRY_VERSION: u8 = 1;
+/// Domain separation tag prefixed to the signed part before signing.
+pub const ENTRY_SIGNING_DOMAIN: &[u8] = b"natter/entry/v1\0";
+/// Maximum length of a text (in Unicode scalar values) in `Text` and `Edit` bodies.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+/// Maximum bytes of a text: every char is at most 4 bytes of UTF-8.
+pub const MAX_TEXT_BYTES: usize = MAX_TEXT_CHARS * 4;
+/// Maximum bytes of a reaction emoji.
+pub const MAX_EMOJI_BYTES: usize = 32;
+/// Maximum bytes of an attachment's MIME type.
+pub const MAX_MIME_BYTES: usize = 127;
+/// Maximum bytes of an attachment's file name.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+/// Maximum length of a display name in Unicode scalar values.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+/// Maximum bytes of a display name.
+pub const MAX_DISPLAY_NAME_BYTES: usize = MAX_DISPLAY_NAME_CHARS * 4;
+/// Fixed bytes of an entry: header (version, room, author, seq, prev, lamport, wall) and
+/// signature, without the body.
+pub const ENTRY_FIXED_LEN: usize = 1 + 32 + 32 + 8 + 32 + 8 + 8 + SIGNATURE_LEN;
+/// Upper bound on the encoded length of any valid entry (the largest body is a maximal
+/// `Text` with a reply: tag, length prefix, text, option marker, id).
+pub const MAX_ENTRY_LEN: usize = ENTRY_FIXED_LEN + 1 + 4 + MAX_TEXT_BYTES + 1 + 32;
+/// Smallest possible encoded entry (a `Profile` with an empty name: tag and length prefix).
+pub const MIN_ENTRY_LEN: usize = ENTRY_FIXED_LEN + 1 + 4;
+
+/// Errors from decoding, building or verifying entries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    /// The input ended before the value did.
+    #[error("truncated input")]
+    Truncated,
+    /// Bytes were left over after the value.
+    #[error("{0} trailing bytes after the entry")]
+    TrailingBytes(usize),
+    /// The entry encoding version is not one this build understands.
+    #[error("unknown entry version {0} (this build understands version {ENTRY_VERSION})")]
+    UnknownVersion(u8),
+    /// The body tag is not known.
+    #[error("unknown body tag {0}")]
+    UnknownBody(u8),
+    /// An option marker was neither 0 nor 1.
+    #[error("invalid option marker {0}")]
+    BadMarker(u8),
+    /// A string was not UTF-8.
+    #[error("string field `{0}` is not UTF-8")]
+    InvalidUtf8(&'static str),
+    /// A field exceeds its bound.
+    #[error("field `{field}` is longer than {max}")]
+    TooLong {
+        /// The field.
+        field: &'static str,
+        /// Its bound (characters or bytes, as documented on the constant).
+        max: usize,
+    },
+    /// A reaction's emoji is empty.
+    #[error("empty emoji")]
+    EmptyEmoji,
+    /// The whole entry is larger than [`MAX_ENTRY_LEN`].
+    #[error("entry of {0} bytes exceeds the maximum")]
+    EntryTooLarge(usize),
+    /// `seq` was zero.
+    #[error("sequence numbers start at 1")]
+    ZeroSeq,
+    /// The first entry of a log must have an all-zero `prev_hash`.
+    #[error("the first entry of a log must have a zero prev_hash")]
+    FirstEntryHasPrev,
+    /// The entry belongs to another room.
+    #[error("entry belongs to another room")]
+    WrongRoom,
+    /// The author's public key is not a valid key.
+    #[error("invalid author key")]
+    InvalidAuthor,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+}
+
+/// An entry's id: SHA-256 of its full canonical bytes (signature included).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct EntryId(pub [u8; 32]);
+
+impl EntryId {
+    /// The all-zero id, used as `prev_hash` of a log's first entry.
+    pub const ZERO: EntryId = EntryId([0; 32]);
+
+    /// The id of the given canonical entry bytes.
+    pub fn of_bytes(bytes: &[u8]) -> EntryId {
+        EntryId(Sha256::digest(bytes).into())
+    }
+
+    /// Lower-case hex of all 32 bytes.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl std::fmt::Debug for EntryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "EntryId({:02x}{:02x}{:02x}{:02x}..)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
+    }
+}
+
+/// What an entry says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A chat message, optionally replying to another entry.
+    Text {
+        /// The message (at most [`MAX_TEXT_CHARS`] characters).
+        text: String,
+        /// The entry this replies to.
+        reply_to: Option<EntryId>,
+    },
+    /// Replaces the text of one of the author's own earlier `Text` entries.
+    Edit {
+        /// The entry edited.
+        target: EntryId,
+        /// The new text (at most [`MAX_TEXT_CHARS`] characters).
+        text: String,
+    },
+    /// Tombstones one of the author's own earlier entries (a message or a reaction).
+    Delete {
+        /// The entry deleted.
+        target: EntryId,
+    },
+    /// A reaction to an entry.
+    Reaction {
+        /// The entry reacted to.
+        target: EntryId,
+        /// The reaction (1 to [`MAX_EMOJI_BYTES`] bytes).
+        emoji: String,
+    },
+    /// A reference to a file whose bytes travel separately, named by digest.
+    Attachment {
+        /// SHA-256 of the file's bytes.
+        digest: [u8; 32],
+        /// Size of the file in bytes.
+        size: u64,
+        /// MIME type (at most [`MAX_MIME_BYTES`] bytes).
+        mime: String,
+        /// File name (at most [`MAX_FILE_NAME_BYTES`] bytes).
+        name: String,
+    },
+    /// The author's display name in this room from now on.
+    Profile {
+        /// The name (at most [`MAX_DISPLAY_NAME_CHARS`] characters).
+        display_name: String,
+    },
+}
+
+impl Body {
+    /// Checks every field bound.
+    pub fn validate(&self) -> Result<(), LogError> {
+        fn text(t: &str) -> Result<(), LogError> {
+            if t.len() > MAX_TEXT_BYTES || t.chars().count() > MAX_TEXT_CHARS {
+                return Err(LogError::TooLong {
+                    field: "text",
+                    max: MAX_TEXT_CHARS,
+                });
+            }
+            Ok(())
+        }
+        fn bytes(field: &'static str, s: &str, max: usize) -> Result<(), LogError> {
+            if s.len() > max {
+                return Err(LogError::TooLong { field, max });
+            }
+            Ok(())
+        }
+        match self {
+            Body::Text { text: t, .. } | Body::Edit { text: t, .. } => text(t),
+            Body::Delete { .. } => Ok(()),
+            Body::Reaction { emoji, .. } => {
+                if emoji.is_empty() {
+                    return Err(LogError::EmptyEmoji);
+                }
+                bytes("emoji", emoji, MAX_EMOJI_BYTES)
+            }
+            Body::Attachment { mime, name, .. } => {
+                bytes("mime", mime, MAX_MIME_BYTES)?;
+                bytes("name", name, MAX_FILE_NAME_BYTES)
+            }
+            Body::Profile { display_name } => {
+                if display_name.len() > MAX_DISPLAY_NAME_BYTES
+                    || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS
+                {
+                    return Err(LogError::TooLong {
+                        field: "display_name",
+                        max: MAX_DISPLAY_NAME_CHARS,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The entry this body refers to, if any.
+    pub fn target(&self) -> Option<EntryId> {
+        match self {
+            Body::Text { reply_to, .. } => *reply_to,
+            Body::Edit { target, .. } | Body::Delete { target } | Body::Reaction { target, .. } => {
+                Some(*target)
+            }
+            Body::Attachment { .. } | Body::Profile { .. } => None,
+        }
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        fn put_str(out: &mut Vec<u8>, s: &str) {
+            // Bodies are validated before encoding, so every string is far below u32::MAX.
+            out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        match self {
+            Body::Text { text, reply_to } => {
+                out.push(1);
+                put_str(out, text);
+                match reply_to {
+                    None => out.push(0),
+                    Some(id) => {
+                        out.push(1);
+                        out.extend_from_slice(&id.0);
+                    }
+                }
+            }
+            Body::Edit { target, text } => {
+                out.push(2);
+                out.extend_from_slice(&target.0);
+                put_str(out, text);
+            }
+            Body::Delete { target } => {
+                out.push(3);
+                out.extend_from_slice(&target.0);
+            }
+            Body::Reaction { target, emoji } => {
+                out.push(4);
+                out.extend_from_slice(&target.0);
+                put_str(out, emoji);
+            }
+            Body::Attachment {
+                digest,
+                size,
+                mime,
+                name,
+            } => {
+                out.push(5);
+                out.extend_from_slice(digest);
+                out.extend_from_slice(&size.to_be_bytes());
+                put_str(out, mime);
+                put_str(out, name);
+            }
+            Body::Profile { display_name } => {
+                out.push(6);
+                put_str(out, display_name);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Body, LogError> {
+        let body = match r.u8()? {
+            1 => {
+                let text = r.str("text", MAX_TEXT_BYTES)?;
+                let reply_to = match r.u8()? {
+                    0 => None,
+                    1 => Some(EntryId(r.array()?)),
+                    m => return Err(LogError::BadMarker(m)),
+                };
+                Body::Text { text, reply_to }
+            }
+            2 => {
+                let target = EntryId(r.array()?);
+                let text = r.str("text", MAX_TEXT_BYTES)?;
+                Body::Edit { target, text }
+            }
+            3 => Body::Delete {
+                target: EntryId(r.array()?),
+            },
+            4 => {
+                let target = EntryId(r.array()?);
+                let emoji = r.str("emoji", MAX_EMOJI_BYTES)?;
+                Body::Reaction { target, emoji }
+            }
+            5 => Body::Attachment {
+                digest: r.array()?,
+                size: r.u64()?,
+                mime: r.str("mime", MAX_MIME_BYTES)?,
+                name: r.str("name", MAX_FILE_NAME_BYTES)?,
+            },
+            6 => Body::Profile {
+                display_name: r.str("display_name", MAX_DISPLAY_NAME_BYTES)?,
+            },
+            t => return Err(LogError::UnknownBody(t)),
+        };
+        body.validate()?;
+        Ok(body)
+    }
+}
+
+/// A signed log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The room this entry belongs to.
+    pub room_id: RoomId,
+    /// The author, who signed it.
+    pub author: PublicKey,
+    /// Position in the author's log, from 1.
+    pub seq: u64,
+    /// Id of the author's entry `seq - 1`; zero for `seq == 1`.
+    pub prev_hash: EntryId,
+    /// Lamport clock: one more than the largest lamport the author had seen.
+    pub lamport: u64,
+    /// The author's wall clock in milliseconds since the Unix epoch (display only).
+    pub wall_ms: u64,
+    /// What the entry says.
+    pub body: Body,
+    /// The author's signature over [`ENTRY_SIGNING_DOMAIN`] and the signed part.
+    pub signature: Signature,
+}
+
+/// The fields of an entry before signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// The room.
+    pub room_id: RoomId,
+    /// Position in the author's log, from 1.
+    pub seq: u64,
+    /// Id of the author's entry `seq - 1`; zero for `seq == 1`.
+    pub prev_hash: EntryId,
+    /// Lamport clock.
+    pub lamport: u64,
+    /// Wall clock (display only).
+    pub wall_ms: u64,
+    /// The body.
+    pub body: Body,
+}
+
+impl Entry {
+    /// Validates and signs `draft` with `identity`.
+    pub fn sign(identity: &Identity, draft: Draft) -> Result<Entry, LogError> {
+        if draft.seq == 0 {
+            return Err(LogError::ZeroSeq);
+        }
+        if draft.seq == 1 && draft.prev_hash != EntryId::ZERO {
+            return Err(LogError::FirstEntryHasPrev);
+        }
+        draft.body.validate()?;
+        let mut entry = Entry {
+            room_id: draft.room_id,
+            author: identity.public(),
+            seq: draft.seq,
+            prev_hash: draft.prev_hash,
+            lamport: draft.lamport,
+            wall_ms: draft.wall_ms,
+            body: draft.body,
+            signature: Signature([0; SIGNATURE_LEN]),
+        };
+        let mut msg = ENTRY_SIGNING_DOMAIN.to_vec();
+        entry.encode_signed_part(&mut msg);
+        entry.signature = identity.sign(&msg);
+        Ok(entry)
+    }
+
+    fn encode_signed_part(&self, out: &mut Vec<u8>) {
+        out.push(ENTRY_VERSION);
+        out.extend_from_slice(&self.room_id.0);
+        out.extend_from_slice(&self.author.0);
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&self.prev_hash.0);
+        out.extend_from_slice(&self.lamport.to_be_bytes());
+        out.extend_from_slice(&self.wall_ms.to_be_bytes());
+        self.body.encode_into(out);
+    }
+
+    /// The canonical bytes: signed part followed by the signature.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(ENTRY_FIXED_LEN + 64);
+        self.encode_signed_part(&mut out);
+        out.extend_from_slice(&self.signature.0);
+        out
+    }
+
+    /// Decodes canonical bytes (structure and bounds only; see [`Record::verify`]).
+    pub fn decode(bytes: &[u8]) -> Result<Entry, LogError> {
+        if bytes.len() > MAX_ENTRY_LEN {
+            return Err(LogError::EntryTooLarge(bytes.len()));
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != ENTRY_VERSION {
+            return Err(LogError::UnknownVersion(version));
+        }
+        let room_id = RoomId(r.array()?);
+        let author = PublicKey(r.array()?);
+        let seq = r.u64()?;
+        let prev_hash = EntryId(r.array()?);
+        let lamport = r.u64()?;
+        let wall_ms = r.u64()?;
+        let body = Body::decode(&mut r)?;
+        let signature = Signature(r.array()?);
+        r.finish()?;
+        if seq == 0 {
+            return Err(LogError::ZeroSeq);
+        }
+        if seq == 1 && prev_hash != EntryId::ZERO {
+            return Err(LogError::FirstEntryHasPrev);
+        }
+        Ok(Entry {
+            room_id,
+            author,
+            seq,
+            prev_hash,
+            lamport,
+            wall_ms,
+            body,
+            signature,
+        })
+    }
+
+    /// This entry's id (encodes it; prefer [`Record::id`] when the bytes are at hand).
+    pub fn id(&self) -> EntryId {
+        EntryId::of_bytes(&self.encode())
+    }
+
+    /// The key this entry sorts by in display order.
+    pub fn display_key(&self) -> (u64, PublicKey, u64) {
+        (self.lamport, self.author, self.seq)
+    }
+}
+
+/// An entry together with its canonical bytes and id, as held and stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The entry's id.
+    pub id: EntryId,
+    /// The decoded entry.
+    pub entry: Entry,
+    /// Its canonical bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Record {
+    /// Wraps a freshly signed entry.
+    pub fn from_entry(entry: Entry) -> Record {
+        let bytes = entry.encode();
+        Record {
+            id: EntryId::of_bytes(&bytes),
+            entry,
+            bytes,
+        }
+    }
+
+    /// Decodes canonical bytes and computes the id. Does not check the signature.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Record, LogError> {
+        let entry = Entry::decode(bytes)?;
+        Ok(Record {
+            id: EntryId::of_bytes(bytes),
+            entry,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Checks that the entry belongs to `room` and that its signature verifies (strict
+    /// Ed25519). Field bounds were checked when it was decoded or signed.
+    pub fn verify(&self, room: &RoomId) -> Result<(), LogError> {
+        if self.entry.room_id != *room {
+            return Err(LogError::WrongRoom);
+        }
+        let signed = &self.bytes[..self.bytes.len().saturating_sub(SIGNATURE_LEN)];
+        let mut msg = Vec::with_capacity(ENTRY_SIGNING_DOMAIN.len() + signed.len());
+        msg.extend_from_slice(ENTRY_SIGNING_DOMAIN);
+        msg.extend_from_slice(signed);
+        self.entry
+            .author
+            .verify(&msg, &self.entry.signature)
+            .map_err(|e| match e {
+                crate::identity::IdentityError::InvalidPublicKey => LogError::InvalidAuthor,
+                crate::identity::IdentityError::BadSignature => LogError::BadSignature,
+            })
+    }
+}
+
+/// A bounds-checked reader over a byte slice, shared by the entry and frame decoders.
+#[derive(Debug)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], LogError> {
+        if self.buf.len() < n {
+            return Err(LogError::Truncated);
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, LogError> {
+        Ok(self.bytes(1)?[0])
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, LogError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, LogError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], LogError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.bytes(N)?);
+        Ok(out)
+    }
+
+    /// A `u32`-length-prefixed UTF-8 string of at most `max` bytes; the length is checked
+    /// before anything is allocated.
+    pub(crate) fn str(&mut self, field: &'static str, max: usize) -> Result<String, LogError> {
+        let len = self.u32()? as usize;
+        if len > max {
+            return Err(LogError::TooLong { field, max });
+        }
+        let raw = self.bytes(len)?;
+        std::str::from_utf8(raw)
+            .map(str::to_owned)
+            .map_err(|_| LogError::InvalidUtf8(field))
+    }
+
+    pub(crate) fn finish(&self) -> Result<(), LogError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(LogError::TrailingBytes(self.buf.len()))
+        }
+    }
+}
+
+/// What [`RoomLog::append`] did with an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Append {
+    /// It extended the author's log.
+    Appended,
+    /// It was already held.
+    Duplicate,
+    /// Its predecessor is missing: the author's log holds only `have` entries.
+    Gap {
+        /// Entries held of this author.
+        have: u64,
+    },
+    /// Equivocation: a different entry with the same `(author, seq)` is held (kept); the
+    /// author is now flagged.
+    Conflict {
+        /// The held entry at that seq.
+        existing: EntryId,
+    },
+    /// Equivocation: it claims a predecessor other than the held entry `seq - 1`; the author
+    /// is now flagged.
+    ChainBreak {
+        /// The held entry at `seq - 1`.
+        existing: EntryId,
+    },
+    /// The author is flagged; nothing more of theirs is accepted.
+    AuthorFlagged,
+}
+
+#[derive(Debug, Default, Clone)]
+struct AuthorLog {
+    records: Vec<Record>,
+}
+
+/// The in-memory index and copy of every verified entry of one room.
+#[derive(Debug, Clone)]
+pub struct RoomLog {
+    room_id: RoomId,
+    authors: BTreeMap<PublicKey, AuthorLog>,
+    ids: HashMap<EntryId, (PublicKey, u64)>,
+    flagged: BTreeSet<PublicKey>,
+    max_lamport: u64,
+    total: usize,
+}
+
+impl RoomLog {
+    /// An empty log of `room_id`.
+    pub fn new(room_id: RoomId) -> Self {
+        RoomLog {
+            room_id,
+            authors: BTreeMap::new(),
+            ids: HashMap::new(),
+            flagged: BTreeSet::new(),
+            max_lamport: 0,
+            total: 0,
+        }
+    }
+
+    /// The room.
+    pub fn room_id(&self) -> RoomId {
+        self.room_id
+    }
+
+    /// Appends a record that passed [`Record::verify`] for this room, checking its `seq` and
+    /// `prev_hash` against the author's held log.
+    pub fn append(&mut self, rec: Record) -> Append {
+        let author = rec.entry.author;
+        if self.flagged.contains(&author) {
+            return Append::AuthorFlagged;
+        }
+        let log = self.authors.entry(author).or_default();
+        let have = log.records.len() as u64;
+        let seq = rec.entry.seq;
+        if seq <= have {
+            // seq >= 1 is guaranteed by decoding and signing, so the index is in range.
+            let existing = log.records[(seq - 1) as usize].id;
+            if existing == rec.id {
+                return Append::Duplicate;
+            }
+            self.flagged.insert(author);
+            return Append::Conflict { existing };
+        }
+        if seq > have + 1 {
+            return Append::Gap { have };
+        }
+        let head = log.records.last().map_or(EntryId::ZERO, |r| r.id);
+        if rec.entry.prev_hash != head {
+            self.flagged.insert(author);
+            return Append::ChainBreak { existing: head };
+        }
+        self.max_lamport = self.max_lamport.max(rec.entry.lamport);
+        self.ids.insert(rec.id, (author, seq));
+        log.records.push(rec);
+        self.total += 1;
+        Append::Appended
+    }
+
+    /// Number of entries held of `author`.
+    pub fn len_of(&self, author: &PublicKey) -> u64 {
+        self.authors
+            .get(author)
+            .map_or(0, |l| l.records.len() as u64)
+    }
+
+    /// Total number of entries held.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The head `(seq, id)` of `author`'s log, if any entry is held.
+    pub fn head(&self, author: &PublicKey) -> Option<(u64, EntryId)> {
+        let log = self.authors.get(author)?;
+        log.records.last().map(|r| (r.entry.seq, r.id))
+    }
+
+    /// The entry `seq` of `author`.
+    pub fn get(&self, author: &PublicKey, seq: u64) -> Option<&Record> {
+        let idx = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.authors.get(author)?.records.get(idx)
+    }
+
+    /// The entry with id `id`.
+    pub fn get_by_id(&self, id: &EntryId) -> Option<&Record> {
+        let (author, seq) = self.ids.get(id)?;
+        self.get(author, *seq)
+    }
+
+    /// Whether the entry `id` is held.
+    pub fn contains(&self, id: &EntryId) -> bool {
+        self.ids.contains_key(id)
+    }
+
+    /// Authors with at least one held entry, in key order.
+    pub fn authors(&self) -> impl Iterator<Item = &PublicKey> {
+        self.authors
+            .iter()
+            .filter(|(_, l)| !l.records.is_empty())
+            .map(|(a, _)| a)
+    }
+
+    /// Every held entry of `author`, in seq order.
+    pub fn entries_of(&self, author: &PublicKey) -> &[Record] {
+        self.authors.get(author).map_or(&[], |l| &l.records[..])
+    }
+
+    /// The largest lamport held (0 if empty).
+    pub fn max_lamport(&self) -> u64 {
+        self.max_lamport
+    }
+
+    /// Flags `author` as an equivocator (e.g. from evidence received or restored from
+    /// storage). Returns whether the author was newly flagged.
+    pub fn flag(&mut self, author: PublicKey) -> bool {
+        self.flagged.insert(author)
+    }
+
+    /// Whether `author` is flagged.
+    pub fn is_flagged(&self, author: &PublicKey) -> bool {
+        self.flagged.contains(author)
+    }
+
+    /// Flagged authors.
+    pub fn flagged(&self) -> impl Iterator<Item = &PublicKey> {
+        self.flagged.iter()
+    }
+
+    /// Every held entry in display order `(lamport, author, seq)`.
+    pub fn in_display_order(&self) -> Vec<&Record> {
+        let mut all: Vec<&Record> = self.authors.values().flat_map(|l| &l.records).collect();
+        all.sort_by_key(|r| r.entry.display_key());
+        all
+    }
+}
+
+/// A message as the UI shows it, after edits, deletes and reactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The `Text` or `Attachment` entry's id.
+    pub id: EntryId,
+    /// Its author.
+    pub author: PublicKey,
+    /// Its seq in the author's log.
+    pub seq: u64,
+    /// Its lamport (display order).
+    pub lamport: u64,
+    /// The author's wall clock when posted.
+    pub wall_ms: u64,
+    /// Current text (after the last edit); empty for attachments and deleted messages.
+    pub text: String,
+    /// The entry it replies to.
+    pub reply_to: Option<EntryId>,
+    /// The attachment, for `Attachment` entries: `(digest, size, mime, name)`.
+    pub attachment: Option<([u8; 32], u64, String, String)>,
+    /// Whether it was edited.
+    pub edited: bool,
+    /// Whether it was deleted (a tombstone; the text is cleared).
+    pub deleted: bool,
+    /// Reactions: emoji → who reacted.
+    pub reactions: BTreeMap<String, BTreeSet<PublicKey>>,
+}
+
+/// Why an entry did not change the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewIssue {
+    /// An edit or delete by someone other than the target's author (ignored).
+    NotOwnEntry {
+        /// The offending entry.
+        entry: EntryId,
+        /// Its author.
+        author: PublicKey,
+    },
+    /// The target is not (yet) held or is not something the body can act on.
+    UnknownTarget {
+        /// The entry that refers to it.
+        entry: EntryId,
+    },
+}
+
+/// The materialised room: messages in display order with edits, deletes and reactions
+/// applied, and display names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomView {
+    /// Messages in display order.
+    pub messages: Vec<Message>,
+    /// Latest display name per author (from `Profile` entries).
+    pub names: BTreeMap<PublicKey, String>,
+    /// Entries that were ignored, and why.
+    pub issues: Vec<ViewIssue>,
+}
+
+impl RoomView {
+    /// Applies `entries` in display order (they are sorted here; duplicates by id are
+    /// ignored). Edits and deletes apply only to the same author's entries; the last edit in
+    /// display order wins; a delete tombstones a message or withdraws a reaction.
+    pub fn build<'a>(entries: impl IntoIterator<Item = &'a Record>) -> RoomView {
+        let mut recs: Vec<&Record> = entries.into_iter().collect();
+        recs.sort_by_key(|r| r.entry.display_key());
+        recs.dedup_by_key(|r| r.id);
+        let mut view = RoomView::default();
+        let mut index: HashMap<EntryId, usize> = HashMap::new();
+        // Reaction entry id → (message index, emoji, reactor).
+        let mut reactions: HashMap<EntryId, (usize, String, PublicKey)> = HashMap::new();
+        let mut authors: HashMap<EntryId, PublicKey> = HashMap::new();
+        for r in recs {
+            let e = &r.entry;
+            authors.insert(r.id, e.author);
+            match &e.body {
+                Body::Text { text, reply_to } => {
+                    index.insert(r.id, view.messages.len());
+                    view.messages.push(Message {
+                        id: r.id,
+                        author: e.author,
+                        seq: e.seq,
+                        lamport: e.lamport,
+                        wall_ms: e.wall_ms,
+                        text: text.clone(),
+                        reply_to: *reply_to,
+                        attachment: None,
+                        edited: false,
+                        deleted: false,
+                        reactions: BTreeMap::new(),
+                    });
+                }
+                Body::Attachment {
+                    digest,
+                    size,
+                    mime,
+                    name,
+                } => {
+                    index.insert(r.id, view.messages.len());
+                    view.messages.push(Message {
+                        id: r.id,
+                        author: e.author,
+                        seq: e.seq,
+                        lamport: e.lamport,
+                        wall_ms: e.wall_ms,
+                        text: String::new(),
+                        reply_to: None,
+                        attachment: Some((*digest, *size, mime.clone(), name.clone())),
+                        edited: false,
+                        deleted: false,
+                        reactions: BTreeMap::new(),
+                    });
+                }
+                Body::Profile { display_name } => {
+                    view.names.insert(e.author, display_name.clone());
+                }
+                Body::Edit { target, text } => match index.get(target) {
+                    Some(&i) if view.messages[i].author != e.author => {
+                        view.issues.push(ViewIssue::NotOwnEntry {
+                            entry: r.id,
+                            author: e.author,
+                        })
+                    }
+                    Some(&i)
+                        if !view.messages[i].deleted && view.messages[i].attachment.is_none() =>
+                    {
+                        view.messages[i].text = text.clone();
+                        view.messages[i].edited = true;
+                    }
+                    _ => view.issues.push(ViewIssue::UnknownTarget { entry: r.id }),
+                },
+                Body::Delete { target } => {
+                    match authors.get(target) {
+                        Some(a) if *a != e.author => {
+                            view.issues.push(ViewIssue::NotOwnEntry {
+                                entry: r.id,
+                                author: e.author,
+                            });
+                            continue;
+                        }
+                        None => {
+                            view.issues.push(ViewIssue::UnknownTarget { entry: r.id });
+                            continue;
+                        }
+                        Some(_) => {}
+                    }
+                    if let Some(&i) = index.get(target) {
+                        let m = &mut view.messages[i];
+                        m.deleted = true;
+                        m.text.clear();
+                        m.attachment = None;
+                    } else if let Some((i, emoji, who)) = reactions.remove(target) {
+                        let still = reactions
+                            .values()
+                            .any(|(j, em, w)| *j == i && *em == emoji && *w == who);
+                        if !still {
+                            if let Some(set) = view.messages[i].reactions.get_mut(&emoji) {
+                                set.remove(&who);
+                                if set.is_empty() {
+                                    view.messages[i].reactions.remove(&emoji);
+                                }
+                            }
+                        }
+                    } else {
+                        view.issues.push(ViewIssue::UnknownTarget { entry: r.id });
+                    }
+                }
+                Body::Reaction { target, emoji } => match index.get(target) {
+                    Some(&i) => {
+                        view.messages[i]
+                            .reactions
+                            .entry(emoji.clone())
+                            .or_default()
+                            .insert(e.author);
+                        reactions.insert(r.id, (i, emoji.clone(), e.author));
+                    }
+                    None => view.issues.push(ViewIssue::UnknownTarget { entry: r.id }),
+                },
+            }
+        }
+        view
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn ident(seed: u64) -> Identity {
+        Identity::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+    }
+
+    fn sign(id: &Identity, seq: u64, prev: EntryId, lamport: u64, body: Body) -> Record {
+        Record::from_entry(
+            Entry::sign(
+                id,
+                Draft {
+                    room_id: RoomId([7; 32]),
+                    seq,
+                    prev_hash: prev,
+                    lamport,
+                    wall_ms: 1000 + seq,
+                    body,
+                },
+            )
+            .expect("valid draft"),
+        )
+    }
+
+    fn text(t: &str) -> Body {
+        Body::Text {
+            text: t.into(),
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn a_signed_entry_round_trips_and_verifies() {
+        let a = ident(1);
+        let r = sign(&a, 1, EntryId::ZERO, 1, text("hi"));
+        let back = Record::from_bytes(&r.bytes).expect("decodes");
+        assert_eq!(back, r);
+        assert_eq!(back.verify(&RoomId([7; 32])), Ok(()));
+        assert_eq!(back.verify(&RoomId([8; 32])), Err(LogError::WrongRoom));
+    }
+
+    #[test]
+    fn a_flipped_bit_breaks_the_signature_or_the_decoding() {
+        let a = ident(1);
+        let r = sign(&a, 1, EntryId::ZERO, 1, text("hello"));
+        for i in 0..r.bytes.len() {
+            let mut b = r.bytes.clone();
+            b[i] ^= 0x01;
+            if let Ok(rec) = Record::from_bytes(&b) {
+                assert!(rec.verify(&rec.entry.room_id).is_err(), "byte {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn over_long_text_is_refused_when_signing() {
+        let a = ident(1);
+        let body = text(&"x".repeat(MAX_TEXT_CHARS + 1));
+        let err = Entry::sign(
+            &a,
+            Draft {
+                room_id: RoomId([7; 32]),
+                seq: 1,
+                prev_hash: EntryId::ZERO,
+                lamport: 1,
+                wall_ms: 0,
+                body,
+            },
+        );
+        assert!(matches!(err, Err(LogError::TooLong { .. })));
+    }
+
+    #[test]
+    fn the_log_accepts_a_chain_and_flags_a_fork() {
+        let a = ident(1);
+        let mut log = RoomLog::new(RoomId([7; 32]));
+        let e1 = sign(&a, 1, EntryId::ZERO, 1, text("one"));
+        let e2 = sign(&a, 2, e1.id, 2, text("two"));
+        let e2b = sign(&a, 2, e1.id, 2, text("two, differently"));
+        assert_eq!(log.append(e2.clone()), Append::Gap { have: 0 });
+        assert_eq!(log.append(e1.clone()), Append::Appended);
+        assert_eq!(log.append(e1.clone()), Append::Duplicate);
+        assert_eq!(log.append(e2.clone()), Append::Appended);
+        assert_eq!(log.append(e2b), Append::Conflict { existing: e2.id });
+        let e3 = sign(&a, 3, e2.id, 3, text("three"));
+        assert_eq!(log.append(e3), Append::AuthorFlagged);
+        assert_eq!(log.head(&a.public()), Some((2, e2.id)));
+    }
+
+    #[test]
+    fn a_wrong_predecessor_is_a_chain_break() {
+        let a = ident(1);
+        let mut log = RoomLog::new(RoomId([7; 32]));
+        let e1 = sign(&a, 1, EntryId::ZERO, 1, text("one"));
+        let e2 = sign(&a, 2, EntryId([9; 32]), 2, text("two"));
+        log.append(e1.clone());
+        assert_eq!(log.append(e2), Append::ChainBreak { existing: e1.id });
+        assert!(log.is_flagged(&a.public()));
+    }
+
+    #[test]
+    fn the_view_applies_own_edits_and_ignores_others() {
+        let a = ident(1);
+        let b = ident(2);
+        let m = sign(&a, 1, EntryId::ZERO, 1, text("helo"));
+        let fix = sign(
+            &a,
+            2,
+            m.id,
+            2,
+            Body::Edit {
+                target: m.id,
+                text: "hello".into(),
+            },
+        );
+        let vandal = sign(
+            &b,
+            1,
+            EntryId::ZERO,
+            3,
+            Body::Edit {
+                target: m.id,
+                text: "pwned".into(),
+            },
+        );
+        let like = sign(
+            &b,
+            2,
+            vandal.id,
+            4,
+            Body::Reaction {
+                target: m.id,
+                emoji: "👍".into(),
+            },
+        );
+        let view = RoomView::build([&like, &vandal, &fix, &m]);
+        assert_eq!(view.messages.len(), 1);
+        assert_eq!(view.messages[0].text, "hello");
+        assert!(view.messages[0].edited);
+        assert!(view.messages[0].reactions["👍"].contains(&b.public()));
+        assert_eq!(
+            view.issues,
+            vec![ViewIssue::NotOwnEntry {
+                entry: vandal.id,
+                author: b.public()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_delete_tombstones_a_message_and_withdraws_a_reaction() {
+        let a = ident(1);
+        let m = sign(&a, 1, EntryId::ZERO, 1, text("oops"));
+        let r = sign(
+            &a,
+            2,
+            m.id,
+            2,
+            Body::Reaction {
+                target: m.id,
+                emoji: "🎉".into(),
+            },
+        );
+        let unreact = sign(&a, 3, r.id, 3, Body::Delete { target: r.id });
+        let del = sign(&a, 4, unreact.id, 4, Body::Delete { target: m.id });
+        let view = RoomView::build([&m, &r, &unreact]);
+        assert!(view.messages[0].reactions.is_empty());
+        let view = RoomView::build([&m, &r, &unreact, &del]);
+        assert!(view.messages[0].deleted);
+        assert_eq!(view.messages[0].text, "");
+    }
+}

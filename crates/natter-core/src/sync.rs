@@ -1,1 +1,897 @@
-//! (being written)
+//! The per-room sync state machine.
+//!
+//! # What
+//!
+//! [`RoomSync`] holds one room's verified log ([`RoomLog`]) and talks to the room's
+//! connected peers in [`wire`](crate::wire) frames. It is sans-IO in the manner of str0m and
+//! quinn-proto: the driver feeds [`Input`]s to [`RoomSync::handle`] together with the current
+//! time, then drains [`Output`]s with [`RoomSync::poll_output`] and executes them (send bytes,
+//! persist entries, show events, arm a timer, close a connection). Nothing here reads a
+//! clock, draws randomness or blocks.
+//!
+//! # Protocol
+//!
+//! Each author's log is a hash chain, so "what I hold of author A" is fully described by
+//! A's head: `(seq, id of entry seq)`. The set of heads is a version vector, the *summary*.
+//!
+//! 1. **Connect.** When a connection opens, both sides send their summary (split over as
+//!    many `Summary` frames as needed; each is meaningful alone) and any equivocation
+//!    evidence they hold.
+//! 2. **Pull.** On a summary, for every author whose advertised seq exceeds ours, the
+//!    receiver sends one `Want {author, from_seq: ours + 1, to_seq: theirs}`: all the
+//!    ranges in as few frames as fit. A range already requested from another peer and not
+//!    timed out is not requested twice. If the advertised seq is at most ours but its head
+//!    id differs from our entry at that seq, the single entry is wanted: it proves a fork.
+//! 3. **Serve.** On a want, the holder answers with `Entries` frames, packed up to 64 KiB
+//!    each and sent back to back, so a catch-up of any size costs one round trip after the
+//!    summaries, and the bytes on the wire are the entries plus 4 bytes each and 6 per frame.
+//! 4. **Push.** A new local entry is pushed at once to every connected peer; entries
+//!    accepted from one peer are relayed to every other peer not known to hold them
+//!    (gossip), so history flows through intermediaries. Per peer we track the highest seq
+//!    per author it is known to hold (from its summaries, its entries and what we sent it)
+//!    and never push it an entry at or below that.
+//! 5. **Repair.** Every [`SyncConfig::summary_interval_ms`] the summary is sent again, which
+//!    recovers anything lost (dropped frames, a push to a peer lacking predecessors, a
+//!    want whose peer left). A received entry whose predecessor is missing is held in a
+//!    bounded pending set (already verified) and the gap is wanted from the sender; it is
+//!    stored only once the chain up to it is held.
+//!
+//! # Verification and blame
+//!
+//! Every entry is decoded strictly and checked (room, signature, bounds) before anything
+//! from its frame is applied; an entry already held (same id) is not verified again. A peer
+//! whose frame is malformed or oversized, or carries an entry with a bad signature, another
+//! room's id, or a chain broken *within the frame* (an honest peer only ever holds
+//! unbroken chains), is disconnected and reported, and nothing from that frame is kept.
+//!
+//! A validly signed entry that conflicts with a held one (same `(author, seq)`, different id,
+//! or a `prev_hash` that is not our held predecessor) is the author's fault, not the
+//! relaying peer's: the author is flagged ([`Event::Equivocation`]), the first entry is
+//! kept, none of the author's later entries are accepted, and the two entries are sent as
+//! `Evidence` to every peer so all honest peers flag the author too.
+//!
+//! # Persistence and ephemeral rooms
+//!
+//! [`Output::Store`] carries newly accepted entries, in chain order per author, and is
+//! queued before the [`Event::Entries`] that announces them, so a driver that executes
+//! outputs in order persists before it shows. At startup the driver rebuilds the machine
+//! with [`RoomSync::load`] from what it stored (and the authors it stored as flagged).
+//! An ephemeral room runs the same machine and the driver simply does not execute `Store`:
+//! the history then lives in memory only and is gone when the machine is dropped.
+//!
+//! # Transient frames and the handshake
+//!
+//! `Typing` and `Presence` are forwarded as events and never stored. `Hello` frames are
+//! handed to the driver as [`Event::Hello`]: verifying them needs the connection's DTLS
+//! fingerprints and session ids, which only the driver knows (`crate::hello`).
+//!
+//! # Example: two peers syncing
+//!
+//! ```
+//! use natter_core::identity::Identity;
+//! use natter_core::log::Body;
+//! use natter_core::room::RoomId;
+//! use natter_core::sync::{Input, Output, PeerId, RoomSync, SyncConfig};
+//!
+//! let room = RoomId([1; 32]);
+//! let mut alice = RoomSync::new(room, Identity::from_secret_bytes(&[2; 32]), SyncConfig::default());
+//! let mut bob = RoomSync::new(room, Identity::from_secret_bytes(&[3; 32]), SyncConfig::default());
+//! for i in 0..3 {
+//!     alice.handle(1_000, Input::Post(Body::Text { text: format!("hi {i}"), reply_to: None }))?;
+//! }
+//! alice.drain_outputs(); // alice's driver would store these; nobody is connected yet
+//!
+//! // The connection opens: each side learns of the other (alice is peer 1 for bob, bob peer 2 for alice).
+//! alice.handle(2_000, Input::PeerConnected(PeerId(2)))?;
+//! bob.handle(2_000, Input::PeerConnected(PeerId(1)))?;
+//!
+//! // Shuttle frames until both are quiet.
+//! loop {
+//!     let mut moved = false;
+//!     for out in alice.drain_outputs() {
+//!         if let Output::Send { bytes, .. } = out {
+//!             bob.handle(2_010, Input::Frame { peer: PeerId(1), bytes })?;
+//!             moved = true;
+//!         }
+//!     }
+//!     for out in bob.drain_outputs() {
+//!         if let Output::Send { bytes, .. } = out {
+//!             alice.handle(2_020, Input::Frame { peer: PeerId(2), bytes })?;
+//!             moved = true;
+//!         }
+//!     }
+//!     if !moved { break; }
+//! }
+//! assert_eq!(bob.log().len(), 3);
+//! assert_eq!(bob.view().messages[2].text, "hi 2");
+//! # Ok::<(), natter_core::sync::SyncError>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use crate::identity::{Identity, PublicKey};
+use crate::log::{Append, Body, Draft, Entry, EntryId, LogError, Record, RoomLog, RoomView};
+use crate::room::RoomId;
+use crate::wire::{self, Frame, Head, Presence, WantRange, WireError};
+
+/// The driver's name for one connection to a peer (e.g. an index of its DataChannels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerId(pub u64);
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// How often the summary is re-sent to every peer (repair).
+    pub summary_interval_ms: u64,
+    /// How long a want stays outstanding before the range may be asked of another peer.
+    pub want_timeout_ms: u64,
+    /// Most entries held pending (verified, predecessor missing).
+    pub max_pending: usize,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            summary_interval_ms: 10_000,
+            want_timeout_ms: 15_000,
+            max_pending: 10_000,
+        }
+    }
+}
+
+/// What the driver tells the machine.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A connection to a peer opened.
+    PeerConnected(PeerId),
+    /// A connection closed (for any reason, including an [`Output::Disconnect`]).
+    PeerDisconnected(PeerId),
+    /// A frame arrived from a peer.
+    Frame {
+        /// From whom.
+        peer: PeerId,
+        /// The frame's bytes.
+        bytes: Vec<u8>,
+    },
+    /// The local user posts a new entry (signed with the room identity).
+    Post(Body),
+    /// The local user started or stopped typing (sent to every peer, not stored).
+    Typing(bool),
+    /// The local user's presence changed (sent to every peer, not stored).
+    Presence(Presence),
+    /// A timer armed with [`Output::ScheduleTimer`] fired (or any time: ticks are idempotent).
+    Tick,
+}
+
+/// Why a peer was disconnected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Misbehaviour {
+    /// The frame did not decode (garbage, oversized, unknown version, bad entry encoding).
+    #[error("malformed frame: {0}")]
+    Malformed(WireError),
+    /// An entry failed verification (bad signature, wrong room, invalid author key).
+    #[error("invalid entry: {0}")]
+    InvalidEntry(LogError),
+    /// Entries in one frame contradict each other (a broken chain).
+    #[error("entries in one frame break their chain")]
+    BrokenChain,
+    /// Evidence frame that proves nothing.
+    #[error("evidence that proves no equivocation")]
+    BadEvidence,
+}
+
+/// Something for the UI or the driver to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Newly accepted entries (own posts included), already queued for storage. Read them
+    /// with [`RoomSync::log`] or rebuild the view.
+    Entries(Vec<EntryId>),
+    /// A peer sent something invalid and was disconnected.
+    PeerMisbehaved {
+        /// The peer.
+        peer: PeerId,
+        /// What it did.
+        reason: Misbehaviour,
+    },
+    /// An author signed two different entries for one position in its log; `first` is
+    /// kept, the author is flagged. The driver should persist the flag (and may keep the
+    /// evidence) and pass it to [`RoomSync::load`].
+    Equivocation {
+        /// The author.
+        author: PublicKey,
+        /// The entry held (or the first of the proof).
+        first: Box<Record>,
+        /// The conflicting entry.
+        second: Box<Record>,
+    },
+    /// A peer sent its handshake; the driver verifies it (`crate::hello`).
+    Hello {
+        /// The peer.
+        peer: PeerId,
+        /// The handshake bytes.
+        bytes: Vec<u8>,
+    },
+    /// A peer started or stopped typing.
+    Typing {
+        /// The peer.
+        peer: PeerId,
+        /// Whether typing.
+        active: bool,
+    },
+    /// A peer's presence.
+    Presence {
+        /// The peer.
+        peer: PeerId,
+        /// Its state.
+        state: Presence,
+    },
+    /// A peer said goodbye.
+    Bye {
+        /// The peer.
+        peer: PeerId,
+        /// Its reason.
+        reason: String,
+    },
+    /// Progress of a catch-up: entries known to exist (from summaries) but not yet held.
+    SyncProgress {
+        /// Entries still missing across all authors.
+        missing: u64,
+    },
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send a frame to a peer.
+    Send {
+        /// To whom.
+        peer: PeerId,
+        /// The frame.
+        bytes: Vec<u8>,
+    },
+    /// Persist these verified entries (skip for ephemeral rooms).
+    Store(Vec<Record>),
+    /// Tell the UI.
+    Event(Event),
+    /// Call [`RoomSync::handle`] with [`Input::Tick`] at this time.
+    ScheduleTimer {
+        /// When.
+        at_ms: u64,
+    },
+    /// Close the connection to a peer (then report [`Input::PeerDisconnected`]).
+    Disconnect {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: Misbehaviour,
+    },
+}
+
+/// Errors from local actions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncError {
+    /// The body is invalid (e.g. text too long).
+    #[error("invalid entry: {0}")]
+    Entry(#[from] LogError),
+    /// Our own log was found forked (restored from an old backup on another device?); we
+    /// refuse to sign more.
+    #[error("our own log is flagged as forked")]
+    OwnLogFlagged,
+    /// A stored entry failed to load.
+    #[error("stored entry {seq} of {author:?} rejected: {reason}")]
+    Load {
+        /// Its author.
+        author: PublicKey,
+        /// Its seq.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Default)]
+struct PeerState {
+    /// Highest seq per author the peer is known to hold (or to have been sent).
+    known: BTreeMap<PublicKey, u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Inflight {
+    to_seq: u64,
+    peer: PeerId,
+    deadline: u64,
+}
+
+/// One room's sync state machine. See the [module documentation](self).
+#[derive(Debug)]
+pub struct RoomSync {
+    identity: Identity,
+    me: PublicKey,
+    log: RoomLog,
+    config: SyncConfig,
+    peers: BTreeMap<PeerId, PeerState>,
+    pending: BTreeMap<(PublicKey, u64), Record>,
+    inflight: BTreeMap<PublicKey, Inflight>,
+    /// Highest seq per author any peer advertised (for progress).
+    advertised: BTreeMap<PublicKey, u64>,
+    evidence: BTreeMap<PublicKey, (Box<Record>, Box<Record>)>,
+    out: VecDeque<Output>,
+    now: u64,
+    next_summary_at: u64,
+    timer_at: Option<u64>,
+}
+
+impl RoomSync {
+    /// A machine for `room_id` with nothing held, signing with `identity`.
+    pub fn new(room_id: RoomId, identity: Identity, config: SyncConfig) -> Self {
+        RoomSync {
+            me: identity.public(),
+            identity,
+            log: RoomLog::new(room_id),
+            config,
+            peers: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            inflight: BTreeMap::new(),
+            advertised: BTreeMap::new(),
+            evidence: BTreeMap::new(),
+            out: VecDeque::new(),
+            now: 0,
+            next_summary_at: 0,
+            timer_at: None,
+        }
+    }
+
+    /// Rebuilds a machine from stored entries (any order) and stored flagged authors.
+    ///
+    /// The room, the encoding and every hash chain are checked; signatures are checked too
+    /// unless `trust_signatures` (the store only ever received verified entries, so a
+    /// driver may skip the cost at startup). Flagged authors' entries are loaded as stored.
+    pub fn load(
+        room_id: RoomId,
+        identity: Identity,
+        config: SyncConfig,
+        stored: impl IntoIterator<Item = Record>,
+        flagged: impl IntoIterator<Item = PublicKey>,
+        trust_signatures: bool,
+    ) -> Result<Self, SyncError> {
+        let mut s = RoomSync::new(room_id, identity, config);
+        let mut recs: Vec<Record> = stored.into_iter().collect();
+        recs.sort_by_key(|r| (r.entry.author, r.entry.seq));
+        for r in recs {
+            let (author, seq) = (r.entry.author, r.entry.seq);
+            let fail = |reason: String| SyncError::Load {
+                author,
+                seq,
+                reason,
+            };
+            if EntryId::of_bytes(&r.bytes) != r.id {
+                return Err(fail("id does not match bytes".into()));
+            }
+            if r.entry.room_id != room_id {
+                return Err(fail("wrong room".into()));
+            }
+            if !trust_signatures {
+                r.verify(&room_id).map_err(|e| fail(e.to_string()))?;
+            }
+            match s.log.append(r) {
+                Append::Appended | Append::Duplicate => {}
+                other => return Err(fail(format!("{other:?}"))),
+            }
+        }
+        for a in flagged {
+            s.log.flag(a);
+        }
+        Ok(s)
+    }
+
+    /// The held log.
+    pub fn log(&self) -> &RoomLog {
+        &self.log
+    }
+
+    /// The room view (messages with edits, deletes and reactions applied).
+    pub fn view(&self) -> RoomView {
+        RoomView::build(self.log.in_display_order())
+    }
+
+    /// Our identity's public key.
+    pub fn me(&self) -> PublicKey {
+        self.me
+    }
+
+    /// Connected peers.
+    pub fn peers(&self) -> impl Iterator<Item = &PeerId> {
+        self.peers.keys()
+    }
+
+    /// Entries held pending (predecessor missing).
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Every queued output.
+    pub fn drain_outputs(&mut self) -> Vec<Output> {
+        self.out.drain(..).collect()
+    }
+
+    /// Feeds one input at time `now_ms`. Only [`Input::Post`] can fail.
+    pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<(), SyncError> {
+        self.now = self.now.max(now_ms);
+        let r = match input {
+            Input::PeerConnected(peer) => {
+                self.peers.insert(peer, PeerState::default());
+                self.send_summary(peer);
+                let ev: Vec<_> = self.evidence.values().cloned().collect();
+                for (first, second) in ev {
+                    self.send(peer, Frame::Evidence { first, second }.encode());
+                }
+                Ok(())
+            }
+            Input::PeerDisconnected(peer) => {
+                self.peers.remove(&peer);
+                self.inflight.retain(|_, f| f.peer != peer);
+                Ok(())
+            }
+            Input::Frame { peer, bytes } => {
+                if self.peers.contains_key(&peer) {
+                    self.on_frame(peer, &bytes);
+                }
+                Ok(())
+            }
+            Input::Post(body) => self.post(body),
+            Input::Typing(active) => {
+                self.broadcast(&Frame::Typing(active).encode());
+                Ok(())
+            }
+            Input::Presence(p) => {
+                self.broadcast(&Frame::Presence(p).encode());
+                Ok(())
+            }
+            Input::Tick => {
+                if self.now >= self.next_summary_at {
+                    let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+                    for p in peers {
+                        self.send_summary(p);
+                    }
+                    self.next_summary_at = self.now + self.config.summary_interval_ms;
+                }
+                let now = self.now;
+                self.inflight.retain(|_, f| f.deadline > now);
+                Ok(())
+            }
+        };
+        if self.next_summary_at == 0 {
+            self.next_summary_at = self.now + self.config.summary_interval_ms;
+        }
+        if self.timer_at != Some(self.next_summary_at) {
+            self.timer_at = Some(self.next_summary_at);
+            self.out.push_back(Output::ScheduleTimer {
+                at_ms: self.next_summary_at,
+            });
+        }
+        r
+    }
+
+    fn send(&mut self, peer: PeerId, bytes: Vec<u8>) {
+        self.out.push_back(Output::Send { peer, bytes });
+    }
+
+    fn broadcast(&mut self, bytes: &[u8]) {
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        for p in peers {
+            self.send(p, bytes.to_vec());
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn heads(&self) -> Vec<Head> {
+        self.log
+            .authors()
+            .filter(|a| !self.log.is_flagged(a))
+            .filter_map(|a| {
+                self.log.head(a).map(|(seq, head)| Head {
+                    author: *a,
+                    seq,
+                    head,
+                })
+            })
+            .collect()
+    }
+
+    fn send_summary(&mut self, peer: PeerId) {
+        let heads = self.heads();
+        let frames = if heads.is_empty() {
+            vec![Frame::Summary(Vec::new()).encode()]
+        } else {
+            wire::encode_summary(&heads)
+        };
+        for f in frames {
+            self.send(peer, f);
+        }
+    }
+
+    fn post(&mut self, body: Body) -> Result<(), SyncError> {
+        if self.log.is_flagged(&self.me) {
+            return Err(SyncError::OwnLogFlagged);
+        }
+        let (seq, prev_hash) = match self.log.head(&self.me) {
+            Some((seq, id)) => (seq + 1, id),
+            None => (1, EntryId::ZERO),
+        };
+        let entry = Entry::sign(
+            &self.identity,
+            Draft {
+                room_id: self.log.room_id(),
+                seq,
+                prev_hash,
+                lamport: self.log.max_lamport() + 1,
+                wall_ms: self.now,
+                body,
+            },
+        )?;
+        let rec = Record::from_entry(entry);
+        let id = rec.id;
+        match self.log.append(rec.clone()) {
+            Append::Appended => {}
+            // Our own chain is built from our own head, so any other outcome is a bug in
+            // the log; refuse rather than sign a fork.
+            _ => return Err(SyncError::OwnLogFlagged),
+        }
+        self.out.push_back(Output::Store(vec![rec.clone()]));
+        self.event(Event::Entries(vec![id]));
+        self.relay(None, &[rec]);
+        Ok(())
+    }
+
+    /// Pushes `recs` to every peer except `from` that is not known to hold them.
+    fn relay(&mut self, from: Option<PeerId>, recs: &[Record]) {
+        let mut sends = Vec::new();
+        for (peer, st) in self.peers.iter_mut() {
+            if Some(*peer) == from {
+                continue;
+            }
+            let mut batch: Vec<&Record> = Vec::new();
+            for r in recs {
+                let k = st.known.entry(r.entry.author).or_insert(0);
+                if *k < r.entry.seq {
+                    *k = r.entry.seq;
+                    batch.push(r);
+                }
+            }
+            for f in wire::encode_entries(batch, true) {
+                sends.push((*peer, f));
+            }
+        }
+        for (p, f) in sends {
+            self.send(p, f);
+        }
+    }
+
+    fn misbehaved(&mut self, peer: PeerId, reason: Misbehaviour) {
+        self.peers.remove(&peer);
+        self.inflight.retain(|_, f| f.peer != peer);
+        self.out.push_back(Output::Disconnect {
+            peer,
+            reason: reason.clone(),
+        });
+        self.event(Event::PeerMisbehaved { peer, reason });
+    }
+
+    fn on_frame(&mut self, peer: PeerId, bytes: &[u8]) {
+        let frame = match Frame::decode(bytes) {
+            Ok(f) => f,
+            Err(e) if e.is_ignorable() => return,
+            Err(e) => return self.misbehaved(peer, Misbehaviour::Malformed(e)),
+        };
+        match frame {
+            Frame::Hello(bytes) => self.event(Event::Hello { peer, bytes }),
+            Frame::Summary(heads) => self.on_summary(peer, heads),
+            Frame::Want(ranges) => self.on_want(peer, ranges),
+            Frame::Entries(recs) | Frame::Push(recs) => self.on_entries(peer, recs),
+            Frame::Evidence { first, second } => self.on_evidence(peer, first, second),
+            Frame::Typing(active) => self.event(Event::Typing { peer, active }),
+            Frame::Presence(state) => self.event(Event::Presence { peer, state }),
+            Frame::Bye(reason) => self.event(Event::Bye { peer, reason }),
+        }
+    }
+
+    fn live_inflight(&self, author: &PublicKey) -> Option<Inflight> {
+        self.inflight
+            .get(author)
+            .filter(|f| f.deadline > self.now && self.peers.contains_key(&f.peer))
+            .copied()
+    }
+
+    /// Wants `author`'s entries after what we hold (or have asked for) up to `to_seq`.
+    fn want_range(&mut self, peer: PeerId, author: PublicKey, to_seq: u64) -> Option<WantRange> {
+        let have = self.log.len_of(&author);
+        let from = match self.live_inflight(&author) {
+            Some(f) if f.to_seq >= to_seq => return None,
+            Some(f) => f.to_seq.max(have) + 1,
+            None => have + 1,
+        };
+        if from > to_seq {
+            return None;
+        }
+        self.inflight.insert(
+            author,
+            Inflight {
+                to_seq,
+                peer,
+                deadline: self.now + self.config.want_timeout_ms,
+            },
+        );
+        Some(WantRange {
+            author,
+            from_seq: from,
+            to_seq,
+        })
+    }
+
+    fn on_summary(&mut self, peer: PeerId, heads: Vec<Head>) {
+        let mut wants = Vec::new();
+        for h in heads {
+            if let Some(st) = self.peers.get_mut(&peer) {
+                let k = st.known.entry(h.author).or_insert(0);
+                *k = (*k).max(h.seq);
+            }
+            if self.log.is_flagged(&h.author) || h.seq == 0 {
+                continue;
+            }
+            let adv = self.advertised.entry(h.author).or_insert(0);
+            *adv = (*adv).max(h.seq);
+            let have = self.log.len_of(&h.author);
+            if h.seq > have {
+                if let Some(w) = self.want_range(peer, h.author, h.seq) {
+                    wants.push(w);
+                }
+            } else if self.log.get(&h.author, h.seq).map(|r| r.id) != Some(h.head) {
+                // Same position, different entry: fetch it as proof of a fork.
+                wants.push(WantRange {
+                    author: h.author,
+                    from_seq: h.seq,
+                    to_seq: h.seq,
+                });
+            }
+        }
+        for f in wire::encode_want(&wants) {
+            self.send(peer, f);
+        }
+        self.progress();
+    }
+
+    fn progress(&mut self) {
+        let missing: u64 = self
+            .advertised
+            .iter()
+            .filter(|(a, _)| !self.log.is_flagged(a))
+            .map(|(a, s)| s.saturating_sub(self.log.len_of(a)))
+            .sum();
+        if missing > 0 || !self.advertised.is_empty() {
+            self.event(Event::SyncProgress { missing });
+        }
+        // Once caught up, forget what was advertised so progress is only reported for work.
+        if missing == 0 {
+            self.advertised.clear();
+        }
+    }
+
+    fn on_want(&mut self, peer: PeerId, ranges: Vec<WantRange>) {
+        let mut recs: Vec<&Record> = Vec::new();
+        let mut sent: Vec<(PublicKey, u64)> = Vec::new();
+        for w in ranges {
+            if self.log.is_flagged(&w.author) {
+                continue;
+            }
+            let have = self.log.len_of(&w.author);
+            let from = w.from_seq.max(1);
+            let to = w.to_seq.min(have);
+            if from > to {
+                continue;
+            }
+            let all = self.log.entries_of(&w.author);
+            // from >= 1 and to <= have = all.len(), so the slice is in range.
+            recs.extend(&all[(from - 1) as usize..to as usize]);
+            sent.push((w.author, to));
+        }
+        let frames = wire::encode_entries(recs, false);
+        if let Some(st) = self.peers.get_mut(&peer) {
+            for (a, to) in sent {
+                let k = st.known.entry(a).or_insert(0);
+                *k = (*k).max(to);
+            }
+        }
+        for f in frames {
+            self.send(peer, f);
+        }
+    }
+
+    fn on_entries(&mut self, peer: PeerId, recs: Vec<Record>) {
+        // Phase 1: verify everything before applying anything.
+        let mut in_frame: HashMap<(PublicKey, u64), EntryId> = HashMap::new();
+        for r in &recs {
+            let key = (r.entry.author, r.entry.seq);
+            match in_frame.get(&key) {
+                Some(id) if *id != r.id => return self.misbehaved(peer, Misbehaviour::BrokenChain),
+                _ => {}
+            }
+            in_frame.insert(key, r.id);
+        }
+        for r in &recs {
+            if r.entry.seq > 1 {
+                if let Some(prev) = in_frame.get(&(r.entry.author, r.entry.seq - 1)) {
+                    if *prev != r.entry.prev_hash {
+                        return self.misbehaved(peer, Misbehaviour::BrokenChain);
+                    }
+                }
+            }
+            let known = self.log.contains(&r.id)
+                || self
+                    .pending
+                    .get(&(r.entry.author, r.entry.seq))
+                    .is_some_and(|p| p.id == r.id);
+            if !known {
+                if let Err(e) = r.verify(&self.log.room_id()) {
+                    return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
+                }
+            }
+        }
+        // Phase 2: apply in chain order.
+        let mut recs = recs;
+        recs.sort_by_key(|r| (r.entry.author, r.entry.seq));
+        if let Some(st) = self.peers.get_mut(&peer) {
+            for r in &recs {
+                let k = st.known.entry(r.entry.author).or_insert(0);
+                *k = (*k).max(r.entry.seq);
+            }
+        }
+        let mut accepted: Vec<Record> = Vec::new();
+        let mut gaps: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        for r in recs {
+            self.apply(r, &mut accepted, &mut gaps);
+        }
+        let mut wants = Vec::new();
+        for (author, upto) in gaps {
+            if !self.log.is_flagged(&author) {
+                if let Some(w) = self.want_range(peer, author, upto) {
+                    wants.push(w);
+                }
+            }
+        }
+        for f in wire::encode_want(&wants) {
+            self.send(peer, f);
+        }
+        self.accepted(Some(peer), accepted);
+    }
+
+    fn accepted(&mut self, from: Option<PeerId>, accepted: Vec<Record>) {
+        if accepted.is_empty() {
+            return;
+        }
+        let log = &self.log;
+        self.inflight
+            .retain(|a, f| log.len_of(a) < f.to_seq && !log.is_flagged(a));
+        let ids = accepted.iter().map(|r| r.id).collect();
+        self.out.push_back(Output::Store(accepted.clone()));
+        self.event(Event::Entries(ids));
+        self.relay(from, &accepted);
+        if !self.advertised.is_empty() {
+            self.progress();
+        }
+    }
+
+    /// Appends one verified record, draining pending successors; records gaps to want.
+    fn apply(
+        &mut self,
+        r: Record,
+        accepted: &mut Vec<Record>,
+        gaps: &mut BTreeMap<PublicKey, u64>,
+    ) {
+        let author = r.entry.author;
+        let seq = r.entry.seq;
+        match self.log.append(r.clone()) {
+            Append::Appended => {
+                accepted.push(r);
+                let mut next = seq + 1;
+                while let Some(p) = self.pending.remove(&(author, next)) {
+                    match self.log.append(p.clone()) {
+                        Append::Appended => accepted.push(p),
+                        other => {
+                            self.conflict(author, other, p);
+                            break;
+                        }
+                    }
+                    next += 1;
+                }
+            }
+            Append::Duplicate | Append::AuthorFlagged => {}
+            Append::Gap { .. } => {
+                if self.pending.len() < self.config.max_pending {
+                    self.pending.insert((author, seq), r);
+                }
+                let g = gaps.entry(author).or_insert(0);
+                *g = (*g).max(seq - 1);
+            }
+            other @ (Append::Conflict { .. } | Append::ChainBreak { .. }) => {
+                self.conflict(author, other, r)
+            }
+        }
+    }
+
+    fn conflict(&mut self, author: PublicKey, outcome: Append, second: Record) {
+        let existing = match outcome {
+            Append::Conflict { existing } | Append::ChainBreak { existing } => existing,
+            _ => return,
+        };
+        let Some(first) = self.log.get_by_id(&existing).cloned() else {
+            return;
+        };
+        self.log.flag(author);
+        self.flagged(author, Box::new(first), Box::new(second), None);
+    }
+
+    fn flagged(
+        &mut self,
+        author: PublicKey,
+        first: Box<Record>,
+        second: Box<Record>,
+        from: Option<PeerId>,
+    ) {
+        self.pending.retain(|(a, _), _| *a != author);
+        self.inflight.remove(&author);
+        let frame = Frame::Evidence {
+            first: first.clone(),
+            second: second.clone(),
+        }
+        .encode();
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        for p in peers {
+            if Some(p) != from {
+                self.send(p, frame.clone());
+            }
+        }
+        self.evidence
+            .insert(author, (first.clone(), second.clone()));
+        self.event(Event::Equivocation {
+            author,
+            first,
+            second,
+        });
+    }
+
+    fn on_evidence(&mut self, peer: PeerId, first: Box<Record>, second: Box<Record>) {
+        let room = self.log.room_id();
+        for r in [&*first, &*second] {
+            if let Err(e) = r.verify(&room) {
+                return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
+            }
+        }
+        let (a, b) = (&first.entry, &second.entry);
+        let proves = a.author == b.author
+            && ((a.seq == b.seq && first.id != second.id)
+                || (b.seq == a.seq + 1 && b.prev_hash != first.id));
+        if !proves {
+            return self.misbehaved(peer, Misbehaviour::BadEvidence);
+        }
+        let author = a.author;
+        if self.log.flag(author) {
+            self.flagged(author, first, second, Some(peer));
+        }
+    }
+}
+
+/// Authors flagged, for persistence.
+impl RoomSync {
+    /// Authors flagged as equivocators.
+    pub fn flagged_authors(&self) -> BTreeSet<PublicKey> {
+        self.log.flagged().copied().collect()
+    }
+}

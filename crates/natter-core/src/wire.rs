@@ -137,9 +137,9 @@ pub enum Frame {
     /// ids, or `second.seq == first.seq + 1` with `second.prev_hash != first.id`.
     Evidence {
         /// The entry the sender holds.
-        first: Record,
+        first: Box<Record>,
         /// The conflicting entry.
-        second: Record,
+        second: Box<Record>,
     },
     /// The sender started (`true`) or stopped typing. Transient.
     Typing(bool),
@@ -268,8 +268,8 @@ impl Frame {
                 }
             }
             6 => Frame::Evidence {
-                first: entry(&mut r, 0)?,
-                second: entry(&mut r, 1)?,
+                first: Box::new(entry(&mut r, 0)?),
+                second: Box::new(entry(&mut r, 1)?),
             },
             7 => Frame::Typing(match r.u8()? {
                 0 => false,

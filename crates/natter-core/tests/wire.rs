@@ -126,8 +126,8 @@ fn an_evidence_frame_has_fixed_bytes() {
         },
     );
     let f = Frame::Evidence {
-        first: a.clone(),
-        second: b.clone(),
+        first: Box::new(a.clone()),
+        second: Box::new(b.clone()),
     }
     .encode();
     let expected = format!(
@@ -341,7 +341,10 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
         .prop_map(Frame::Want),
         prop::collection::vec(arb_record(), 0..4).prop_map(Frame::Entries),
         prop::collection::vec(arb_record(), 0..4).prop_map(Frame::Push),
-        (arb_record(), arb_record()).prop_map(|(first, second)| Frame::Evidence { first, second }),
+        (arb_record(), arb_record()).prop_map(|(first, second)| Frame::Evidence {
+            first: Box::new(first),
+            second: Box::new(second)
+        }),
         any::<bool>().prop_map(Frame::Typing),
         prop_oneof![Just(Presence::Online), Just(Presence::Away)].prop_map(Frame::Presence),
         "\\PC{0,60}".prop_map(Frame::Bye),

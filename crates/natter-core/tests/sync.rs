@@ -1,0 +1,539 @@
+//! The sync state machine between a few peers wired by hand.
+
+use natter_core::identity::Identity;
+use natter_core::log::{Body, Draft, Entry, EntryId, Record};
+use natter_core::room::RoomId;
+use natter_core::sync::{Event, Input, Misbehaviour, Output, PeerId, RoomSync, SyncConfig};
+use natter_core::wire::{encode_entries, Frame, MAX_FRAME_LEN, WIRE_VERSION};
+
+const ROOM: RoomId = RoomId([1; 32]);
+
+fn node(seed: u8) -> RoomSync {
+    RoomSync::new(
+        ROOM,
+        Identity::from_secret_bytes(&[seed; 32]),
+        SyncConfig::default(),
+    )
+}
+
+fn text(t: &str) -> Body {
+    Body::Text {
+        text: t.into(),
+        reply_to: None,
+    }
+}
+
+fn post(n: &mut RoomSync, count: usize) {
+    for i in 0..count {
+        n.handle(1, Input::Post(text(&format!("m{i}"))))
+            .expect("valid post");
+    }
+}
+
+/// A network of machines where node `i` is `PeerId(i)` to everyone; delivers until quiet and
+/// returns how many delivery rounds (half round trips) it took and the bytes moved.
+struct Net {
+    nodes: Vec<RoomSync>,
+    links: Vec<(usize, usize)>,
+    stored: Vec<Vec<Record>>,
+    disconnects: Vec<(usize, PeerId, Misbehaviour)>,
+}
+
+impl Net {
+    fn new(nodes: Vec<RoomSync>) -> Net {
+        let n = nodes.len();
+        let mut net = Net {
+            nodes,
+            links: Vec::new(),
+            stored: vec![Vec::new(); n],
+            disconnects: Vec::new(),
+        };
+        for i in 0..n {
+            net.collect(i); // drop outputs from before the network existed
+        }
+        net.stored = vec![Vec::new(); n];
+        net
+    }
+
+    fn connect(&mut self, a: usize, b: usize) {
+        self.links.push((a, b));
+        self.nodes[a]
+            .handle(10, Input::PeerConnected(PeerId(b as u64)))
+            .expect("connect");
+        self.nodes[b]
+            .handle(10, Input::PeerConnected(PeerId(a as u64)))
+            .expect("connect");
+    }
+
+    fn disconnect(&mut self, a: usize, b: usize) {
+        self.links.retain(|l| *l != (a, b) && *l != (b, a));
+        self.nodes[a]
+            .handle(10, Input::PeerDisconnected(PeerId(b as u64)))
+            .expect("disconnect");
+        self.nodes[b]
+            .handle(10, Input::PeerDisconnected(PeerId(a as u64)))
+            .expect("disconnect");
+    }
+
+    fn linked(&self, a: usize, b: usize) -> bool {
+        self.links.contains(&(a, b)) || self.links.contains(&(b, a))
+    }
+
+    fn collect(&mut self, i: usize) -> Vec<(usize, Vec<u8>)> {
+        let mut sends = Vec::new();
+        for o in self.nodes[i].drain_outputs() {
+            match o {
+                Output::Send { peer, bytes } => sends.push((peer.0 as usize, bytes)),
+                Output::Store(recs) => self.stored[i].extend(recs),
+                Output::Disconnect { peer, reason } => self.disconnects.push((i, peer, reason)),
+                Output::Event(_) | Output::ScheduleTimer { .. } => {}
+            }
+        }
+        sends
+    }
+
+    /// Delivers in lock-step rounds until quiet; returns (rounds, bytes).
+    fn run(&mut self) -> (usize, usize) {
+        let mut rounds = 0;
+        let mut bytes = 0;
+        loop {
+            let mut inflight = Vec::new();
+            for i in 0..self.nodes.len() {
+                for (to, b) in self.collect(i) {
+                    inflight.push((i, to, b));
+                }
+            }
+            if inflight.is_empty() {
+                return (rounds, bytes);
+            }
+            rounds += 1;
+            for (from, to, b) in inflight {
+                if to < self.nodes.len() && self.linked(from, to) {
+                    bytes += b.len();
+                    self.nodes[to]
+                        .handle(
+                            100,
+                            Input::Frame {
+                                peer: PeerId(from as u64),
+                                bytes: b,
+                            },
+                        )
+                        .expect("frames never fail");
+                }
+            }
+        }
+    }
+}
+
+fn ids(n: &RoomSync) -> Vec<EntryId> {
+    n.log().in_display_order().iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn two_peers_exchange_their_histories_on_connect() {
+    let (mut a, mut b) = (node(2), node(3));
+    post(&mut a, 5);
+    post(&mut b, 7);
+    let mut net = Net::new(vec![a, b]);
+    net.connect(0, 1);
+    net.run();
+    assert_eq!(net.nodes[0].log().len(), 12);
+    assert_eq!(ids(&net.nodes[0]), ids(&net.nodes[1]));
+    assert_eq!(net.stored[0].len(), 7);
+    assert_eq!(net.stored[1].len(), 5);
+}
+
+#[test]
+fn a_new_post_is_pushed_at_once_and_relayed_through_an_intermediary() {
+    let mut net = Net::new(vec![node(2), node(3), node(4)]);
+    net.connect(0, 1);
+    net.connect(1, 2);
+    net.run();
+    net.nodes[0]
+        .handle(20, Input::Post(text("hello C")))
+        .expect("post");
+    let (rounds, _) = net.run();
+    assert_eq!(rounds, 2, "A -> B -> C, one hop each");
+    assert_eq!(net.nodes[2].log().len(), 1);
+    let r = net.nodes[2].log().in_display_order()[0].clone();
+    assert_eq!(r.entry.author, net.nodes[0].me());
+    assert_eq!(r.verify(&ROOM), Ok(()));
+}
+
+#[test]
+fn a_ten_thousand_entry_catch_up_takes_one_round_trip_after_the_summaries() {
+    let mut a = node(2);
+    post(&mut a, 10_000);
+    let raw: usize = a
+        .log()
+        .in_display_order()
+        .iter()
+        .map(|r| r.bytes.len())
+        .sum();
+    let mut net = Net::new(vec![a, node(3)]);
+    net.connect(0, 1);
+    let (rounds, bytes) = net.run();
+    // Round 1: summaries; 2: want; 3: entries.
+    assert_eq!(rounds, 3);
+    assert_eq!(net.nodes[1].log().len(), 10_000);
+    assert!(
+        (bytes as f64) < 1.2 * raw as f64,
+        "{bytes} bytes for {raw} bytes of entries"
+    );
+}
+
+#[test]
+fn a_reconnect_resumes_without_storing_anything_twice() {
+    let mut a = node(2);
+    post(&mut a, 300);
+    let mut net = Net::new(vec![a, node(3)]);
+    net.connect(0, 1);
+    // Deliver only the summaries and the want, then cut the connection mid-transfer.
+    for _ in 0..2 {
+        let mut inflight = Vec::new();
+        for i in 0..2 {
+            for (to, b) in net.collect(i) {
+                inflight.push((i, to, b));
+            }
+        }
+        for (from, to, b) in inflight {
+            net.nodes[to]
+                .handle(
+                    1,
+                    Input::Frame {
+                        peer: PeerId(from as u64),
+                        bytes: b,
+                    },
+                )
+                .expect("frame");
+        }
+    }
+    net.collect(0);
+    net.disconnect(0, 1);
+    assert_eq!(net.nodes[1].log().len(), 0);
+    post(&mut net.nodes[0], 10);
+    net.connect(0, 1);
+    net.run();
+    assert_eq!(net.nodes[1].log().len(), 310);
+    let mut stored: Vec<EntryId> = net.stored[1].iter().map(|r| r.id).collect();
+    stored.sort();
+    stored.dedup();
+    assert_eq!(stored.len(), net.stored[1].len(), "stored twice");
+}
+
+#[test]
+fn an_entry_whose_predecessor_is_missing_is_held_until_the_gap_is_filled() {
+    let mut a = node(2);
+    post(&mut a, 3);
+    let recs: Vec<Record> = a.log().entries_of(&a.me()).to_vec();
+    let mut b = node(3);
+    b.handle(1, Input::PeerConnected(PeerId(0)))
+        .expect("connect");
+    b.drain_outputs();
+    b.handle(
+        2,
+        Input::Frame {
+            peer: PeerId(0),
+            bytes: Frame::Push(vec![recs[2].clone()]).encode(),
+        },
+    )
+    .expect("frame");
+    assert_eq!(b.log().len(), 0);
+    assert_eq!(b.pending_len(), 1);
+    let out = b.drain_outputs();
+    assert!(!out.iter().any(|o| matches!(o, Output::Store(_))));
+    let asked = out.iter().any(|o| match o {
+        Output::Send { bytes, .. } => matches!(Frame::decode(bytes), Ok(Frame::Want(w)) if w[0].from_seq == 1 && w[0].to_seq == 2),
+        _ => false,
+    });
+    assert!(asked, "the gap is wanted from the sender");
+    b.handle(
+        3,
+        Input::Frame {
+            peer: PeerId(0),
+            bytes: Frame::Entries(recs[..2].to_vec()).encode(),
+        },
+    )
+    .expect("frame");
+    assert_eq!(b.log().len(), 3);
+    let stored: Vec<u64> = b
+        .drain_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Store(r) => Some(r),
+            _ => None,
+        })
+        .flatten()
+        .map(|r| r.entry.seq)
+        .collect();
+    assert_eq!(stored, vec![1, 2, 3]);
+}
+
+fn deliver_from_stranger(bytes: Vec<u8>) -> (RoomSync, Vec<Output>) {
+    let mut b = node(3);
+    b.handle(1, Input::PeerConnected(PeerId(9)))
+        .expect("connect");
+    b.drain_outputs();
+    b.handle(
+        2,
+        Input::Frame {
+            peer: PeerId(9),
+            bytes,
+        },
+    )
+    .expect("frame");
+    let out = b.drain_outputs();
+    (b, out)
+}
+
+fn assert_rejected(bytes: Vec<u8>) -> Misbehaviour {
+    let (b, out) = deliver_from_stranger(bytes);
+    assert_eq!(b.log().len(), 0, "nothing stored");
+    assert!(!out.iter().any(|o| matches!(o, Output::Store(_))));
+    assert_eq!(b.peers().count(), 0);
+    let reason = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Disconnect { peer, reason } if *peer == PeerId(9) => Some(reason.clone()),
+            _ => None,
+        })
+        .expect("disconnected");
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Event(Event::PeerMisbehaved {
+            peer: PeerId(9),
+            ..
+        })
+    )));
+    reason
+}
+
+fn good_entries(n: usize) -> Vec<Record> {
+    let mut a = node(2);
+    post(&mut a, n);
+    a.log().entries_of(&a.me()).to_vec()
+}
+
+#[test]
+fn a_forged_signature_disconnects_the_sender_and_nothing_in_its_frame_is_stored() {
+    let mut recs = good_entries(3);
+    let mut bad = recs[2].entry.clone();
+    bad.signature.0[5] ^= 1;
+    recs[2] = Record::from_entry(bad);
+    let r = assert_rejected(Frame::Push(recs).encode());
+    assert!(matches!(r, Misbehaviour::InvalidEntry(_)));
+}
+
+#[test]
+fn a_tampered_body_disconnects_the_sender() {
+    let mut recs = good_entries(2);
+    let mut bad = recs[1].entry.clone();
+    bad.body = text("tampered");
+    recs[1] = Record::from_entry(bad);
+    assert!(matches!(
+        assert_rejected(Frame::Entries(recs).encode()),
+        Misbehaviour::InvalidEntry(_)
+    ));
+}
+
+#[test]
+fn an_entry_from_another_room_disconnects_the_sender() {
+    let other = Record::from_entry(
+        Entry::sign(
+            &Identity::from_secret_bytes(&[2; 32]),
+            Draft {
+                room_id: RoomId([9; 32]),
+                seq: 1,
+                prev_hash: EntryId::ZERO,
+                lamport: 1,
+                wall_ms: 0,
+                body: text("elsewhere"),
+            },
+        )
+        .expect("valid"),
+    );
+    assert!(matches!(
+        assert_rejected(Frame::Push(vec![other]).encode()),
+        Misbehaviour::InvalidEntry(natter_core::log::LogError::WrongRoom)
+    ));
+}
+
+#[test]
+fn garbage_and_oversized_frames_disconnect_the_sender() {
+    assert!(matches!(
+        assert_rejected(vec![WIRE_VERSION, 4, 0, 0, 0, 1, 0xff]),
+        Misbehaviour::Malformed(_)
+    ));
+    assert!(matches!(
+        assert_rejected(vec![0x17; 40]),
+        Misbehaviour::Malformed(_)
+    ));
+    assert!(matches!(
+        assert_rejected(vec![WIRE_VERSION; MAX_FRAME_LEN + 1]),
+        Misbehaviour::Malformed(_)
+    ));
+}
+
+#[test]
+fn a_chain_broken_inside_one_frame_disconnects_the_sender() {
+    let a = Identity::from_secret_bytes(&[2; 32]);
+    let mk = |seq: u64, prev: EntryId| {
+        Record::from_entry(
+            Entry::sign(
+                &a,
+                Draft {
+                    room_id: ROOM,
+                    seq,
+                    prev_hash: prev,
+                    lamport: seq,
+                    wall_ms: 0,
+                    body: text("x"),
+                },
+            )
+            .expect("valid"),
+        )
+    };
+    let e1 = mk(1, EntryId::ZERO);
+    let e2 = mk(2, EntryId([7; 32]));
+    assert_eq!(
+        assert_rejected(Frame::Entries(vec![e1, e2]).encode()),
+        Misbehaviour::BrokenChain
+    );
+}
+
+#[test]
+fn an_unknown_frame_kind_is_ignored_without_blame() {
+    let (b, out) = deliver_from_stranger(vec![WIRE_VERSION, 99, 1, 2, 3]);
+    assert_eq!(b.peers().count(), 1);
+    assert!(!out.iter().any(|o| matches!(o, Output::Disconnect { .. })));
+}
+
+#[test]
+fn an_equivocating_author_is_flagged_by_everyone_and_its_later_entries_refused() {
+    let mallory = Identity::from_secret_bytes(&[6; 32]);
+    let mk = |seq: u64, prev: EntryId, t: &str| {
+        Record::from_entry(
+            Entry::sign(
+                &mallory,
+                Draft {
+                    room_id: ROOM,
+                    seq,
+                    prev_hash: prev,
+                    lamport: seq,
+                    wall_ms: 0,
+                    body: text(t),
+                },
+            )
+            .expect("valid"),
+        )
+    };
+    let fork_a = mk(1, EntryId::ZERO, "to alice");
+    let fork_b = mk(1, EntryId::ZERO, "to bob");
+    let later = mk(2, fork_a.id, "later");
+    let mut net = Net::new(vec![node(2), node(3), node(4)]);
+    net.connect(0, 1);
+    net.connect(1, 2);
+    net.run();
+    // Mallory is peer 7 of nodes 0 and 2 (not linked in `net`, so frames are injected).
+    for (i, rec) in [(0usize, &fork_a), (2usize, &fork_b)] {
+        net.nodes[i]
+            .handle(30, Input::PeerConnected(PeerId(7)))
+            .expect("connect");
+        net.nodes[i]
+            .handle(
+                31,
+                Input::Frame {
+                    peer: PeerId(7),
+                    bytes: encode_entries([rec], true).remove(0),
+                },
+            )
+            .expect("frame");
+    }
+    net.run();
+    for n in &net.nodes {
+        assert!(n.flagged_authors().contains(&mallory.public()));
+        assert!(n.log().len() <= 1);
+    }
+    assert_eq!(
+        net.nodes[0].log().entries_of(&mallory.public())[0].id,
+        fork_a.id
+    );
+    assert_eq!(
+        net.nodes[2].log().entries_of(&mallory.public())[0].id,
+        fork_b.id
+    );
+    net.nodes[0]
+        .handle(
+            40,
+            Input::Frame {
+                peer: PeerId(7),
+                bytes: Frame::Push(vec![later]).encode(),
+            },
+        )
+        .expect("frame");
+    assert_eq!(net.nodes[0].log().len(), 1, "later entries refused");
+}
+
+#[test]
+fn typing_and_presence_are_forwarded_but_never_stored() {
+    let mut net = Net::new(vec![node(2), node(3)]);
+    net.connect(0, 1);
+    net.run();
+    net.nodes[0].handle(5, Input::Typing(true)).expect("typing");
+    let sends = net.collect(0);
+    assert_eq!(sends.len(), 1);
+    net.nodes[1]
+        .handle(
+            6,
+            Input::Frame {
+                peer: PeerId(0),
+                bytes: sends[0].1.clone(),
+            },
+        )
+        .expect("frame");
+    let out = net.nodes[1].drain_outputs();
+    assert!(out.contains(&Output::Event(Event::Typing {
+        peer: PeerId(0),
+        active: true
+    })));
+    assert!(!out.iter().any(|o| matches!(o, Output::Store(_))));
+}
+
+#[test]
+fn a_machine_loaded_from_its_store_carries_on_its_chain() {
+    let mut a = node(2);
+    post(&mut a, 4);
+    let stored: Vec<Record> = a
+        .drain_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Store(r) => Some(r),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut again = RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[2; 32]),
+        SyncConfig::default(),
+        stored.into_iter().rev(),
+        [],
+        false,
+    )
+    .expect("loads");
+    again
+        .handle(9, Input::Post(text("after restart")))
+        .expect("post");
+    let own = again.log().entries_of(&again.me());
+    assert_eq!(own.len(), 5);
+    assert_eq!(own[4].entry.prev_hash, own[3].id);
+    assert!(own[4].entry.lamport > own[3].entry.lamport);
+}
+
+#[test]
+fn a_too_long_post_is_refused() {
+    let mut a = node(2);
+    let r = a.handle(1, Input::Post(text(&"y".repeat(10_001))));
+    assert!(r.is_err());
+    assert_eq!(a.log().len(), 0);
+}

@@ -53,7 +53,7 @@
 //! The room then behaves like any room with that secret and no separate password (the
 //! password is already in the secret). **Trade-off:** anyone can compute the room id for a
 //! guessed (name, password) pair, and room names are easy to guess. Argon2id makes each
-//! guess cost about half a second of CPU and 19 MiB, and the name-specific salt stops one
+//! guess cost 19 MiB of memory and two passes over it, and the name-specific salt stops one
 //! precomputed table from covering every room, but only a strong password protects such a
 //! room. Passwords shorter than [`MIN_NAMED_ROOM_PASSWORD_CHARS`] characters are refused.
 //! Invite links (random 256-bit secrets) do not have this weakness and should be preferred.
@@ -69,9 +69,9 @@
 //!
 //! - Secrets, stretched passwords and keys are zeroized on drop and never printed by `Debug`.
 //! - Every parser here is total: bad input gives an [`InviteError`] or [`RoomError`].
-//! - Argon2id costs roughly half a second per derivation (more in the browser). Derive a
-//!   [`Room`] once, then keep it (or its [`Room::password_key`]) and rebuild it cheaply with
-//!   [`Room::from_parts`].
+//! - Argon2id costs about a tenth of a second per derivation natively and several times
+//!   that in a browser (WebAssembly, one thread). Derive a [`Room`] once, then keep it (or
+//!   its [`Room::password_key`]) and rebuild it cheaply with [`Room::from_parts`].
 //! - Passwords are used byte for byte as UTF-8 (no Unicode normalisation); an empty password
 //!   means "no password".
 
@@ -368,7 +368,7 @@ fn salt(domain: &[u8], data: &[u8]) -> [u8; 16] {
 }
 
 /// Stretches a room password for the room with `secret`, with the parameters of the given
-/// key schedule `version`. Costs one Argon2id run (about half a second).
+/// key schedule `version`. Costs one Argon2id run (19 MiB of memory, see the module doc).
 pub fn stretch_password(
     version: u8,
     secret: &RoomSecret,

@@ -56,8 +56,9 @@
 
 use core::fmt;
 
-use crate::identity::SIGNATURE_LEN;
-use crate::identity::{Identity, IdentityError, PublicKey, Signature, PUBLIC_KEY_LEN};
+use crate::identity::{
+    Identity, IdentityError, PublicKey, Signature, PUBLIC_KEY_LEN, SIGNATURE_LEN,
+};
 use crate::room::RoomId;
 
 /// The wire format version this code writes and reads.

@@ -571,6 +571,10 @@ mod tests {
             let _ = PublicKey::from_text(&s);
             let _ = parse_qr_payload(&s);
             let _ = parse_qr_payload(&format!("natter-sn:{s}"));
+            static SN: std::sync::LazyLock<SafetyNumber> =
+                std::sync::LazyLock::new(|| SafetyNumber::new(&key(1), &key(2)));
+            let _ = SN.verify_qr(&s);
+            let _ = SN.matches_digits(&s);
         }
 
         #[test]

@@ -434,7 +434,6 @@ fn extract(secret: &RoomSecret, password_key: Option<&PasswordKey>) -> Hkdf<Sha2
 
 fn expand(prk: &Hkdf<Sha256>, info: &[u8], out: &mut [u8; 32]) {
     // 32 bytes is far below HKDF-SHA256's limit of 255 * 32 bytes, so expand cannot fail.
-    #[allow(clippy::expect_used)]
     prk.expand(info, out)
         .expect("32-byte HKDF output is always allowed");
 }

@@ -386,6 +386,10 @@ impl ErrorCode {
 pub enum CloseCode {
     /// 1000: normal closure (the client closed, or the server echoes a close).
     Normal = 1000,
+    /// 1002: the client broke the WebSocket protocol (RFC 6455 framing).
+    ProtocolError = 1002,
+    /// 1007: a text frame was not valid UTF-8.
+    InvalidUtf8 = 1007,
     /// 1008: policy violation not covered by a more specific code.
     Policy = 1008,
     /// 1009: a frame exceeded the maximum frame size.
@@ -414,6 +418,8 @@ impl CloseCode {
     pub fn from_u16(code: u16) -> Option<Self> {
         Some(match code {
             1000 => CloseCode::Normal,
+            1002 => CloseCode::ProtocolError,
+            1007 => CloseCode::InvalidUtf8,
             1008 => CloseCode::Policy,
             1009 => CloseCode::FrameTooLarge,
             1012 => CloseCode::ServiceRestart,
@@ -430,6 +436,8 @@ impl CloseCode {
     pub fn reason(self) -> &'static str {
         match self {
             CloseCode::Normal => "bye",
+            CloseCode::ProtocolError => "protocol error",
+            CloseCode::InvalidUtf8 => "invalid utf-8",
             CloseCode::Policy => "policy violation",
             CloseCode::FrameTooLarge => "frame too large",
             CloseCode::ServiceRestart => "server restarting",
@@ -812,6 +820,8 @@ mod tests {
     fn close_codes_round_trip_through_numbers() {
         for code in [
             CloseCode::Normal,
+            CloseCode::ProtocolError,
+            CloseCode::InvalidUtf8,
             CloseCode::Policy,
             CloseCode::FrameTooLarge,
             CloseCode::ServiceRestart,

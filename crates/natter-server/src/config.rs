@@ -1,0 +1,305 @@
+//! Server configuration: [`Config`] for embedding, [`Args`] for the command line.
+//!
+//! Every field of [`Config`] can be set in code; [`Args`] (clap) converts into it with
+//! [`Args::into_config`]. Defaults are safe for the public internet: loopback bind, empty
+//! ICE server list, `frame-ancestors 'self'`, and bounded limits (see [`Limits`]).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use natter_core::signal::IceServer;
+
+use crate::Error;
+
+/// Everything a running server needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where [`crate::Server::bind`] listens. Ignored by [`crate::serve`], which is given a
+    /// listener. Default `127.0.0.1:8080`.
+    pub addr: SocketAddr,
+    /// Directory of the built web app (Trunk's `dist/`). Default `dist`.
+    pub dist: PathBuf,
+    /// ICE servers handed to browsers by `GET /config`. Empty by default.
+    pub ice_servers: Vec<IceServer>,
+    /// Sources allowed to embed the app in a frame (CSP `frame-ancestors`). Default `'self'`.
+    pub frame_ancestors: String,
+    /// Limits on what a client may do.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+            dist: PathBuf::from("dist"),
+            ice_servers: Vec::new(),
+            frame_ancestors: "'self'".to_owned(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Limits on everything a client controls. Breaking one yields a typed error frame, and for
+/// hard violations a close code (see `natter_core::signal::CloseCode`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted WebSocket frame or message, in bytes. Larger: `frame_too_large`,
+    /// close 1009.
+    pub max_frame_bytes: usize,
+    /// Sustained frames per second per connection (token bucket refill rate).
+    pub frames_per_sec: u32,
+    /// Frames a connection may send in a burst (token bucket size).
+    pub frame_burst: u32,
+    /// Frames a connection may keep sending after `rate_limited` before it is closed (4002).
+    pub flood_tolerance: u32,
+    /// Members per room. More: `room_full`.
+    pub max_peers_per_room: usize,
+    /// Rooms one connection may be in at once. More: `too_many_rooms`.
+    pub max_rooms_per_connection: usize,
+    /// Rooms on the whole server. More: `server_full`.
+    pub max_rooms: usize,
+    /// Open WebSocket connections from one IP address. More: close 4003.
+    pub max_connections_per_ip: usize,
+    /// Open WebSocket connections in total. More: close 4003.
+    pub max_connections: usize,
+    /// Time from upgrade to the first `join`. Longer: close 4000.
+    pub handshake_timeout: Duration,
+    /// Time without any frame from the client (pongs count). Longer: close 4001.
+    pub idle_timeout: Duration,
+    /// Interval of the server's WebSocket pings.
+    pub ping_interval: Duration,
+    /// Messages queued for one connection before it counts as a slow consumer (close 4004).
+    pub outbox_capacity: usize,
+    /// Longest time one write to a client may take before the connection is dropped.
+    pub send_timeout: Duration,
+    /// Base delay announced in `reconnect` on shutdown; each client gets it plus up to the
+    /// same again in random jitter, so reconnects are spread out.
+    pub reconnect_after: Duration,
+    /// How long a graceful shutdown waits for connections to close.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 64 * 1024,
+            frames_per_sec: 20,
+            frame_burst: 60,
+            flood_tolerance: 100,
+            max_peers_per_room: 32,
+            max_rooms_per_connection: 8,
+            max_rooms: 100_000,
+            max_connections_per_ip: 32,
+            max_connections: 50_000,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            ping_interval: Duration::from_secs(20),
+            outbox_capacity: 64,
+            send_timeout: Duration::from_secs(10),
+            reconnect_after: Duration::from_millis(1000),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Command-line flags of `natter-server`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "natter-server",
+    version,
+    about = "Natter's signaling relay and static file server"
+)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "NATTER_BIND")]
+    pub bind: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080, env = "NATTER_PORT")]
+    pub port: u16,
+    /// Directory of the built web app.
+    #[arg(long, default_value = "dist", env = "NATTER_DIST")]
+    pub dist: PathBuf,
+    /// ICE servers for browsers, as a JSON array of RTCIceServer objects,
+    /// e.g. '[{"urls":"turn:turn.example.org:3478","username":"u","credential":"c"}]'.
+    #[arg(long, env = "NATTER_ICE_SERVERS")]
+    pub ice_servers: Option<String>,
+    /// Sources allowed to embed the app in a frame (CSP frame-ancestors), e.g. "'self' https://example.org".
+    #[arg(long, default_value = "'self'", env = "NATTER_FRAME_ANCESTORS")]
+    pub frame_ancestors: String,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text", env = "NATTER_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Largest accepted frame, bytes.
+    #[arg(long, default_value_t = Limits::default().max_frame_bytes)]
+    pub max_frame_bytes: usize,
+    /// Sustained frames per second per connection.
+    #[arg(long, default_value_t = Limits::default().frames_per_sec)]
+    pub frames_per_sec: u32,
+    /// Burst of frames per connection.
+    #[arg(long, default_value_t = Limits::default().frame_burst)]
+    pub frame_burst: u32,
+    /// Frames tolerated after `rate_limited` before closing.
+    #[arg(long, default_value_t = Limits::default().flood_tolerance)]
+    pub flood_tolerance: u32,
+    /// Members per room.
+    #[arg(long, default_value_t = Limits::default().max_peers_per_room)]
+    pub max_peers_per_room: usize,
+    /// Rooms per connection.
+    #[arg(long, default_value_t = Limits::default().max_rooms_per_connection)]
+    pub max_rooms_per_connection: usize,
+    /// Rooms on the server.
+    #[arg(long, default_value_t = Limits::default().max_rooms)]
+    pub max_rooms: usize,
+    /// WebSocket connections per IP address.
+    #[arg(long, default_value_t = Limits::default().max_connections_per_ip)]
+    pub max_connections_per_ip: usize,
+    /// WebSocket connections in total.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Seconds from connect to the first join.
+    #[arg(long, default_value_t = Limits::default().handshake_timeout.as_secs_f64())]
+    pub handshake_timeout_secs: f64,
+    /// Seconds without any frame before a connection is closed.
+    #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs_f64())]
+    pub idle_timeout_secs: f64,
+    /// Seconds between server pings.
+    #[arg(long, default_value_t = Limits::default().ping_interval.as_secs_f64())]
+    pub ping_interval_secs: f64,
+    /// Messages queued per connection before it is dropped as too slow.
+    #[arg(long, default_value_t = Limits::default().outbox_capacity)]
+    pub outbox_capacity: usize,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Turns a number of seconds from the command line into a duration, refusing nonsense.
+fn secs(name: &'static str, value: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        Error::InvalidConfig(format!("{name} must be a non-negative number of seconds"))
+    })
+}
+
+/// Parses the `--ice-servers` JSON.
+pub fn parse_ice_servers(json: &str) -> Result<Vec<IceServer>, Error> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::InvalidConfig(format!(
+            "--ice-servers is not a JSON array of ICE servers: {e}"
+        ))
+    })
+}
+
+impl Args {
+    /// Converts the flags into a [`Config`], validating them.
+    pub fn into_config(self) -> Result<Config, Error> {
+        let ice_servers = match self.ice_servers.as_deref().map(str::trim) {
+            None | Some("") => Vec::new(),
+            Some(json) => parse_ice_servers(json)?,
+        };
+        let limits = Limits {
+            max_frame_bytes: self.max_frame_bytes,
+            frames_per_sec: self.frames_per_sec,
+            frame_burst: self.frame_burst,
+            flood_tolerance: self.flood_tolerance,
+            max_peers_per_room: self.max_peers_per_room,
+            max_rooms_per_connection: self.max_rooms_per_connection,
+            max_rooms: self.max_rooms,
+            max_connections_per_ip: self.max_connections_per_ip,
+            max_connections: self.max_connections,
+            handshake_timeout: secs("--handshake-timeout-secs", self.handshake_timeout_secs)?,
+            idle_timeout: secs("--idle-timeout-secs", self.idle_timeout_secs)?,
+            ping_interval: secs("--ping-interval-secs", self.ping_interval_secs)?,
+            outbox_capacity: self.outbox_capacity,
+            ..Limits::default()
+        };
+        let config = Config {
+            addr: SocketAddr::new(self.bind, self.port),
+            dist: self.dist,
+            ice_servers,
+            frame_ancestors: self.frame_ancestors,
+            limits,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl Config {
+    /// Checks that the configuration makes sense; [`crate::serve`] calls this too.
+    pub fn validate(&self) -> Result<(), Error> {
+        let l = &self.limits;
+        let positive = [
+            ("max_frame_bytes", l.max_frame_bytes),
+            ("frames_per_sec", l.frames_per_sec as usize),
+            ("frame_burst", l.frame_burst as usize),
+            ("max_peers_per_room", l.max_peers_per_room),
+            ("max_rooms_per_connection", l.max_rooms_per_connection),
+            ("max_rooms", l.max_rooms),
+            ("max_connections_per_ip", l.max_connections_per_ip),
+            ("max_connections", l.max_connections),
+            ("outbox_capacity", l.outbox_capacity),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::InvalidConfig(format!("{name} must be at least 1")));
+            }
+        }
+        if l.ping_interval.is_zero() || l.idle_timeout.is_zero() || l.handshake_timeout.is_zero() {
+            return Err(Error::InvalidConfig(
+                "timeouts and the ping interval must be positive".into(),
+            ));
+        }
+        // The value ends up inside a CSP header: only characters that cannot end the
+        // directive or the header are allowed.
+        let ok = |c: char| (c.is_ascii_graphic() && c != ';' && c != ',') || c == ' ';
+        if self.frame_ancestors.trim().is_empty() || !self.frame_ancestors.chars().all(ok) {
+            return Err(Error::InvalidConfig(
+                "frame ancestors must be a non-empty list of CSP sources without ';' or ','".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_default_to_a_loopback_server_without_ice_servers() {
+        let config = Args::parse_from(["natter-server"]).into_config();
+        let config = config.ok();
+        assert_eq!(
+            config.as_ref().map(|c| c.addr.to_string()),
+            Some("127.0.0.1:8080".into())
+        );
+        assert_eq!(config.as_ref().map(|c| c.ice_servers.len()), Some(0));
+        assert_eq!(config.map(|c| c.frame_ancestors), Some("'self'".into()));
+    }
+
+    #[test]
+    fn bad_ice_server_json_is_refused() {
+        let args = Args::parse_from(["natter-server", "--ice-servers", "{nope"]);
+        assert!(matches!(args.into_config(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn frame_ancestors_cannot_inject_csp_directives() {
+        let args = Args::parse_from(["natter-server", "--frame-ancestors", "'self'; script-src *"]);
+        assert!(matches!(args.into_config(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        let args = Args::parse_from(["natter-server", "--max-peers-per-room", "0"]);
+        assert!(matches!(args.into_config(), Err(Error::InvalidConfig(_))));
+    }
+}

@@ -1,0 +1,264 @@
+//! HTTP side: the app's static files, `/healthz`, `/config`, and security headers.
+//!
+//! Static files come from `dist/` through `tower_http::services::ServeDir`, which maps
+//! extensions to MIME types (`.wasm` is `application/wasm`) and refuses path traversal.
+//! Caching follows Trunk's file hashing: a file whose name carries a `-<hex hash>` (e.g.
+//! `natter-3f2a9c0e1b7d6a54.js`, `natter-3f2a9c0e1b7d6a54_bg.wasm`) never changes and is
+//! served `public, max-age=31536000, immutable`; everything else (`/`, `index.html`, the
+//! manifest, the service worker) is `no-cache`, so a deploy is picked up at once.
+//!
+//! SPA fallback: a `GET` for a path whose last segment has no extension and that is not a
+//! file serves `index.html`; a missing path with an extension is a real 404. When `dist/`
+//! holds no `index.html`, a short page says how to build the app (status 503).
+//!
+//! Every response carries (unless a handler set them):
+//! - `Content-Security-Policy`: `default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
+//!   style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws://HOST wss://HOST;
+//!   object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors <configured>`.
+//!   `connect-src` names only the server's own origin: `'self'` (which CSP Level 3 extends
+//!   to `ws:`/`wss:` on the same host) plus the explicit `ws(s)://` form of the request's
+//!   `Host`, for browsers that predate that rule. A `Host` that is not a plain host\[:port\]
+//!   is left out rather than echoed.
+//! - `Referrer-Policy: no-referrer`, `X-Content-Type-Options: nosniff`.
+//! - `Cross-Origin-Opener-Policy: same-origin`: isolates the app's browsing context group
+//!   from pages that open it; it has no effect on being framed (that is `frame-ancestors`),
+//!   so embedding keeps working. No `Cross-Origin-Embedder-Policy` is sent.
+//! - `Permissions-Policy` turning off powerful features the app does not use.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower::ServiceExt;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::State;
+
+/// `Cache-Control` for files whose name carries a content hash.
+pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` for everything else that may be cached but must be revalidated.
+pub const CACHE_REVALIDATE: &str = "no-cache";
+
+/// `Permissions-Policy`: every powerful feature off; the app needs none of them.
+pub const PERMISSIONS_POLICY: &str =
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
+     geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), payment=(), \
+     serial=(), usb=(), xr-spatial-tracking=()";
+
+const NOT_BUILT_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Natter: client not built</title></head><body>\n<h1>The Natter web app has not been built</h1>\n\
+<p>This server found no <code>index.html</code> in its <code>--dist</code> directory.</p>\n\
+<p>Build it from the repository root with <code>./x run</code> (builds and serves), or with \
+<code>trunk build --release</code>, then restart the server or pass <code>--dist &lt;dir&gt;</code>.</p>\n\
+</body></html>\n";
+
+/// The complete router: API routes, the WebSocket, and static files as the fallback.
+pub(crate) fn router(state: Arc<State>) -> Router {
+    let files = Router::new()
+        .fallback(static_files)
+        .layer(CompressionLayer::new())
+        .with_state(state.clone());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/config", get(client_config).layer(CompressionLayer::new()))
+        .route(natter_core::signal::WS_PATH, get(crate::ws::upgrade))
+        .fallback_service(files)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .with_state(state)
+}
+
+/// `GET /healthz`: `ok`, or with `Accept: application/json` the open connection and room
+/// counts (no ids, no addresses).
+async fn healthz(AxState(state): AxState<Arc<State>>, headers: HeaderMap) -> Response {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let mut res = if wants_json {
+        let body = format!(
+            "{{\"status\":\"ok\",\"connections\":{},\"rooms\":{}}}",
+            state.connection_count(),
+            state.rooms.len()
+        );
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok").into_response()
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// `GET /config`: `{"iceServers":[...]}` as configured, empty by default.
+async fn client_config(AxState(state): AxState<Arc<State>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        state.client_config_json.clone(),
+    )
+        .into_response()
+}
+
+/// Whether a file name carries a Trunk content hash: the text after its last `-` and
+/// before the next `.` or `_` is 8 to 64 hex digits.
+pub fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Some((_, tail)) = name.rsplit_once('-') else {
+        return false;
+    };
+    let hash = tail.split(['.', '_']).next().unwrap_or("");
+    (8..=64).contains(&hash.len())
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && tail.len() > hash.len()
+}
+
+/// Whether the last path segment looks like a file name (has an extension).
+fn has_extension(path: &str) -> bool {
+    path.rsplit('/').next().is_some_and(|seg| seg.contains('.'))
+}
+
+/// Serves `dist/`, with the SPA fallback and cache headers described in the module doc.
+async fn static_files(AxState(state): AxState<Arc<State>>, req: Request) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+        )
+            .into_response();
+    }
+    let path = req.uri().path().to_owned();
+    let (parts, _) = req.into_parts();
+    let dist = &state.config.dist;
+    let file_req = Request::from_parts(parts.clone(), Body::empty());
+    let res = match ServeDir::new(dist).oneshot(file_req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    };
+    let mut served_index = path == "/" || path.ends_with("/index.html");
+    let mut res = res.map(Body::new);
+    if res.status() == StatusCode::NOT_FOUND && (served_index || !has_extension(&path)) {
+        let index_req = Request::from_parts(parts, Body::empty());
+        let index: Result<_, Infallible> = ServeFile::new(dist.join("index.html"))
+            .oneshot(index_req)
+            .await;
+        res = match index {
+            Ok(res) => res.map(Body::new),
+            Err(never) => match never {},
+        };
+        served_index = true;
+        if res.status() == StatusCode::NOT_FOUND {
+            res = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                NOT_BUILT_PAGE,
+            )
+                .into_response();
+        }
+    }
+    let cache = if res.status().is_success() && !served_index && is_hashed_asset(&path) {
+        CACHE_IMMUTABLE
+    } else {
+        CACHE_REVALIDATE
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    res
+}
+
+/// The `Host` header if it is a plain `host[:port]` (or `[v6]:port`) safe to put in a CSP.
+fn safe_host(headers: &HeaderMap) -> Option<&str> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let ok = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    ok.then_some(host)
+}
+
+/// The Content-Security-Policy for a request with the given `Host`.
+pub fn content_security_policy(host: Option<&str>, frame_ancestors: &str) -> String {
+    let connect = match host {
+        Some(h) => format!("'self' ws://{h} wss://{h}"),
+        None => "'self'".to_owned(),
+    };
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: blob:; connect-src {connect}; object-src 'none'; base-uri 'none'; \
+         form-action 'none'; frame-ancestors {frame_ancestors}"
+    )
+}
+
+/// Adds the security headers to every response.
+async fn security_headers(
+    AxState(state): AxState<Arc<State>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let csp = content_security_policy(safe_host(req.headers()), &state.config.frame_ancestors);
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        h.entry(header::CONTENT_SECURITY_POLICY).or_insert(csp);
+    }
+    let fixed = [
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            header::HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        ),
+    ];
+    for (name, value) in fixed {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunk_hashed_names_are_recognised() {
+        assert!(is_hashed_asset("/natter-3f2a9c0e1b7d6a54.js"));
+        assert!(is_hashed_asset("/natter-3f2a9c0e1b7d6a54_bg.wasm"));
+        assert!(is_hashed_asset("/style-0123abcd.css"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/sw.js"));
+        assert!(!is_hashed_asset("/my-file.js"));
+        assert!(!is_hashed_asset("/natter-3f2a9c0e"));
+        assert!(!is_hashed_asset("/deadbeef-cafe.js"));
+    }
+
+    #[test]
+    fn csp_names_the_host_only_when_it_is_plain() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_static("chat.example.org:8443"),
+        );
+        assert_eq!(safe_host(&headers), Some("chat.example.org:8443"));
+        headers.insert(header::HOST, HeaderValue::from_static("evil; script-src *"));
+        assert_eq!(safe_host(&headers), None);
+        let csp = content_security_policy(None, "'self'");
+        assert!(csp.contains("connect-src 'self';"));
+        assert!(csp.ends_with("frame-ancestors 'self'"));
+    }
+}

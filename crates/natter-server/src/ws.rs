@@ -60,12 +60,16 @@ pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let max = state.config.limits.max_frame_bytes;
+    // tungstenite enforces a hard cap above the limit, so that a frame a little too large
+    // is read whole and refused cleanly (error frame, close 1009, close handshake) instead
+    // of leaving the stream mid-frame, where the close would end in a reset.
+    let hard_max = max.saturating_add(max / 2);
     let ws = ws
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(max.saturating_mul(4).max(64 * 1024))
-        .max_frame_size(max)
-        .max_message_size(max);
+        .max_frame_size(hard_max)
+        .max_message_size(hard_max);
     let admission = state.admit(peer.ip());
     ws.on_upgrade(move |socket| async move {
         match admission {
@@ -340,6 +344,17 @@ impl Conn {
         };
         let now = Instant::now();
         self.last_rx = now;
+        let size = match &msg {
+            Message::Text(text) => text.len(),
+            Message::Binary(data) => data.len(),
+            _ => 0,
+        };
+        if size > self.state.config.limits.max_frame_bytes {
+            tracing::debug!(size, "frame too large");
+            self.send_error(ErrorCode::FrameTooLarge, "frame too large", None, None)
+                .await;
+            return Flow::Close(CloseCode::FrameTooLarge);
+        }
         let text = match msg {
             Message::Text(text) => Some(text),
             Message::Binary(_) => None,
@@ -377,7 +392,8 @@ impl Conn {
         }
     }
 
-    /// Maps a read error to the right close: oversized frames get 1009 after an error frame.
+    /// Maps a read error to the right close: frames beyond the hard cap get 1009 after an
+    /// error frame (the client may see a reset instead, as the rest of its frame is unread).
     async fn on_read_error(&mut self, err: axum::Error) -> Flow {
         use tungstenite::error::Error as WsError;
         let inner = err.into_inner();

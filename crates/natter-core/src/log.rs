@@ -528,20 +528,32 @@ impl Record {
     /// Checks that the entry belongs to `room` and that its signature verifies (strict
     /// Ed25519). Field bounds were checked when it was decoded or signed.
     pub fn verify(&self, room: &RoomId) -> Result<(), LogError> {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.entry.author.0)
+            .map_err(|_| LogError::InvalidAuthor)?;
+        self.verify_with(room, &key)
+    }
+
+    /// As [`Record::verify`], with the author's key already decompressed (callers that
+    /// verify many entries of one author cache it). The check is the same strict Ed25519
+    /// verification as [`PublicKey::verify`].
+    pub(crate) fn verify_with(
+        &self,
+        room: &RoomId,
+        key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(), LogError> {
         if self.entry.room_id != *room {
             return Err(LogError::WrongRoom);
+        }
+        if key.as_bytes() != &self.entry.author.0 {
+            return Err(LogError::InvalidAuthor);
         }
         let signed = &self.bytes[..self.bytes.len().saturating_sub(SIGNATURE_LEN)];
         let mut msg = Vec::with_capacity(ENTRY_SIGNING_DOMAIN.len() + signed.len());
         msg.extend_from_slice(ENTRY_SIGNING_DOMAIN);
         msg.extend_from_slice(signed);
-        self.entry
-            .author
-            .verify(&msg, &self.entry.signature)
-            .map_err(|e| match e {
-                crate::identity::IdentityError::InvalidPublicKey => LogError::InvalidAuthor,
-                crate::identity::IdentityError::BadSignature => LogError::BadSignature,
-            })
+        let sig = ed25519_dalek::Signature::from_bytes(&self.entry.signature.0);
+        key.verify_strict(&msg, &sig)
+            .map_err(|_| LogError::BadSignature)
     }
 }
 

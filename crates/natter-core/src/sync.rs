@@ -315,6 +315,8 @@ pub struct RoomSync {
     /// Highest seq per author any peer advertised (for progress).
     advertised: BTreeMap<PublicKey, u64>,
     evidence: BTreeMap<PublicKey, (Box<Record>, Box<Record>)>,
+    /// Decompressed author keys (decompression is a sizeable part of a verification).
+    keys: HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
     out: VecDeque<Output>,
     now: u64,
     next_summary_at: u64,
@@ -334,6 +336,7 @@ impl RoomSync {
             inflight: BTreeMap::new(),
             advertised: BTreeMap::new(),
             evidence: BTreeMap::new(),
+            keys: HashMap::new(),
             out: VecDeque::new(),
             now: 0,
             next_summary_at: 0,
@@ -714,6 +717,25 @@ impl RoomSync {
         }
     }
 
+    /// Verifies one record (room, strict signature), caching the author's key.
+    fn verify(&mut self, r: &Record) -> Result<(), LogError> {
+        let author = r.entry.author;
+        let key = match self.keys.get(&author) {
+            Some(k) => *k,
+            None => {
+                let k = ed25519_dalek::VerifyingKey::from_bytes(&author.0)
+                    .map_err(|_| LogError::InvalidAuthor)?;
+                // Bounded by the authors seen; a flood of fresh keys each carries a valid
+                // signature only if someone holds those keys, so cap the cache anyway.
+                if self.keys.len() < 65_536 {
+                    self.keys.insert(author, k);
+                }
+                k
+            }
+        };
+        r.verify_with(&self.log.room_id(), &key)
+    }
+
     fn on_entries(&mut self, peer: PeerId, recs: Vec<Record>) {
         // Phase 1: verify everything before applying anything.
         let mut in_frame: HashMap<(PublicKey, u64), EntryId> = HashMap::new();
@@ -739,7 +761,7 @@ impl RoomSync {
                     .get(&(r.entry.author, r.entry.seq))
                     .is_some_and(|p| p.id == r.id);
             if !known {
-                if let Err(e) = r.verify(&self.log.room_id()) {
+                if let Err(e) = self.verify(r) {
                     return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
                 }
             }
@@ -868,9 +890,8 @@ impl RoomSync {
     }
 
     fn on_evidence(&mut self, peer: PeerId, first: Box<Record>, second: Box<Record>) {
-        let room = self.log.room_id();
         for r in [&*first, &*second] {
-            if let Err(e) = r.verify(&room) {
+            if let Err(e) = self.verify(r) {
                 return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
             }
         }

@@ -1,0 +1,101 @@
+//! Convergence of many honest nodes over a lossy, partitioned, crashing network, with and
+//! without adversaries (see `natter_core::sim`).
+//!
+//! Defaults: 200 seeds of 20 nodes posting 50 entries each. Override with
+//! `NATTER_SIM_SEEDS`, `NATTER_SIM_NODES`, `NATTER_SIM_POSTS`, e.g.
+//! `NATTER_SIM_SEEDS=2000 NATTER_SIM_NODES=100 cargo test -p natter-core --release --test sim`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use natter_core::sim::{Adversary, Sim, SimConfig};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs `seeds` scenarios on all cores; returns the failures.
+fn sweep(seeds: u64, make: impl Fn(u64) -> SimConfig + Sync) -> Vec<String> {
+    let next = AtomicU64::new(0);
+    let failures = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds {
+                    break;
+                }
+                let mut sim = Sim::new(make(seed));
+                sim.run();
+                if let Err(e) = sim.check() {
+                    failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+#[test]
+fn honest_nodes_converge_under_loss_partitions_and_crashes() {
+    let seeds = env("NATTER_SIM_SEEDS", 200);
+    let nodes = env("NATTER_SIM_NODES", 20) as usize;
+    let posts = env("NATTER_SIM_POSTS", 50) as usize;
+    let failures = sweep(seeds, |seed| SimConfig::standard(seed, nodes, posts));
+    assert!(
+        failures.is_empty(),
+        "{} failures: {failures:#?}",
+        failures.len()
+    );
+}
+
+#[test]
+fn adversaries_are_disconnected_while_honest_nodes_converge() {
+    let seeds = env("NATTER_SIM_SEEDS", 200) / 10;
+    let nodes = env("NATTER_SIM_NODES", 20) as usize;
+    let failures = sweep(seeds.max(1), |seed| {
+        let mut cfg = SimConfig::standard(1_000_000 + seed, nodes, 10);
+        cfg.adversaries = vec![
+            Adversary::ForgedSignature,
+            Adversary::TamperedBody,
+            Adversary::OtherRoom,
+            Adversary::Equivocator,
+            Adversary::Oversized,
+            Adversary::Garbage,
+        ];
+        cfg
+    });
+    assert!(
+        failures.is_empty(),
+        "{} failures: {failures:#?}",
+        failures.len()
+    );
+}
+
+#[test]
+fn a_run_is_reproducible_from_its_seed() {
+    let run = || {
+        let mut sim = Sim::new(SimConfig::standard(42, 6, 5));
+        sim.run();
+        (sim.check(), sim.history(0))
+    };
+    let (a, ha) = run();
+    let (b, hb) = run();
+    assert_eq!(a, b);
+    assert_eq!(ha, hb);
+    assert_eq!(ha.len(), 30);
+}
+
+#[test]
+fn a_lost_network_is_detected_by_the_check() {
+    // Total loss: nothing can converge, and the check must say so.
+    let mut cfg = SimConfig::standard(7, 4, 3);
+    cfg.loss_per_mille = 1000;
+    let mut sim = Sim::new(cfg);
+    sim.run();
+    assert!(sim.check().is_err());
+}

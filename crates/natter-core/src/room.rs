@@ -65,6 +65,25 @@
 //! (one length byte, then 1..=[`MAX_ROOM_NAME_BYTES`] bytes of UTF-8). Other flag bits must be
 //! zero. The full link is `<base_url>/#/join/<payload>`.
 //!
+//! # Example
+//!
+//! ```
+//! use natter_core::room::{Invite, Room};
+//! use natter_core::seal;
+//! use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+//!
+//! let mut rng = ChaCha20Rng::seed_from_u64(1); // in the browser: an OS-seeded CSPRNG
+//! let host = Room::create(&mut rng, Some("Plans"), None)?;
+//! let link = host.invite_link("https://natter.example");
+//!
+//! let guest = Room::from_invite(&Invite::parse(&link)?, None)?;
+//! assert_eq!(guest.id(), host.id());
+//!
+//! let blob = seal::seal_to_text(host.signal_key(), &mut rng, &host.id(), "s1", "s2", b"sdp")?;
+//! assert_eq!(seal::open_text(guest.signal_key(), &guest.id(), "s1", "s2", &blob)?, b"sdp");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Invariants and costs
 //!
 //! - Secrets, stretched passwords and keys are zeroized on drop and never printed by `Debug`.

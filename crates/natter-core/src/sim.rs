@@ -40,7 +40,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashSet};
 use crate::identity::{Identity, PublicKey, Signature};
 use crate::log::{Body, Draft, Entry, EntryId, Record};
 use crate::room::RoomId;
-use crate::sync::{Event, Input, Misbehaviour, Output, PeerId, RoomSync, SyncConfig};
+use crate::sync::{Event, Input, Misbehaviour, Output, PeerId, Relay, RoomSync, SyncConfig};
 use crate::wire::{encode_entries, Frame, MAX_FRAME_LEN, WIRE_VERSION};
 
 /// A misbehaving node's trick.
@@ -110,6 +110,8 @@ impl SimConfig {
                 summary_interval_ms: 1_000,
                 want_timeout_ms: 2_000,
                 max_pending: 10_000,
+                relay: Relay::Lazy,
+                announce_delay_ms: 100,
             },
         }
     }
@@ -124,6 +126,8 @@ pub struct SimReport {
     pub bytes: u64,
     /// Frames lost.
     pub lost: u64,
+    /// Frames sent per kind byte (index = kind; see `crate::wire`).
+    pub frames_by_kind: [u64; 10],
     /// Entries in the converged honest history.
     pub entries: usize,
     /// Disconnects of adversaries by honest nodes.
@@ -423,6 +427,9 @@ impl Sim {
         let epoch = l.epoch;
         self.report.frames += 1;
         self.report.bytes += bytes.len() as u64;
+        if let Some(k) = bytes.get(1).filter(|k| usize::from(**k) < 10) {
+            self.report.frames_by_kind[usize::from(*k)] += 1;
+        }
         if self.rng.chance(self.cfg.loss_per_mille) {
             self.report.lost += 1;
             return;

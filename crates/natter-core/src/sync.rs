@@ -25,11 +25,14 @@
 //! 3. **Serve.** On a want, the holder answers with `Entries` frames, packed up to 64 KiB
 //!    each and sent back to back, so a catch-up of any size costs one round trip after the
 //!    summaries, and the bytes on the wire are the entries plus 4 bytes each and 6 per frame.
-//! 4. **Push.** A new local entry is pushed at once to every connected peer; entries
-//!    accepted from one peer are relayed to every other peer not known to hold them
-//!    (gossip), so history flows through intermediaries. Per peer we track the highest seq
-//!    per author it is known to hold (from its summaries, its entries and what we sent it)
-//!    and never push it an entry at or below that.
+//! 4. **Push and relay.** A new local entry is pushed at once to every connected peer.
+//!    Entries accepted from one peer are relayed to every other peer not known to hold them
+//!    (gossip), so history flows through intermediaries. With [`Relay::Lazy`] (the default,
+//!    PlumTree's lazy push) the relay is an announcement: a `Summary` frame of the new heads,
+//!    which a peer lacking them answers with a want (step 2); with [`Relay::Eager`] the
+//!    entries themselves are pushed. Per peer we track the highest seq per author it is
+//!    known to hold (from its summaries, its entries and what we sent it) and never push
+//!    or announce to it an entry at or below that.
 //! 5. **Repair.** Every [`SyncConfig::summary_interval_ms`] the summary is sent again, which
 //!    recovers anything lost (dropped frames, a push to a peer lacking predecessors, a
 //!    want whose peer left). A received entry whose predecessor is missing is held in a
@@ -127,6 +130,25 @@ pub struct SyncConfig {
     pub want_timeout_ms: u64,
     /// Most entries held pending (verified, predecessor missing).
     pub max_pending: usize,
+    /// How entries accepted from one peer travel on to the others.
+    pub relay: Relay,
+    /// With [`Relay::Lazy`], how long announcements are gathered before they are sent, so a
+    /// burst of accepted entries costs one announcement per peer (0: announce at once).
+    pub announce_delay_ms: u64,
+}
+
+/// How entries received from one peer are passed on to the others (own new entries are
+/// always pushed in full at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relay {
+    /// Push the entries themselves to every other peer not known to hold them. Fastest
+    /// (one hop per link), but in a mesh each peer receives each entry once per neighbour.
+    Eager,
+    /// Announce the new heads in a `Summary` frame (PlumTree's lazy push, "IHAVE"); a peer
+    /// that lacks them wants them from the first announcer (a want already in flight is
+    /// not repeated). One extra round trip per relay hop; each entry crosses to each peer
+    /// about once, and duplicates cost only 72-byte heads.
+    Lazy,
 }
 
 impl Default for SyncConfig {
@@ -135,6 +157,8 @@ impl Default for SyncConfig {
             summary_interval_ms: 10_000,
             want_timeout_ms: 15_000,
             max_pending: 10_000,
+            relay: Relay::Lazy,
+            announce_delay_ms: 50,
         }
     }
 }
@@ -315,6 +339,11 @@ pub struct RoomSync {
     /// Highest seq per author any peer advertised (for progress).
     advertised: BTreeMap<PublicKey, u64>,
     evidence: BTreeMap<PublicKey, (Box<Record>, Box<Record>)>,
+    /// The last missing count reported.
+    last_missing: u64,
+    /// Authors with new heads not yet announced (lazy relay), and when to announce them.
+    dirty: BTreeSet<PublicKey>,
+    announce_at: Option<u64>,
     /// Decompressed author keys (decompression is a sizeable part of a verification).
     keys: HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
     out: VecDeque<Output>,
@@ -336,6 +365,9 @@ impl RoomSync {
             inflight: BTreeMap::new(),
             advertised: BTreeMap::new(),
             evidence: BTreeMap::new(),
+            last_missing: 0,
+            dirty: BTreeSet::new(),
+            announce_at: None,
             keys: HashMap::new(),
             out: VecDeque::new(),
             now: 0,
@@ -465,17 +497,22 @@ impl RoomSync {
                 }
                 let now = self.now;
                 self.inflight.retain(|_, f| f.deadline > now);
+                if self.announce_at.is_some_and(|at| at <= now) {
+                    self.flush_announcements();
+                }
                 Ok(())
             }
         };
         if self.next_summary_at == 0 {
             self.next_summary_at = self.now + self.config.summary_interval_ms;
         }
-        if self.timer_at != Some(self.next_summary_at) {
-            self.timer_at = Some(self.next_summary_at);
-            self.out.push_back(Output::ScheduleTimer {
-                at_ms: self.next_summary_at,
-            });
+        let deadline = self
+            .announce_at
+            .map_or(self.next_summary_at, |a| a.min(self.next_summary_at));
+        if self.timer_at != Some(deadline) {
+            self.timer_at = Some(deadline);
+            self.out
+                .push_back(Output::ScheduleTimer { at_ms: deadline });
         }
         r
     }
@@ -678,7 +715,8 @@ impl RoomSync {
             .filter(|(a, _)| !self.log.is_flagged(a))
             .map(|(a, s)| s.saturating_sub(self.log.len_of(a)))
             .sum();
-        if missing > 0 || !self.advertised.is_empty() {
+        if missing != self.last_missing {
+            self.last_missing = missing;
             self.event(Event::SyncProgress { missing });
         }
         // Once caught up, forget what was advertised so progress is only reported for work.
@@ -804,9 +842,51 @@ impl RoomSync {
         let ids = accepted.iter().map(|r| r.id).collect();
         self.out.push_back(Output::Store(accepted.clone()));
         self.event(Event::Entries(ids));
-        self.relay(from, &accepted);
+        match (self.config.relay, from) {
+            (Relay::Lazy, Some(_)) => {
+                self.dirty.extend(accepted.iter().map(|r| r.entry.author));
+                if self.config.announce_delay_ms == 0 {
+                    self.flush_announcements();
+                } else if self.announce_at.is_none() {
+                    self.announce_at = Some(self.now + self.config.announce_delay_ms);
+                }
+            }
+            _ => self.relay(from, &accepted),
+        }
         if !self.advertised.is_empty() {
             self.progress();
+        }
+    }
+
+    /// Lazy relay: tells every peer the new heads it is not known to hold (the peers we got
+    /// them from are known to hold them).
+    fn flush_announcements(&mut self) {
+        self.announce_at = None;
+        let authors = std::mem::take(&mut self.dirty);
+        let heads: Vec<Head> = authors
+            .into_iter()
+            .filter(|a| !self.log.is_flagged(a))
+            .filter_map(|a| {
+                self.log.head(&a).map(|(seq, head)| Head {
+                    author: a,
+                    seq,
+                    head,
+                })
+            })
+            .collect();
+        let mut sends = Vec::new();
+        for (peer, st) in &self.peers {
+            let news: Vec<Head> = heads
+                .iter()
+                .filter(|h| st.known.get(&h.author).is_none_or(|k| *k < h.seq))
+                .copied()
+                .collect();
+            for f in wire::encode_summary(&news) {
+                sends.push((*peer, f));
+            }
+        }
+        for (p, f) in sends {
+            self.send(p, f);
         }
     }
 

@@ -3,16 +3,25 @@
 use natter_core::identity::Identity;
 use natter_core::log::{Body, Draft, Entry, EntryId, Record};
 use natter_core::room::RoomId;
-use natter_core::sync::{Event, Input, Misbehaviour, Output, PeerId, RoomSync, SyncConfig};
+use natter_core::sync::{Event, Input, Misbehaviour, Output, PeerId, Relay, RoomSync, SyncConfig};
 use natter_core::wire::{encode_entries, Frame, MAX_FRAME_LEN, WIRE_VERSION};
 
 const ROOM: RoomId = RoomId([1; 32]);
 
 fn node(seed: u8) -> RoomSync {
+    node_with(seed, Relay::Lazy)
+}
+
+fn node_with(seed: u8, relay: Relay) -> RoomSync {
     RoomSync::new(
         ROOM,
         Identity::from_secret_bytes(&[seed; 32]),
-        SyncConfig::default(),
+        SyncConfig {
+            relay,
+            // The hand-wired network here fires no timers: announce at once.
+            announce_delay_ms: 0,
+            ..SyncConfig::default()
+        },
     )
 }
 
@@ -73,6 +82,14 @@ impl Net {
         self.nodes[b]
             .handle(10, Input::PeerDisconnected(PeerId(a as u64)))
             .expect("disconnect");
+    }
+
+    /// Fires every node's timer at `now_ms` (periodic summaries), then runs until quiet.
+    fn tick(&mut self, now_ms: u64) {
+        for n in &mut self.nodes {
+            n.handle(now_ms, Input::Tick).expect("tick");
+        }
+        self.run();
     }
 
     fn linked(&self, a: usize, b: usize) -> bool {
@@ -143,9 +160,12 @@ fn two_peers_exchange_their_histories_on_connect() {
     assert_eq!(net.stored[1].len(), 5);
 }
 
-#[test]
-fn a_new_post_is_pushed_at_once_and_relayed_through_an_intermediary() {
-    let mut net = Net::new(vec![node(2), node(3), node(4)]);
+fn relay_through_an_intermediary(relay: Relay) -> usize {
+    let mut net = Net::new(vec![
+        node_with(2, relay),
+        node_with(3, relay),
+        node_with(4, relay),
+    ]);
     net.connect(0, 1);
     net.connect(1, 2);
     net.run();
@@ -153,11 +173,29 @@ fn a_new_post_is_pushed_at_once_and_relayed_through_an_intermediary() {
         .handle(20, Input::Post(text("hello C")))
         .expect("post");
     let (rounds, _) = net.run();
-    assert_eq!(rounds, 2, "A -> B -> C, one hop each");
     assert_eq!(net.nodes[2].log().len(), 1);
     let r = net.nodes[2].log().in_display_order()[0].clone();
     assert_eq!(r.entry.author, net.nodes[0].me());
     assert_eq!(r.verify(&ROOM), Ok(()));
+    rounds
+}
+
+#[test]
+fn a_new_post_is_pushed_at_once_and_relayed_eagerly_through_an_intermediary() {
+    assert_eq!(
+        relay_through_an_intermediary(Relay::Eager),
+        2,
+        "A -> B -> C, one hop each"
+    );
+}
+
+#[test]
+fn a_new_post_is_relayed_lazily_through_an_intermediary_by_announcement() {
+    assert_eq!(
+        relay_through_an_intermediary(Relay::Lazy),
+        4,
+        "push A -> B, announce B -> C, want C -> B, entries B -> C"
+    );
 }
 
 #[test]
@@ -450,6 +488,9 @@ fn an_equivocating_author_is_flagged_by_everyone_and_its_later_entries_refused()
             .expect("frame");
     }
     net.run();
+    // A want already in flight for seq 1 hides the second fork until the next periodic
+    // summary exchange.
+    net.tick(60_000);
     for n in &net.nodes {
         assert!(n.flagged_authors().contains(&mallory.public()));
         assert!(n.log().len() <= 1);

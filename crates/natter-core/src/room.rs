@@ -88,9 +88,9 @@
 //!
 //! - Secrets, stretched passwords and keys are zeroized on drop and never printed by `Debug`.
 //! - Every parser here is total: bad input gives an [`InviteError`] or [`RoomError`].
-//! - Argon2id costs about a tenth of a second per derivation natively and several times
-//!   that in a browser (WebAssembly, one thread). Derive a [`Room`] once, then keep it (or
-//!   its [`Room::password_key`]) and rebuild it cheaply with [`Room::from_parts`].
+//! - Argon2id costs about 0.1 s per derivation on a desktop CPU, natively or as
+//!   WebAssembly, and more on phones. Derive a [`Room`] once, then keep it (or its
+//!   [`Room::password_key`]) and rebuild it cheaply with [`Room::from_parts`].
 //! - Passwords are used byte for byte as UTF-8 (no Unicode normalisation); an empty password
 //!   means "no password".
 

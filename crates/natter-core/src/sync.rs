@@ -3,7 +3,7 @@
 //! # What
 //!
 //! [`RoomSync`] holds one room's verified log ([`RoomLog`]) and talks to the room's
-//! connected peers in [`wire`](crate::wire) frames. It is sans-IO in the manner of str0m and
+//! connected peers in [`crate::wire`] frames. It is sans-IO in the manner of str0m and
 //! quinn-proto: the driver feeds [`Input`]s to [`RoomSync::handle`] together with the current
 //! time, then drains [`Output`]s with [`RoomSync::poll_output`] and executes them (send bytes,
 //! persist entries, show events, arm a timer, close a connection). Nothing here reads a
@@ -42,7 +42,10 @@
 //! # Verification and blame
 //!
 //! Every entry is decoded strictly and checked (room, signature, bounds) before anything
-//! from its frame is applied; an entry already held (same id) is not verified again. A peer
+//! from its frame is applied; an entry already held (same id) is not verified again.
+//! Signatures are checked one by one with strict Ed25519 verification: batch verification
+//! is about twice as fast but can accept signatures that single verification rejects
+//! (small-order components), and peers that disagreed on validity would diverge. A peer
 //! whose frame is malformed or oversized, or carries an entry with a bad signature, another
 //! room's id, or a chain broken *within the frame* (an honest peer only ever holds
 //! unbroken chains), is disconnected and reported, and nothing from that frame is kept.

@@ -70,11 +70,14 @@ pub(crate) struct Joined {
     pub(crate) peers: Vec<Arc<str>>,
 }
 
+/// One shard: room id to (the same id, shared; its members).
+type Shard = HashMap<Arc<str>, (Arc<str>, Vec<Member>)>;
+
 /// All rooms of the server. Each entry keeps its key a second time so that a join can
 /// hand out the shared room id without a second lookup.
 #[derive(Debug)]
 pub(crate) struct Rooms {
-    shards: Box<[Mutex<HashMap<Arc<str>, (Arc<str>, Vec<Member>)>>]>,
+    shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
     count: AtomicUsize,
     max_rooms: usize,
@@ -98,7 +101,7 @@ impl Rooms {
         self.count.load(Ordering::Relaxed)
     }
 
-    fn shard(&self, room: &str) -> MutexGuard<'_, HashMap<Arc<str>, (Arc<str>, Vec<Member>)>> {
+    fn shard(&self, room: &str) -> MutexGuard<'_, Shard> {
         let index = (self.hasher.hash_one(room) as usize) % SHARDS;
         // A poisoned shard only means another task panicked while holding it; the map is
         // still consistent because no code path panics between mutations.

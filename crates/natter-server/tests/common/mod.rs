@@ -19,9 +19,11 @@ pub const STEP: Duration = Duration::from_secs(5);
 
 /// A config for tests: loopback, port 0, generous connection limits.
 pub fn test_config() -> Config {
-    let mut config = Config::default();
-    config.addr = "127.0.0.1:0".parse().unwrap();
-    config.dist = std::env::temp_dir().join("natter-test-no-dist");
+    let mut config = Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        dist: std::env::temp_dir().join("natter-test-no-dist"),
+        ..Config::default()
+    };
     config.limits.max_connections_per_ip = 5000;
     config
 }

@@ -108,9 +108,25 @@ impl Drop for Admission {
     }
 }
 
+/// The key a connection is counted under for the per-address limit.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
 impl State {
     /// Reserves a connection slot for `ip`, or `None` when a connection limit is reached.
+    /// IPv6 addresses count per /64 (one subscriber's usual allocation), and IPv4-mapped
+    /// IPv6 addresses as the IPv4 address they carry.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Admission> {
+        let ip = address_key(ip);
         let limits = &self.config.limits;
         let conns = &self.connections;
         let mut per_ip = conns.per_ip.lock().unwrap_or_else(|p| p.into_inner());
@@ -268,5 +284,27 @@ impl ServerHandle {
             let _ = stop.send(());
         }
         (&mut self.task).await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_counted_per_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or(IpAddr::from([0u8; 16]));
+        let b: IpAddr = "2001:db8:1:2:bbbb::9"
+            .parse()
+            .unwrap_or(IpAddr::from([0u8; 16]));
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap_or(IpAddr::from([0u8; 16]));
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7"
+            .parse()
+            .unwrap_or(IpAddr::from([0u8; 16]));
+        assert_eq!(address_key(mapped), IpAddr::from([192, 0, 2, 7]));
     }
 }

@@ -30,7 +30,7 @@
 //! channel, and memberships are a short vector.
 
 use std::borrow::Cow;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,13 +74,13 @@ pub(crate) async fn upgrade(
     ws.on_upgrade(move |socket| async move {
         match admission {
             Some(admission) => run(socket, state, admission).await,
-            None => refuse(socket, peer.ip()).await,
+            None => refuse(socket).await,
         }
     })
 }
 
 /// Tells a connection over its limit why, and closes it.
-async fn refuse(mut socket: WebSocket, _ip: IpAddr) {
+async fn refuse(mut socket: WebSocket) {
     tracing::debug!("connection refused: connection limit reached");
     let msg = error_frame(
         ErrorCode::TooManyConnections,

@@ -25,6 +25,11 @@ pub struct Config {
     pub ice_servers: Vec<IceServer>,
     /// Sources allowed to embed the app in a frame (CSP `frame-ancestors`). Default `'self'`.
     pub frame_ancestors: String,
+    /// Extra page origins (e.g. `https://chat.example.org`) whose scripts may open `/ws`,
+    /// besides the server's own origin; `*` allows any. Requests without an `Origin` header
+    /// (not from a browser) are always allowed. Default: none, so only pages served by this
+    /// server can use its relay.
+    pub allowed_origins: Vec<String>,
     /// Limits on what a client may do.
     pub limits: Limits,
 }
@@ -36,6 +41,7 @@ impl Default for Config {
             dist: PathBuf::from("dist"),
             ice_servers: Vec::new(),
             frame_ancestors: "'self'".to_owned(),
+            allowed_origins: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -128,6 +134,9 @@ pub struct Args {
     /// Sources allowed to embed the app in a frame (CSP frame-ancestors), e.g. "'self' https://example.org".
     #[arg(long, default_value = "'self'", env = "NATTER_FRAME_ANCESTORS")]
     pub frame_ancestors: String,
+    /// Other page origins allowed to open /ws, comma-separated (e.g. https://chat.example.org), or '*'.
+    #[arg(long, value_delimiter = ',', env = "NATTER_ALLOWED_ORIGINS")]
+    pub allowed_origins: Vec<String>,
     /// Log format.
     #[arg(long, value_enum, default_value = "text", env = "NATTER_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -225,6 +234,11 @@ impl Args {
             dist: self.dist,
             ice_servers,
             frame_ancestors: self.frame_ancestors,
+            allowed_origins: self
+                .allowed_origins
+                .into_iter()
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .collect(),
             limits,
         };
         config.validate()?;

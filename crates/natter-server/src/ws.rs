@@ -18,6 +18,11 @@
 //! | 4003 | too many connections from this address or in total |
 //! | 4004 | outbox overflowed: the client does not read (slow consumer) |
 //!
+//! Only pages from the server's own origin (or `Config::allowed_origins`) may open the
+//! socket; requests without `Origin` (not from a browser) are allowed. This keeps other
+//! sites from using the relay with their visitors' browsers; rooms themselves are protected
+//! by their ids being unguessable hashes.
+//!
 //! Rate limiting is a token bucket per connection (`frames_per_sec`, `frame_burst`) charged
 //! for every data frame. A frame without a token is dropped; the first one in a row gets
 //! `error rate_limited` with `retry_after_ms`, later ones are dropped silently (so a flood
@@ -36,7 +41,8 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State as AxState};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use natter_core::signal::{validate_room_id, ClientMessage, CloseCode, ErrorCode, ServerMessage};
 use rand_core::{OsRng, RngCore};
@@ -53,12 +59,38 @@ const WRITE_BATCH: usize = 32;
 /// How long to wait for the client's close frame after sending ours.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-/// `GET /ws`: upgrades to a WebSocket, admitting or refusing the connection by its limits.
+/// Whether a browser page from `origin` may use this server's relay: its own origin (the
+/// `Origin` host equals the `Host` header), a configured origin, or any with `*`.
+pub(crate) fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+/// `GET /ws`: upgrades to a WebSocket, admitting or refusing the connection by its origin
+/// (403) and its limits (close 4003).
 pub(crate) async fn upgrade(
     AxState(state): AxState<Arc<State>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&headers, &state.config.allowed_origins) {
+        tracing::debug!("websocket from a foreign origin refused");
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
     let max = state.config.limits.max_frame_bytes;
     // tungstenite enforces a hard cap above the limit, so that a frame a little too large
     // is read whole and refused cleanly (error frame, close 1009, close handshake) instead
@@ -551,6 +583,33 @@ fn new_session_id() -> Arc<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_own_or_configured_origins_may_open_the_socket() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            "chat.example.org"
+                .parse()
+                .unwrap_or(header::HeaderValue::from_static("")),
+        );
+        assert!(
+            origin_allowed(&headers, &[]),
+            "no Origin: not a browser page"
+        );
+        headers.insert(
+            header::ORIGIN,
+            header::HeaderValue::from_static("https://chat.example.org"),
+        );
+        assert!(origin_allowed(&headers, &[]));
+        headers.insert(
+            header::ORIGIN,
+            header::HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!origin_allowed(&headers, &[]));
+        assert!(origin_allowed(&headers, &["https://evil.example".into()]));
+        assert!(origin_allowed(&headers, &["*".into()]));
+    }
 
     #[test]
     fn pong_constant_matches_the_encoder() {

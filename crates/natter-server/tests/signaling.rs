@@ -489,3 +489,33 @@ async fn graceful_shutdown_sends_reconnect_then_closes_with_1012() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn pages_from_other_origins_cannot_open_the_socket_unless_allowed() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut config = test_config();
+    config.allowed_origins = vec!["https://friend.example".into()];
+    let server = start(config).await;
+    let addr = server.local_addr();
+    let request = |origin: &str| {
+        let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        req
+    };
+    let refused = tokio_tungstenite::connect_async(request("https://evil.example")).await;
+    assert!(matches!(
+        refused,
+        Err(tokio_tungstenite::tungstenite::Error::Http(ref res)) if res.status() == 403
+    ));
+    assert!(
+        tokio_tungstenite::connect_async(request(&format!("http://{addr}")))
+            .await
+            .is_ok()
+    );
+    assert!(
+        tokio_tungstenite::connect_async(request("https://friend.example"))
+            .await
+            .is_ok()
+    );
+    server.shutdown().await.unwrap();
+}

@@ -16,7 +16,7 @@ use crate::Error;
 /// Everything a running server needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where [`crate::Server::bind`] listens. Ignored by [`crate::serve`], which is given a
+    /// Where [`crate::Server::start`] listens. Ignored by [`crate::serve`], which is given a
     /// listener. Default `127.0.0.1:8080`.
     pub addr: SocketAddr,
     /// Directory of the built web app (Trunk's `dist/`). Default `dist`.
@@ -131,10 +131,10 @@ pub struct Args {
     /// e.g. '[{"urls":"turn:turn.example.org:3478","username":"u","credential":"c"}]'.
     #[arg(long, env = "NATTER_ICE_SERVERS")]
     pub ice_servers: Option<String>,
-    /// Sources allowed to embed the app in a frame (CSP frame-ancestors), e.g. "'self' https://example.org".
+    /// Sources allowed to embed the app in a frame (CSP frame-ancestors), e.g. `'self' https://example.org`.
     #[arg(long, default_value = "'self'", env = "NATTER_FRAME_ANCESTORS")]
     pub frame_ancestors: String,
-    /// Other page origins allowed to open /ws, comma-separated (e.g. https://chat.example.org), or '*'.
+    /// Other page origins allowed to open /ws, comma-separated (e.g. `https://chat.example.org`), or `*`.
     #[arg(long, value_delimiter = ',', env = "NATTER_ALLOWED_ORIGINS")]
     pub allowed_origins: Vec<String>,
     /// Log format.

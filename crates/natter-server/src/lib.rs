@@ -6,7 +6,7 @@
 //!   Content-Security-Policy ([`http`]);
 //! - `GET /healthz` and `GET /config` (the ICE servers for browsers, empty by default);
 //! - `/ws`, the signaling WebSocket (RFC 6455) speaking the versioned JSON protocol of
-//!   [`natter_core::signal`] ([`ws`]), with rooms kept in memory only ([`rooms`]).
+//!   [`natter_core::signal`] ([`ws`]), with rooms kept in memory only.
 //!
 //! The server introduces peers and relays opaque sealed blobs; it never parses a blob,
 //! never writes anything to disk, and never relays across rooms. Everything a stranger

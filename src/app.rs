@@ -12,7 +12,9 @@ pub fn App() -> impl IntoView {
     let (server, set_server) = signal(ServerState::Checking);
     spawn_local(async move {
         let state = match crate::server::fetch_config().await {
-            Ok(cfg) => ServerState::Reachable { ice_servers: cfg.ice_servers.len() },
+            Ok(cfg) => ServerState::Reachable {
+                ice_servers: cfg.ice_servers.len(),
+            },
             Err(e) => ServerState::Unreachable(e.to_string()),
         };
         set_server.set(state);
@@ -34,14 +36,26 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn the_app_mounts_and_shows_its_heading_and_a_status_line() {
-        let document = web_sys::window().and_then(|w| w.document()).expect("a document in a browser test");
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .expect("a document in a browser test");
         let host = document.create_element("div").expect("create a div");
-        document.body().expect("a body").append_child(&host).expect("attach");
+        document
+            .body()
+            .expect("a body")
+            .append_child(&host)
+            .expect("attach");
         let host: web_sys::HtmlElement = wasm_bindgen::JsCast::unchecked_into(host);
         let _handle = leptos::mount::mount_to(host.clone(), App);
         let heading = host.query_selector("h1").expect("query").expect("an h1");
         assert_eq!(heading.text_content().as_deref(), Some("Natter"));
-        let status = host.query_selector("[role=status]").expect("query").expect("a status region");
-        assert_eq!(status.text_content().as_deref(), Some("Connecting to the server…"));
+        let status = host
+            .query_selector("[role=status]")
+            .expect("query")
+            .expect("a status region");
+        assert_eq!(
+            status.text_content().as_deref(),
+            Some("Connecting to the server…")
+        );
     }
 }

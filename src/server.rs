@@ -46,5 +46,7 @@ pub async fn fetch_config() -> Result<ClientConfig, ServerError> {
     if !resp.ok() {
         return Err(ServerError::BadAnswer(format!("HTTP {}", resp.status())));
     }
-    resp.json::<ClientConfig>().await.map_err(|e| ServerError::BadAnswer(e.to_string()))
+    resp.json::<ClientConfig>()
+        .await
+        .map_err(|e| ServerError::BadAnswer(e.to_string()))
 }

@@ -32,7 +32,7 @@ impl ServerState {
 pub fn StatusBar(state: ReadSignal<ServerState>) -> impl IntoView {
     view! {
         <footer class="status-bar">
-            <p role="status" aria-live="polite" data-testid="server-status">
+            <p role="status" aria-live="polite" aria-label="Connection status" data-testid="server-status">
                 {move || state.get().describe()}
             </p>
         </footer>

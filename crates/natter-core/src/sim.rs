@@ -217,7 +217,7 @@ struct Node {
     sync: Option<RoomSync>,
     life: u64,
     store: Vec<Record>,
-    flagged: BTreeSet<PublicKey>,
+    evidence: BTreeMap<PublicKey, (Record, Record)>,
     posted: usize,
     /// For adversaries: honest entries seen, to tamper with.
     seen: Vec<Record>,
@@ -276,7 +276,7 @@ impl Sim {
                     .then(|| RoomSync::new(room, id, cfg.sync.clone())),
                 life: 0,
                 store: Vec::new(),
-                flagged: BTreeSet::new(),
+                evidence: BTreeMap::new(),
                 posted: 0,
                 seen: Vec::new(),
                 acted: 0,
@@ -450,8 +450,12 @@ impl Sim {
         match o {
             Output::Send { peer, bytes } => self.send(i, peer.0 as usize, bytes),
             Output::Store(recs) => self.nodes[i].store.extend(recs),
-            Output::Event(Event::Equivocation { author, .. }) => {
-                self.nodes[i].flagged.insert(author);
+            Output::Event(Event::Equivocation {
+                author,
+                first,
+                second,
+            }) => {
+                self.nodes[i].evidence.insert(author, (*first, *second));
             }
             Output::Event(_) => {}
             Output::ScheduleTimer { at_ms } => {
@@ -553,7 +557,7 @@ impl Sim {
                         Identity::from_secret_bytes(&n.secret),
                         self.cfg.sync.clone(),
                         n.store.iter().cloned(),
-                        n.flagged.iter().copied(),
+                        n.evidence.values().cloned(),
                         true,
                     );
                     match loaded {

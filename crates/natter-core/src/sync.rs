@@ -61,7 +61,7 @@
 //! [`Output::Store`] carries newly accepted entries, in chain order per author, and is
 //! queued before the [`Event::Entries`] that announces them, so a driver that executes
 //! outputs in order persists before it shows. At startup the driver rebuilds the machine
-//! with [`RoomSync::load`] from what it stored (and the authors it stored as flagged).
+//! with [`RoomSync::load`] from what it stored (and the equivocation evidence it stored).
 //! An ephemeral room runs the same machine and the driver simply does not execute `Store`:
 //! the history then lives in memory only and is gone when the machine is dropped.
 //!
@@ -221,8 +221,8 @@ pub enum Event {
         reason: Misbehaviour,
     },
     /// An author signed two different entries for one position in its log; `first` is
-    /// kept, the author is flagged. The driver should persist the flag (and may keep the
-    /// evidence) and pass it to [`RoomSync::load`].
+    /// kept, the author is flagged. The driver should persist `first` and `second` and pass
+    /// them to [`RoomSync::load`] at the next start.
     Equivocation {
         /// The author.
         author: PublicKey,
@@ -379,17 +379,20 @@ impl RoomSync {
         }
     }
 
-    /// Rebuilds a machine from stored entries (any order) and stored flagged authors.
+    /// Rebuilds a machine from stored entries (any order) and the stored evidence of
+    /// equivocations (the `first` and `second` of each [`Event::Equivocation`]).
     ///
     /// The room, the encoding and every hash chain are checked; signatures are checked too
     /// unless `trust_signatures` (the store only ever received verified entries, so a
-    /// driver may skip the cost at startup). Flagged authors' entries are loaded as stored.
+    /// driver may skip the cost at startup). Each piece of evidence must prove a fork; its
+    /// author is flagged again and the evidence is passed on to peers as before. Flagged
+    /// authors' entries are loaded as stored.
     pub fn load(
         room_id: RoomId,
         identity: Identity,
         config: SyncConfig,
         stored: impl IntoIterator<Item = Record>,
-        flagged: impl IntoIterator<Item = PublicKey>,
+        evidence: impl IntoIterator<Item = (Record, Record)>,
         trust_signatures: bool,
     ) -> Result<Self, SyncError> {
         let mut s = RoomSync::new(room_id, identity, config);
@@ -416,8 +419,24 @@ impl RoomSync {
                 other => return Err(fail(format!("{other:?}"))),
             }
         }
-        for a in flagged {
-            s.log.flag(a);
+        for (first, second) in evidence {
+            let author = first.entry.author;
+            let bad = |reason: &str| SyncError::Load {
+                author,
+                seq: first.entry.seq,
+                reason: format!("evidence: {reason}"),
+            };
+            if !trust_signatures {
+                for r in [&first, &second] {
+                    r.verify(&room_id).map_err(|e| bad(&e.to_string()))?;
+                }
+            }
+            if !proves_equivocation(&first, &second) {
+                return Err(bad("proves no fork"));
+            }
+            s.log.flag(author);
+            s.evidence
+                .insert(author, (Box::new(first), Box::new(second)));
         }
         Ok(s)
     }
@@ -978,21 +997,26 @@ impl RoomSync {
                 return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
             }
         }
-        let (a, b) = (&first.entry, &second.entry);
-        let proves = a.author == b.author
-            && ((a.seq == b.seq && first.id != second.id)
-                || (b.seq == a.seq + 1 && b.prev_hash != first.id));
-        if !proves {
+        if !proves_equivocation(&first, &second) {
             return self.misbehaved(peer, Misbehaviour::BadEvidence);
         }
-        let author = a.author;
+        let author = first.entry.author;
         if self.log.flag(author) {
             self.flagged(author, first, second, Some(peer));
         }
     }
 }
 
-/// Authors flagged, for persistence.
+/// Whether two (verified) entries prove that their author forked its log: one author, and
+/// either the same seq with different ids, or `second` following `first`'s seq while
+/// naming another predecessor.
+pub fn proves_equivocation(first: &Record, second: &Record) -> bool {
+    let (a, b) = (&first.entry, &second.entry);
+    a.author == b.author
+        && ((a.seq == b.seq && first.id != second.id)
+            || (b.seq == a.seq + 1 && b.prev_hash != first.id))
+}
+
 impl RoomSync {
     /// Authors flagged as equivocators.
     pub fn flagged_authors(&self) -> BTreeSet<PublicKey> {

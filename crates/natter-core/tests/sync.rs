@@ -578,3 +578,52 @@ fn a_too_long_post_is_refused() {
     assert!(r.is_err());
     assert_eq!(a.log().len(), 0);
 }
+
+#[test]
+fn stored_evidence_flags_the_author_again_after_a_restart_and_is_passed_on() {
+    let mallory = Identity::from_secret_bytes(&[6; 32]);
+    let mk = |t: &str| {
+        Record::from_entry(
+            Entry::sign(
+                &mallory,
+                Draft {
+                    room_id: ROOM,
+                    seq: 1,
+                    prev_hash: EntryId::ZERO,
+                    lamport: 1,
+                    wall_ms: 0,
+                    body: text(t),
+                },
+            )
+            .expect("valid"),
+        )
+    };
+    let (a, b) = (mk("one"), mk("two"));
+    let mut n = RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[2; 32]),
+        SyncConfig::default(),
+        [a.clone()],
+        [(a.clone(), b.clone())],
+        false,
+    )
+    .expect("loads");
+    assert!(n.flagged_authors().contains(&mallory.public()));
+    n.handle(1, Input::PeerConnected(PeerId(3)))
+        .expect("connect");
+    let sent_evidence = n.drain_outputs().iter().any(|o| match o {
+        Output::Send { bytes, .. } => matches!(Frame::decode(bytes), Ok(Frame::Evidence { .. })),
+        _ => false,
+    });
+    assert!(sent_evidence);
+    // Evidence that proves nothing is refused.
+    let r = RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[2; 32]),
+        SyncConfig::default(),
+        [],
+        [(a.clone(), a)],
+        false,
+    );
+    assert!(r.is_err());
+}

@@ -12,13 +12,17 @@
 //! holds no `index.html`, a short page says how to build the app (status 503).
 //!
 //! Every response carries (unless a handler set them):
-//! - `Content-Security-Policy`: `default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
+//! - `Content-Security-Policy`: `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'
+//!   'sha256-…';
 //!   style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws://HOST wss://HOST;
 //!   object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors <configured>`.
 //!   `connect-src` names only the server's own origin: `'self'` (which CSP Level 3 extends
 //!   to `ws:`/`wss:` on the same host) plus the explicit `ws(s)://` form of the request's
 //!   `Host`, for browsers that predate that rule. A `Host` that is not a plain host\[:port\]
-//!   is left out rather than echoed.
+//!   is left out rather than echoed. Trunk boots the app with an inline module script in
+//!   `index.html`; rather than allowing inline scripts in general, the policy names the
+//!   SHA-256 of each inline script found in the served `index.html` (re-read when the file
+//!   changes), so only the build's own loader runs.
 //! - `Referrer-Policy: no-referrer`, `X-Content-Type-Options: nosniff`.
 //! - `Cross-Origin-Opener-Policy: same-origin`: isolates the app's browsing context group
 //!   from pages that open it; it has no effect on being framed (that is `frame-ancestors`),
@@ -188,17 +192,83 @@ fn safe_host(headers: &HeaderMap) -> Option<&str> {
     ok.then_some(host)
 }
 
-/// The Content-Security-Policy for a request with the given `Host`.
-pub fn content_security_policy(host: Option<&str>, frame_ancestors: &str) -> String {
+/// The Content-Security-Policy for a request with the given `Host`; `script_hashes` are
+/// CSP source expressions (`'sha256-…'`) for the inline scripts of `index.html`.
+pub fn content_security_policy(
+    host: Option<&str>,
+    frame_ancestors: &str,
+    script_hashes: &[String],
+) -> String {
     let connect = match host {
         Some(h) => format!("'self' ws://{h} wss://{h}"),
         None => "'self'".to_owned(),
     };
+    let mut scripts = "'self' 'wasm-unsafe-eval'".to_owned();
+    for h in script_hashes {
+        scripts.push(' ');
+        scripts.push_str(h);
+    }
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+        "default-src 'self'; script-src {scripts}; style-src 'self'; \
          img-src 'self' data: blob:; connect-src {connect}; object-src 'none'; base-uri 'none'; \
          form-action 'none'; frame-ancestors {frame_ancestors}"
     )
+}
+
+/// CSP hashes of the inline scripts in `index.html`, cached by the file's modification time.
+#[derive(Debug, Default)]
+pub(crate) struct InlineScriptHashes {
+    cache: std::sync::Mutex<Option<(std::time::SystemTime, Arc<Vec<String>>)>>,
+}
+
+impl InlineScriptHashes {
+    /// The hashes for `index` as it is now; empty when it cannot be read.
+    pub(crate) fn get(&self, index: &std::path::Path) -> Arc<Vec<String>> {
+        let Ok(modified) = std::fs::metadata(index).and_then(|m| m.modified()) else {
+            return Arc::default();
+        };
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((at, hashes)) = cache.as_ref() {
+                if *at == modified {
+                    return hashes.clone();
+                }
+            }
+        }
+        let hashes = Arc::new(
+            std::fs::read_to_string(index)
+                .map(|html| inline_script_hashes(&html))
+                .unwrap_or_default(),
+        );
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = Some((modified, hashes.clone()));
+        }
+        hashes
+    }
+}
+
+/// `'sha256-<base64>'` for the text of every `<script>` element without a `src` attribute,
+/// exactly as CSP Level 2 hashes inline scripts.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start + "<script".len()..];
+        let Some(tag_end) = after.find('>') else { break };
+        let attrs = &after[..tag_end];
+        let body = &after[tag_end + 1..];
+        let Some(close) = body.find("</script") else { break };
+        if !attrs.contains("src=") {
+            let digest = sha2::Sha256::digest(body[..close].as_bytes());
+            out.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &body[close..];
+    }
+    out
 }
 
 /// Adds the security headers to every response.
@@ -207,7 +277,12 @@ async fn security_headers(
     req: Request,
     next: Next,
 ) -> Response {
-    let csp = content_security_policy(safe_host(req.headers()), &state.config.frame_ancestors);
+    let scripts = state.inline_scripts.get(&state.config.dist.join("index.html"));
+    let csp = content_security_policy(
+        safe_host(req.headers()),
+        &state.config.frame_ancestors,
+        &scripts,
+    );
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&csp) {
@@ -257,8 +332,27 @@ mod tests {
         assert_eq!(safe_host(&headers), Some("chat.example.org:8443"));
         headers.insert(header::HOST, HeaderValue::from_static("evil; script-src *"));
         assert_eq!(safe_host(&headers), None);
-        let csp = content_security_policy(None, "'self'");
+        let csp = content_security_policy(None, "'self'", &[]);
         assert!(csp.contains("connect-src 'self';"));
         assert!(csp.ends_with("frame-ancestors 'self'"));
+    }
+
+    #[test]
+    fn only_inline_scripts_are_hashed_and_the_hash_is_of_their_exact_text() {
+        let html = "<head><script type=\"module\">alert(1)</script>\
+                    <script src=\"/a.js\"></script><script>\n x()\n</script></head>";
+        // sha256("alert(1)") and sha256("\n x()\n"), base64.
+        assert_eq!(
+            inline_script_hashes(html),
+            vec![
+                "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='".to_owned(),
+                "'sha256-uGLRktbDMttTgtOayhhW82VKYPSAxh6t9V3/ehihEKI='".to_owned(),
+            ]
+        );
+        let csp = content_security_policy(None, "'self'", &inline_script_hashes(html));
+        assert!(csp.contains(
+            "script-src 'self' 'wasm-unsafe-eval' 'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=' "
+        ));
+        assert!(inline_script_hashes("<script>unterminated").is_empty());
     }
 }

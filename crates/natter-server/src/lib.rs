@@ -72,6 +72,8 @@ pub(crate) struct State {
     /// Random salt for the short room tags written to logs, so logs cannot be matched
     /// against room ids from another run.
     pub(crate) log_salt: [u8; 16],
+    /// CSP hashes of the inline scripts in `dist/index.html`, refreshed when it changes.
+    pub(crate) inline_scripts: http::InlineScriptHashes,
 }
 
 /// Counts of open WebSocket connections, in total and per IP address.
@@ -198,6 +200,7 @@ pub async fn serve(
         shutdown: stop_rx,
         connections: Connections::default(),
         log_salt,
+        inline_scripts: http::InlineScriptHashes::default(),
     });
     if !state.config.dist.join("index.html").is_file() {
         tracing::warn!(dist = %state.config.dist.display(), "the web app is not built; serving a notice instead");

@@ -1,12 +1,11 @@
 //! `natter-loadgen`: load test of the signaling relay, beside a bare WebSocket echo baseline.
 //!
 //! ```text
-//! CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-//!   cargo run --release -p natter-server --example natter-loadgen -- [--clients 1000,5000,10000]
+//! cargo run --profile server -p natter-server --example natter-loadgen -- [--clients 1000,5000,10000]
 //! ```
 //!
-//! (The workspace's release profile optimises the web app for size, `opt-level = "z"`; the
-//! variables above build the server for speed instead, as a deployment would.)
+//! (`./x bench` runs it. The workspace's release profile optimises the web app for size,
+//! `opt-level = "z"`; the `server` profile builds the server for speed, as `./x run` does.)
 //!
 //! For every client count C and for each server kind, a fresh server runs as a **child
 //! process** (this same binary, re-executed with `--child natter|echo`) on 127.0.0.1 port 0,

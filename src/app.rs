@@ -35,27 +35,32 @@ mod tests {
     wasm_bindgen_test_configure!(run_in_browser);
 
     #[wasm_bindgen_test]
-    fn the_app_mounts_and_shows_its_heading_and_a_status_line() {
+    fn the_app_mounts_and_shows_its_heading_and_a_status_line() -> Result<(), String> {
         let document = web_sys::window()
             .and_then(|w| w.document())
-            .expect("a document in a browser test");
-        let host = document.create_element("div").expect("create a div");
+            .ok_or("no document")?;
+        let host = document
+            .create_element("div")
+            .map_err(|e| format!("{e:?}"))?;
         document
             .body()
-            .expect("a body")
+            .ok_or("no body")?
             .append_child(&host)
-            .expect("attach");
+            .map_err(|e| format!("{e:?}"))?;
         let host: web_sys::HtmlElement = wasm_bindgen::JsCast::unchecked_into(host);
         let _handle = leptos::mount::mount_to(host.clone(), App);
-        let heading = host.query_selector("h1").expect("query").expect("an h1");
-        assert_eq!(heading.text_content().as_deref(), Some("Natter"));
-        let status = host
-            .query_selector("[role=status]")
-            .expect("query")
-            .expect("a status region");
+        let text_of = |selector: &str| -> Result<Option<String>, String> {
+            Ok(host
+                .query_selector(selector)
+                .map_err(|e| format!("{e:?}"))?
+                .ok_or(format!("no {selector}"))?
+                .text_content())
+        };
+        assert_eq!(text_of("h1")?.as_deref(), Some("Natter"));
         assert_eq!(
-            status.text_content().as_deref(),
+            text_of("[role=status]")?.as_deref(),
             Some("Connecting to the server…")
         );
+        Ok(())
     }
 }

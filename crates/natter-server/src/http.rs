@@ -255,10 +255,14 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         let after = &rest[start + "<script".len()..];
-        let Some(tag_end) = after.find('>') else { break };
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
         let attrs = &after[..tag_end];
         let body = &after[tag_end + 1..];
-        let Some(close) = body.find("</script") else { break };
+        let Some(close) = body.find("</script") else {
+            break;
+        };
         if !attrs.contains("src=") {
             let digest = sha2::Sha256::digest(body[..close].as_bytes());
             out.push(format!(
@@ -277,7 +281,9 @@ async fn security_headers(
     req: Request,
     next: Next,
 ) -> Response {
-    let scripts = state.inline_scripts.get(&state.config.dist.join("index.html"));
+    let scripts = state
+        .inline_scripts
+        .get(&state.config.dist.join("index.html"));
     let csp = content_security_policy(
         safe_host(req.headers()),
         &state.config.frame_ancestors,

@@ -30,9 +30,13 @@
 //!
 //! # Running
 //!
-//! `cargo test -p natter-core --test sim` runs the default sweep (see `tests/sim.rs`). A
-//! longer run is selected with environment variables, e.g.
-//! `NATTER_SIM_SEEDS=2000 NATTER_SIM_NODES=100 cargo test -p natter-core --release --test sim`.
+//! `cargo test -p natter-core --test sim` runs the default sweep (see `tests/sim.rs`): 200
+//! seeds of 20 nodes posting 50 entries each, plus 20 seeds with one adversary of each kind.
+//! It costs about 8.5 CPU-minutes in the dev profile, most of it the ~19,000 strict Ed25519
+//! verifications each seed needs (every node verifies every other node's entries once).
+//! A longer run is selected with environment variables, e.g.
+//! `NATTER_SIM_SEEDS=2000 NATTER_SIM_NODES=100 cargo test -p natter-core --release --test sim`
+//! (one seed of 100 nodes takes about 45 s).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashSet};

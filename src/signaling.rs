@@ -45,7 +45,8 @@ pub enum SignalEvent {
     /// The socket is open; rooms joined before are being joined again.
     Connected,
     /// The socket closed or could not be opened; the next attempt starts after
-    /// `retry_in_ms` milliseconds.
+    /// `retry_in_ms` milliseconds. After the last room was left the socket closes on purpose
+    /// and stays closed until the next join (`retry_in_ms` is then 0).
     Disconnected {
         /// Why, in words for the user.
         reason: String,
@@ -327,6 +328,8 @@ mod browser {
         Shutdown,
         /// The connection was lost; reconnect.
         Lost(String),
+        /// The caller left every room; stay closed until the next join.
+        Idle,
     }
 
     /// The background task: owns the connection, the joined rooms and the policy.
@@ -353,6 +356,13 @@ mod browser {
                     Ok(connection) => match self.serve(connection).await {
                         Ended::Shutdown => return,
                         Ended::Lost(reason) => reason,
+                        Ended::Idle => {
+                            self.emit(SignalEvent::Disconnected {
+                                reason: "Not in any room; the connection opens again with the next join.".into(),
+                                retry_in_ms: 0,
+                            });
+                            continue;
+                        }
                     },
                     Err(detail) => {
                         let reason =
@@ -391,7 +401,7 @@ mod browser {
         /// Waits `ms` milliseconds while still taking commands. Returns false when the
         /// caller closed the client.
         async fn wait(&mut self, ms: u64) -> bool {
-            let mut timer = TimeoutFuture::new(ms.min(u64::from(u32::MAX)) as u32).fuse();
+            let mut timer = TimeoutFuture::new(timer_ms(ms)).fuse();
             loop {
                 futures::select! {
                     _ = timer => return true,
@@ -405,7 +415,7 @@ mod browser {
 
         /// Drives one connection until it ends.
         async fn serve(&mut self, mut connection: Connection) -> Ended {
-            let interval = self.config.heartbeat.interval_ms.min(u64::from(u32::MAX)) as u32;
+            let interval = timer_ms(self.config.heartbeat.interval_ms);
             let mut heartbeat = Heartbeat::new(self.config.heartbeat);
             let mut open = false;
             let mut failed = false;
@@ -465,7 +475,7 @@ mod browser {
                         }
                         if self.rooms.is_empty() {
                             // Nothing left to be in: the server would close an idle socket.
-                            return Ended::Lost("Left every room.".into());
+                            return Ended::Idle;
                         }
                     },
                     _ = tick => {
@@ -588,6 +598,12 @@ mod browser {
         value
             .as_string()
             .unwrap_or_else(|| "an unknown browser error".to_owned())
+    }
+
+    /// A delay for `setTimeout`, which treats anything above `i32::MAX` ms as zero.
+    fn timer_ms(ms: u64) -> u32 {
+        // The value is at most i32::MAX after `min`, so the cast is exact.
+        ms.min(i32::MAX as u64) as u32
     }
 
     fn now_ms() -> u64 {

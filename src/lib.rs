@@ -6,3 +6,8 @@
 pub mod app;
 pub mod components;
 pub mod server;
+// The WebSocket client for the signaling server: reconnects, heartbeats and re-joins rooms,
+// and reports what happens as events (module docs in the file).
+pub mod signaling;
+// Persistent rooms, identity and entries in IndexedDB; ephemeral rooms never touch it.
+pub mod storage;

@@ -1,0 +1,830 @@
+//! Persistent state in the browser's IndexedDB, through `rexie`.
+//!
+//! # What
+//!
+//! One database, [`DB_NAME`] (`natter`), at schema version [`SCHEMA_VERSION`], with these
+//! object stores:
+//!
+//! | store | key | value |
+//! | --- | --- | --- |
+//! | `identity` | `"self"` | the identity's secret key bytes and display name ([`StoredIdentity`]) |
+//! | `rooms` | room id (hex) | secret, name, password flag, settings, last activity ([`RoomRecord`]) |
+//! | `entries` | entry id (hex) | the entry's canonical bytes ([`natter_core::log`]) plus the index fields |
+//! | `peers` | `[room, key]` (hex) | a peer key verified in a room ([`VerifiedPeer`]) |
+//!
+//! `entries` has two indexes: `by_room` (`room`) and `by_display` (`[room, lamport, author,
+//! seq]`), the display order of [`natter_core::log`]. `lamport` and `seq` are stored as
+//! 16-digit lower-case hex so that IndexedDB's string order is their numeric order over
+//! the whole `u64` range (a JS number would lose precision above 2^53). `peers` has a
+//! `by_room` index.
+//!
+//! # Why
+//!
+//! A persistent room survives a reload: its secret, its entries and the keys its members
+//! verified. Entries are stored as their canonical signed bytes, so what is loaded is
+//! exactly what was verified and can be verified again; the index fields are derived from
+//! the entry and never trusted on their own (loading decodes the bytes).
+//!
+//! # Invariants
+//!
+//! - Writes of several records happen in one transaction ([`Storage::put_entries`]), so a
+//!   batch is stored whole or not at all.
+//! - [`Storage::delete_room`] removes the room, its entries and its verified peers in one
+//!   transaction and touches no other room.
+//! - Every function returns [`StorageError`]; nothing here panics on what the browser or
+//!   the stored data does.
+//! - Ephemeral rooms never touch this module: the runtime simply does not call it for them
+//!   (natter-core's sync machine emits `Store` outputs either way; for an ephemeral room
+//!   the driver drops them).
+//! - Secrets are stored as plain bytes: IndexedDB is protected by the browser's origin
+//!   isolation only. [`Storage::erase_all`] wipes everything.
+//!
+//! # Schema versions and migration
+//!
+//! [`schema`] builds the database with a `match version` ladder: each step adds what that
+//! version introduced, and opening at [`SCHEMA_VERSION`] applies every step. `rexie`
+//! applies a schema declaratively on `upgradeneeded`: stores and indexes the ladder names
+//! that are missing are created, stores it no longer names are deleted, existing records
+//! are kept. A future version 2 adds a `2 =>` arm; a change that must rewrite records
+//! (rather than add stores or indexes) runs right after open, in a transaction, before the
+//! app reads anything.
+
+use natter_core::identity::PublicKey;
+use natter_core::log::Record;
+use natter_core::room::RoomId;
+
+/// The name of the IndexedDB database.
+pub const DB_NAME: &str = "natter";
+
+/// The current schema version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Why a storage operation failed. The `Display` text is meant for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// IndexedDB is missing or refused to open (private browsing, storage disabled, a
+    /// newer version of the app holds the database).
+    #[error("This browser does not let Natter keep data on this device ({0}).")]
+    Unavailable(String),
+    /// A read or write failed (quota exceeded, the database was closed, ...).
+    #[error("Saving or loading data on this device failed ({0}).")]
+    Failed(String),
+    /// Stored data could not be read back.
+    #[error("Some data stored on this device is damaged and could not be read ({0}).")]
+    Corrupt(String),
+}
+
+/// The user's identity as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredIdentity {
+    /// The Ed25519 secret key bytes.
+    pub secret: [u8; 32],
+    /// The display name.
+    pub display_name: String,
+}
+
+impl std::fmt::Debug for StoredIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredIdentity")
+            .field("secret", &"<hidden>")
+            .field("display_name", &self.display_name)
+            .finish()
+    }
+}
+
+/// A persistent room as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// The room id (the key).
+    pub id: RoomId,
+    /// The room secret.
+    pub secret: [u8; 32],
+    /// The room's display name, if it has one.
+    pub name: Option<String>,
+    /// Whether joining needs a password.
+    pub password_required: bool,
+    /// The room's settings, as JSON text owned by the runtime (opaque here).
+    pub settings: String,
+    /// When something last happened in the room, in milliseconds since the Unix epoch.
+    pub last_activity_ms: u64,
+}
+
+impl std::fmt::Debug for RoomRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomRecord")
+            .field("id", &self.id.to_hex())
+            .field("secret", &"<hidden>")
+            .field("name", &self.name)
+            .field("password_required", &self.password_required)
+            .field("settings", &self.settings)
+            .field("last_activity_ms", &self.last_activity_ms)
+            .finish()
+    }
+}
+
+/// A peer key verified (safety number compared) in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPeer {
+    /// The peer's identity key.
+    pub key: PublicKey,
+    /// When it was verified, in milliseconds since the Unix epoch.
+    pub verified_at_ms: u64,
+}
+
+/// A position in a room's display order, to load the page after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryCursor {
+    /// The entry's Lamport time.
+    pub lamport: u64,
+    /// The entry's author.
+    pub author: PublicKey,
+    /// The entry's sequence number.
+    pub seq: u64,
+}
+
+impl EntryCursor {
+    /// The cursor just at `record`: the next page starts after it.
+    pub fn at(record: &Record) -> EntryCursor {
+        let (lamport, author, seq) = record.entry.display_key();
+        EntryCursor {
+            lamport,
+            author,
+            seq,
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use browser::{schema, Storage};
+
+#[cfg(target_arch = "wasm32")]
+mod browser {
+    use js_sys::{Array, Object, Reflect, Uint8Array};
+    use natter_core::identity::PublicKey;
+    use natter_core::log::Record;
+    use natter_core::room::RoomId;
+    use rexie::{Index, KeyRange, ObjectStore, Rexie, RexieBuilder, TransactionMode};
+    use wasm_bindgen::{JsCast, JsValue};
+
+    use super::*;
+
+    const IDENTITY: &str = "identity";
+    const ROOMS: &str = "rooms";
+    const ENTRIES: &str = "entries";
+    const PEERS: &str = "peers";
+    const BY_ROOM: &str = "by_room";
+    const BY_DISPLAY: &str = "by_display";
+    const IDENTITY_KEY: &str = "self";
+
+    /// Lower-case hex of `bytes`.
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A `u64` as 16 hex digits, so that string order is numeric order.
+    fn hex_u64(n: u64) -> String {
+        format!("{n:016x}")
+    }
+
+    /// The database schema at [`SCHEMA_VERSION`], as a ladder of versions (see the module
+    /// documentation).
+    pub fn schema(name: &str) -> RexieBuilder {
+        let mut builder = Rexie::builder(name).version(SCHEMA_VERSION);
+        for version in 1..=SCHEMA_VERSION {
+            builder = match version {
+                1 => builder
+                    .add_object_store(ObjectStore::new(IDENTITY).key_path("slot"))
+                    .add_object_store(ObjectStore::new(ROOMS).key_path("id"))
+                    .add_object_store(
+                        ObjectStore::new(ENTRIES)
+                            .key_path("id")
+                            .add_index(Index::new(BY_ROOM, "room"))
+                            .add_index(Index::new_array(
+                                BY_DISPLAY,
+                                ["room", "lamport", "author", "seq"],
+                            )),
+                    )
+                    .add_object_store(
+                        ObjectStore::new(PEERS)
+                            .key_path_array(["room", "key"])
+                            .add_index(Index::new(BY_ROOM, "room")),
+                    ),
+                _ => builder,
+            };
+        }
+        builder
+    }
+
+    /// An open handle on the database.
+    #[derive(Debug)]
+    pub struct Storage {
+        db: Rexie,
+    }
+
+    impl Storage {
+        /// Opens (creating or upgrading) the database [`DB_NAME`].
+        pub async fn open() -> Result<Storage, StorageError> {
+            Storage::open_named(DB_NAME).await
+        }
+
+        /// Opens (creating or upgrading) the database `name`; tests use their own names.
+        pub async fn open_named(name: &str) -> Result<Storage, StorageError> {
+            let db = schema(name)
+                .build()
+                .await
+                .map_err(|e| StorageError::Unavailable(detail(&e)))?;
+            Ok(Storage { db })
+        }
+
+        /// Closes the handle.
+        pub fn close(self) {
+            self.db.close();
+        }
+
+        /// The schema version of the open database.
+        pub fn version(&self) -> Result<u32, StorageError> {
+            self.db.version().map_err(failed)
+        }
+
+        /// Stores the identity, replacing any stored one.
+        pub async fn put_identity(&self, identity: &StoredIdentity) -> Result<(), StorageError> {
+            let value = object(&[
+                ("slot", IDENTITY_KEY.into()),
+                ("secret", bytes(&identity.secret)),
+                ("name", identity.display_name.as_str().into()),
+            ])?;
+            self.put(IDENTITY, &[value]).await
+        }
+
+        /// Loads the identity, if one was stored.
+        pub async fn load_identity(&self) -> Result<Option<StoredIdentity>, StorageError> {
+            let tx = self
+                .db
+                .transaction(&[IDENTITY], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(IDENTITY).map_err(failed)?;
+            let Some(value) = store.get(IDENTITY_KEY.into()).await.map_err(failed)? else {
+                return Ok(None);
+            };
+            Ok(Some(StoredIdentity {
+                secret: get_array32(&value, "secret")?,
+                display_name: get_string(&value, "name")?,
+            }))
+        }
+
+        /// Stores a room record, replacing the one with the same id.
+        pub async fn put_room(&self, room: &RoomRecord) -> Result<(), StorageError> {
+            let name = match &room.name {
+                Some(name) => JsValue::from_str(name),
+                None => JsValue::NULL,
+            };
+            let value = object(&[
+                ("id", room.id.to_hex().into()),
+                ("secret", bytes(&room.secret)),
+                ("name", name),
+                ("password", room.password_required.into()),
+                ("settings", room.settings.as_str().into()),
+                ("last_activity", hex_u64(room.last_activity_ms).into()),
+            ])?;
+            self.put(ROOMS, &[value]).await
+        }
+
+        /// Loads every stored room, ordered by room id.
+        pub async fn load_rooms(&self) -> Result<Vec<RoomRecord>, StorageError> {
+            let tx = self
+                .db
+                .transaction(&[ROOMS], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(ROOMS).map_err(failed)?;
+            let values = store.get_all(None, None).await.map_err(failed)?;
+            values
+                .iter()
+                .map(|value| {
+                    let id = get_string(value, "id")?;
+                    let name = Reflect::get(value, &"name".into())
+                        .map_err(|e| StorageError::Corrupt(js_text(&e)))?
+                        .as_string();
+                    Ok(RoomRecord {
+                        id: RoomId::from_hex(&id).ok_or_else(|| corrupt("a room id is not hex"))?,
+                        secret: get_array32(value, "secret")?,
+                        name,
+                        password_required: Reflect::get(value, &"password".into())
+                            .map_err(|e| StorageError::Corrupt(js_text(&e)))?
+                            .as_bool()
+                            .ok_or_else(|| corrupt("a room's password flag is missing"))?,
+                        settings: get_string(value, "settings")?,
+                        last_activity_ms: get_u64(value, "last_activity")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Stores entries of `room` in one transaction. Entries already stored (same id)
+        /// are overwritten with identical bytes.
+        pub async fn put_entries(
+            &self,
+            room: &RoomId,
+            records: &[Record],
+        ) -> Result<(), StorageError> {
+            let room = room.to_hex();
+            let values = records
+                .iter()
+                .map(|record| {
+                    let (lamport, author, seq) = record.entry.display_key();
+                    object(&[
+                        ("id", record.id.to_hex().into()),
+                        ("room", room.as_str().into()),
+                        ("lamport", hex_u64(lamport).into()),
+                        ("author", hex(author.as_bytes()).into()),
+                        ("seq", hex_u64(seq).into()),
+                        ("bytes", bytes(&record.bytes)),
+                    ])
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.put(ENTRIES, &values).await
+        }
+
+        /// Loads up to `limit` entries of `room` in display order, starting after `after`
+        /// (from the first entry when `None`). The next page starts after
+        /// [`EntryCursor::at`] the last record returned.
+        pub async fn load_entries(
+            &self,
+            room: &RoomId,
+            after: Option<EntryCursor>,
+            limit: u32,
+        ) -> Result<Vec<Record>, StorageError> {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let room = room.to_hex();
+            let (lower, lower_open) = match after {
+                None => (array(&[room.as_str().into()]), false),
+                Some(c) => (
+                    array(&[
+                        room.as_str().into(),
+                        hex_u64(c.lamport).into(),
+                        hex(c.author.as_bytes()).into(),
+                        hex_u64(c.seq).into(),
+                    ]),
+                    true,
+                ),
+            };
+            // "g" sorts after every hex digit, so [room, "g"] is above every key of the room.
+            let upper = array(&[room.as_str().into(), "g".into()]);
+            let range = KeyRange::bound(&lower, &upper, Some(lower_open), Some(false))
+                .map_err(bad_range)?;
+            let tx = self
+                .db
+                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(ENTRIES).map_err(failed)?;
+            let index = store.index(BY_DISPLAY).map_err(failed)?;
+            let values = index
+                .get_all(Some(range), Some(limit))
+                .await
+                .map_err(failed)?;
+            values
+                .iter()
+                .map(|value| {
+                    let raw = get_bytes(value, "bytes")?;
+                    Record::from_bytes(&raw).map_err(|e| StorageError::Corrupt(e.to_string()))
+                })
+                .collect()
+        }
+
+        /// How many entries of `room` are stored.
+        pub async fn count_entries(&self, room: &RoomId) -> Result<u32, StorageError> {
+            let tx = self
+                .db
+                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(ENTRIES).map_err(failed)?;
+            let index = store.index(BY_ROOM).map_err(failed)?;
+            let range = KeyRange::only(&room.to_hex().into()).map_err(bad_range)?;
+            index.count(Some(range)).await.map_err(failed)
+        }
+
+        /// Records that `key` was verified in `room`.
+        pub async fn put_peer(
+            &self,
+            room: &RoomId,
+            peer: &VerifiedPeer,
+        ) -> Result<(), StorageError> {
+            let value = object(&[
+                ("room", room.to_hex().into()),
+                ("key", hex(peer.key.as_bytes()).into()),
+                ("verified_at", hex_u64(peer.verified_at_ms).into()),
+            ])?;
+            self.put(PEERS, &[value]).await
+        }
+
+        /// The peers verified in `room`.
+        pub async fn load_peers(&self, room: &RoomId) -> Result<Vec<VerifiedPeer>, StorageError> {
+            let tx = self
+                .db
+                .transaction(&[PEERS], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(PEERS).map_err(failed)?;
+            let index = store.index(BY_ROOM).map_err(failed)?;
+            let range = KeyRange::only(&room.to_hex().into()).map_err(bad_range)?;
+            let values = index.get_all(Some(range), None).await.map_err(failed)?;
+            values
+                .iter()
+                .map(|value| {
+                    let key = get_string(value, "key")?;
+                    Ok(VerifiedPeer {
+                        key: PublicKey(parse_hex32(&key)?),
+                        verified_at_ms: get_u64(value, "verified_at")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Removes `room`, its entries and its verified peers, in one transaction.
+        pub async fn delete_room(&self, room: &RoomId) -> Result<(), StorageError> {
+            let hex_id = room.to_hex();
+            let tx = self
+                .db
+                .transaction(&[ROOMS, ENTRIES, PEERS], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            for name in [ENTRIES, PEERS] {
+                let store = tx.store(name).map_err(failed)?;
+                let index = store.index(BY_ROOM).map_err(failed)?;
+                let range = KeyRange::only(&hex_id.as_str().into()).map_err(bad_range)?;
+                let keys = index
+                    .get_all_keys(Some(range), None)
+                    .await
+                    .map_err(failed)?;
+                for key in keys {
+                    store.delete(key).await.map_err(failed)?;
+                }
+            }
+            let rooms = tx.store(ROOMS).map_err(failed)?;
+            rooms.delete(hex_id.into()).await.map_err(failed)?;
+            tx.done().await.map_err(failed)?;
+            Ok(())
+        }
+
+        /// Wipes every store (identity, rooms, entries, peers) in one transaction.
+        pub async fn erase_all(&self) -> Result<(), StorageError> {
+            let all = [IDENTITY, ROOMS, ENTRIES, PEERS];
+            let tx = self
+                .db
+                .transaction(&all, TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            for name in all {
+                tx.store(name)
+                    .map_err(failed)?
+                    .clear()
+                    .await
+                    .map_err(failed)?;
+            }
+            tx.done().await.map_err(failed)?;
+            Ok(())
+        }
+
+        /// Puts `values` into `store` in one read-write transaction and waits for it.
+        async fn put(&self, store: &str, values: &[JsValue]) -> Result<(), StorageError> {
+            let tx = self
+                .db
+                .transaction(&[store], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            let handle = tx.store(store).map_err(failed)?;
+            handle
+                .put_all(values.iter().map(|v| (v.clone(), None)))
+                .await
+                .map_err(failed)?;
+            let result = tx.done().await.map_err(failed)?;
+            if result.is_committed() {
+                Ok(())
+            } else {
+                Err(StorageError::Failed("the write was not committed".into()))
+            }
+        }
+    }
+
+    /// The words inside a rexie error (its own Display only says "idb error").
+    fn detail(e: &rexie::Error) -> String {
+        match e {
+            rexie::Error::IdbError(inner) => inner.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    fn failed(e: rexie::Error) -> StorageError {
+        StorageError::Failed(detail(&e))
+    }
+
+    /// A key range could not be built (only for keys IndexedDB cannot order).
+    fn bad_range(e: impl std::fmt::Display) -> StorageError {
+        StorageError::Failed(e.to_string())
+    }
+
+    fn corrupt(what: &str) -> StorageError {
+        StorageError::Corrupt(what.to_owned())
+    }
+
+    fn js_text(value: &JsValue) -> String {
+        if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+            return String::from(error.message());
+        }
+        value
+            .as_string()
+            .unwrap_or_else(|| "an unknown browser error".into())
+    }
+
+    fn bytes(data: &[u8]) -> JsValue {
+        Uint8Array::from(data).into()
+    }
+
+    fn array(items: &[JsValue]) -> JsValue {
+        items.iter().collect::<Array>().into()
+    }
+
+    fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, StorageError> {
+        let object = Object::new();
+        for (name, value) in fields {
+            Reflect::set(&object, &JsValue::from_str(name), value)
+                .map_err(|e| StorageError::Failed(js_text(&e)))?;
+        }
+        Ok(object.into())
+    }
+
+    fn field(value: &JsValue, name: &str) -> Result<JsValue, StorageError> {
+        Reflect::get(value, &JsValue::from_str(name))
+            .map_err(|e| StorageError::Corrupt(js_text(&e)))
+    }
+
+    fn get_string(value: &JsValue, name: &str) -> Result<String, StorageError> {
+        field(value, name)?
+            .as_string()
+            .ok_or_else(|| StorageError::Corrupt(format!("the field `{name}` is missing")))
+    }
+
+    fn get_bytes(value: &JsValue, name: &str) -> Result<Vec<u8>, StorageError> {
+        field(value, name)?
+            .dyn_into::<Uint8Array>()
+            .map(|a| a.to_vec())
+            .map_err(|_| StorageError::Corrupt(format!("the field `{name}` is not bytes")))
+    }
+
+    fn get_array32(value: &JsValue, name: &str) -> Result<[u8; 32], StorageError> {
+        get_bytes(value, name)?
+            .try_into()
+            .map_err(|_| StorageError::Corrupt(format!("the field `{name}` is not 32 bytes")))
+    }
+
+    fn get_u64(value: &JsValue, name: &str) -> Result<u64, StorageError> {
+        let text = get_string(value, name)?;
+        u64::from_str_radix(&text, 16)
+            .map_err(|_| StorageError::Corrupt(format!("the field `{name}` is not a number")))
+    }
+
+    fn parse_hex32(text: &str) -> Result<[u8; 32], StorageError> {
+        let bad = || corrupt("a stored key is not 64 hex digits");
+        if text.len() != 64 || !text.is_ascii() {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    use natter_core::identity::Identity;
+    use natter_core::log::{Body, Draft, Entry, EntryId, Record};
+    use natter_core::room::RoomId;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// Opens a fresh, empty database of its own for one test.
+    async fn fresh(name: &str) -> Storage {
+        rexie::Rexie::delete(name)
+            .await
+            .expect("delete the test database");
+        Storage::open_named(name)
+            .await
+            .expect("open the test database")
+    }
+
+    /// A chain of `n` signed text entries by the author with secret `[who; 32]`, with the
+    /// given Lamport times.
+    fn chain(room: RoomId, who: u8, lamports: &[u64]) -> Vec<Record> {
+        let identity = Identity::from_secret_bytes(&[who; 32]);
+        let mut prev = EntryId::ZERO;
+        let mut out = Vec::new();
+        for (i, lamport) in lamports.iter().enumerate() {
+            let entry = Entry::sign(
+                &identity,
+                Draft {
+                    room_id: room,
+                    seq: i as u64 + 1,
+                    prev_hash: prev,
+                    lamport: *lamport,
+                    wall_ms: 1_700_000_000_000,
+                    body: Body::Text {
+                        text: format!("message {i} from {who}"),
+                        reply_to: None,
+                    },
+                },
+            )
+            .expect("a valid draft");
+            let record = Record::from_entry(entry);
+            prev = record.id;
+            out.push(record);
+        }
+        out
+    }
+
+    fn display_keys(records: &[Record]) -> Vec<(u64, PublicKey, u64)> {
+        records.iter().map(|r| r.entry.display_key()).collect()
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_identity_round_trips() {
+        let db = fresh("natter-test-identity").await;
+        assert_eq!(db.load_identity().await.expect("load"), None);
+        let identity = StoredIdentity {
+            secret: [7; 32],
+            display_name: "Ada".into(),
+        };
+        db.put_identity(&identity).await.expect("store");
+        assert_eq!(db.load_identity().await.expect("load"), Some(identity));
+    }
+
+    #[wasm_bindgen_test]
+    async fn rooms_round_trip_including_large_timestamps() {
+        let db = fresh("natter-test-rooms").await;
+        let a = RoomRecord {
+            id: RoomId([1; 32]),
+            secret: [2; 32],
+            name: Some("Garden".into()),
+            password_required: true,
+            settings: r#"{"notify":false}"#.into(),
+            last_activity_ms: u64::MAX,
+        };
+        let b = RoomRecord {
+            id: RoomId([3; 32]),
+            secret: [4; 32],
+            name: None,
+            password_required: false,
+            settings: "{}".into(),
+            last_activity_ms: 5,
+        };
+        db.put_room(&b).await.expect("store");
+        db.put_room(&a).await.expect("store");
+        assert_eq!(db.load_rooms().await.expect("load"), vec![a, b]);
+    }
+
+    #[wasm_bindgen_test]
+    async fn entries_load_in_display_order_across_authors() {
+        let db = fresh("natter-test-order").await;
+        let room = RoomId([9; 32]);
+        let mut all = chain(room, 1, &[1, 4, 5]);
+        all.extend(chain(room, 2, &[2, 4, 1 << 60]));
+        // Stored in an order unrelated to display order, in two batches.
+        db.put_entries(&room, &all[3..]).await.expect("store");
+        db.put_entries(&room, &all[..3]).await.expect("store");
+        let loaded = db.load_entries(&room, None, 100).await.expect("load");
+        let mut expected = all.clone();
+        expected.sort_by_key(|r| r.entry.display_key());
+        assert_eq!(display_keys(&loaded), display_keys(&expected));
+        assert_eq!(loaded.last().map(|r| r.entry.lamport), Some(1 << 60));
+        assert!(loaded
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| a.bytes == b.bytes));
+        assert_eq!(db.count_entries(&room).await.expect("count"), 6);
+    }
+
+    #[wasm_bindgen_test]
+    async fn paging_visits_every_entry_once_in_order() {
+        let db = fresh("natter-test-paging").await;
+        let room = RoomId([5; 32]);
+        let lamports: Vec<u64> = (1..=10).collect();
+        let mut all = chain(room, 1, &lamports);
+        all.extend(chain(room, 2, &lamports[..7]));
+        db.put_entries(&room, &all).await.expect("store");
+        let mut pages = Vec::new();
+        let mut after = None;
+        loop {
+            let page = db.load_entries(&room, after, 4).await.expect("load");
+            assert!(page.len() <= 4);
+            let Some(last) = page.last() else { break };
+            after = Some(EntryCursor::at(last));
+            pages.extend(page);
+        }
+        all.sort_by_key(|r| r.entry.display_key());
+        assert_eq!(display_keys(&pages), display_keys(&all));
+        assert!(db
+            .load_entries(&room, None, 0)
+            .await
+            .expect("load")
+            .is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    async fn deleting_a_room_removes_only_its_own_entries_and_peers() {
+        let db = fresh("natter-test-delete").await;
+        let (gone, kept) = (RoomId([1; 32]), RoomId([2; 32]));
+        for room in [gone, kept] {
+            db.put_room(&RoomRecord {
+                id: room,
+                secret: [0; 32],
+                name: None,
+                password_required: false,
+                settings: "{}".into(),
+                last_activity_ms: 0,
+            })
+            .await
+            .expect("store");
+            db.put_entries(&room, &chain(room, 1, &[1, 2, 3]))
+                .await
+                .expect("store");
+            db.put_peer(
+                &room,
+                &VerifiedPeer {
+                    key: Identity::from_secret_bytes(&[3; 32]).public(),
+                    verified_at_ms: 10,
+                },
+            )
+            .await
+            .expect("store");
+        }
+        db.delete_room(&gone).await.expect("delete");
+        assert_eq!(db.count_entries(&gone).await.expect("count"), 0);
+        assert!(db.load_peers(&gone).await.expect("load").is_empty());
+        assert_eq!(db.count_entries(&kept).await.expect("count"), 3);
+        assert_eq!(
+            db.load_entries(&kept, None, 10).await.expect("load").len(),
+            3
+        );
+        assert_eq!(db.load_peers(&kept).await.expect("load").len(), 1);
+        let rooms = db.load_rooms().await.expect("load");
+        assert_eq!(rooms.iter().map(|r| r.id).collect::<Vec<_>>(), vec![kept]);
+    }
+
+    #[wasm_bindgen_test]
+    async fn verified_peers_round_trip() {
+        let db = fresh("natter-test-peers").await;
+        let room = RoomId([4; 32]);
+        let peer = VerifiedPeer {
+            key: Identity::from_secret_bytes(&[8; 32]).public(),
+            verified_at_ms: 1_700_000_000_123,
+        };
+        db.put_peer(&room, &peer).await.expect("store");
+        db.put_peer(&room, &peer).await.expect("store again");
+        assert_eq!(db.load_peers(&room).await.expect("load"), vec![peer]);
+        assert!(db
+            .load_peers(&RoomId([5; 32]))
+            .await
+            .expect("load")
+            .is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    async fn erase_all_leaves_nothing_behind() {
+        let db = fresh("natter-test-erase").await;
+        let room = RoomId([6; 32]);
+        db.put_identity(&StoredIdentity {
+            secret: [1; 32],
+            display_name: "B".into(),
+        })
+        .await
+        .expect("store");
+        db.put_entries(&room, &chain(room, 1, &[1]))
+            .await
+            .expect("store");
+        db.erase_all().await.expect("erase");
+        assert_eq!(db.load_identity().await.expect("load"), None);
+        assert_eq!(db.count_entries(&room).await.expect("count"), 0);
+    }
+
+    #[wasm_bindgen_test]
+    async fn opening_the_same_schema_version_twice_keeps_the_data() {
+        let name = "natter-test-reopen";
+        let db = fresh(name).await;
+        assert_eq!(db.version().expect("version"), SCHEMA_VERSION);
+        let room = RoomId([7; 32]);
+        db.put_entries(&room, &chain(room, 1, &[1, 2]))
+            .await
+            .expect("store");
+        db.close();
+        let again = Storage::open_named(name).await.expect("reopen");
+        assert_eq!(again.version().expect("version"), SCHEMA_VERSION);
+        assert_eq!(again.count_entries(&room).await.expect("count"), 2);
+    }
+
+    #[wasm_bindgen_test]
+    fn storage_errors_read_as_words_for_the_user() {
+        let text = StorageError::Failed("QuotaExceededError".into()).to_string();
+        assert!(text.starts_with("Saving or loading data"), "{text}");
+    }
+}

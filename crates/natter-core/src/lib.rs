@@ -18,6 +18,8 @@
 //! | [`wire`] | binary frames between peers |
 //! | [`sync`] | the per-room sync state machine |
 
+#![warn(missing_docs)]
+
 pub mod hello;
 pub mod identity;
 pub mod log;

@@ -27,6 +27,8 @@
 //!
 //! Or drive it yourself with [`serve`], giving a listener and a shutdown future.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod http;
 mod rooms;

@@ -129,6 +129,7 @@ const KEYS_SALT: &[u8] = b"natter/v1/room-keys";
 const INFO_ROOM_ID: &[u8] = b"natter/v1/room-id";
 const INFO_SIGNAL: &[u8] = b"natter/v1/signal";
 const INFO_STORAGE: &[u8] = b"natter/v1/storage";
+const INFO_LOBBY: &[u8] = b"natter/v1/lobby";
 
 /// Why an invite link could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -800,6 +801,41 @@ impl Room {
     /// A key for encrypting room data at rest.
     pub fn storage_key(&self) -> &SymmetricKey {
         &self.storage_key
+    }
+
+    /// For a room with a password: the id of its *lobby*, derived from the secret alone
+    /// (with its own HKDF label, so it is never the id of any room). Members of a password
+    /// room are present in the lobby too, and nothing is ever relayed there; a joiner who
+    /// holds the link finds members in the lobby but nobody in the room its password
+    /// derives, and can be told at once that the password is wrong. The server learns only
+    /// a second opaque id. `None` for rooms without a password.
+    pub fn lobby_id(&self) -> Option<RoomId> {
+        self.password_key.as_ref()?;
+        let prk = extract(&self.secret, None);
+        let mut id = [0u8; 32];
+        expand(&prk, INFO_LOBBY, &mut id);
+        Some(RoomId(id))
+    }
+}
+
+#[cfg(test)]
+mod lobby_tests {
+    use super::*;
+
+    #[test]
+    fn the_lobby_is_shared_by_all_passwords_and_is_no_room_id() -> Result<(), RoomError> {
+        let secret = RoomSecret::from_bytes([7; 32]);
+        let right = Room::from_parts(secret.clone(), None, Some(PasswordKey::from_bytes([1; 32])))?;
+        let wrong = Room::from_parts(secret.clone(), None, Some(PasswordKey::from_bytes([2; 32])))?;
+        let open = Room::from_parts(secret, None, None)?;
+        let lobby = right.lobby_id().ok_or(RoomError::PasswordRequired)?;
+        assert_eq!(Some(lobby), wrong.lobby_id());
+        assert_ne!(right.id(), wrong.id());
+        for id in [right.id(), wrong.id(), open.id()] {
+            assert_ne!(id, lobby);
+        }
+        assert_eq!(open.lobby_id(), None);
+        Ok(())
     }
 }
 

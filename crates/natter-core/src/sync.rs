@@ -461,6 +461,16 @@ impl RoomSync {
         self.peers.keys()
     }
 
+    /// The highest seq of `author` that `peer` is known to hold: from its summaries, the
+    /// entries it sent and the entries sent to it over its (reliable, ordered) connection.
+    /// 0 when nothing is known or the peer is not connected.
+    pub fn peer_holds(&self, peer: PeerId, author: &PublicKey) -> u64 {
+        self.peers
+            .get(&peer)
+            .and_then(|p| p.known.get(author).copied())
+            .unwrap_or(0)
+    }
+
     /// Entries held pending (predecessor missing).
     pub fn pending_len(&self) -> usize {
         self.pending.len()

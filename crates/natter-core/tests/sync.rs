@@ -160,6 +160,31 @@ fn two_peers_exchange_their_histories_on_connect() {
     assert_eq!(net.stored[1].len(), 5);
 }
 
+#[test]
+fn peer_holds_tracks_what_each_connected_peer_has_of_an_author() {
+    let (mut a, b) = (node(2), node(3));
+    post(&mut a, 4);
+    let me = a.me();
+    let mut net = Net::new(vec![a, b]);
+    assert_eq!(
+        net.nodes[0].peer_holds(PeerId(1), &me),
+        0,
+        "not connected yet"
+    );
+    net.connect(0, 1);
+    net.run();
+    assert_eq!(net.nodes[0].peer_holds(PeerId(1), &me), 4);
+    post(&mut net.nodes[0], 1);
+    net.run();
+    assert_eq!(net.nodes[0].peer_holds(PeerId(1), &me), 5);
+    net.disconnect(0, 1);
+    assert_eq!(
+        net.nodes[0].peer_holds(PeerId(1), &me),
+        0,
+        "forgotten on disconnect"
+    );
+}
+
 fn relay_through_an_intermediary(relay: Relay) -> usize {
     let mut net = Net::new(vec![
         node_with(2, relay),

@@ -1,29 +1,72 @@
-//! The root component: layout, the always-visible status bar, and start-up work.
+//! The root component: shared state, the runtime, routing and the page layout.
+//!
+//! The root creates the [`UiState`] the views read and the command queue they write to,
+//! hands both to the runtime, and provides them to every component through context. It
+//! follows the address fragment ([`Route`]) and tells the runtime which room is on screen,
+//! so opening a room (and marking it read) is driven by navigation, including the browser's
+//! back button.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
+use crate::components::busy::Busy;
 use crate::components::home::Home;
-use crate::components::status_bar::{ServerState, StatusBar};
+use crate::components::nav::Nav;
+use crate::components::notices::Notices;
+use crate::components::room::Room;
+use crate::components::settings::SettingsPage;
+use crate::components::status_bar::StatusBar;
+use crate::route::{self, Route};
+use crate::state::{Command, Commands, UiState};
 
 /// The application root.
 #[component]
 pub fn App() -> impl IntoView {
-    let (server, set_server) = signal(ServerState::Checking);
-    spawn_local(async move {
-        let state = match crate::server::fetch_config().await {
-            Ok(cfg) => ServerState::Reachable {
-                ice_servers: cfg.ice_servers.len(),
-            },
-            Err(e) => ServerState::Unreachable(e.to_string()),
-        };
-        set_server.set(state);
+    let state = UiState::new();
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Command>();
+    let commands = Commands(tx);
+    provide_context(state);
+    provide_context(commands.clone());
+    // The runtime drives browser objects and only exists in the browser build; native builds
+    // (unit tests) have no runtime and drop the queue.
+    #[cfg(target_arch = "wasm32")]
+    crate::runtime::start(state, rx);
+    #[cfg(not(target_arch = "wasm32"))]
+    drop(rx);
+
+    let hash_route = RwSignal::new(route::current());
+    let listener = window_event_listener_untyped("hashchange", move |_| {
+        hash_route.set(route::current());
     });
+    on_cleanup(move || listener.remove());
+    // A memo so that only real changes of route reach the runtime.
+    let route = Memo::new(move |_| hash_route.get());
+
+    Effect::new(move |_| match route.get() {
+        Route::Room(id) => commands.send(Command::Open(Some(id))),
+        Route::Join(_) => {
+            commands.send(Command::Open(None));
+            commands.send(Command::JoinLink {
+                link: route::current_href(),
+                password: None,
+            });
+        }
+        Route::Home | Route::Settings => commands.send(Command::Open(None)),
+    });
+
+    let page = move || match route.get() {
+        Route::Home | Route::Join(_) => view! { <Home /> }.into_any(),
+        Route::Room(id) => view! { <Room id /> }.into_any(),
+        Route::Settings => view! { <SettingsPage /> }.into_any(),
+    };
+
     view! {
+        <Nav route />
         <main id="main">
-            <Home />
+            <Notices />
+            <Busy />
+            {page}
         </main>
-        <StatusBar state=server />
+        <StatusBar />
     }
 }
 
@@ -57,10 +100,15 @@ mod tests {
                 .text_content())
         };
         assert_eq!(text_of("h1")?.as_deref(), Some("Natter"));
+        // Before the server has answered, the status line reports the server check.
         assert_eq!(
-            text_of("[role=status]")?.as_deref(),
+            text_of("[role=status][aria-label='Connection status']")?.as_deref(),
             Some("Connecting to the server…")
         );
+        assert!(host
+            .query_selector("nav[aria-label=Main] a[href='#/settings']")
+            .map_err(|e| format!("{e:?}"))?
+            .is_some());
         Ok(())
     }
 }

@@ -5,7 +5,17 @@
 
 pub mod app;
 pub mod components;
+// Hash routes: which view the address shows.
+pub mod route;
+// One RTCPeerConnection and its DataChannel per remote peer (module docs in the file).
+#[cfg(target_arch = "wasm32")]
+pub mod rtc;
+// The event loop that drives natter-core from browser events (module docs in the file).
+#[cfg(target_arch = "wasm32")]
+pub mod runtime;
 pub mod server;
+// What the views show and what they may ask for.
+pub mod state;
 // The WebSocket client for the signaling server: reconnects, heartbeats and re-joins rooms,
 // and reports what happens as events (module docs in the file).
 pub mod signaling;

@@ -1,5 +1,65 @@
-//! The app's views, one component per file. Components read state and send intents; they
-//! hold no protocol logic.
+//! The app's views, one concern per file. Components read [`UiState`] and send
+//! [`Command`]s; they hold no protocol logic, so everything that can go wrong on the network
+//! or in storage is the runtime's business and reaches the views only as state.
 
+pub mod busy;
+pub mod composer;
 pub mod home;
+pub mod invite;
+pub mod join;
+pub mod message;
+pub mod message_list;
+pub mod name_form;
+pub mod nav;
+pub mod new_room;
+pub mod notices;
+pub mod peers;
+pub mod qr;
+pub mod room;
+pub mod room_actions;
+pub mod rooms_list;
+pub mod settings;
 pub mod status_bar;
+
+use leptos::prelude::*;
+
+use crate::state::{Command, Commands, UiState};
+
+/// A copyable handle on the command queue, so event handlers can capture it freely.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender(StoredValue<Commands>);
+
+impl Sender {
+    /// Queues a command for the runtime.
+    pub fn send(self, command: Command) {
+        self.0.with_value(|commands| commands.send(command));
+    }
+}
+
+/// The command queue provided by the app root.
+pub fn use_sender() -> Sender {
+    Sender(StoredValue::new(expect_context::<Commands>()))
+}
+
+/// The UI state provided by the app root.
+pub fn use_state() -> UiState {
+    expect_context::<UiState>()
+}
+
+/// Trims `text`; `None` when nothing but whitespace is left.
+pub fn non_blank(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_text_is_none_and_other_text_is_trimmed() {
+        assert_eq!(non_blank(""), None);
+        assert_eq!(non_blank(" \n\t "), None);
+        assert_eq!(non_blank("  hi there \n"), Some("hi there".to_owned()));
+    }
+}

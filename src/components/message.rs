@@ -1,0 +1,201 @@
+//! One message of the open room, as an `<article>` named after its author.
+//!
+//! Message text comes from other people: it is always inserted as text, never as HTML.
+//! The article is drawn once per version of the message (see [`fingerprint`]), so it holds
+//! no signals of its own.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+use leptos::prelude::*;
+
+use crate::components::composer::ComposerState;
+use crate::components::Sender;
+use crate::state::{Command, Delivery, MessageView};
+
+/// The reaction the React button adds.
+pub const THUMBS_UP: &str = "👍";
+
+/// A number that changes whenever anything shown of `m` changes: the list redraws a
+/// message only when its fingerprint differs.
+pub fn fingerprint(m: &MessageView) -> u64 {
+    let mut h = DefaultHasher::new();
+    m.id.hash(&mut h);
+    m.author.hash(&mut h);
+    m.mine.hash(&mut h);
+    m.text.hash(&mut h);
+    m.wall_ms.hash(&mut h);
+    m.edited.hash(&mut h);
+    m.deleted.hash(&mut h);
+    m.reply_to.hash(&mut h);
+    m.reactions.hash(&mut h);
+    m.delivery.label().hash(&mut h);
+    h.finish()
+}
+
+/// `HH:MM` in local time and an ISO timestamp, or `None` for an unknown time.
+fn times(wall_ms: u64) -> Option<(String, String)> {
+    if wall_ms == 0 {
+        return None;
+    }
+    // Millisecond timestamps fit an f64 exactly until the year 287396.
+    #[allow(clippy::cast_precision_loss)]
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(wall_ms as f64));
+    let iso = String::from(date.to_iso_string());
+    Some((
+        format!("{:02}:{:02}", date.get_hours(), date.get_minutes()),
+        iso,
+    ))
+}
+
+/// One message.
+#[component]
+pub fn Message(
+    /// What to show.
+    message: MessageView,
+    /// The room it is in.
+    room: StoredValue<String>,
+    /// Where the buttons send their commands.
+    sender: Sender,
+    /// The room's composer (for Reply and Edit).
+    composer: ComposerState,
+) -> impl IntoView {
+    let MessageView {
+        id,
+        author,
+        mine,
+        text,
+        wall_ms,
+        edited,
+        deleted,
+        reply_to,
+        reactions,
+        delivery,
+    } = message;
+    let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
+    let reply = reply_to.map(|(_, quoted)| {
+        view! {
+            <blockquote class="reply-excerpt">
+                <span class="visually-hidden">"In reply to "</span>
+                {quoted}
+            </blockquote>
+        }
+    });
+    let body = if deleted {
+        view! { <p class="text deleted">"This message was deleted"</p> }.into_any()
+    } else {
+        view! {
+            <p class="text">
+                {text.clone()}
+                {edited.then(|| view! { " " <span class="edited">"(edited)"</span> })}
+            </p>
+        }
+        .into_any()
+    };
+    let reactions = (!reactions.is_empty()).then(|| {
+        view! {
+            <ul class="reactions" aria-label="Reactions">
+                {reactions
+                    .into_iter()
+                    .map(|(emoji, count, ours)| {
+                        view! { <li class:ours=ours>{emoji} " " {count}</li> }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    });
+    let delivery_label = (mine && delivery != Delivery::None)
+        .then(|| view! { <p class="delivery">{delivery.label()}</p> });
+    let actions = (!deleted).then(|| {
+        let id = StoredValue::new(id);
+        let author = StoredValue::new(author.clone());
+        let text = StoredValue::new(text);
+        let react = move |_| {
+            sender.send(Command::React {
+                room: room.get_value(),
+                target: id.get_value(),
+                emoji: THUMBS_UP.to_owned(),
+            })
+        };
+        let reply = move |_| {
+            author.with_value(|a| {
+                text.with_value(|t| composer.reply(id.get_value(), a, t));
+            })
+        };
+        let own = mine.then(|| {
+            let edit = move |_| composer.edit(id.get_value(), text.get_value());
+            let delete = move |_| {
+                if composer.mode.get_untracked()
+                    == (crate::components::composer::Draft::Edit { id: id.get_value() })
+                {
+                    composer.reset();
+                }
+                sender.send(Command::Delete {
+                    room: room.get_value(),
+                    target: id.get_value(),
+                })
+            };
+            view! {
+                <button type="button" class="small" on:click=edit>"Edit"</button>
+                <button type="button" class="small danger" on:click=delete>"Delete"</button>
+            }
+        });
+        view! {
+            <div class="actions">
+                <button type="button" class="small" on:click=reply>"Reply"</button>
+                <button type="button" class="small" on:click=react>{format!("React {THUMBS_UP}")}</button>
+                {own}
+            </div>
+        }
+    });
+    view! {
+        <article class="message" class:mine=mine aria-label=format!("Message from {author}")>
+            <header class="message-head">
+                <span class="author">{author.clone()}</span>
+                {time}
+            </header>
+            {reply}
+            {body}
+            {reactions}
+            {delivery_label}
+            {actions}
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> MessageView {
+        MessageView {
+            id: "ab".into(),
+            author: "Ann".into(),
+            mine: true,
+            text: "hi".into(),
+            wall_ms: 1,
+            edited: false,
+            deleted: false,
+            reply_to: None,
+            reactions: Vec::new(),
+            delivery: Delivery::Saved,
+        }
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_what_is_shown() {
+        let base = message();
+        let same = fingerprint(&base);
+        assert_eq!(fingerprint(&message()), same);
+        let mut edited = message();
+        edited.text = "hello".into();
+        edited.edited = true;
+        assert_ne!(fingerprint(&edited), same);
+        let mut reacted = message();
+        reacted.reactions.push((THUMBS_UP.into(), 1, false));
+        assert_ne!(fingerprint(&reacted), same);
+        let mut delivered = message();
+        delivered.delivery = Delivery::Delivered(2);
+        assert_ne!(fingerprint(&delivered), same);
+    }
+}

@@ -1,0 +1,127 @@
+//! The open room's messages: a polite live log of the latest [`PAGE`] messages, with a
+//! button to show earlier ones a page at a time (rendering thousands at once would make the
+//! page slow on phones). It follows new messages while the reader is at the bottom and stays
+//! put while they read older ones.
+
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::components::composer::ComposerState;
+use crate::components::message::{fingerprint, Message};
+use crate::components::{use_sender, use_state};
+
+/// How many messages are shown at first and added per "Show earlier messages".
+pub const PAGE: usize = 200;
+
+/// How close to the bottom (px) still counts as "at the bottom".
+const STICK_PX: i32 = 48;
+
+/// The index of the first message shown when `limit` of `total` are shown.
+pub fn first_shown(total: usize, limit: usize) -> usize {
+    total.saturating_sub(limit)
+}
+
+/// The message log.
+#[component]
+pub fn MessageList(
+    /// The room shown.
+    room: String,
+) -> impl IntoView {
+    let state = use_state();
+    let sender = use_sender();
+    let composer = expect_context::<ComposerState>();
+    let room = StoredValue::new(room);
+    let limit = RwSignal::new(PAGE);
+    let total = Memo::new(move |_| {
+        state
+            .room
+            .with(|r| r.as_ref().map_or(0, |r| r.messages.len()))
+    });
+    let visible = Memo::new(move |_| {
+        let limit = limit.get();
+        state.room.with(|r| {
+            r.as_ref().map_or_else(Vec::new, |r| {
+                r.messages[first_shown(r.messages.len(), limit)..]
+                    .iter()
+                    .map(|m| (fingerprint(m), m.clone()))
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    let hidden = move || first_shown(total.get(), limit.get());
+
+    // Follow the newest message while the reader is at the bottom.
+    let log = NodeRef::<Div>::new();
+    let at_bottom = StoredValue::new(true);
+    let last = Memo::new(move |_| visible.with(|v| v.last().map(|(_, m)| (m.id.clone(), m.mine))));
+    Effect::new(move |_| {
+        let newest_is_mine = last.get().is_some_and(|(_, mine)| mine);
+        if at_bottom.get_value() || newest_is_mine {
+            request_animation_frame(move || {
+                if let Some(el) = log.get_untracked() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            });
+        }
+    });
+    let on_scroll = move |_| {
+        if let Some(el) = log.get_untracked() {
+            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
+            at_bottom.set_value(gap <= STICK_PX);
+        }
+    };
+
+    view! {
+        <div
+            class="messages"
+            role="log"
+            aria-label="Messages"
+            aria-live="polite"
+            tabindex="0"
+            node_ref=log
+            on:scroll=on_scroll
+        >
+            {move || {
+                (hidden() > 0)
+                    .then(|| {
+                        view! {
+                            <p class="earlier">
+                                <button
+                                    type="button"
+                                    class="secondary"
+                                    on:click=move |_| limit.update(|l| *l += PAGE)
+                                >
+                                    "Show earlier messages"
+                                </button>
+                            </p>
+                        }
+                    })
+            }}
+            {move || {
+                (total.get() == 0)
+                    .then(|| view! { <p class="muted empty">"No messages yet. Say hello!"</p> })
+            }}
+            <For
+                each=move || visible.get()
+                key=|(print, m)| (m.id.clone(), *print)
+                children=move |(_, message)| {
+                    view! { <Message message room sender composer /> }
+                }
+            />
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_page_is_shown_first() {
+        assert_eq!(first_shown(0, PAGE), 0);
+        assert_eq!(first_shown(150, PAGE), 0);
+        assert_eq!(first_shown(450, PAGE), 250);
+        assert_eq!(first_shown(450, 2 * PAGE), 50);
+        assert_eq!(first_shown(450, 3 * PAGE), 0);
+    }
+}

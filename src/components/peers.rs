@@ -1,0 +1,133 @@
+//! Who is in the room and whether they are who they say.
+//!
+//! Display names are self-chosen, so each peer also shows the safety number of their key and
+//! ours: comparing it out of band (in person, on a call) and marking the peer verified is
+//! what protects against someone posing as them. A changed key for a verified name is shown
+//! as an alert.
+
+use leptos::prelude::*;
+
+use crate::components::{use_sender, use_state};
+use crate::state::{Command, PeerView};
+
+/// The words of the warning shown when a verified peer's key changed.
+pub fn key_changed_warning(name: &str) -> String {
+    format!("Warning: {name}'s safety number has changed. Their key is not the one you verified.")
+}
+
+/// The Peers panel.
+#[component]
+pub fn Peers(
+    /// The room shown.
+    room: String,
+) -> impl IntoView {
+    let state = use_state();
+    let sender = use_sender();
+    let room = StoredValue::new(room);
+    let peers = Memo::new(move |_| {
+        state
+            .room
+            .with(|r| r.as_ref().map(|r| r.peers.clone()).unwrap_or_default())
+    });
+    let empty = move || peers.with(Vec::is_empty);
+    view! {
+        <section class="panel peers" aria-label="Peers">
+            <h3>"Peers"</h3>
+            {move || {
+                empty()
+                    .then(|| {
+                        view! {
+                            <p class="muted">
+                                "Nobody else is here yet. Share the invite link to bring people in."
+                            </p>
+                        }
+                    })
+            }}
+            <ul class="peer-list">
+                <For
+                    each=move || peers.get().into_iter().enumerate()
+                    key=|(i, p)| {
+                        (
+                            *i,
+                            p.key.clone(),
+                            p.name.clone(),
+                            p.presence.label(),
+                            p.verified,
+                            p.key_changed,
+                            p.safety_number.clone(),
+                        )
+                    }
+                    children=move |(_, peer)| view! { <Peer peer room sender=sender /> }
+                />
+            </ul>
+        </section>
+    }
+}
+
+/// One peer.
+#[component]
+fn Peer(
+    peer: PeerView,
+    room: StoredValue<String>,
+    sender: crate::components::Sender,
+) -> impl IntoView {
+    let PeerView {
+        key,
+        name,
+        presence,
+        safety_number,
+        verified,
+        key_changed,
+        ..
+    } = peer;
+    let label = presence.label();
+    let warning = key_changed.then(|| {
+        view! { <p role="alert" class="key-warning">{key_changed_warning(&name)}</p> }
+    });
+    let number = (!safety_number.is_empty()).then(|| {
+        view! {
+            <div class="safety">
+                <p class="safety-label">"Safety number"</p>
+                <p class="safety-number">
+                    {safety_number
+                        .into_iter()
+                        .map(|group| view! { <span>{group}</span> " " })
+                        .collect_view()}
+                </p>
+            </div>
+        }
+    });
+    let verification = if verified {
+        Some(view! { <p class="verified">"Verified"</p> }.into_any())
+    } else if key.is_empty() {
+        None
+    } else {
+        let key = StoredValue::new(key);
+        let mark = move |_| {
+            sender.send(Command::MarkVerified {
+                room: room.get_value(),
+                key: key.get_value(),
+            })
+        };
+        Some(
+            view! {
+                <button type="button" class="secondary" on:click=mark>
+                    {format!("Mark {name} as verified")}
+                </button>
+            }
+            .into_any(),
+        )
+    };
+    view! {
+        <li class="peer">
+            <p class="peer-line">
+                <span class="peer-name">{name.clone()}</span>
+                " "
+                <span class=format!("presence presence-{label}")>{label}</span>
+            </p>
+            {warning}
+            {number}
+            {verification}
+        </li>
+    }
+}

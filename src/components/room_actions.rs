@@ -1,0 +1,64 @@
+//! Leaving and deleting the open room. Deleting wipes the history from this device and
+//! cannot be undone, so it asks for a second, explicit confirmation.
+
+use leptos::prelude::*;
+
+use crate::components::use_sender;
+use crate::route::{self, Route};
+use crate::state::Command;
+
+/// "Leave room" and "Delete room" (with its confirmation).
+#[component]
+pub fn RoomActions(
+    /// The room shown.
+    room: String,
+) -> impl IntoView {
+    let sender = use_sender();
+    let room = StoredValue::new(room);
+    let confirming = RwSignal::new(false);
+    let leave = move |_| {
+        sender.send(Command::Leave(room.get_value()));
+        route::go(&Route::Home);
+    };
+    let delete = move |_| {
+        confirming.set(false);
+        sender.send(Command::DeleteRoom(room.get_value()));
+        route::go(&Route::Home);
+    };
+    view! {
+        <section class="panel room-actions" aria-label="Room actions">
+            <div class="button-row">
+                <button type="button" class="secondary" on:click=leave>"Leave room"</button>
+                <button type="button" class="danger" on:click=move |_| confirming.set(true)>
+                    "Delete room"
+                </button>
+            </div>
+            {move || {
+                confirming
+                    .get()
+                    .then(|| {
+                        view! {
+                            <div class="confirm">
+                                <p>
+                                    "Delete this room and all its messages from this device? "
+                                    "This cannot be undone; other members keep their copies."
+                                </p>
+                                <div class="button-row">
+                                    <button type="button" class="danger" on:click=delete>
+                                        "Yes, delete this room"
+                                    </button>
+                                    <button
+                                        type="button"
+                                        class="secondary"
+                                        on:click=move |_| confirming.set(false)
+                                    >
+                                        "Cancel"
+                                    </button>
+                                </div>
+                            </div>
+                        }
+                    })
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,560 @@
+//! One direct connection to one remote peer: an `RTCPeerConnection` with a single
+//! negotiated DataChannel, driven by the browser's WebRTC stack through `web-sys`.
+//!
+//! # What
+//!
+//! [`PeerConn`] wraps the connection to one remote signaling session in one room. The
+//! runtime creates it when the server introduces a peer, feeds it the peer's (already
+//! unsealed) [`SignalMessage`]s, sends frames with [`PeerConn::send`], and receives
+//! [`RtcEvent`]s tagged with the connection's key on one shared channel.
+//!
+//! # Why it looks like this
+//!
+//! - **Perfect negotiation** (the W3C pattern): both ends may start negotiating at any
+//!   time (both create the channel, both restart ICE); on a collision the *polite* end
+//!   rolls back and the *impolite* end ignores the other's offer. Roles come from comparing
+//!   session ids, so both ends agree without talking.
+//! - Every signal and every negotiation step runs in **one task per connection**, in
+//!   order, so no two `setRemoteDescription` / `setLocalDescription` calls interleave.
+//! - ICE candidates that arrive before the remote description are **buffered** and added
+//!   once it is set.
+//! - One **negotiated** (id 0), reliable, ordered DataChannel: both ends create it, so no
+//!   `ondatachannel` race. Frames are at most natter-core's 64 KiB, well under the SCTP
+//!   message limit every current browser accepts (256 KiB).
+//! - **Backpressure:** frames are queued in Rust while the channel's `bufferedAmount` is
+//!   above [`HIGH_WATER`], and the queue drains on `bufferedamountlow`
+//!   (threshold [`LOW_WATER`]), so a large catch-up never overruns the browser's buffer.
+//! - **ICE restart** when the connection state becomes `failed`.
+//! - The JS event handlers are Rust closures **owned by the connection**; they hold only a
+//!   weak reference back, and [`PeerConn::close`] (or drop) detaches and releases them.
+//!
+//! No JS call is unwrapped; failures become [`RtcEvent::Failed`] with words for the user.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use futures::channel::mpsc;
+use futures::StreamExt;
+use js_sys::{Function, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
+    RtcDataChannelType, RtcIceCandidateInit, RtcIceServer, RtcIceTransportPolicy,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
+    RtcSessionDescriptionInit, RtcSignalingState,
+};
+
+/// Above this many bytes buffered in the DataChannel, frames wait in Rust.
+pub const HIGH_WATER: u32 = 1024 * 1024;
+/// The DataChannel's `bufferedAmountLowThreshold`: the queue drains when buffering falls
+/// to this.
+pub const LOW_WATER: u32 = 256 * 1024;
+
+/// What one peer sends another through the (sealed) signaling relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "lowercase")]
+pub enum SignalMessage {
+    /// A session description (`offer` or `answer`).
+    Sdp {
+        /// `offer`, `answer`, `pranswer` or `rollback`.
+        kind: String,
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A trickled ICE candidate.
+    Ice {
+        /// The candidate line.
+        candidate: String,
+        /// Its media id.
+        mid: Option<String>,
+        /// Its m-line index.
+        index: Option<u16>,
+    },
+}
+
+/// An ICE server as given to `RTCPeerConnection`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    pub username: Option<String>,
+    /// TURN credential.
+    pub credential: Option<String>,
+}
+
+/// How to set up a connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RtcOptions {
+    /// ICE servers (none: host candidates only, enough on one network).
+    pub ice_servers: Vec<IceServer>,
+    /// Only use TURN relay candidates.
+    pub relay_only: bool,
+}
+
+/// Something that happened on a connection; tagged with the connection's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RtcEvent {
+    /// Send this to the remote peer through the signaling relay (the runtime seals it).
+    Signal(SignalMessage),
+    /// The DataChannel opened; the DTLS fingerprints are read from both descriptions.
+    Open {
+        /// Our certificate's fingerprint (`sha-256 AB:...`).
+        local_fingerprint: String,
+        /// The peer's certificate's fingerprint.
+        remote_fingerprint: String,
+    },
+    /// A frame arrived.
+    Frame(Vec<u8>),
+    /// The connection's state changed (`new`, `connecting`, `connected`, ...).
+    State(String),
+    /// The channel or connection closed.
+    Closed,
+    /// Something failed; the words are for the user.
+    Failed(String),
+}
+
+enum Task {
+    Negotiate,
+    Remote(SignalMessage),
+}
+
+struct Shared {
+    key: u64,
+    pc: RtcPeerConnection,
+    dc: RtcDataChannel,
+    polite: bool,
+    making_offer: Cell<bool>,
+    ignore_offer: Cell<bool>,
+    pending_candidates: RefCell<Vec<RtcIceCandidateInit>>,
+    queue: RefCell<VecDeque<Vec<u8>>>,
+    events: mpsc::UnboundedSender<(u64, RtcEvent)>,
+    closed: Cell<bool>,
+}
+
+impl Shared {
+    fn emit(&self, event: RtcEvent) {
+        let _ = self.events.unbounded_send((self.key, event));
+    }
+
+    /// Sends queued frames while the channel has room.
+    fn drain(&self) {
+        if self.dc.ready_state() != RtcDataChannelState::Open {
+            return;
+        }
+        let mut queue = self.queue.borrow_mut();
+        while self.dc.buffered_amount() < HIGH_WATER {
+            let Some(frame) = queue.pop_front() else {
+                break;
+            };
+            if let Err(e) = self.dc.send_with_u8_array(&frame) {
+                drop(queue);
+                self.emit(RtcEvent::Failed(format!(
+                    "sending to a peer failed: {}",
+                    describe(&e)
+                )));
+                return;
+            }
+        }
+    }
+}
+
+type Handler<T> = Closure<dyn FnMut(T)>;
+
+/// A connection to one remote peer. See the [module documentation](self).
+pub struct PeerConn {
+    shared: Rc<Shared>,
+    tasks: mpsc::UnboundedSender<Task>,
+    _on_negotiation: Handler<JsValue>,
+    _on_ice: Handler<RtcPeerConnectionIceEvent>,
+    _on_state: Handler<JsValue>,
+    _on_open: Handler<JsValue>,
+    _on_close: Handler<JsValue>,
+    _on_message: Handler<MessageEvent>,
+    _on_low: Handler<JsValue>,
+}
+
+impl std::fmt::Debug for PeerConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConn")
+            .field("key", &self.shared.key)
+            .field("polite", &self.shared.polite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PeerConn {
+    /// Opens a connection. `polite` decides who yields on an offer collision: the runtime
+    /// passes `local_session < remote_session`, so exactly one end is polite.
+    pub fn new(
+        key: u64,
+        options: &RtcOptions,
+        polite: bool,
+        events: mpsc::UnboundedSender<(u64, RtcEvent)>,
+    ) -> Result<PeerConn, String> {
+        let config = RtcConfiguration::new();
+        let servers = js_sys::Array::new();
+        for s in &options.ice_servers {
+            let server = RtcIceServer::new();
+            let urls = js_sys::Array::new();
+            for u in &s.urls {
+                urls.push(&JsValue::from_str(u));
+            }
+            server.set_urls(&urls);
+            if let Some(u) = &s.username {
+                server.set_username(u);
+            }
+            if let Some(c) = &s.credential {
+                server.set_credential(c);
+            }
+            servers.push(&server);
+        }
+        config.set_ice_servers(&servers);
+        if options.relay_only {
+            config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+        }
+        let pc = RtcPeerConnection::new_with_configuration(&config)
+            .map_err(|e| format!("the browser refused a peer connection: {}", describe(&e)))?;
+        let init = RtcDataChannelInit::new();
+        init.set_negotiated(true);
+        init.set_id(0);
+        init.set_ordered(true);
+        let dc = pc.create_data_channel_with_data_channel_dict("natter", &init);
+        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+        dc.set_buffered_amount_low_threshold(LOW_WATER);
+
+        let shared = Rc::new(Shared {
+            key,
+            pc,
+            dc,
+            polite,
+            making_offer: Cell::new(false),
+            ignore_offer: Cell::new(false),
+            pending_candidates: RefCell::new(Vec::new()),
+            queue: RefCell::new(VecDeque::new()),
+            events,
+            closed: Cell::new(false),
+        });
+        let (tasks, task_rx) = mpsc::unbounded::<Task>();
+        let weak = Rc::downgrade(&shared);
+
+        let on_negotiation = {
+            let tasks = tasks.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+                let _ = tasks.unbounded_send(Task::Negotiate);
+            })
+        };
+        let on_ice = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
+                move |ev: RtcPeerConnectionIceEvent| {
+                    let (Some(s), Some(c)) = (weak.upgrade(), ev.candidate()) else {
+                        return;
+                    };
+                    s.emit(RtcEvent::Signal(SignalMessage::Ice {
+                        candidate: c.candidate(),
+                        mid: c.sdp_mid(),
+                        index: c.sdp_m_line_index(),
+                    }));
+                },
+            )
+        };
+        let on_state = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+                let Some(s) = weak.upgrade() else { return };
+                let state = s.pc.connection_state();
+                s.emit(RtcEvent::State(format!("{state:?}").to_lowercase()));
+                match state {
+                    RtcPeerConnectionState::Failed => {
+                        // Ask for fresh candidates; negotiationneeded follows.
+                        if let Err(e) = call0(&s.pc, "restartIce") {
+                            s.emit(RtcEvent::Failed(format!("ICE restart failed: {e}")));
+                        }
+                    }
+                    RtcPeerConnectionState::Closed => s.emit(RtcEvent::Closed),
+                    _ => {}
+                }
+            })
+        };
+        let on_open = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+                let Some(s) = weak.upgrade() else { return };
+                let local = s.pc.local_description().map(|d| d.sdp());
+                let remote = s.pc.remote_description().map(|d| d.sdp());
+                let fp = |sdp: Option<String>| {
+                    sdp.and_then(|t| natter_core::hello::dtls_fingerprint_from_sdp(&t))
+                };
+                match (fp(local), fp(remote)) {
+                    (Some(local_fingerprint), Some(remote_fingerprint)) => {
+                        s.emit(RtcEvent::Open {
+                            local_fingerprint,
+                            remote_fingerprint,
+                        });
+                        s.drain();
+                    }
+                    _ => s.emit(RtcEvent::Failed(
+                        "the connection has no DTLS fingerprint to prove identities with".into(),
+                    )),
+                }
+            })
+        };
+        let on_close = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+                if let Some(s) = weak.upgrade() {
+                    s.emit(RtcEvent::Closed);
+                }
+            })
+        };
+        let on_message = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+                let Some(s) = weak.upgrade() else { return };
+                let data = ev.data();
+                if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+                    s.emit(RtcEvent::Frame(Uint8Array::new(buf).to_vec()));
+                } else {
+                    // Text or blobs are not part of the protocol: an empty frame fails decoding,
+                    // so the runtime treats the sender like any other malformed one.
+                    s.emit(RtcEvent::Frame(Vec::new()));
+                }
+            })
+        };
+        let on_low = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+                if let Some(s) = weak.upgrade() {
+                    s.drain();
+                }
+            })
+        };
+        shared
+            .pc
+            .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
+        shared
+            .pc
+            .set_onicecandidate(Some(on_ice.as_ref().unchecked_ref()));
+        shared
+            .pc
+            .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        shared.dc.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        shared.dc.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        shared
+            .dc
+            .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        shared
+            .dc
+            .set_onbufferedamountlow(Some(on_low.as_ref().unchecked_ref()));
+
+        wasm_bindgen_futures::spawn_local(run_tasks(weak, task_rx));
+        // The negotiated channel needs an SCTP transport: start negotiating now rather than
+        // waiting for the event (both ends do; perfect negotiation settles the collision).
+        let _ = tasks.unbounded_send(Task::Negotiate);
+
+        Ok(PeerConn {
+            shared,
+            tasks,
+            _on_negotiation: on_negotiation,
+            _on_ice: on_ice,
+            _on_state: on_state,
+            _on_open: on_open,
+            _on_close: on_close,
+            _on_message: on_message,
+            _on_low: on_low,
+        })
+    }
+
+    /// Hands the connection a message the remote peer sent through signaling.
+    pub fn on_signal(&self, message: SignalMessage) {
+        let _ = self.tasks.unbounded_send(Task::Remote(message));
+    }
+
+    /// Queues a frame; it is sent as soon as the channel is open and has room.
+    pub fn send(&self, frame: Vec<u8>) {
+        if self.shared.closed.get() {
+            return;
+        }
+        self.shared.queue.borrow_mut().push_back(frame);
+        self.shared.drain();
+    }
+
+    /// Whether the DataChannel is open.
+    pub fn is_open(&self) -> bool {
+        self.shared.dc.ready_state() == RtcDataChannelState::Open
+    }
+
+    /// Frames waiting in Rust for room in the channel.
+    pub fn queued(&self) -> usize {
+        self.shared.queue.borrow().len()
+    }
+
+    /// The underlying connection (for statistics).
+    pub fn peer_connection(&self) -> &RtcPeerConnection {
+        &self.shared.pc
+    }
+
+    /// Closes the channel and the connection and detaches every handler.
+    pub fn close(&self) {
+        if self.shared.closed.replace(true) {
+            return;
+        }
+        self.tasks.close_channel();
+        let pc = &self.shared.pc;
+        let dc = &self.shared.dc;
+        pc.set_onnegotiationneeded(None);
+        pc.set_onicecandidate(None);
+        pc.set_onconnectionstatechange(None);
+        dc.set_onopen(None);
+        dc.set_onclose(None);
+        dc.set_onmessage(None);
+        dc.set_onbufferedamountlow(None);
+        dc.close();
+        pc.close();
+        self.shared.queue.borrow_mut().clear();
+    }
+}
+
+impl Drop for PeerConn {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The connection's one task: negotiation steps and remote signals, strictly in order.
+async fn run_tasks(shared: Weak<Shared>, mut tasks: mpsc::UnboundedReceiver<Task>) {
+    while let Some(task) = tasks.next().await {
+        let Some(s) = shared.upgrade() else { return };
+        if s.closed.get() {
+            return;
+        }
+        let result = match task {
+            Task::Negotiate => negotiate(&s).await,
+            Task::Remote(msg) => on_remote(&s, msg).await,
+        };
+        if let Err(e) = result {
+            if !s.closed.get() {
+                s.emit(RtcEvent::Failed(e));
+            }
+        }
+    }
+}
+
+async fn negotiate(s: &Shared) -> Result<(), String> {
+    if s.pc.signaling_state() != RtcSignalingState::Stable {
+        // Mid-negotiation: the browser fires negotiationneeded again once stable if still needed.
+        return Ok(());
+    }
+    s.making_offer.set(true);
+    let r = set_local_implicit(&s.pc).await;
+    s.making_offer.set(false);
+    r?;
+    send_local_description(s);
+    Ok(())
+}
+
+async fn on_remote(s: &Shared, msg: SignalMessage) -> Result<(), String> {
+    match msg {
+        SignalMessage::Sdp { kind, sdp } => {
+            let sdp_type = match kind.as_str() {
+                "offer" => RtcSdpType::Offer,
+                "answer" => RtcSdpType::Answer,
+                "pranswer" => RtcSdpType::Pranswer,
+                "rollback" => RtcSdpType::Rollback,
+                other => return Err(format!("a peer sent an unknown description type {other:?}")),
+            };
+            let is_offer = sdp_type == RtcSdpType::Offer;
+            let collision = is_offer
+                && (s.making_offer.get() || s.pc.signaling_state() != RtcSignalingState::Stable);
+            s.ignore_offer.set(!s.polite && collision);
+            if s.ignore_offer.get() {
+                return Ok(());
+            }
+            let desc = RtcSessionDescriptionInit::new(sdp_type);
+            desc.set_sdp(&sdp);
+            // For a polite peer in a collision the browser rolls back implicitly.
+            JsFuture::from(s.pc.set_remote_description(&desc))
+                .await
+                .map_err(|e| format!("a peer's connection offer was refused: {}", describe(&e)))?;
+            if is_offer {
+                set_local_implicit(&s.pc).await?;
+                send_local_description(s);
+            }
+            let pending: Vec<_> = s.pending_candidates.borrow_mut().drain(..).collect();
+            for c in pending {
+                add_candidate(s, &c).await?;
+            }
+            Ok(())
+        }
+        SignalMessage::Ice {
+            candidate,
+            mid,
+            index,
+        } => {
+            let init = RtcIceCandidateInit::new(&candidate);
+            init.set_sdp_mid(mid.as_deref());
+            init.set_sdp_m_line_index(index);
+            if s.pc.remote_description().is_none() {
+                s.pending_candidates.borrow_mut().push(init);
+                return Ok(());
+            }
+            add_candidate(s, &init).await
+        }
+    }
+}
+
+async fn add_candidate(s: &Shared, init: &RtcIceCandidateInit) -> Result<(), String> {
+    match JsFuture::from(s.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init))).await
+    {
+        Ok(_) => Ok(()),
+        // Candidates for an offer we ignored are expected to fail.
+        Err(_) if s.ignore_offer.get() => Ok(()),
+        Err(e) => Err(format!("a network candidate from a peer was refused: {}", describe(&e))),
+    }
+}
+
+fn send_local_description(s: &Shared) {
+    if let Some(d) = s.pc.local_description() {
+        let kind = match d.type_() {
+            RtcSdpType::Offer => "offer",
+            RtcSdpType::Answer => "answer",
+            RtcSdpType::Pranswer => "pranswer",
+            _ => return,
+        };
+        s.emit(RtcEvent::Signal(SignalMessage::Sdp {
+            kind: kind.into(),
+            sdp: d.sdp(),
+        }));
+    }
+}
+
+/// `pc.setLocalDescription()` without arguments (the browser creates the right offer or
+/// answer); web-sys only binds the form with a description.
+async fn set_local_implicit(pc: &RtcPeerConnection) -> Result<(), String> {
+    let promise = call0(pc, "setLocalDescription")?;
+    JsFuture::from(js_sys::Promise::from(promise))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("setting up the connection failed: {}", describe(&e)))
+}
+
+fn call0(target: &RtcPeerConnection, method: &str) -> Result<JsValue, String> {
+    let f = Reflect::get(target, &JsValue::from_str(method))
+        .map_err(|e| describe(&e))?
+        .dyn_into::<Function>()
+        .map_err(|_| format!("this browser lacks RTCPeerConnection.{method}"))?;
+    f.call0(target).map_err(|e| describe(&e))
+}
+
+/// A JS error as words.
+pub fn describe(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+}

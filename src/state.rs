@@ -1,0 +1,357 @@
+//! What the views show and what they may ask for.
+//!
+//! # What
+//!
+//! [`UiState`] is a bundle of reactive signals that only the runtime ([`crate::runtime`])
+//! writes; components read them. [`Command`] is everything a component may ask of the
+//! runtime; components send commands through [`Commands`] and never touch the protocol,
+//! the network or storage themselves.
+//!
+//! # Why
+//!
+//! The runtime owns browser objects (peer connections, the socket, the database) that are
+//! neither `Send` nor reactive. Keeping the boundary to plain data in both directions lets
+//! components stay thin and lets the runtime be the single place where events turn into
+//! protocol inputs.
+
+use futures::channel::mpsc::UnboundedSender;
+use leptos::prelude::*;
+
+use crate::components::status_bar::ServerState;
+
+/// A room in the home list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSummary {
+    /// The room id, hex (also the route: `#/room/<id>`).
+    pub id: String,
+    /// The room's name, or a short name made from its id.
+    pub name: String,
+    /// Held in memory only.
+    pub ephemeral: bool,
+    /// Joining needs a password.
+    pub password: bool,
+    /// Messages from others not yet seen.
+    pub unread: u32,
+    /// When something last happened, ms since the Unix epoch (0: never).
+    pub last_activity_ms: u64,
+    /// Peers connected and verified now.
+    pub peers_online: usize,
+    /// The user left the room: it is kept on this device but not connected.
+    pub left: bool,
+}
+
+/// How far a connection to a peer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerPresence {
+    /// Found through the server; the direct connection is being set up.
+    Connecting,
+    /// Connected directly and proved its identity.
+    Online,
+    /// Idle or in the background (the peer said so).
+    Away,
+    /// Known from the history, not connected.
+    Offline,
+}
+
+impl PeerPresence {
+    /// The word shown to the user.
+    pub fn label(self) -> &'static str {
+        match self {
+            PeerPresence::Connecting => "connecting",
+            PeerPresence::Online => "online",
+            PeerPresence::Away => "away",
+            PeerPresence::Offline => "offline",
+        }
+    }
+}
+
+/// A member of the open room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerView {
+    /// The identity key as text (43 characters); empty while still connecting.
+    pub key: String,
+    /// The display name (or a short form of the key).
+    pub name: String,
+    /// Connection state.
+    pub presence: PeerPresence,
+    /// The safety number of this peer's key and ours, as 12 groups of 5 digits.
+    pub safety_number: Vec<String>,
+    /// The user marked this key as verified in this room.
+    pub verified: bool,
+    /// The user verified a *different* key for this name: show a prominent warning.
+    pub key_changed: bool,
+    /// The peer is typing.
+    pub typing: bool,
+}
+
+/// Where one of our messages has got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Not ours: no status is shown.
+    None,
+    /// Stored on this device; no peer has it yet.
+    Saved,
+    /// Held in memory (ephemeral room); no peer has it yet.
+    InMemory,
+    /// This many connected peers hold it.
+    Delivered(usize),
+}
+
+impl Delivery {
+    /// The words shown to the user (empty for [`Delivery::None`]).
+    pub fn label(self) -> String {
+        match self {
+            Delivery::None => String::new(),
+            Delivery::Saved => "saved on this device".into(),
+            Delivery::InMemory => "kept in memory only".into(),
+            Delivery::Delivered(1) => "delivered to 1 peer".into(),
+            Delivery::Delivered(n) => format!("delivered to {n} peers"),
+        }
+    }
+}
+
+/// One message of the open room, ready to show. Text is shown as text, never as HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    /// The entry id, hex.
+    pub id: String,
+    /// The author's display name.
+    pub author: String,
+    /// Written by us.
+    pub mine: bool,
+    /// The text (empty once deleted).
+    pub text: String,
+    /// The author's clock, ms since the Unix epoch (informational only).
+    pub wall_ms: u64,
+    /// Edited after posting.
+    pub edited: bool,
+    /// Deleted by its author.
+    pub deleted: bool,
+    /// The message this replies to: its id and a short excerpt, "author: text".
+    pub reply_to: Option<(String, String)>,
+    /// Reactions: emoji, how many, whether one of them is ours.
+    pub reactions: Vec<(String, usize, bool)>,
+    /// Delivery status of our own messages.
+    pub delivery: Delivery,
+}
+
+/// The room being looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomState {
+    /// The room id, hex.
+    pub id: String,
+    /// The room's name (or a short name made from its id).
+    pub name: String,
+    /// The invite link (contains the secret in its fragment).
+    pub invite_link: String,
+    /// Held in memory only.
+    pub ephemeral: bool,
+    /// Joining needs a password.
+    pub password: bool,
+    /// Messages in display order (oldest first).
+    pub messages: Vec<MessageView>,
+    /// Everyone known in the room but us.
+    pub peers: Vec<PeerView>,
+    /// Entries known to exist but not yet received (catch-up progress).
+    pub missing: u64,
+    /// The user left the room (kept, not connected).
+    pub left: bool,
+}
+
+/// The signaling connection as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalingState {
+    /// Not needed: no room is joined.
+    Idle,
+    /// Opening the connection.
+    Connecting,
+    /// Connected.
+    Connected,
+    /// Lost; the next attempt is in this many seconds. Peer connections that are up carry on.
+    Reconnecting {
+        /// Seconds until the next attempt.
+        in_secs: u64,
+        /// Why it was lost, in words.
+        reason: String,
+    },
+}
+
+/// An error or warning for the user, shown in an alert until dismissed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Unique id (for dismissing).
+    pub id: u64,
+    /// The words.
+    pub text: String,
+}
+
+/// User settings kept on this device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Settings {
+    /// Extra ICE server URLs (`stun:` / `turn:` / `turns:`), used beside the server's.
+    #[serde(default)]
+    pub ice_urls: Vec<String>,
+    /// TURN user name for the URLs above.
+    #[serde(default)]
+    pub turn_username: String,
+    /// TURN credential for the URLs above.
+    #[serde(default)]
+    pub turn_credential: String,
+    /// Only connect through a TURN relay (hides this device's addresses from peers).
+    #[serde(default)]
+    pub relay_only: bool,
+}
+
+/// Every reactive value the views read. Written only by the runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct UiState {
+    /// The runtime has loaded identity and rooms.
+    pub ready: RwSignal<bool>,
+    /// Our display name.
+    pub my_name: RwSignal<String>,
+    /// Our identity key, as text.
+    pub my_key: RwSignal<String>,
+    /// Rooms on this device (and ephemeral ones in memory), most recent first.
+    pub rooms: RwSignal<Vec<RoomSummary>>,
+    /// The room being looked at, when the route names one the runtime knows.
+    pub room: RwSignal<Option<RoomState>>,
+    /// The signaling connection.
+    pub signaling: RwSignal<SignalingState>,
+    /// The server's `/config` answer.
+    pub server: RwSignal<ServerState>,
+    /// Errors and warnings to show.
+    pub notices: RwSignal<Vec<Notice>>,
+    /// Settings.
+    pub settings: RwSignal<Settings>,
+    /// A join is waiting for the room password (the invite says the room has one).
+    pub password_prompt: RwSignal<Option<String>>,
+    /// A long operation is running (password stretching); the words say which.
+    pub busy: RwSignal<Option<String>>,
+}
+
+impl UiState {
+    /// Fresh state before the runtime has loaded anything.
+    pub fn new() -> Self {
+        UiState {
+            ready: RwSignal::new(false),
+            my_name: RwSignal::new(String::new()),
+            my_key: RwSignal::new(String::new()),
+            rooms: RwSignal::new(Vec::new()),
+            room: RwSignal::new(None),
+            signaling: RwSignal::new(SignalingState::Idle),
+            server: RwSignal::new(ServerState::Checking),
+            notices: RwSignal::new(Vec::new()),
+            settings: RwSignal::new(Settings::default()),
+            password_prompt: RwSignal::new(None),
+            busy: RwSignal::new(None),
+        }
+    }
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a view may ask the runtime to do. Room ids are hex; entry ids are hex; keys are text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Change our display name.
+    SetName(String),
+    /// Create a room and open it.
+    CreateRoom {
+        /// Optional name.
+        name: Option<String>,
+        /// Optional password (mixed into every key).
+        password: Option<String>,
+        /// Keep it in memory only.
+        ephemeral: bool,
+    },
+    /// Join by invite link (password if the invite says so).
+    JoinLink {
+        /// The link or its payload.
+        link: String,
+        /// The room password, if any.
+        password: Option<String>,
+    },
+    /// Join (or create) the room with this name and password.
+    JoinNamed {
+        /// The room's name.
+        name: String,
+        /// Its password.
+        password: String,
+    },
+    /// The route now shows this room (None: no room). Marks it read; rejoins a left room.
+    Open(Option<String>),
+    /// Post a message.
+    Post {
+        /// The room.
+        room: String,
+        /// The text.
+        text: String,
+        /// The entry it replies to.
+        reply_to: Option<String>,
+    },
+    /// Edit one of our messages.
+    Edit {
+        /// The room.
+        room: String,
+        /// The message.
+        target: String,
+        /// The new text.
+        text: String,
+    },
+    /// Delete one of our messages.
+    Delete {
+        /// The room.
+        room: String,
+        /// The message.
+        target: String,
+    },
+    /// React to a message (again: remove our reaction).
+    React {
+        /// The room.
+        room: String,
+        /// The message.
+        target: String,
+        /// The emoji.
+        emoji: String,
+    },
+    /// We started or stopped typing.
+    Typing {
+        /// The room.
+        room: String,
+        /// Whether typing.
+        active: bool,
+    },
+    /// Mark a peer's key as verified in a room (after comparing safety numbers).
+    MarkVerified {
+        /// The room.
+        room: String,
+        /// The key, as text.
+        key: String,
+    },
+    /// Disconnect from a room but keep it (ephemeral rooms vanish).
+    Leave(String),
+    /// Disconnect and wipe the room from this device.
+    DeleteRoom(String),
+    /// Save settings (applies to connections made from now on).
+    SaveSettings(Settings),
+    /// Erase identity, rooms and history from this device.
+    EraseAll,
+    /// Hide a notice.
+    Dismiss(u64),
+}
+
+/// The sending side of the runtime's command queue, shared with every view via context.
+#[derive(Debug, Clone)]
+pub struct Commands(pub UnboundedSender<Command>);
+
+impl Commands {
+    /// Sends a command; if the runtime is gone (it never stops while the page lives) the
+    /// command is dropped.
+    pub fn send(&self, command: Command) {
+        let _ = self.0.unbounded_send(command);
+    }
+}

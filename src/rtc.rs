@@ -24,7 +24,9 @@
 //! - **Backpressure:** frames are queued in Rust while the channel's `bufferedAmount` is
 //!   above [`HIGH_WATER`], and the queue drains on `bufferedamountlow`
 //!   (threshold [`LOW_WATER`]), so a large catch-up never overruns the browser's buffer.
-//! - **ICE restart** when the connection state becomes `failed`.
+//! - **ICE restart** when the connection state becomes `failed` (by the impolite end).
+//! - The **first offer** is always the impolite end's: the polite end waits for it rather
+//!   than colliding (see `negotiate`).
 //! - The JS event handlers are Rust closures **owned by the connection**; they hold only a
 //!   weak reference back, and [`PeerConn::close`] (or drop) detaches and releases them.
 //!
@@ -270,8 +272,9 @@ impl PeerConn {
                 let state = s.pc.connection_state();
                 s.emit(RtcEvent::State(format!("{state:?}").to_lowercase()));
                 match state {
-                    RtcPeerConnectionState::Failed => {
-                        // Ask for fresh candidates; negotiationneeded follows.
+                    // Ask for fresh candidates; negotiationneeded follows. Only the impolite
+                    // end restarts, so the two ends do not collide (see `negotiate`).
+                    RtcPeerConnectionState::Failed if !s.polite => {
                         if let Err(e) = call0(&s.pc, "restartIce") {
                             s.emit(RtcEvent::Failed(format!("ICE restart failed: {e}")));
                         }
@@ -446,6 +449,13 @@ async fn run_tasks(shared: Weak<Shared>, mut tasks: mpsc::UnboundedReceiver<Task
 }
 
 async fn negotiate(s: &Shared) -> Result<(), String> {
+    if s.polite && s.pc.remote_description().is_none() {
+        // The first offer is the impolite end's. Both ends create the channel, so both
+        // would offer at once; Chromium sometimes gathers no candidates for the answer a
+        // polite end makes right after rolling its own offer back, and the connection
+        // never starts. Later renegotiations may still collide and are settled as usual.
+        return Ok(());
+    }
     if s.pc.signaling_state() != RtcSignalingState::Stable {
         // Mid-negotiation: the browser fires negotiationneeded again once stable if still needed.
         return Ok(());
@@ -485,9 +495,13 @@ async fn on_remote(s: &Shared, msg: SignalMessage) -> Result<(), String> {
                 set_local_implicit(&s.pc).await?;
                 send_local_description(s);
             }
+            // One stale candidate (e.g. for an offer that was rolled back) must not keep
+            // the others out.
             let pending: Vec<_> = s.pending_candidates.borrow_mut().drain(..).collect();
             for c in pending {
-                add_candidate(s, &c).await?;
+                if let Err(e) = add_candidate(s, &c).await {
+                    s.emit(RtcEvent::Failed(e));
+                }
             }
             Ok(())
         }

@@ -208,6 +208,15 @@ fn warn(text: &str) {
     web_sys::console::warn_1(&text.into());
 }
 
+/// Connection lifecycle for the browser console (ids and states only, never content).
+fn trace(text: &str) {
+    web_sys::console::info_1(&text.into());
+}
+
+fn short(session: &str) -> &str {
+    session.get(..6).unwrap_or(session)
+}
+
 /// Lets the page paint before a long synchronous step (password stretching).
 async fn yield_to_browser() {
     gloo_timers::future::TimeoutFuture::new(30).await;
@@ -781,6 +790,10 @@ impl Runtime {
     }
 
     async fn on_signal_event(&mut self, event: SignalEvent) {
+        match &event {
+            SignalEvent::Signal { .. } => {}
+            other => trace(&format!("signaling: {other:?}")),
+        }
         match event {
             SignalEvent::Connected => self.ui.signaling.set(SignalingState::Connected),
             SignalEvent::Disconnected {
@@ -919,6 +932,12 @@ impl Runtime {
         let key = self.next_key;
         self.next_key += 1;
         let polite = local < remote;
+        trace(&format!(
+            "conn {key}: to {} as {} ({})",
+            short(&remote),
+            short(&local),
+            if polite { "polite" } else { "impolite" }
+        ));
         match PeerConn::new(key, &self.rtc_options(), polite, self.rtc_tx.clone()) {
             Ok(pc) => {
                 self.conns.insert(
@@ -959,6 +978,12 @@ impl Runtime {
             return;
         };
         if let Some(key) = self.connect(id, from.to_owned()) {
+            match &msg {
+                SignalMessage::Sdp { kind, .. } => trace(&format!("conn {key}: received {kind}")),
+                SignalMessage::Ice { candidate, .. } => {
+                    trace(&format!("conn {key}: received candidate {candidate}"))
+                }
+            }
             if let Some(c) = self.conns.get(&key) {
                 c.pc.on_signal(msg);
             }
@@ -968,6 +993,16 @@ impl Runtime {
     // ----- WebRTC -----
 
     async fn on_rtc(&mut self, key: u64, event: RtcEvent) {
+        match &event {
+            RtcEvent::Signal(SignalMessage::Sdp { kind, .. }) => {
+                trace(&format!("conn {key}: sending {kind}"))
+            }
+            RtcEvent::Signal(SignalMessage::Ice { candidate, .. }) => {
+                trace(&format!("conn {key}: sending candidate {candidate}"))
+            }
+            RtcEvent::Frame(_) => {}
+            other => trace(&format!("conn {key}: {other:?}")),
+        }
         let Some(conn) = self.conns.get_mut(&key) else { return };
         let id = conn.room;
         match event {
@@ -1082,6 +1117,7 @@ impl Runtime {
     }
 
     fn drop_conn(&mut self, key: u64, notice: String) {
+        trace(&format!("conn {key}: closing {notice}"));
         if let Some(c) = self.conns.get(&key) {
             c.pc.close();
         }

@@ -1,18 +1,42 @@
 //! Every end-to-end test, run in real headless Chromium against the real server, inside a
 //! private network namespace. `./x test` builds the app first; run alone with
-//! `cargo test -p natter-e2e` after `trunk build --release`.
+//! `cargo test -p natter-e2e` after `trunk build --release`, or one test with
+//! `cargo test -p natter-e2e -- password_room`.
 
+mod chat;
+mod ephemeral;
 mod foundation;
+mod offline;
+mod password;
+mod relay;
+mod server_loss;
+mod setup;
+mod tamper;
+mod verification;
+
+/// `(name, body)` pairs for the runner; the name is the function's.
+macro_rules! tests {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        vec![$((
+            stringify!($test),
+            (|c| Box::pin($module::$test(c))) as natter_e2e::runner::TestFn,
+        )),*]
+    };
+}
 
 fn main() {
-    natter_e2e::runner::run(vec![
-        ("server_answers_healthz", |c| {
-            Box::pin(foundation::server_answers_healthz(c))
-        }),
-        ("app_loads_without_console_errors_and_shows_home", |c| {
-            Box::pin(foundation::app_loads_without_console_errors_and_shows_home(
-                c,
-            ))
-        }),
+    natter_e2e::runner::run(tests![
+        foundation::server_answers_healthz,
+        foundation::app_loads_without_console_errors_and_shows_home,
+        chat::a_and_b_chat_in_the_same_order,
+        chat::history_survives_reload,
+        offline::late_joiner_syncs_from_b_alone,
+        offline::offline_post_is_delivered_later,
+        password::password_room,
+        server_loss::server_killed_mid_chat,
+        ephemeral::ephemeral_room_leaves_no_trace,
+        tamper::tampering_peer_is_dropped,
+        relay::relay_only_through_coturn,
+        verification::verification_warning_on_key_change,
     ])
 }

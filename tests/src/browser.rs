@@ -1,9 +1,13 @@
 //! Chromium under chromedriver, one profile per simulated user.
 //!
 //! Elements are found the way a person finds them: by accessible role and name, as computed
-//! by Chromium's accessibility tree (WebDriver's `computedrole` / `computedlabel`). Console
-//! errors and uncaught exceptions are recorded from the first script of every page on, so a
-//! test can assert that none happened.
+//! by Chromium's accessibility tree (WebDriver's `computedrole` / `computedlabel`). The
+//! scripts of [`crate::scripts`] run first in every page: console errors and uncaught
+//! exceptions are recorded so a test can assert that none happened, and every
+//! `RTCPeerConnection` is recorded for `getStats()`.
+//!
+//! A profile directory belongs to a user, not to one launch: the runner keeps it, so a user
+//! can close the browser and come back with the same storage (see `runner::Ctx::relaunch`).
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -15,7 +19,7 @@ use serde_json::{json, Value};
 use thirtyfour::common::command::{Command as WdCommand, ExtensionCommand};
 use thirtyfour::prelude::*;
 
-use crate::{Context, TestResult};
+use crate::{scripts, Context, TestResult};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -79,37 +83,28 @@ fn free_port() -> TestResult<u16> {
     Ok(l.local_addr().ctx("reading the port")?.port())
 }
 
-/// Records console errors and uncaught exceptions into `window.__natterErrors` from the first
-/// script of every document.
-const ERROR_RECORDER: &str = r#"
-(() => {
-  window.__natterErrors = [];
-  const push = (kind, args) => {
-    try { window.__natterErrors.push(kind + ": " + Array.from(args).map(String).join(" ")); }
-    catch (_) { window.__natterErrors.push(kind); }
-  };
-  const origError = console.error.bind(console);
-  console.error = (...args) => { push("console.error", args); origError(...args); };
-  window.addEventListener("error", (e) => push("uncaught", [e.message]));
-  window.addEventListener("unhandledrejection", (e) => push("unhandled rejection", [e.reason]));
-  document.addEventListener("securitypolicyviolation",
-    (e) => push("CSP violation", [e.violatedDirective, e.blockedURI]));
-})();
-"#;
+/// How often the `wait_*` and `find_*` helpers look again.
+pub const POLL: Duration = Duration::from_millis(150);
 
-/// One simulated user: a Chromium with its own fresh profile.
+/// One simulated user: a Chromium with a profile directory of its own.
 #[derive(Debug)]
 pub struct Browser {
     /// Who this is in the test ("alice", "bob"); used in screenshot names.
     pub name: String,
     driver: WebDriver,
-    _profile: tempfile::TempDir,
+    _profile: Arc<tempfile::TempDir>,
 }
 
 impl Browser {
-    /// Launches a headless Chromium with a fresh profile.
-    pub async fn launch(driver: &Driver, name: &str) -> TestResult<Self> {
-        let profile = tempfile::tempdir().ctx("creating a profile directory")?;
+    /// Launches a headless Chromium on the profile directory `profile` (fresh or used before).
+    ///
+    /// Chromium locks a profile while it runs and releases it shortly after it quits, so a
+    /// relaunch right after a quit is retried for a few seconds.
+    pub async fn launch(
+        driver: &Driver,
+        name: &str,
+        profile: Arc<tempfile::TempDir>,
+    ) -> TestResult<Self> {
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary(CHROMIUM)
             .ctx("setting the Chromium binary")?;
@@ -130,16 +125,28 @@ impl Browser {
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
             .ctx("adding the profile flag")?;
-        let wd = WebDriver::new(driver.url(), caps)
-            .await
-            .ctx("starting Chromium")?;
-        wd.cdp()
-            .send_raw(
-                "Page.addScriptToEvaluateOnNewDocument",
-                json!({ "source": ERROR_RECORDER }),
-            )
-            .await
-            .ctx("installing the console error recorder")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let wd = loop {
+            match WebDriver::new(driver.url(), caps.clone()).await {
+                Ok(wd) => break wd,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(format!("starting Chromium for {name}: {e}")),
+            }
+        };
+        for (what, source) in [
+            ("the console error recorder", scripts::ERROR_RECORDER),
+            ("the peer connection recorder", scripts::RTC_RECORDER),
+        ] {
+            wd.cdp()
+                .send_raw(
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    json!({ "source": source }),
+                )
+                .await
+                .ctx(&format!("installing {what}"))?;
+        }
         Ok(Browser {
             name: name.to_owned(),
             driver: wd,
@@ -160,6 +167,55 @@ impl Browser {
             .ctx(&format!("{} opening {url}", self.name))
     }
 
+    /// Reloads the page (same profile, same storage).
+    pub async fn reload(&self) -> TestResult {
+        self.driver
+            .refresh()
+            .await
+            .ctx(&format!("{} reloading the page", self.name))
+    }
+
+    /// The address of the page shown now.
+    pub async fn current_url(&self) -> TestResult<String> {
+        let url = self
+            .driver
+            .current_url()
+            .await
+            .ctx(&format!("{} reading the address", self.name))?;
+        Ok(url.to_string())
+    }
+
+    /// Runs `script` as the body of a function (`arguments` are `args`) and returns what it
+    /// returns, as JSON.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> TestResult<Value> {
+        let ret = self
+            .driver
+            .execute(script.to_owned(), args)
+            .await
+            .ctx(&format!("{} running a script", self.name))?;
+        Ok(ret.json().clone())
+    }
+
+    /// Runs asynchronous `script`: its last argument is a callback to call with the result.
+    ///
+    /// By convention the scripts of this harness call back `{ok: value}` or `{err: "why"}`,
+    /// and this returns the value or the error.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> TestResult<Value> {
+        let ret = self
+            .driver
+            .execute_async(script.to_owned(), args)
+            .await
+            .ctx(&format!("{} running an asynchronous script", self.name))?;
+        let value = ret.json().clone();
+        if let Some(err) = value.get("err") {
+            return Err(format!("{}: script failed: {err}", self.name));
+        }
+        match value.get("ok") {
+            Some(ok) => Ok(ok.clone()),
+            None => Ok(value),
+        }
+    }
+
     /// Console errors and uncaught exceptions recorded since the page loaded.
     pub async fn console_errors(&self) -> TestResult<Vec<String>> {
         let ret = self
@@ -173,9 +229,29 @@ impl Browser {
         ret.convert::<Vec<String>>().ctx("decoding console errors")
     }
 
+    /// Fails when any console error, uncaught exception or CSP violation was recorded.
+    pub async fn assert_no_console_errors(&self) -> TestResult {
+        let errors = self.console_errors().await?;
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{}: console errors: {errors:?}", self.name))
+        }
+    }
+
     /// Waits for the element with this ARIA `role` and accessible `name` and returns it.
     pub async fn find_by_role(&self, role: &str, name: &str) -> TestResult<WebElement> {
-        let deadline = Instant::now() + FIND_TIMEOUT;
+        self.find_by_role_for(role, name, FIND_TIMEOUT).await
+    }
+
+    /// Like [`Browser::find_by_role`], waiting at most `timeout`.
+    pub async fn find_by_role_for(
+        &self,
+        role: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> TestResult<WebElement> {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(el) = self.try_find_by_role(role, name).await? {
                 return Ok(el);
@@ -183,37 +259,213 @@ impl Browser {
             if Instant::now() > deadline {
                 let errors = self.console_errors().await.unwrap_or_default();
                 return Err(format!(
-                    "{}: no element with role {role:?} and name {name:?} within {FIND_TIMEOUT:?} \
+                    "{}: no element with role {role:?} and name {name:?} within {timeout:?} \
                      (console errors: {errors:?})",
                     self.name
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
-    async fn try_find_by_role(&self, role: &str, name: &str) -> TestResult<Option<WebElement>> {
+    /// The element with this `role` and `name` if there is one now (no waiting).
+    pub async fn try_find_by_role(&self, role: &str, name: &str) -> TestResult<Option<WebElement>> {
         let candidates = self
             .driver
             .find_all(By::Css(candidate_selector(role)))
             .await
             .ctx("listing candidate elements")?;
-        for el in candidates {
-            // Elements can go stale between listing and asking; skip those.
-            let Ok(r) = computed(&el, "computedrole").await else {
-                continue;
-            };
-            if r != role {
-                continue;
+        first_matching(candidates, Some(role), name).await
+    }
+
+    /// Waits for the element with this `role` and `name` inside `scope` (e.g. a region).
+    pub async fn find_by_role_within(
+        &self,
+        scope: &WebElement,
+        role: &str,
+        name: &str,
+    ) -> TestResult<WebElement> {
+        let deadline = Instant::now() + FIND_TIMEOUT;
+        loop {
+            let candidates = scope
+                .find_all(By::Css(candidate_selector(role)))
+                .await
+                .ctx("listing candidate elements")?;
+            if let Some(el) = first_matching(candidates, Some(role), name).await? {
+                return Ok(el);
             }
-            let Ok(label) = computed(&el, "computedlabel").await else {
-                continue;
-            };
-            if label.trim() == name {
-                return Ok(Some(el));
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{}: no element with role {role:?} and name {name:?} inside the given \
+                     region within {FIND_TIMEOUT:?}",
+                    self.name
+                ));
             }
+            tokio::time::sleep(POLL).await;
         }
-        Ok(None)
+    }
+
+    /// Waits for the password input whose accessible name is `label`.
+    ///
+    /// Chromium gives `<input type=password>` the computed role `textbox`, so
+    /// `find_by_role("textbox", label)` finds one too; this looks among password inputs only,
+    /// so a test also checks that the field really hides what is typed.
+    pub async fn find_password(&self, label: &str) -> TestResult<WebElement> {
+        self.find_password_for(label, FIND_TIMEOUT).await
+    }
+
+    /// Like [`Browser::find_password`], waiting at most `timeout`.
+    pub async fn find_password_for(
+        &self,
+        label: &str,
+        timeout: Duration,
+    ) -> TestResult<WebElement> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let candidates = self
+                .driver
+                .find_all(By::Css("input[type=password]"))
+                .await
+                .ctx("listing password inputs")?;
+            if let Some(el) = first_matching(candidates, None, label).await? {
+                return Ok(el);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{}: no password input labelled {label:?} within {timeout:?}",
+                    self.name
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Clicks the element with this `role` and `name`.
+    pub async fn click(&self, role: &str, name: &str) -> TestResult {
+        let el = self.find_by_role(role, name).await?;
+        el.scroll_into_view().await.ctx("scrolling to it")?;
+        el.click()
+            .await
+            .ctx(&format!("{} clicking the {role} {name:?}", self.name))
+    }
+
+    /// Replaces the text of the field with this `role` and `name` by `text`.
+    pub async fn type_into(&self, role: &str, name: &str, text: &str) -> TestResult {
+        let el = self.find_by_role(role, name).await?;
+        self.replace_text(&el, text)
+            .await
+            .ctx(&format!("{} typing into the {role} {name:?}", self.name))
+    }
+
+    /// Replaces the text of the password input labelled `label` by `text`.
+    pub async fn type_password(&self, label: &str, text: &str) -> TestResult {
+        let el = self.find_password(label).await?;
+        self.replace_text(&el, text).await.ctx(&format!(
+            "{} typing into the password input {label:?}",
+            self.name
+        ))
+    }
+
+    async fn replace_text(&self, el: &WebElement, text: &str) -> Result<(), WebDriverError> {
+        el.scroll_into_view().await?;
+        el.clear().await?;
+        if !text.is_empty() {
+            el.send_keys(text).await?;
+        }
+        Ok(())
+    }
+
+    /// Ticks (`true`) or unticks the checkbox `name`.
+    pub async fn set_checkbox(&self, name: &str, checked: bool) -> TestResult {
+        let el = self.find_by_role("checkbox", name).await?;
+        el.scroll_into_view().await.ctx("scrolling to it")?;
+        let now = el.is_selected().await.ctx("reading the checkbox")?;
+        if now != checked {
+            el.click()
+                .await
+                .ctx(&format!("{} clicking the checkbox {name:?}", self.name))?;
+        }
+        Ok(())
+    }
+
+    /// The current value of a form field (its `value` property).
+    pub async fn value_of(&self, el: &WebElement) -> TestResult<String> {
+        Ok(el
+            .prop("value")
+            .await
+            .ctx("reading a field's value")?
+            .unwrap_or_default())
+    }
+
+    /// Waits until the text of the element with this `role` and `name` satisfies `accept`
+    /// and returns that text.
+    pub async fn wait_for_text(
+        &self,
+        role: &str,
+        name: &str,
+        accept: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> TestResult<String> {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            if let Some(el) = self.try_find_by_role(role, name).await? {
+                // The element may be replaced between finding and reading: try again then.
+                if let Ok(text) = el.text().await {
+                    if accept(&text) {
+                        return Ok(text);
+                    }
+                    last = Some(text);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(match last {
+                    Some(text) => format!(
+                        "{}: the {role} {name:?} still reads {text:?} after {timeout:?}",
+                        self.name
+                    ),
+                    None => format!(
+                        "{}: no {role} {name:?} appeared within {timeout:?}",
+                        self.name
+                    ),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The texts of every `role=alert` element on the page now, in document order.
+    pub async fn alerts(&self) -> TestResult<Vec<String>> {
+        let v = self
+            .execute(
+                "return Array.from(document.querySelectorAll('[role=alert]'), e => e.innerText);",
+                vec![],
+            )
+            .await?;
+        serde_json::from_value(v).ctx("decoding the alerts")
+    }
+
+    /// Waits for a `role=alert` whose text satisfies `accept` and returns its text.
+    pub async fn wait_for_alert(
+        &self,
+        what: &str,
+        accept: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> TestResult<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let alerts = self.alerts().await?;
+            if let Some(hit) = alerts.iter().find(|a| accept(a)) {
+                return Ok(hit.clone());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{}: no alert {what} within {timeout:?}; alerts shown: {alerts:?}",
+                    self.name
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Saves a PNG screenshot as `<artifacts>/<file>.png`.
@@ -227,10 +479,39 @@ impl Browser {
             .ctx("taking a screenshot")
     }
 
-    /// Closes the browser.
+    /// Closes the browser. Its profile directory stays for a later relaunch.
     pub async fn quit(self) -> TestResult {
         self.driver.quit().await.ctx("closing Chromium")
     }
+}
+
+/// The first of `candidates` whose computed role is `role` (any role when `None`) and whose
+/// accessible name is `name`.
+async fn first_matching(
+    candidates: Vec<WebElement>,
+    role: Option<&str>,
+    name: &str,
+) -> TestResult<Option<WebElement>> {
+    for el in candidates {
+        // Elements can go stale between listing and asking; skip those. The name is asked
+        // first: it rules out most candidates with one round trip.
+        let Ok(label) = computed(&el, "computedlabel").await else {
+            continue;
+        };
+        if label.trim() != name {
+            continue;
+        }
+        if let Some(role) = role {
+            let Ok(r) = computed(&el, "computedrole").await else {
+                continue;
+            };
+            if r != role {
+                continue;
+            }
+        }
+        return Ok(Some(el));
+    }
+    Ok(None)
 }
 
 /// CSS that matches every element that could carry `role`, explicitly or implicitly.
@@ -248,6 +529,9 @@ fn candidate_selector(role: &str) -> String {
         "main" => "main",
         "region" => "section[aria-label], section[aria-labelledby]",
         "dialog" => "dialog",
+        "article" => "article",
+        "img" => "img",
+        "form" => "form",
         _ => "",
     };
     if implicit.is_empty() {

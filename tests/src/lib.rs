@@ -2,19 +2,30 @@
 //!
 //! - [`netns`] puts the whole test process into a private network namespace before any
 //!   browser starts, so WebRTC traffic never touches the machine's real interfaces.
-//! - [`browser`] starts chromedriver and one Chromium profile per simulated user, records
-//!   console errors, finds elements by accessible role and name, and saves screenshots.
-//! - [`runner`] runs the tests one by one and saves a screenshot of every open browser when
-//!   a test fails.
-//!
-//! The server runs in-process (`natter_server`), serving the release build in `dist/`
-//! (built by `./x test` before this crate runs).
+//! - [`browser`] starts chromedriver and one Chromium per simulated user, finds elements by
+//!   accessible role and name, types, clicks, waits, runs scripts and saves screenshots;
+//!   [`scripts`] are the recorders it installs in every page (console errors, peer
+//!   connections, the tamper switch).
+//! - [`app`] is what a person does in Natter (create, join, post, read the log), by the UI
+//!   contract's roles and names; [`wait`] waits for things with deadlines.
+//! - [`idb`] copies what the app stored on the device; [`rtc`] reads WebRTC statistics.
+//! - [`runner`] runs the tests one by one, keeps each user's profile for relaunches, and
+//!   saves a screenshot of every open browser when a test fails.
+//! - [`server`] runs the real server in-process (serving the release build in `dist/`,
+//!   built by `./x test` before this crate runs), restartable on the same port; [`turn`]
+//!   runs a coturn TURN server inside the namespace.
 
+pub mod app;
 pub mod browser;
 pub mod http;
+pub mod idb;
 pub mod netns;
+pub mod rtc;
 pub mod runner;
+pub mod scripts;
 pub mod server;
+pub mod turn;
+pub mod wait;
 
 use std::path::PathBuf;
 

@@ -1,10 +1,14 @@
 //! Runs end-to-end tests one at a time with libtest's output format.
 //!
 //! Each test gets a [`Ctx`]: the shared chromedriver, the base URL of the running server, and
-//! a way to launch browsers that the runner tracks. When a test fails or times out, every
-//! browser it opened is photographed into `tests/artifacts/<test>-<user>.png`; all of them are
-//! closed afterwards either way.
+//! a way to launch browsers that the runner tracks. Every user of a test has a profile
+//! directory that outlives one browser: [`Ctx::relaunch`] brings the user back with the same
+//! storage ("close the browser and come back"), [`Ctx::launch`] gives a brand-new profile (a
+//! new identity key). When a test fails or times out, every browser it opened is photographed
+//! into `tests/artifacts/FAILED-<test>-<user>.png`; all of them are closed afterwards either
+//! way, and the profiles are deleted.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -13,13 +17,13 @@ use std::time::Duration;
 use thirtyfour::WebDriver;
 
 use crate::browser::{Browser, Driver};
-use crate::TestResult;
+use crate::{Context, TestResult};
 
 /// A test body.
 pub type TestFn = fn(Ctx) -> Pin<Box<dyn Future<Output = TestResult> + Send>>;
 
 /// Longest a single test may run.
-pub const TEST_TIMEOUT: Duration = Duration::from_secs(180);
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// What a test can reach.
 #[derive(Clone, Debug)]
@@ -33,6 +37,8 @@ struct Inner {
     driver: Arc<Driver>,
     server: Arc<crate::server::TestServer>,
     opened: Mutex<Vec<(String, WebDriver)>>,
+    /// The current profile directory of each user, by name.
+    profiles: Mutex<HashMap<String, Arc<tempfile::TempDir>>>,
 }
 
 impl Ctx {
@@ -46,9 +52,33 @@ impl Ctx {
         self.inner.server.base_url()
     }
 
-    /// Launches a browser for the user `name`, tracked for failure screenshots.
+    /// Launches a browser for the user `name` with a brand-new profile (empty storage, so a
+    /// new identity key), which becomes `name`'s profile for later [`Ctx::relaunch`]es.
+    /// Tracked for failure screenshots.
     pub async fn launch(&self, name: &str) -> TestResult<Browser> {
-        let b = Browser::launch(&self.inner.driver, name).await?;
+        let profile = Arc::new(tempfile::tempdir().ctx("creating a profile directory")?);
+        if let Ok(mut profiles) = self.inner.profiles.lock() {
+            profiles.insert(name.to_owned(), profile.clone());
+        }
+        self.open(name, profile).await
+    }
+
+    /// Launches a browser for the user `name` on the profile of their last launch, so they
+    /// come back with the same identity, rooms and history. The previous browser of `name`
+    /// must have been closed ([`Browser::quit`]): a profile is used by one browser at a time.
+    pub async fn relaunch(&self, name: &str) -> TestResult<Browser> {
+        let profile = self
+            .inner
+            .profiles
+            .lock()
+            .ok()
+            .and_then(|p| p.get(name).cloned())
+            .ok_or_else(|| format!("{name} was never launched, so there is no profile to reuse"))?;
+        self.open(name, profile).await
+    }
+
+    async fn open(&self, name: &str, profile: Arc<tempfile::TempDir>) -> TestResult<Browser> {
+        let b = Browser::launch(&self.inner.driver, name, profile).await?;
         if let Ok(mut opened) = self.inner.opened.lock() {
             opened.push((name.to_owned(), b.wd().clone()));
         }
@@ -74,9 +104,27 @@ impl Ctx {
                     Ok(()) => eprintln!("saved {}", path.display()),
                     Err(e) => eprintln!("could not screenshot {user}: {e}"),
                 }
+                let logs = wd
+                    .execute(
+                        "return [].concat(window.__natterErrors || [], window.__natterWarnings || [], \
+                         (window.__natterPeerConnections || []).map(pc => 'peer connection: ' + \
+                         pc.connectionState + ' / ' + pc.signalingState + ' / ice ' + pc.iceConnectionState));",
+                        vec![],
+                    )
+                    .await
+                    .ok()
+                    .and_then(|r| r.convert::<Vec<String>>().ok())
+                    .unwrap_or_default();
+                for line in logs {
+                    eprintln!("  [{user}] {line}");
+                }
             }
             // Already closed by the test is fine.
             let _ = wd.quit().await;
+        }
+        // Every browser is closed: the profile directories can go.
+        if let Ok(mut profiles) = self.inner.profiles.lock() {
+            profiles.clear();
         }
     }
 }
@@ -86,6 +134,14 @@ pub fn run(tests: Vec<(&'static str, TestFn)>) -> ! {
     let mut args = libtest_mimic::Arguments::from_args();
     // Browsers are heavy and share one chromedriver: one test at a time.
     args.test_threads = Some(1);
+    // Listing needs no namespace, server or browser.
+    if args.list {
+        let trials = tests
+            .into_iter()
+            .map(|(name, _)| libtest_mimic::Trial::test(name, || Ok(())))
+            .collect();
+        libtest_mimic::run(&args, trials).exit();
+    }
 
     let setup = (|| -> TestResult<_> {
         crate::netns::enter()?;
@@ -123,6 +179,7 @@ pub fn run(tests: Vec<(&'static str, TestFn)>) -> ! {
                         driver,
                         server,
                         opened: Mutex::new(Vec::new()),
+                        profiles: Mutex::new(HashMap::new()),
                     }),
                 };
                 rt.block_on(async {

@@ -1,0 +1,1120 @@
+//! Browser benchmarks: Natter in real headless Chromium beside the raw browser primitives
+//! it is built on, measured in the same run on the same machine.
+//!
+//! What is measured, and against what:
+//!
+//! - **Delivery latency.** A and B share a room (A creates it in the UI, B opens the invite
+//!   link). A sends 100 messages one at a time from the composer; B's page records when
+//!   each one's article appears (a `MutationObserver`). Both pages run on this host, so
+//!   their clocks (`performance.timeOrigin + performance.now()`, a finer `Date.now()`)
+//!   compare directly. Baseline: a plain `RTCPeerConnection` pair between the same two
+//!   pages, set up by script, ping-ponging 100 messages; half the round trip.
+//! - **Late joiner catch-up.** A room with 10,000 signed text entries by one author is
+//!   generated here with natter-core and written into a browser's IndexedDB in the app's
+//!   storage format (after the app created its schema), then that browser reloads and holds
+//!   the room. A second browser with a fresh profile opens the invite link; the time from
+//!   its navigation until its `entries` store holds all 10,000 is the figure (its page
+//!   counts every 50 ms). Baseline: the same number of bytes over a raw DataChannel in
+//!   64 KiB messages.
+//! - **IndexedDB insert rate.** Entries stored per second during the catch-up, beside a
+//!   raw IndexedDB insert of the same records, same shape and indexes, in one transaction.
+//! - **Download size.** Every `.wasm` and `.js` file of `dist/` gzipped (default level).
+//! - **Navigation to interactive.** Fresh profiles open the home view; the page notes
+//!   `performance.now()` when the "Natter" heading and an enabled "Create room" button
+//!   first exist.
+//!
+//! It runs inside the end-to-end harness's private network namespace, with the real server
+//! serving the release build in `dist/` (`./x bench` builds it first), and prints one
+//! markdown table on standard output; progress goes to standard error.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use natter_core::identity::Identity;
+use natter_core::log::{Body, Draft, Entry, EntryId, Record};
+use natter_core::room::{Room, RoomSecret};
+use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT, JOIN_TIMEOUT};
+use natter_e2e::browser::{Browser, Driver};
+use natter_e2e::server::TestServer;
+use natter_e2e::{Context, TestResult};
+use serde_json::{json, Value};
+
+/// Messages timed for the latency figure (and ping-pongs for its baseline).
+const MESSAGES: usize = 100;
+/// Unmeasured messages sent first, so both pages have warmed up.
+const WARM_UP: usize = 5;
+/// Entries in the late joiner's history.
+const HISTORY: usize = 10_000;
+/// Size of one message of the raw bulk transfer.
+const RAW_CHUNK: usize = 64 * 1024;
+/// Cold loads timed for navigation to interactive.
+const COLD_LOADS: usize = 5;
+/// Longest one measurement may take.
+const MEASURE_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn main() {
+    if let Err(e) = natter_e2e::netns::enter() {
+        eprintln!("browser benchmarks: {e}");
+        std::process::exit(1);
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("browser benchmarks: starting tokio: {e}");
+            std::process::exit(1);
+        }
+    };
+    match rt.block_on(run()) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("browser benchmarks: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Runs every measurement, prints the table, and says whether all of them succeeded.
+async fn run() -> TestResult<bool> {
+    let sizes = dist_sizes(&natter_e2e::workspace_root().join("dist"));
+    if let Err(e) = &sizes {
+        eprintln!("size: {e}");
+    }
+    let server = TestServer::start().await?;
+    let driver = Driver::start().await?;
+    let base = server.base_url();
+
+    eprintln!("== navigation to interactive ({COLD_LOADS} cold loads)");
+    let nav = measure("navigation", navigation(&driver, &base)).await;
+    eprintln!("== delivery latency ({MESSAGES} messages)");
+    let latency = measure("latency", latency(&driver, &base)).await;
+    eprintln!("== late joiner catch-up ({HISTORY} entries)");
+    let catch_up = measure("catch-up", catch_up(&driver, &base)).await;
+
+    let ok = sizes.is_ok() && nav.is_ok() && latency.is_ok() && catch_up.is_ok();
+    let table = table(&latency, &catch_up, &sizes, &nav);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{table}").ctx("printing the table")?;
+    drop(driver);
+    let _ = server.stop().await;
+    Ok(ok)
+}
+
+/// Runs one measurement with a deadline, reporting its failure on standard error.
+async fn measure<T>(
+    what: &str,
+    work: impl std::future::Future<Output = TestResult<T>>,
+) -> TestResult<T> {
+    let result = match tokio::time::timeout(MEASURE_TIMEOUT, work).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("timed out after {MEASURE_TIMEOUT:?}")),
+    };
+    if let Err(e) = &result {
+        eprintln!("{what} failed: {e}");
+    }
+    result
+}
+
+/// A browser with a brand-new profile.
+async fn launch(driver: &Driver, name: &str) -> TestResult<Browser> {
+    let profile = Arc::new(tempfile::tempdir().ctx("creating a profile directory")?);
+    Browser::launch(driver, name, profile).await
+}
+
+/// Closes `browsers` after a measurement, photographing them first if it failed.
+async fn finish<T>(what: &str, result: TestResult<T>, browsers: Vec<Browser>) -> TestResult<T> {
+    if result.is_err() {
+        for b in &browsers {
+            let file = format!("BENCH-FAILED-{what}-{}", b.name);
+            if b.screenshot(&file).await.is_ok() {
+                eprintln!(
+                    "saved {}",
+                    natter_e2e::artifacts_dir()
+                        .join(format!("{file}.png"))
+                        .display()
+                );
+            }
+        }
+    }
+    for b in browsers {
+        let _ = b.quit().await;
+    }
+    result
+}
+
+/// Runs `script` before any other script of every document `browser` opens from now on.
+async fn on_new_document(browser: &Browser, script: &str) -> TestResult {
+    browser
+        .wd()
+        .cdp()
+        .send_raw(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": script }),
+        )
+        .await
+        .ctx("installing a page script")?;
+    Ok(())
+}
+
+fn number(v: &Value, what: &str) -> TestResult<f64> {
+    v.as_f64()
+        .ok_or_else(|| format!("{what}: expected a number, got {v}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Sizes
+
+/// Gzipped size (flate2's default level) of every `.wasm` and `.js` under `dist`, summed,
+/// in bytes.
+fn dist_sizes(dist: &Path) -> TestResult<u64> {
+    let mut files = Vec::new();
+    collect(dist, &mut files)?;
+    if files.is_empty() {
+        return Err(format!(
+            "{} holds no .wasm or .js file: build the app first (trunk build --release)",
+            dist.display()
+        ));
+    }
+    let mut total = 0;
+    for file in files {
+        let bytes = std::fs::read(&file).ctx(&format!("reading {}", file.display()))?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&bytes).ctx("gzipping")?;
+        let packed = gz.finish().ctx("gzipping")?;
+        eprintln!(
+            "size: {} {} B, gzipped {} B",
+            file.display(),
+            bytes.len(),
+            packed.len()
+        );
+        total += packed.len() as u64;
+    }
+    Ok(total)
+}
+
+fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> TestResult {
+    for entry in std::fs::read_dir(dir).ctx(&format!("listing {}", dir.display()))? {
+        let path = entry.ctx("listing dist")?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "js")
+        ) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Navigation to interactive
+
+/// Notes `performance.now()` in `window.__benchInteractive` when the home heading "Natter"
+/// and an enabled "Create room" button first both exist.
+const INTERACTIVE_RECORDER: &str = r#"
+(() => {
+  if (location.protocol !== "http:" && location.protocol !== "https:") return;
+  const text = (e) => (e.textContent || "").trim();
+  const ready = () =>
+    Array.from(document.querySelectorAll("h1")).some((h) => text(h) === "Natter") &&
+    Array.from(document.querySelectorAll("button")).some((b) => text(b) === "Create room" && !b.disabled);
+  const mo = new MutationObserver(() => {
+    if (window.__benchInteractive === undefined && ready()) {
+      window.__benchInteractive = performance.now();
+      mo.disconnect();
+    }
+  });
+  mo.observe(document, { childList: true, subtree: true, characterData: true, attributes: true });
+})();
+"#;
+
+/// Milliseconds from navigation to interactive, one per cold load (fresh profile).
+async fn navigation(driver: &Driver, base: &str) -> TestResult<Vec<f64>> {
+    let mut runs = Vec::new();
+    for i in 0..COLD_LOADS {
+        let b = launch(driver, &format!("cold{i}")).await?;
+        let r = cold_load(&b, base).await;
+        let ms = finish("navigation", r, vec![b]).await?;
+        eprintln!("navigation: cold load {i}: {ms:.0} ms");
+        runs.push(ms);
+    }
+    Ok(runs)
+}
+
+async fn cold_load(b: &Browser, base: &str) -> TestResult<f64> {
+    on_new_document(b, INTERACTIVE_RECORDER).await?;
+    b.goto(&format!("{base}/#/")).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = b
+            .execute("return window.__benchInteractive ?? null;", vec![])
+            .await?;
+        if !v.is_null() {
+            return number(&v, "the time to interactive");
+        }
+        if Instant::now() > deadline {
+            let errors = b.console_errors().await.unwrap_or_default();
+            return Err(format!(
+                "the home view did not become interactive within 30 s (console errors: {errors:?})"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw DataChannel between two pages
+
+/// Shared helpers of the raw scripts: wait for ICE gathering to finish (the candidates then
+/// travel inside the SDP), and for a channel to open.
+const RAW_HELPERS: &str = r#"
+const gathered = (pc) => new Promise((res) => {
+  if (pc.iceGatheringState === "complete") return res();
+  pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") res(); });
+  setTimeout(res, 5000);
+});
+const opened = (get) => new Promise((res, rej) => {
+  const t0 = Date.now();
+  const look = () => {
+    const ch = get();
+    if (ch && ch.readyState === "open") return res(ch);
+    if (Date.now() - t0 > 20000) return rej(new Error("the raw DataChannel did not open within 20 s"));
+    setTimeout(look, 10);
+  };
+  look();
+});
+"#;
+
+/// Offerer: a new connection (no ICE servers) with one ordered channel; returns the offer
+/// with its candidates.
+const RAW_OFFER: &str = r#"
+const done = arguments[arguments.length - 1];
+(async () => {
+  if (window.__benchPc) { try { window.__benchPc.close(); } catch (_) {} }
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  window.__benchPc = pc;
+  const ch = pc.createDataChannel("bench", { ordered: true });
+  ch.binaryType = "arraybuffer";
+  window.__benchCh = ch;
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  return JSON.stringify(pc.localDescription);
+})().then((v) => done({ ok: v }), (e) => done({ err: String(e) }));
+"#;
+
+/// Answerer: takes the offer, returns the answer with its candidates.
+const RAW_ANSWER: &str = r#"
+const offer = JSON.parse(arguments[0]);
+const done = arguments[arguments.length - 1];
+(async () => {
+  if (window.__benchPc) { try { window.__benchPc.close(); } catch (_) {} }
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  window.__benchPc = pc;
+  window.__benchCh = null;
+  pc.ondatachannel = (e) => { e.channel.binaryType = "arraybuffer"; window.__benchCh = e.channel; };
+  await pc.setRemoteDescription(offer);
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  return JSON.stringify(pc.localDescription);
+})().then((v) => done({ ok: v }), (e) => done({ err: String(e) }));
+"#;
+
+/// Offerer: takes the answer and waits for the channel to open.
+const RAW_FINISH: &str = r#"
+const answer = JSON.parse(arguments[0]);
+const done = arguments[arguments.length - 1];
+(async () => {
+  await window.__benchPc.setRemoteDescription(answer);
+  await opened(() => window.__benchCh);
+  return true;
+})().then((v) => done({ ok: v }), (e) => done({ err: String(e) }));
+"#;
+
+/// Answerer: waits for the channel to open.
+const RAW_READY: &str = r#"
+const done = arguments[arguments.length - 1];
+opened(() => window.__benchCh).then(() => done({ ok: true }), (e) => done({ err: String(e) }));
+"#;
+
+/// Connects a raw DataChannel from `offerer` to `answerer` (`window.__benchCh` in both).
+async fn raw_channel(offerer: &Browser, answerer: &Browser) -> TestResult {
+    let offer = offerer
+        .execute_async(&format!("{RAW_HELPERS}{RAW_OFFER}"), vec![])
+        .await?;
+    let answer = answerer
+        .execute_async(&format!("{RAW_HELPERS}{RAW_ANSWER}"), vec![offer])
+        .await?;
+    offerer
+        .execute_async(&format!("{RAW_HELPERS}{RAW_FINISH}"), vec![answer])
+        .await?;
+    answerer
+        .execute_async(&format!("{RAW_HELPERS}{RAW_READY}"), vec![])
+        .await?;
+    Ok(())
+}
+
+/// Closes the raw connection of a page.
+async fn raw_close(b: &Browser) {
+    let _ = b
+        .execute(
+            "if (window.__benchPc) { window.__benchPc.close(); window.__benchPc = null; } return true;",
+            vec![],
+        )
+        .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Delivery latency
+
+/// Writes `arguments[0]` into the composer (with the `input` event the app listens to) and
+/// clicks "Send"; returns the time just before the click.
+const SEND: &str = r#"
+const text = arguments[0];
+const named = (e, name) =>
+  (e.getAttribute("aria-label") || "").trim() === name ||
+  Array.from(e.labels || []).some((l) => l.textContent.trim() === name);
+const box = Array.from(document.querySelectorAll("textarea")).find((t) => named(t, "Message"));
+if (!box) return { err: "no textbox named Message" };
+const scope = box.form || document;
+const send = Array.from(scope.querySelectorAll("button")).find((b) => b.textContent.trim() === "Send");
+if (!send) return { err: "no button named Send" };
+box.value = text;
+box.dispatchEvent(new Event("input", { bubbles: true }));
+const t0 = performance.timeOrigin + performance.now();
+send.click();
+return { ok: t0 };
+"#;
+
+/// Records in `window.__benchSeen[token]` when an article containing `bench-lat-NNNN`
+/// first appears.
+const SEEN_RECORDER: &str = r#"
+if (window.__benchSeen) return true;
+window.__benchSeen = {};
+const re = /bench-lat-\d{4}/g;
+const note = (article, now) => {
+  for (const t of (article.textContent || "").match(re) || []) {
+    if (!(t in window.__benchSeen)) window.__benchSeen[t] = now;
+  }
+};
+const mo = new MutationObserver((mutations) => {
+  const now = performance.timeOrigin + performance.now();
+  for (const m of mutations) {
+    const nodes = m.type === "characterData" ? [m.target] : Array.from(m.addedNodes);
+    for (const n of nodes) {
+      const el = n.nodeType === 1 ? n : n.parentElement;
+      if (!el) continue;
+      const inside = el.closest("article");
+      if (inside) note(inside, now);
+      else for (const a of el.querySelectorAll("article")) note(a, now);
+    }
+  }
+});
+mo.observe(document.body, { childList: true, subtree: true, characterData: true });
+return true;
+"#;
+
+/// Ping-pongs `arguments[0]` messages of `arguments[1]` bytes over the raw channel and
+/// returns each round trip in milliseconds.
+const PING: &str = r#"
+const [n, size] = arguments;
+const done = arguments[arguments.length - 1];
+(async () => {
+  const ch = window.__benchCh;
+  const payload = new Uint8Array(size);
+  const rtts = [];
+  for (let i = 0; i < n; i++) {
+    const back = new Promise((res) => { ch.onmessage = () => res(); });
+    const t0 = performance.now();
+    ch.send(payload);
+    await back;
+    rtts.push(performance.now() - t0);
+  }
+  return rtts;
+})().then((v) => done({ ok: v }), (e) => done({ err: String(e) }));
+"#;
+
+/// One-way delivery times of Natter and of the raw channel, milliseconds.
+#[derive(Debug)]
+struct Latency {
+    natter: Vec<f64>,
+    raw: Vec<f64>,
+}
+
+async fn latency(driver: &Driver, base: &str) -> TestResult<Latency> {
+    let a = launch(driver, "a").await?;
+    let b = match launch(driver, "b").await {
+        Ok(b) => b,
+        Err(e) => return finish("latency", Err(e), vec![a]).await,
+    };
+    let r = latency_in(&a, &b, base).await;
+    finish("latency", r, vec![a, b]).await
+}
+
+async fn latency_in(a: &Browser, b: &Browser, base: &str) -> TestResult<Latency> {
+    a.set_name(base, "Ann").await?;
+    b.set_name(base, "Ben").await?;
+    a.open_home(base).await?;
+    let room = a
+        .create_room(NewRoom {
+            name: Some("Latency"),
+            ..NewRoom::default()
+        })
+        .await?;
+    let joined = b.join(&room.link).await?;
+    if joined != room.id {
+        return Err(format!("B joined room {joined}, A created {}", room.id));
+    }
+    // The first message also waits for the peer connection.
+    a.post("bench warm-up").await?;
+    b.wait_for_message("bench warm-up", DELIVERY_TIMEOUT)
+        .await?;
+    b.execute(SEEN_RECORDER, vec![]).await?;
+
+    let mut sent = Vec::new();
+    for i in 0..WARM_UP + MESSAGES {
+        // Warm-up messages are numbered from 9000 and not counted.
+        let n = if i < WARM_UP { 9000 + i } else { i - WARM_UP };
+        let token = format!("bench-lat-{n:04}");
+        let text = format!("{token} the quick brown fox jumps over the lazy dog");
+        let t0 = a.execute(SEND, vec![json!(text)]).await?;
+        if let Some(err) = t0.get("err") {
+            return Err(format!("A could not send: {err}"));
+        }
+        let t0 = number(&t0["ok"], "the send time")?;
+        wait_seen(b, &token).await?;
+        if i >= WARM_UP {
+            sent.push((token, t0));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = b.execute("return window.__benchSeen;", vec![]).await?;
+    let natter = sent
+        .iter()
+        .map(|(token, t0)| Ok(number(&seen[token.as_str()], token)? - t0))
+        .collect::<TestResult<Vec<f64>>>()?;
+    eprintln!(
+        "latency: natter one-way p50 {:.2} ms",
+        percentile(&natter, 50.0)
+    );
+
+    raw_channel(a, b).await?;
+    b.execute(
+        "const ch = window.__benchCh; ch.onmessage = (e) => ch.send(e.data); return true;",
+        vec![],
+    )
+    .await?;
+    // Frames of about the size of a message entry.
+    a.execute_async(PING, vec![json!(20), json!(256)]).await?;
+    let rtts = a
+        .execute_async(PING, vec![json!(MESSAGES), json!(256)])
+        .await?;
+    let rtts: Vec<f64> = serde_json::from_value(rtts).ctx("decoding the round trips")?;
+    raw_close(a).await;
+    raw_close(b).await;
+    let raw: Vec<f64> = rtts.iter().map(|r| r / 2.0).collect();
+    eprintln!("latency: raw RTT/2 p50 {:.2} ms", percentile(&raw, 50.0));
+    Ok(Latency { natter, raw })
+}
+
+/// Waits until B's recorder saw `token`.
+async fn wait_seen(b: &Browser, token: &str) -> TestResult {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = b
+            .execute(
+                "return (window.__benchSeen || {})[arguments[0]] !== undefined;",
+                vec![json!(token)],
+            )
+            .await?;
+        if v.as_bool() == Some(true) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("B did not show {token} within 30 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Late joiner catch-up
+
+/// A room with a long history by one author, generated natively.
+struct History {
+    room: Room,
+    author_secret: [u8; 32],
+    author_hex: String,
+    records: Vec<Record>,
+}
+
+impl History {
+    fn total_bytes(&self) -> usize {
+        self.records.iter().map(|r| r.bytes.len()).sum()
+    }
+
+    fn last_text(&self) -> String {
+        history_text(self.records.len().saturating_sub(1))
+    }
+}
+
+fn history_text(i: usize) -> String {
+    format!("history {i:05}: the quick brown fox jumps over the lazy dog")
+}
+
+/// 32 unpredictable bytes (from the standard library's randomly keyed hasher).
+fn random32() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let v = RandomState::new().hash_one(i).to_le_bytes();
+        chunk.copy_from_slice(&v);
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn generate_history(n: usize) -> TestResult<History> {
+    let author_secret = random32();
+    let identity = Identity::from_secret_bytes(&author_secret);
+    let room = Room::from_parts(RoomSecret::from_bytes(random32()), Some("History"), None)
+        .ctx("making the room")?;
+    let start = now_ms().saturating_sub(n as u64 * 1000);
+    let mut prev = EntryId::ZERO;
+    let mut records = Vec::with_capacity(n);
+    for i in 0..n {
+        let entry = Entry::sign(
+            &identity,
+            Draft {
+                room_id: room.id(),
+                seq: i as u64 + 1,
+                prev_hash: prev,
+                lamport: i as u64 + 1,
+                wall_ms: start + i as u64 * 1000,
+                body: Body::Text {
+                    text: history_text(i),
+                    reply_to: None,
+                },
+            },
+        )
+        .ctx("signing an entry")?;
+        let record = Record::from_entry(entry);
+        prev = record.id;
+        records.push(record);
+    }
+    Ok(History {
+        room,
+        author_hex: hex(identity.public().as_bytes()),
+        author_secret,
+        records,
+    })
+}
+
+/// Shared helpers of the IndexedDB scripts.
+const IDB_HELPERS: &str = r#"
+const req = (r) => new Promise((res, rej) => { r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+const fromHex = (h) => { const a = new Uint8Array(h.length / 2); for (let i = 0; i < a.length; i++) a[i] = parseInt(h.substr(2 * i, 2), 16); return a; };
+const openExisting = (name) => new Promise((res) => {
+  const r = indexedDB.open(name);
+  r.onupgradeneeded = () => r.transaction.abort();
+  r.onsuccess = () => res(r.result);
+  r.onerror = () => res(null);
+});
+const done_ = (d) => (p) => p.then((v) => d({ ok: v }), (e) => d({ err: String(e) }));
+const committed = (tx) => new Promise((res, rej) => {
+  tx.oncomplete = res;
+  tx.onerror = () => rej(tx.error);
+  tx.onabort = () => rej(tx.error || new Error("the transaction was aborted"));
+});
+const entryValues = (room, author) => window.__benchRecords.map(([id, lamport, seq, bytes]) =>
+  ({ id, room, lamport, author, seq, bytes: fromHex(bytes) }));
+"#;
+
+/// Waits until the app created its database and stored its (fresh) identity.
+const IDB_APP_READY: &str = r#"
+done_(arguments[arguments.length - 1])((async () => {
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    if ((await indexedDB.databases()).some((d) => d.name === "natter")) {
+      const db = await openExisting("natter");
+      if (db) {
+        let found = false;
+        if (db.objectStoreNames.contains("identity")) {
+          found = !!(await req(db.transaction("identity").objectStore("identity").get("self")));
+        }
+        db.close();
+        if (found) return true;
+      }
+    }
+    await sleep(100);
+  }
+  throw new Error("the app did not store its identity within 30 s");
+})());
+"#;
+
+/// Inserts the staged records into a database of its own with the same store and indexes
+/// as the app's `entries`, in one transaction; returns the milliseconds it took.
+const IDB_RAW_INSERT: &str = r#"
+const [room, author] = arguments;
+done_(arguments[arguments.length - 1])((async () => {
+  const name = "natter-bench-raw";
+  await req(indexedDB.deleteDatabase(name));
+  const db = await new Promise((res, rej) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => {
+      const s = r.result.createObjectStore("entries", { keyPath: "id" });
+      s.createIndex("by_room", "room");
+      s.createIndex("by_display", ["room", "lamport", "author", "seq"]);
+    };
+    r.onsuccess = () => res(r.result);
+    r.onerror = () => rej(r.error);
+  });
+  const values = entryValues(room, author);
+  const t0 = performance.now();
+  const tx = db.transaction("entries", "readwrite");
+  const store = tx.objectStore("entries");
+  for (const v of values) store.put(v);
+  await committed(tx);
+  const ms = performance.now() - t0;
+  db.close();
+  await req(indexedDB.deleteDatabase(name));
+  return ms;
+})());
+"#;
+
+/// Writes the identity, the room and the staged entries in the app's storage format (see
+/// `src/storage.rs`), in one transaction.
+const IDB_WRITE_APP: &str = r#"
+const [identitySecret, room, roomSecret, roomName, settings, lastActivity, author] = arguments;
+done_(arguments[arguments.length - 1])((async () => {
+  const db = await openExisting("natter");
+  if (!db) throw new Error("the app's database is missing");
+  const tx = db.transaction(["identity", "rooms", "entries"], "readwrite");
+  tx.objectStore("identity").put({ slot: "self", secret: fromHex(identitySecret), name: "Holder" });
+  tx.objectStore("rooms").put({
+    id: room, secret: fromHex(roomSecret), name: roomName, password: false,
+    settings, last_activity: lastActivity,
+  });
+  const entries = tx.objectStore("entries");
+  for (const v of entryValues(room, author)) entries.put(v);
+  await committed(tx);
+  const n = await req(db.transaction("entries").objectStore("entries").index("by_room").count(IDBKeyRange.only(room)));
+  db.close();
+  window.__benchRecords = null;
+  return n;
+})());
+"#;
+
+/// Counts, every 50 ms from the start of the document, the joiner's stored entries of the
+/// room; notes `performance.now()` when the history author's entries number `WANT`
+/// (`done`), and when the first of them was stored (`first`, approximate: the count beyond
+/// the joiner's own profile entry).
+const CATCH_UP_RECORDER: &str = r#"
+(() => {
+  if (location.protocol !== "http:" && location.protocol !== "https:") return;
+  const ROOM = "__ROOM__", AUTHOR = "__AUTHOR__", WANT = __WANT__;
+  const state = { count: 0, theirs: 0, first: null, done: null, error: null };
+  window.__benchCatchup = state;
+  const req = (r) => new Promise((res, rej) => { r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+  let db = null, busy = false, timer = null;
+  const open = async () => {
+    if (!(await indexedDB.databases()).some((d) => d.name === "natter")) return null;
+    const d = await new Promise((res) => {
+      const r = indexedDB.open("natter");
+      r.onupgradeneeded = () => r.transaction.abort();
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => res(null);
+    });
+    if (!d) return null;
+    if (!d.objectStoreNames.contains("entries")) { d.close(); return null; }
+    d.onversionchange = () => { d.close(); db = null; };
+    return d;
+  };
+  const byRoom = () => db.transaction("entries").objectStore("entries").index("by_room");
+  const tick = async () => {
+    if (busy || state.done !== null) return;
+    busy = true;
+    try {
+      if (!db) db = await open();
+      if (!db) return;
+      const at = performance.now();
+      const n = await req(byRoom().count(IDBKeyRange.only(ROOM)));
+      state.count = n;
+      if (n >= 2 && state.first === null) state.first = at;
+      if (n >= WANT) {
+        const all = await req(byRoom().getAll(IDBKeyRange.only(ROOM)));
+        state.theirs = all.filter((v) => v.author === AUTHOR).length;
+        if (state.theirs >= WANT) { state.done = at; clearInterval(timer); }
+      }
+    } catch (e) {
+      state.error = String(e);
+      db = null;
+    } finally {
+      busy = false;
+    }
+  };
+  timer = setInterval(tick, 50);
+})();
+"#;
+
+/// Counts the bytes arriving on the raw channel; notes the time when `arguments[0]` have.
+const RAW_RECEIVE: &str = r#"
+const want = arguments[0];
+const r = { bytes: 0, want, done: null };
+window.__benchRecv = r;
+window.__benchCh.onmessage = (e) => {
+  r.bytes += e.data.byteLength;
+  if (r.bytes >= want && r.done === null) r.done = performance.timeOrigin + performance.now();
+};
+return true;
+"#;
+
+/// Sends `arguments[0]` bytes in messages of `arguments[1]` bytes, keeping the send buffer
+/// under 4 MiB; returns the time the first was sent.
+const RAW_SEND: &str = r#"
+const [total, chunk] = arguments;
+const done = arguments[arguments.length - 1];
+(async () => {
+  const ch = window.__benchCh;
+  const buf = new Uint8Array(chunk);
+  for (let i = 0; i < chunk; i++) buf[i] = (i * 31 + 7) & 255;
+  ch.bufferedAmountLowThreshold = 1 << 20;
+  const t0 = performance.timeOrigin + performance.now();
+  let sent = 0;
+  while (sent < total) {
+    if (ch.bufferedAmount > 4 << 20) {
+      await new Promise((res) => { ch.onbufferedamountlow = () => res(); });
+    }
+    const n = Math.min(chunk, total - sent);
+    ch.send(n === chunk ? buf : buf.slice(0, n));
+    sent += n;
+  }
+  return t0;
+})().then((v) => done({ ok: v }), (e) => done({ err: String(e) }));
+"#;
+
+#[derive(Debug)]
+struct CatchUp {
+    entries: usize,
+    bytes: usize,
+    /// Navigation to all entries stored, ms.
+    natter_ms: f64,
+    /// Navigation to the first history entry stored, ms (approximate).
+    first_ms: Option<f64>,
+    /// The same bytes over a raw DataChannel, ms.
+    raw_ms: f64,
+    /// Raw IndexedDB insert of the same records in one transaction, ms.
+    raw_idb_ms: f64,
+}
+
+async fn catch_up(driver: &Driver, base: &str) -> TestResult<CatchUp> {
+    let started = Instant::now();
+    let history = generate_history(HISTORY)?;
+    eprintln!(
+        "catch-up: generated {} entries ({} bytes) in {:.1} s",
+        history.records.len(),
+        history.total_bytes(),
+        started.elapsed().as_secs_f64()
+    );
+    let holder = launch(driver, "holder").await?;
+    let joiner = match launch(driver, "joiner").await {
+        Ok(b) => b,
+        Err(e) => return finish("catch-up", Err(e), vec![holder]).await,
+    };
+    let r = catch_up_in(&holder, &joiner, base, &history).await;
+    finish("catch-up", r, vec![holder, joiner]).await
+}
+
+async fn catch_up_in(
+    holder: &Browser,
+    joiner: &Browser,
+    base: &str,
+    history: &History,
+) -> TestResult<CatchUp> {
+    let room_hex = history.room.id().to_hex();
+    let n = history.records.len();
+
+    // The app creates its schema and identity; then the history goes in beside it.
+    holder.open_home(base).await?;
+    holder
+        .execute_async(&format!("{IDB_HELPERS}{IDB_APP_READY}"), vec![])
+        .await?;
+    holder
+        .execute("window.__benchRecords = []; return true;", vec![])
+        .await?;
+    for chunk in history.records.chunks(1000) {
+        let rows: Vec<Value> = chunk
+            .iter()
+            .map(|r| {
+                json!([
+                    r.id.to_hex(),
+                    format!("{:016x}", r.entry.lamport),
+                    format!("{:016x}", r.entry.seq),
+                    hex(&r.bytes),
+                ])
+            })
+            .collect();
+        holder
+            .execute(
+                "window.__benchRecords.push(...arguments[0]); return window.__benchRecords.length;",
+                vec![Value::Array(rows)],
+            )
+            .await?;
+    }
+    let raw_idb_ms = number(
+        &holder
+            .execute_async(
+                &format!("{IDB_HELPERS}{IDB_RAW_INSERT}"),
+                vec![json!(room_hex), json!(history.author_hex)],
+            )
+            .await?,
+        "the raw insert time",
+    )?;
+    eprintln!("catch-up: raw IndexedDB insert of {n} records: {raw_idb_ms:.0} ms");
+    let last_activity = history.records.last().map(|r| r.entry.wall_ms).unwrap_or(0);
+    let stored = holder
+        .execute_async(
+            &format!("{IDB_HELPERS}{IDB_WRITE_APP}"),
+            vec![
+                json!(hex(&history.author_secret)),
+                json!(room_hex),
+                json!(hex(history.room.secret().as_bytes())),
+                json!(history.room.name()),
+                json!(r#"{"left":false,"password_key":null,"evidence":[]}"#),
+                json!(format!("{last_activity:016x}")),
+                json!(history.author_hex),
+            ],
+        )
+        .await?;
+    if stored.as_u64() != Some(n as u64) {
+        return Err(format!(
+            "wrote {n} entries into the holder's database, it holds {stored}"
+        ));
+    }
+
+    // The holder comes back with the room and its history, online.
+    holder.reload().await?;
+    holder.find_by_role("heading", "Natter").await?;
+    holder.open_room(base, &room_hex).await?;
+    holder
+        .wait_for_message(&history.last_text(), JOIN_TIMEOUT)
+        .await?;
+    let link = holder.invite_link().await?;
+    holder
+        .wait_for_status("Connected to the server", JOIN_TIMEOUT)
+        .await?;
+    eprintln!("catch-up: the holder is online with the history");
+
+    let recorder = CATCH_UP_RECORDER
+        .replace("__ROOM__", &room_hex)
+        .replace("__AUTHOR__", &history.author_hex)
+        .replace("__WANT__", &n.to_string());
+    on_new_document(joiner, &recorder).await?;
+    joiner.open_invite(&link).await?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut last_report = Instant::now();
+    let state = loop {
+        let state = joiner
+            .execute("return window.__benchCatchup ?? null;", vec![])
+            .await?;
+        if !state["done"].is_null() {
+            break state;
+        }
+        if Instant::now() > deadline {
+            let errors = joiner.console_errors().await.unwrap_or_default();
+            return Err(format!(
+                "the joiner did not store the history within 300 s: {state} (console errors: {errors:?})"
+            ));
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            eprintln!("catch-up: joiner {state}");
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let natter_ms = number(&state["done"], "the catch-up time")?;
+    let first_ms = state["first"].as_f64();
+    eprintln!("catch-up: natter {natter_ms:.0} ms (first history entry at {first_ms:?} ms)");
+
+    // Raw: the same bytes, holder to joiner, over a DataChannel of their own.
+    let bytes = history.total_bytes();
+    raw_channel(holder, joiner).await?;
+    joiner.execute(RAW_RECEIVE, vec![json!(bytes)]).await?;
+    let t0 = number(
+        &holder
+            .execute_async(RAW_SEND, vec![json!(bytes), json!(RAW_CHUNK)])
+            .await?,
+        "the raw send start",
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let t1 = loop {
+        let r = joiner.execute("return window.__benchRecv;", vec![]).await?;
+        if !r["done"].is_null() {
+            break number(&r["done"], "the raw receive time")?;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the raw transfer did not finish within 120 s: {r}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    raw_close(holder).await;
+    raw_close(joiner).await;
+    let raw_ms = t1 - t0;
+    eprintln!("catch-up: raw transfer of {bytes} bytes: {raw_ms:.1} ms");
+    Ok(CatchUp {
+        entries: n,
+        bytes,
+        natter_ms,
+        first_ms,
+        raw_ms,
+        raw_idb_ms,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The table
+
+/// Nearest-rank percentile of `values` (`p` in 0..=100); NaN when empty.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "not met"
+    }
+}
+
+fn table(
+    latency: &TestResult<Latency>,
+    catch_up: &TestResult<CatchUp>,
+    sizes: &TestResult<u64>,
+    nav: &TestResult<Vec<f64>>,
+) -> String {
+    let failed = |e: &String| format!("failed: {}", e.replace('|', "/").replace('\n', " "));
+    let mut rows = vec![
+        "| measure | natter | raw baseline | goal |".to_owned(),
+        "|---|---|---|---|".to_owned(),
+    ];
+
+    rows.push(match latency {
+        Ok(l) => {
+            let (p50, p99) = (percentile(&l.natter, 50.0), percentile(&l.natter, 99.0));
+            let (r50, r99) = (percentile(&l.raw, 50.0), percentile(&l.raw, 99.0));
+            let ratio = p50 / r50;
+            format!(
+                "| one-way delivery latency p50 / p99 (ms), {} messages | {p50:.2} / {p99:.2} | \
+                 {r50:.2} / {r99:.2} (raw DataChannel ping-pong RTT/2) | p50 within 2× raw: {} ({ratio:.1}×) |",
+                l.natter.len(),
+                verdict(ratio <= 2.0)
+            )
+        }
+        Err(e) => format!(
+            "| one-way delivery latency p50 / p99 (ms) | {} | — | p50 within 2× raw |",
+            failed(e)
+        ),
+    });
+
+    match catch_up {
+        Ok(c) => {
+            let (s, raw) = (c.natter_ms / 1000.0, c.raw_ms / 1000.0);
+            let ratio = c.natter_ms / c.raw_ms;
+            let first = c
+                .first_ms
+                .map(|f| format!("; first entry stored at {:.2} s", f / 1000.0))
+                .unwrap_or_default();
+            rows.push(format!(
+                "| late joiner catch-up of {} entries (s), from navigation | {s:.2}{first} | \
+                 {raw:.3} ({:.2} MB in 64 KiB messages over a raw DataChannel) | \
+                 ≤ 2 s and within 3× raw: {} ({ratio:.0}×) |",
+                thousands(c.entries as f64),
+                c.bytes as f64 / 1e6,
+                verdict(s <= 2.0 && ratio <= 3.0)
+            ));
+            rows.push(format!(
+                "| IndexedDB batched insert rate (entries/s) | {} (entries stored / catch-up time) | \
+                 {} (raw JS insert of the same {} records in one transaction) | — |",
+                thousands(c.entries as f64 / s),
+                thousands(c.entries as f64 / (c.raw_idb_ms / 1000.0)),
+                thousands(c.entries as f64)
+            ));
+        }
+        Err(e) => {
+            rows.push(format!(
+                "| late joiner catch-up of {} entries (s) | {} | — | ≤ 2 s and within 3× raw |",
+                thousands(HISTORY as f64),
+                failed(e)
+            ));
+            rows.push(format!(
+                "| IndexedDB batched insert rate (entries/s) | {} | — | — |",
+                failed(e)
+            ));
+        }
+    }
+
+    rows.push(match sizes {
+        Ok(bytes) => {
+            let kib = *bytes as f64 / 1024.0;
+            format!(
+                "| wasm + JS gzipped (KiB) | {kib:.1} | — | ≤ 400 KiB: {} |",
+                verdict(kib <= 400.0)
+            )
+        }
+        Err(e) => format!(
+            "| wasm + JS gzipped (KiB) | {} | — | ≤ 400 KiB |",
+            failed(e)
+        ),
+    });
+
+    rows.push(match nav {
+        Ok(runs) => {
+            let min = runs.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!(
+                "| navigation to interactive (ms), fresh profile | {:.0} (median of {}; {min:.0}–{max:.0}) | — | — |",
+                percentile(runs, 50.0),
+                runs.len()
+            )
+        }
+        Err(e) => format!("| navigation to interactive (ms) | {} | — | — |", failed(e)),
+    });
+    rows.join("\n")
+}

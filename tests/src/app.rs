@@ -1,0 +1,341 @@
+//! What a person does in Natter, as steps a test can take: set a name, create or join a
+//! room, post, read the message log, look at the peers and the status line.
+//!
+//! Every step finds the app's elements by the roles and accessible names of the UI contract
+//! (`UI_CONTRACT.md`), never by CSS classes or ids, so these steps break exactly when the
+//! app stops being usable the way the contract promises.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::browser::Browser;
+use crate::wait::wait_until;
+use crate::{Context, TestResult};
+
+/// How long a message may take to reach another browser (peer connection set-up included).
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// How long creating or joining a room may take (password stretching included).
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One message of the log as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The author, from the article's name "Message from <author>".
+    pub author: String,
+    /// Everything the article shows (author, text, labels, buttons), as rendered text.
+    pub text: String,
+}
+
+/// A room as its creator sees it after creating it.
+#[derive(Debug, Clone)]
+pub struct Room {
+    /// The room id, hex (from the route `#/room/<id>`).
+    pub id: String,
+    /// The invite link from the Invite panel.
+    pub link: String,
+}
+
+/// How to create a room from the home view's "New room" form.
+#[derive(Debug, Clone, Default)]
+pub struct NewRoom<'a> {
+    /// "Room name (optional)".
+    pub name: Option<&'a str>,
+    /// "Password (optional)".
+    pub password: Option<&'a str>,
+    /// "Ephemeral: keep nothing on this device".
+    pub ephemeral: bool,
+}
+
+impl Browser {
+    /// Opens the home view of the app at `base_url` and waits for it.
+    pub async fn open_home(&self, base_url: &str) -> TestResult {
+        self.goto(&format!("{base_url}/#/")).await?;
+        self.find_by_role("heading", "Natter").await?;
+        Ok(())
+    }
+
+    /// Opens the app and sets the display name on the home view.
+    pub async fn set_name(&self, base_url: &str, name: &str) -> TestResult {
+        self.open_home(base_url).await?;
+        self.type_into("textbox", "Your display name", name).await?;
+        self.click("button", "Save name").await?;
+        Ok(())
+    }
+
+    /// Creates a room from the home view (which must be shown), waits for the room view and
+    /// returns the room's id and invite link.
+    pub async fn create_room(&self, room: NewRoom<'_>) -> TestResult<Room> {
+        self.find_by_role("heading", "New room").await?;
+        self.type_into("textbox", "Room name (optional)", room.name.unwrap_or(""))
+            .await?;
+        self.type_password("Password (optional)", room.password.unwrap_or(""))
+            .await?;
+        self.set_checkbox("Ephemeral: keep nothing on this device", room.ephemeral)
+            .await?;
+        self.click("button", "Create room").await?;
+        let id = self.wait_for_room_view().await?;
+        if let Some(name) = room.name {
+            self.find_by_role_for("heading", name, JOIN_TIMEOUT).await?;
+        }
+        let link = self.invite_link().await?;
+        Ok(Room { id, link })
+    }
+
+    /// Waits until the route is a room (`#/room/<id>`) with its message log, and returns the
+    /// room id.
+    pub async fn wait_for_room_view(&self) -> TestResult<String> {
+        let id = wait_until(
+            &format!("{} opening the room view", self.name),
+            JOIN_TIMEOUT,
+            move || async move { self.room_id_in_route().await },
+        )
+        .await?;
+        self.find_by_role_for("log", "Messages", JOIN_TIMEOUT)
+            .await?;
+        Ok(id)
+    }
+
+    /// The room id in the route, when a room is shown.
+    pub async fn room_id_in_route(&self) -> TestResult<Option<String>> {
+        let url = self.current_url().await?;
+        Ok(url
+            .split_once("#/room/")
+            .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or("").to_owned())
+            .filter(|id| !id.is_empty()))
+    }
+
+    /// The invite link shown in the Invite panel of the open room.
+    pub async fn invite_link(&self) -> TestResult<String> {
+        let panel = self.find_by_role("region", "Invite").await?;
+        let field = self
+            .find_by_role_within(&panel, "textbox", "Invite link")
+            .await?;
+        let field = &field;
+        wait_until(
+            &format!("{}: the invite link to appear", self.name),
+            JOIN_TIMEOUT,
+            move || async move {
+                let link = self.value_of(field).await?;
+                Ok((!link.is_empty()).then_some(link))
+            },
+        )
+        .await
+    }
+
+    /// Opens an invite link (a full URL of the app).
+    pub async fn open_invite(&self, link: &str) -> TestResult {
+        if !link.starts_with("http://") && !link.starts_with("https://") {
+            return Err(format!(
+                "the invite link {link:?} is not a full address of the app"
+            ));
+        }
+        self.goto(link).await
+    }
+
+    /// Opens an invite link and waits until the room view shows; returns the room id.
+    pub async fn join(&self, link: &str) -> TestResult<String> {
+        self.open_invite(link).await?;
+        self.wait_for_room_view().await
+    }
+
+    /// Opens a room this user already has, by its route.
+    pub async fn open_room(&self, base_url: &str, room_id: &str) -> TestResult {
+        self.goto(&format!("{base_url}/#/room/{room_id}")).await?;
+        self.wait_for_room_view().await?;
+        Ok(())
+    }
+
+    /// Posts `text` from the composer of the open room and waits until it shows in the log.
+    pub async fn post(&self, text: &str) -> TestResult {
+        self.type_into("textbox", "Message", text).await?;
+        self.click("button", "Send").await?;
+        self.wait_for_message(text, Duration::from_secs(15)).await?;
+        Ok(())
+    }
+
+    /// The messages of the log, in the order shown.
+    pub async fn messages(&self) -> TestResult<Vec<Message>> {
+        let Some(log) = self.try_find_by_role("log", "Messages").await? else {
+            return Ok(Vec::new());
+        };
+        let arg = log.to_json().ctx("passing the log to a script")?;
+        let rows = self
+            .execute(
+                "return Array.from(arguments[0].querySelectorAll('article'), \
+                 a => [a.getAttribute('aria-label') || '', a.innerText]);",
+                vec![arg],
+            )
+            .await?;
+        let rows: Vec<(String, String)> =
+            serde_json::from_value(rows).ctx("decoding the message log")?;
+        Ok(rows
+            .into_iter()
+            .map(|(label, text)| Message {
+                author: label
+                    .strip_prefix("Message from ")
+                    .unwrap_or(&label)
+                    .to_owned(),
+                text,
+            })
+            .collect())
+    }
+
+    /// Waits until a message containing `text` shows in the log and returns it.
+    pub async fn wait_for_message(&self, text: &str, timeout: Duration) -> TestResult<Message> {
+        let result = wait_until(
+            &format!("{}: a message containing {text:?}", self.name),
+            timeout,
+            move || async move {
+                let messages = self.messages().await?;
+                Ok(messages.into_iter().find(|m| m.text.contains(text)))
+            },
+        )
+        .await;
+        match result {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                let shown = self.messages().await.unwrap_or_default();
+                Err(format!("{e}; the log shows {shown:?}"))
+            }
+        }
+    }
+
+    /// Waits until every one of `texts` shows in the log.
+    pub async fn wait_for_messages(&self, texts: &[&str], timeout: Duration) -> TestResult {
+        let result = wait_until(
+            &format!("{}: messages {texts:?}", self.name),
+            timeout,
+            move || async move {
+                let messages = self.messages().await?;
+                let all = texts
+                    .iter()
+                    .all(|t| messages.iter().any(|m| m.text.contains(t)));
+                Ok(all.then_some(()))
+            },
+        )
+        .await;
+        if let Err(e) = result {
+            let shown = self.messages().await.unwrap_or_default();
+            return Err(format!("{e}; the log shows {shown:?}"));
+        }
+        Ok(())
+    }
+
+    /// The texts of the entries of the Peers panel of the open room.
+    pub async fn peers(&self) -> TestResult<Vec<String>> {
+        let Some(panel) = self.try_find_by_role("region", "Peers").await? else {
+            return Ok(Vec::new());
+        };
+        let arg = panel.to_json().ctx("passing the Peers panel to a script")?;
+        let rows = self
+            .execute(
+                "return Array.from(arguments[0].querySelectorAll('li'), li => li.innerText);",
+                vec![arg],
+            )
+            .await?;
+        serde_json::from_value(rows).ctx("decoding the Peers panel")
+    }
+
+    /// Waits until the Peers panel lists `name` with the presence label `presence`
+    /// ("online", "offline", ...).
+    pub async fn wait_for_peer(&self, name: &str, presence: &str, timeout: Duration) -> TestResult {
+        let result = wait_until(
+            &format!("{}: peer {name} {presence}", self.name),
+            timeout,
+            move || async move {
+                let peers = self.peers().await?;
+                Ok(peers
+                    .iter()
+                    .any(|p| p.contains(name) && p.contains(presence))
+                    .then_some(()))
+            },
+        )
+        .await;
+        if let Err(e) = result {
+            let shown = self.peers().await.unwrap_or_default();
+            return Err(format!("{e}; the Peers panel shows {shown:?}"));
+        }
+        Ok(())
+    }
+
+    /// The text of the status line ("Connection status").
+    pub async fn status_text(&self) -> TestResult<String> {
+        let el = self.find_by_role("status", "Connection status").await?;
+        el.text().await.ctx("reading the status line")
+    }
+
+    /// Waits until the status line contains `part`, and returns its text.
+    pub async fn wait_for_status(&self, part: &str, timeout: Duration) -> TestResult<String> {
+        self.wait_for_text("status", "Connection status", |t| t.contains(part), timeout)
+            .await
+    }
+
+    /// Scrolls the region (panel) `name` into view and saves a screenshot as `file`.
+    pub async fn screenshot_region(&self, name: &str, file: &str) -> TestResult {
+        let region = self.find_by_role("region", name).await?;
+        region
+            .scroll_into_view()
+            .await
+            .ctx("scrolling the panel into view")?;
+        self.screenshot(file).await
+    }
+
+    /// Opens Settings and saves ICE servers: `urls` (one per line), the TURN user name and
+    /// credential, and whether to connect through the relay only.
+    pub async fn save_ice_settings(
+        &self,
+        base_url: &str,
+        urls: &[&str],
+        username: &str,
+        credential: &str,
+        relay_only: bool,
+    ) -> TestResult {
+        self.goto(&format!("{base_url}/#/settings")).await?;
+        self.find_by_role("heading", "Settings").await?;
+        self.type_into(
+            "textbox",
+            "ICE server URLs (one per line)",
+            &urls.join("\n"),
+        )
+        .await?;
+        self.type_into("textbox", "TURN username", username).await?;
+        self.type_password("TURN credential", credential).await?;
+        self.set_checkbox(
+            "Relay only: connect through TURN, hide my addresses",
+            relay_only,
+        )
+        .await?;
+        self.click("button", "Save settings").await?;
+        Ok(())
+    }
+
+    /// Turns the tamper switch of [`crate::scripts::RTC_RECORDER`] on or off: while on, this
+    /// browser corrupts the signature of the entries it sends.
+    pub async fn set_tamper(&self, on: bool) -> TestResult {
+        self.execute(
+            "window.__natterTamper = arguments[0]; return true;",
+            vec![Value::Bool(on)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// How many frames the tamper switch has corrupted so far.
+    pub async fn tampered_frames(&self) -> TestResult<u64> {
+        let v = self
+            .execute("return window.__natterTampered || 0;", vec![])
+            .await?;
+        v.as_u64().ok_or_else(|| format!("odd tamper count {v}"))
+    }
+}
+
+/// The tokens of `tokens` in the order the messages containing them appear in `messages`;
+/// messages containing none of them are skipped.
+pub fn order_of<'a>(messages: &[Message], tokens: &[&'a str]) -> Vec<&'a str> {
+    messages
+        .iter()
+        .filter_map(|m| tokens.iter().find(|t| m.text.contains(**t)).copied())
+        .collect()
+}

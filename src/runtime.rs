@@ -131,6 +131,20 @@ struct Conn {
     local_session: String,
     pc: PeerConn,
     state: ConnState,
+    /// The browser's last reported connection state (`connected`, `disconnected`, ...).
+    link: String,
+    /// The server said the peer's session left.
+    remote_left: bool,
+}
+
+impl Conn {
+    /// The direct link is down and the peer cannot set up a new one through the server:
+    /// nothing will bring this connection back.
+    fn is_dead(&self) -> bool {
+        self.remote_left
+            && (matches!(self.state, ConnState::Connecting)
+                || matches!(self.link.as_str(), "disconnected" | "failed" | "closed"))
+    }
 }
 
 struct Runtime {
@@ -845,15 +859,21 @@ impl Runtime {
             }
             SignalEvent::PeerLeft { room, session } => {
                 let Some(id) = RoomId::from_hex(&room) else { return };
-                // A connection that is up carries on without the server; one still
-                // negotiating cannot finish.
-                self.close_conns(|c| {
-                    c.room == id
-                        && c.remote_session == session
-                        && matches!(c.state, ConnState::Connecting)
-                });
+                // A connection that is up carries on without the server; one that is still
+                // negotiating, or whose link is down, cannot recover.
+                for c in self.conns.values_mut() {
+                    if c.room == id && c.remote_session == session {
+                        c.remote_left = true;
+                    }
+                }
+                self.close_conns(Conn::is_dead);
             }
             SignalEvent::Signal { room, from, blob } => self.on_blob(&room, &from, &blob),
+            // A blob for a peer that just left: expected, and nothing the user can act on.
+            SignalEvent::Error {
+                code: Some(natter_core::signal::ErrorCode::UnknownPeer),
+                ..
+            } => {}
             SignalEvent::Error { message, .. } => self.notify(message),
         }
     }
@@ -948,6 +968,8 @@ impl Runtime {
                         local_session: local,
                         pc,
                         state: ConnState::Connecting,
+                        link: String::new(),
+                        remote_left: false,
                     },
                 );
                 if let Some(r) = self.rooms.get_mut(&id) {
@@ -1048,10 +1070,12 @@ impl Runtime {
                 }
             }
             RtcEvent::Frame(bytes) => self.on_frame(key, bytes).await,
-            RtcEvent::State(_) => {
+            RtcEvent::State(link) => {
+                conn.link = link;
                 if let Some(r) = self.rooms.get_mut(&id) {
                     r.dirty = true;
                 }
+                self.close_conns(Conn::is_dead);
             }
             RtcEvent::Closed => self.remove_conn(key).await,
             RtcEvent::Failed(words) => warn(&words),
@@ -1464,6 +1488,9 @@ impl Runtime {
             match &c.state {
                 ConnState::Verified { key } => {
                     let p = match r.presence.get(key) {
+                        _ if matches!(c.link.as_str(), "disconnected" | "failed") => {
+                            PeerPresence::Connecting
+                        }
                         Some(Presence::Online) | None => PeerPresence::Online,
                         Some(_) => PeerPresence::Away,
                     };

@@ -123,6 +123,10 @@ pub enum RtcEvent {
 enum Task {
     Negotiate,
     Remote(SignalMessage),
+    /// The channel opened: report it with both fingerprints. Queued behind any description
+    /// still being applied, because Chromium can open the channel before the promise of
+    /// `setRemoteDescription` has resolved.
+    Opened,
 }
 
 struct Shared {
@@ -285,26 +289,9 @@ impl PeerConn {
             })
         };
         let on_open = {
-            let weak = weak.clone();
+            let tasks = tasks.clone();
             Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
-                let Some(s) = weak.upgrade() else { return };
-                let local = s.pc.local_description().map(|d| d.sdp());
-                let remote = s.pc.remote_description().map(|d| d.sdp());
-                let fp = |sdp: Option<String>| {
-                    sdp.and_then(|t| natter_core::hello::dtls_fingerprint_from_sdp(&t))
-                };
-                match (fp(local), fp(remote)) {
-                    (Some(local_fingerprint), Some(remote_fingerprint)) => {
-                        s.emit(RtcEvent::Open {
-                            local_fingerprint,
-                            remote_fingerprint,
-                        });
-                        s.drain();
-                    }
-                    _ => s.emit(RtcEvent::Failed(
-                        "the connection has no DTLS fingerprint to prove identities with".into(),
-                    )),
-                }
+                let _ = tasks.unbounded_send(Task::Opened);
             })
         };
         let on_close = {
@@ -439,12 +426,33 @@ async fn run_tasks(shared: Weak<Shared>, mut tasks: mpsc::UnboundedReceiver<Task
         let result = match task {
             Task::Negotiate => negotiate(&s).await,
             Task::Remote(msg) => on_remote(&s, msg).await,
+            Task::Opened => opened(&s),
         };
         if let Err(e) = result {
             if !s.closed.get() {
                 s.emit(RtcEvent::Failed(e));
             }
         }
+    }
+}
+
+fn opened(s: &Shared) -> Result<(), String> {
+    let fingerprint = |d: Option<web_sys::RtcSessionDescription>| {
+        d.and_then(|d| natter_core::hello::dtls_fingerprint_from_sdp(&d.sdp()))
+    };
+    match (
+        fingerprint(s.pc.local_description()),
+        fingerprint(s.pc.remote_description()),
+    ) {
+        (Some(local_fingerprint), Some(remote_fingerprint)) => {
+            s.emit(RtcEvent::Open {
+                local_fingerprint,
+                remote_fingerprint,
+            });
+            s.drain();
+            Ok(())
+        }
+        _ => Err("the connection has no DTLS fingerprint to prove identities with".into()),
     }
 }
 

@@ -135,6 +135,8 @@ struct Conn {
     link: String,
     /// The server said the peer's session left.
     remote_left: bool,
+    /// Frames that arrived before the channel's opening was reported (replayed then).
+    early: Vec<Vec<u8>>,
 }
 
 impl Conn {
@@ -970,6 +972,7 @@ impl Runtime {
                         state: ConnState::Connecting,
                         link: String::new(),
                         remote_left: false,
+                        early: Vec::new(),
                     },
                 );
                 if let Some(r) = self.rooms.get_mut(&id) {
@@ -1063,6 +1066,9 @@ impl Runtime {
                     Ok((ctx, hello)) => {
                         conn.pc.send(Frame::Hello(hello.to_bytes()).encode());
                         conn.state = ConnState::Open(ctx);
+                        for frame in std::mem::take(&mut conn.early) {
+                            self.on_frame(key, frame).await;
+                        }
                     }
                     Err(e) => {
                         self.drop_conn(key, format!("A connection could not be secured: {e}."));
@@ -1094,7 +1100,17 @@ impl Runtime {
                 self.handle(id, input).await;
                 return;
             }
-            ConnState::Connecting => return,
+            ConnState::Connecting => {
+                // The peer's hello can overtake the report that the channel opened.
+                if let Some(c) = self.conns.get_mut(&key) {
+                    if c.early.len() < 16 {
+                        c.early.push(bytes);
+                        return;
+                    }
+                }
+                self.drop_conn(key, "A peer sent too much before the connection was ready.".into());
+                return;
+            }
             ConnState::Open(ctx) => ctx.clone(),
         };
         let session = conn.remote_session.clone();

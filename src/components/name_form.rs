@@ -30,8 +30,10 @@ pub fn NameForm(
         <form class="name-form" on:submit=submit>
             <label for=id>{label}</label>
             <div class="inline-field">
-                <input id=id type="text" autocomplete="nickname" maxlength="64" required bind:value=name />
-                <button type="submit">"Save name"</button>
+                // Until the stored name has loaded, an edit would be overwritten by it.
+                <input id=id type="text" autocomplete="nickname" maxlength="64" required
+                    bind:value=name prop:disabled=move || !state.ready.get() />
+                <button type="submit" prop:disabled=move || !state.ready.get()>"Save name"</button>
             </div>
         </form>
     }

@@ -6,6 +6,7 @@
 mod chat;
 mod ephemeral;
 mod foundation;
+mod messages;
 mod offline;
 mod password;
 mod relay;
@@ -38,5 +39,9 @@ fn main() {
         tamper::tampering_peer_is_dropped,
         relay::relay_only_through_coturn,
         verification::verification_warning_on_key_change,
+        messages::message_actions_reach_the_peer,
+        messages::composer_keyboard_and_text_safety,
+        messages::delete_room_wipes_its_history,
+        messages::erase_all_local_data,
     ])
 }

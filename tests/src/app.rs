@@ -59,6 +59,15 @@ impl Browser {
     /// Opens the app and sets the display name on the home view.
     pub async fn set_name(&self, base_url: &str, name: &str) -> TestResult {
         self.open_home(base_url).await?;
+        // The field is disabled until the app has loaded the stored name.
+        let field = self.find_by_role("textbox", "Your display name").await?;
+        let deadline = std::time::Instant::now() + crate::browser::FIND_TIMEOUT;
+        while !field.is_enabled().await.ctx("reading the name field")? {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{}: the name field stayed disabled", self.name));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         self.type_into("textbox", "Your display name", name).await?;
         self.click("button", "Save name").await?;
         Ok(())
@@ -338,4 +347,119 @@ pub fn order_of<'a>(messages: &[Message], tokens: &[&'a str]) -> Vec<&'a str> {
         .iter()
         .filter_map(|m| tokens.iter().find(|t| m.text.contains(**t)).copied())
         .collect()
+}
+
+/// Steps on one message of the log (reply, react, edit, delete) and on the composer's keys.
+impl Browser {
+    /// The `<article>` of the first message whose shown text contains `text`, if one is
+    /// shown now.
+    pub async fn try_find_message(&self, text: &str) -> TestResult<Option<thirtyfour::WebElement>> {
+        let Some(log) = self.try_find_by_role("log", "Messages").await? else {
+            return Ok(None);
+        };
+        let arg = log.to_json().ctx("passing the log to a script")?;
+        let ret = self
+            .wd()
+            .execute(
+                "return Array.from(arguments[0].querySelectorAll('article'))\
+                 .find(a => a.innerText.includes(arguments[1])) || null;",
+                vec![arg, Value::String(text.to_owned())],
+            )
+            .await
+            .ctx(&format!("{} looking for the message {text:?}", self.name))?;
+        if ret.json().is_null() {
+            return Ok(None);
+        }
+        ret.element().map(Some).ctx("reading the message element")
+    }
+
+    /// Clicks the button `button` ("Reply", "React 👍", "Edit", "Delete") of the message
+    /// containing `text`. The message is looked up afresh on each try: the log redraws a
+    /// message whenever anything shown of it changes.
+    pub async fn click_in_message(&self, text: &str, button: &str) -> TestResult {
+        wait_until(
+            &format!("{}: clicking {button:?} on the message {text:?}", self.name),
+            Duration::from_secs(15),
+            move || async move {
+                let Some(article) = self.try_find_message(text).await? else {
+                    return Ok(None);
+                };
+                let el = self.find_by_role_within(&article, "button", button).await?;
+                el.scroll_into_view().await.ctx("scrolling to it")?;
+                el.click().await.ctx("clicking")?;
+                Ok(Some(()))
+            },
+        )
+        .await
+    }
+
+    /// The text of the "Reactions" list of the message containing `text` ("" when it has
+    /// none or is not shown).
+    pub async fn reactions_of(&self, text: &str) -> TestResult<String> {
+        let Some(article) = self.try_find_message(text).await? else {
+            return Ok(String::new());
+        };
+        let arg = article.to_json().ctx("passing the message to a script")?;
+        let has_list = self
+            .execute(
+                "return arguments[0].querySelector('[aria-label=\"Reactions\"]') !== null;",
+                vec![arg],
+            )
+            .await?;
+        if has_list != Value::Bool(true) {
+            return Ok(String::new());
+        }
+        let list = self
+            .find_by_role_within(&article, "list", "Reactions")
+            .await?;
+        list.text().await.ctx("reading the reactions")
+    }
+
+    /// Waits until a message containing `text` satisfies `accept` (`what` describes that
+    /// for the error), and returns it.
+    pub async fn wait_for_message_where(
+        &self,
+        text: &str,
+        what: &str,
+        accept: impl Fn(&Message) -> bool,
+        timeout: Duration,
+    ) -> TestResult<Message> {
+        let accept = &accept;
+        let result = wait_until(
+            &format!("{}: a message containing {text:?} {what}", self.name),
+            timeout,
+            move || async move {
+                let messages = self.messages().await?;
+                Ok(messages
+                    .into_iter()
+                    .find(|m| m.text.contains(text) && accept(m)))
+            },
+        )
+        .await;
+        match result {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                let shown = self.messages().await.unwrap_or_default();
+                Err(format!("{e}; the log shows {shown:?}"))
+            }
+        }
+    }
+
+    /// Sends keys (text and [`thirtyfour::Key`]s) to the composer's "Message" text area
+    /// without clearing it first. Modifier keys are released at the end of each call.
+    pub async fn composer_keys(
+        &self,
+        keys: impl Into<thirtyfour::prelude::TypingData>,
+    ) -> TestResult {
+        let el = self.find_by_role("textbox", "Message").await?;
+        el.send_keys(keys)
+            .await
+            .ctx(&format!("{} typing into the composer", self.name))
+    }
+
+    /// The composer's current text.
+    pub async fn composer_text(&self) -> TestResult<String> {
+        let el = self.find_by_role("textbox", "Message").await?;
+        self.value_of(&el).await
+    }
 }

@@ -25,12 +25,14 @@
 //!
 //! It runs inside the end-to-end harness's private network namespace, with the real server
 //! serving the release build in `dist/` (`./x bench` builds it first), and prints one
-//! markdown table on standard output; progress goes to standard error.
+//! markdown table on standard output; progress goes to standard error. To measure another
+//! build without touching `dist/`, point `NATTER_BENCH_DIST` at its directory (e.g. one
+//! made by `trunk build --release --dist <dir>`): the same server then serves that.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -83,11 +85,15 @@ fn main() {
 
 /// Runs every measurement, prints the table, and says whether all of them succeeded.
 async fn run() -> TestResult<bool> {
-    let sizes = dist_sizes(&natter_e2e::workspace_root().join("dist"));
+    let other = std::env::var_os("NATTER_BENCH_DIST").map(PathBuf::from);
+    let dist = other
+        .clone()
+        .unwrap_or_else(|| natter_e2e::workspace_root().join("dist"));
+    let sizes = dist_sizes(&dist);
     if let Err(e) = &sizes {
         eprintln!("size: {e}");
     }
-    let server = TestServer::start().await?;
+    let server = Served::start(other).await?;
     let driver = Driver::start().await?;
     let base = server.base_url();
 
@@ -103,8 +109,52 @@ async fn run() -> TestResult<bool> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{table}").ctx("printing the table")?;
     drop(driver);
-    let _ = server.stop().await;
+    server.stop().await;
     Ok(ok)
+}
+
+/// The server under test: the harness's, serving `dist/`, or the same server serving the
+/// build in `NATTER_BENCH_DIST`.
+enum Served {
+    Harness(Box<TestServer>),
+    Other(natter_server::ServerHandle),
+}
+
+impl Served {
+    async fn start(dist: Option<PathBuf>) -> TestResult<Served> {
+        let Some(dist) = dist else {
+            return Ok(Served::Harness(Box::new(TestServer::start().await?)));
+        };
+        if !dist.join("index.html").is_file() {
+            return Err(format!(
+                "NATTER_BENCH_DIST: {} has no index.html",
+                dist.display()
+            ));
+        }
+        let config = natter_server::Config {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            dist,
+            ..natter_server::Config::default()
+        };
+        let handle = natter_server::Server::start(config)
+            .await
+            .ctx("starting natter-server")?;
+        Ok(Served::Other(handle))
+    }
+
+    fn base_url(&self) -> String {
+        match self {
+            Served::Harness(s) => s.base_url(),
+            Served::Other(h) => format!("http://{}", h.local_addr()),
+        }
+    }
+
+    async fn stop(self) {
+        let _ = match self {
+            Served::Harness(s) => s.stop().await,
+            Served::Other(h) => h.shutdown().await.ctx("stopping natter-server"),
+        };
+    }
 }
 
 /// Runs one measurement with a deadline, reporting its failure on standard error.
@@ -542,7 +592,7 @@ async fn wait_seen(b: &Browser, token: &str) -> TestResult {
         if Instant::now() > deadline {
             return Err(format!("B did not show {token} within 30 s"));
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod busy;
 pub mod composer;
+pub mod confirm;
 pub mod home;
 pub mod invite;
 pub mod join;

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::confirm::Confirmation;
 use crate::components::use_sender;
 use crate::route::{self, Route};
 use crate::state::Command;
@@ -20,8 +21,7 @@ pub fn RoomActions(
         sender.send(Command::Leave(room.get_value()));
         route::go(&Route::Home);
     };
-    let delete = move |_| {
-        confirming.set(false);
+    let delete = move || {
         sender.send(Command::DeleteRoom(room.get_value()));
         route::go(&Route::Home);
     };
@@ -33,32 +33,10 @@ pub fn RoomActions(
                     "Delete room"
                 </button>
             </div>
-            {move || {
-                confirming
-                    .get()
-                    .then(|| {
-                        view! {
-                            <div class="confirm">
-                                <p>
-                                    "Delete this room and all its messages from this device? "
-                                    "This cannot be undone; other members keep their copies."
-                                </p>
-                                <div class="button-row">
-                                    <button type="button" class="danger" on:click=delete>
-                                        "Yes, delete this room"
-                                    </button>
-                                    <button
-                                        type="button"
-                                        class="secondary"
-                                        on:click=move |_| confirming.set(false)
-                                    >
-                                        "Cancel"
-                                    </button>
-                                </div>
-                            </div>
-                        }
-                    })
-            }}
+            <Confirmation open=confirming confirm_label="Yes, delete this room" on_confirm=delete>
+                "Delete this room and all its messages from this device? "
+                "This cannot be undone; other members keep their copies."
+            </Confirmation>
         </section>
     }
 }

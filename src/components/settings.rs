@@ -8,6 +8,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
+use crate::components::confirm::Confirmation;
 use crate::components::name_form::NameForm;
 use crate::components::{use_sender, use_state};
 use crate::state::{Command, Settings};
@@ -74,10 +75,7 @@ pub fn SettingsPage() -> impl IntoView {
         }
     };
     let confirming = RwSignal::new(false);
-    let erase = move |_| {
-        confirming.set(false);
-        sender.send(Command::EraseAll);
-    };
+    let erase = move || sender.send(Command::EraseAll);
     view! {
         <div class="settings">
             <h2>"Settings"</h2>
@@ -121,29 +119,9 @@ pub fn SettingsPage() -> impl IntoView {
                 <button type="button" class="danger" on:click=move |_| confirming.set(true)>
                     "Erase all local data"
                 </button>
-                {move || {
-                    confirming
-                        .get()
-                        .then(|| {
-                            view! {
-                                <div class="confirm">
-                                    <p>"This cannot be undone."</p>
-                                    <div class="button-row">
-                                        <button type="button" class="danger" on:click=erase>
-                                            "Yes, erase everything"
-                                        </button>
-                                        <button
-                                            type="button"
-                                            class="secondary"
-                                            on:click=move |_| confirming.set(false)
-                                        >
-                                            "Cancel"
-                                        </button>
-                                    </div>
-                                </div>
-                            }
-                        })
-                }}
+                <Confirmation open=confirming confirm_label="Yes, erase everything" on_confirm=erase>
+                    "This cannot be undone."
+                </Confirmation>
             </section>
         </div>
     }

@@ -166,17 +166,18 @@ impl Browser {
 
     /// The messages of the log, in the order shown.
     pub async fn messages(&self) -> TestResult<Vec<Message>> {
-        let Some(log) = self.try_find_by_role("log", "Messages").await? else {
-            return Ok(Vec::new());
-        };
-        let arg = log.to_json().ctx("passing the log to a script")?;
-        let rows = self
-            .execute(
+        let Some(rows) = self
+            .run_on_shown(
+                "log",
+                "Messages",
+                "the log",
                 "return Array.from(arguments[0].querySelectorAll('article'), \
                  a => [a.getAttribute('aria-label') || '', a.innerText]);",
-                vec![arg],
             )
-            .await?;
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
         let rows: Vec<(String, String)> =
             serde_json::from_value(rows).ctx("decoding the message log")?;
         Ok(rows
@@ -193,22 +194,13 @@ impl Browser {
 
     /// Waits until a message containing `text` shows in the log and returns it.
     pub async fn wait_for_message(&self, text: &str, timeout: Duration) -> TestResult<Message> {
-        let result = wait_until(
+        self.wait_for_message_as(
             &format!("{}: a message containing {text:?}", self.name),
+            text,
+            |_| true,
             timeout,
-            move || async move {
-                let messages = self.messages().await?;
-                Ok(messages.into_iter().find(|m| m.text.contains(text)))
-            },
         )
-        .await;
-        match result {
-            Ok(m) => Ok(m),
-            Err(e) => {
-                let shown = self.messages().await.unwrap_or_default();
-                Err(format!("{e}; the log shows {shown:?}"))
-            }
-        }
+        .await
     }
 
     /// Waits until every one of `texts` shows in the log.
@@ -225,25 +217,22 @@ impl Browser {
             },
         )
         .await;
-        if let Err(e) = result {
-            let shown = self.messages().await.unwrap_or_default();
-            return Err(format!("{e}; the log shows {shown:?}"));
-        }
-        Ok(())
+        self.showing_log(result).await
     }
 
     /// The texts of the entries of the Peers panel of the open room.
     pub async fn peers(&self) -> TestResult<Vec<String>> {
-        let Some(panel) = self.try_find_by_role("region", "Peers").await? else {
+        let Some(rows) = self
+            .run_on_shown(
+                "region",
+                "Peers",
+                "the Peers panel",
+                "return Array.from(arguments[0].querySelectorAll('li'), li => li.innerText);",
+            )
+            .await?
+        else {
             return Ok(Vec::new());
         };
-        let arg = panel.to_json().ctx("passing the Peers panel to a script")?;
-        let rows = self
-            .execute(
-                "return Array.from(arguments[0].querySelectorAll('li'), li => li.innerText);",
-                vec![arg],
-            )
-            .await?;
         serde_json::from_value(rows).ctx("decoding the Peers panel")
     }
 
@@ -424,25 +413,13 @@ impl Browser {
         accept: impl Fn(&Message) -> bool,
         timeout: Duration,
     ) -> TestResult<Message> {
-        let accept = &accept;
-        let result = wait_until(
+        self.wait_for_message_as(
             &format!("{}: a message containing {text:?} {what}", self.name),
+            text,
+            accept,
             timeout,
-            move || async move {
-                let messages = self.messages().await?;
-                Ok(messages
-                    .into_iter()
-                    .find(|m| m.text.contains(text) && accept(m)))
-            },
         )
-        .await;
-        match result {
-            Ok(m) => Ok(m),
-            Err(e) => {
-                let shown = self.messages().await.unwrap_or_default();
-                Err(format!("{e}; the log shows {shown:?}"))
-            }
-        }
+        .await
     }
 
     /// Sends keys (text and [`thirtyfour::Key`]s) to the composer's "Message" text area
@@ -461,5 +438,56 @@ impl Browser {
     pub async fn composer_text(&self) -> TestResult<String> {
         let el = self.find_by_role("textbox", "Message").await?;
         self.value_of(&el).await
+    }
+}
+
+/// What the steps above share.
+impl Browser {
+    /// Waits until a message containing `text` satisfies `accept` and returns it; `waited_for`
+    /// describes the wait for the error.
+    async fn wait_for_message_as(
+        &self,
+        waited_for: &str,
+        text: &str,
+        accept: impl Fn(&Message) -> bool,
+        timeout: Duration,
+    ) -> TestResult<Message> {
+        let accept = &accept;
+        let result = wait_until(waited_for, timeout, move || async move {
+            let messages = self.messages().await?;
+            Ok(messages
+                .into_iter()
+                .find(|m| m.text.contains(text) && accept(m)))
+        })
+        .await;
+        self.showing_log(result).await
+    }
+
+    /// `result`, its error told what the log shows now.
+    async fn showing_log<T>(&self, result: TestResult<T>) -> TestResult<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                let shown = self.messages().await.unwrap_or_default();
+                Err(format!("{e}; the log shows {shown:?}"))
+            }
+        }
+    }
+
+    /// Runs `script` with the element of role `role` and name `name` as `arguments[0]` and
+    /// returns what it returns; `None` when no such element is shown. `what` names the
+    /// element in errors.
+    async fn run_on_shown(
+        &self,
+        role: &str,
+        name: &str,
+        what: &str,
+        script: &str,
+    ) -> TestResult<Option<Value>> {
+        let Some(el) = self.try_find_by_role(role, name).await? else {
+            return Ok(None);
+        };
+        let arg = el.to_json().ctx(&format!("passing {what} to a script"))?;
+        self.execute(script, vec![arg]).await.map(Some)
     }
 }

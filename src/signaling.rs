@@ -622,6 +622,17 @@ mod browser_tests {
 
     wasm_bindgen_test_configure!(run_in_browser);
 
+    /// Turns a failed step into a test failure that says what was being done.
+    trait Ctx<T> {
+        fn ctx(self, what: &str) -> Result<T, String>;
+    }
+
+    impl<T, E: std::fmt::Debug> Ctx<T> for Result<T, E> {
+        fn ctx(self, what: &str) -> Result<T, String> {
+            self.map_err(|e| format!("{what}: {e:?}"))
+        }
+    }
+
     /// A port on the loopback address where nothing listens.
     const DEAD_URL: &str = "ws://127.0.0.1:65531/ws";
 
@@ -668,9 +679,12 @@ mod browser_tests {
     }
 
     #[wasm_bindgen_test]
-    async fn a_server_that_is_not_there_yields_a_disconnect_in_words_and_no_panic() {
+    async fn a_server_that_is_not_there_yields_a_disconnect_in_words_and_no_panic(
+    ) -> Result<(), String> {
         let (client, mut events) = Signaling::connect_to(DEAD_URL, quick());
-        client.join("room-a").expect("the client is open");
+        client
+            .join("room-a")
+            .ctx("join a room on the open client")?;
         let seen = until_disconnects(&mut events, 1).await;
         let Some(SignalEvent::Disconnected {
             reason,
@@ -682,12 +696,15 @@ mod browser_tests {
         assert!(reason.contains("signaling server"), "{reason}");
         assert!(*retry_in_ms <= 40);
         assert!(!seen.contains(&SignalEvent::Connected));
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn the_client_keeps_retrying_with_backoff_until_closed() {
+    async fn the_client_keeps_retrying_with_backoff_until_closed() -> Result<(), String> {
         let (client, mut events) = Signaling::connect_to(DEAD_URL, quick());
-        client.join("room-a").expect("the client is open");
+        client
+            .join("room-a")
+            .ctx("join a room on the open client")?;
         let seen = until_disconnects(&mut events, 3).await;
         let delays: Vec<u64> = seen
             .iter()
@@ -713,14 +730,15 @@ mod browser_tests {
             }
         }
         assert!(ended, "the event stream did not end after close");
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn a_blob_sent_while_disconnected_is_reported_not_lost_silently() {
+    async fn a_blob_sent_while_disconnected_is_reported_not_lost_silently() -> Result<(), String> {
         let (client, mut events) = Signaling::connect_to(DEAD_URL, quick());
         client
             .signal("room-a", "peer", "blob")
-            .expect("the client is open");
+            .ctx("send a blob on the open client")?;
         let event = next_within(&mut events, 2_000).await;
         let Some(SignalEvent::Error {
             code,
@@ -733,6 +751,7 @@ mod browser_tests {
         assert_eq!(code, None);
         assert_eq!(room.as_deref(), Some("room-a"));
         assert!(message.contains("not sent"), "{message}");
+        Ok(())
     }
 
     #[wasm_bindgen_test]

@@ -604,19 +604,30 @@ mod browser_tests {
 
     wasm_bindgen_test_configure!(run_in_browser);
 
+    /// Turns a failed step into a test failure that says what was being done.
+    trait Ctx<T> {
+        fn ctx(self, what: &str) -> Result<T, String>;
+    }
+
+    impl<T, E: std::fmt::Debug> Ctx<T> for Result<T, E> {
+        fn ctx(self, what: &str) -> Result<T, String> {
+            self.map_err(|e| format!("{what}: {e:?}"))
+        }
+    }
+
     /// Opens a fresh, empty database of its own for one test.
-    async fn fresh(name: &str) -> Storage {
+    async fn fresh(name: &str) -> Result<Storage, String> {
         rexie::Rexie::delete(name)
             .await
-            .expect("delete the test database");
+            .ctx("delete the test database")?;
         Storage::open_named(name)
             .await
-            .expect("open the test database")
+            .ctx("open the test database")
     }
 
     /// A chain of `n` signed text entries by the author with secret `[who; 32]`, with the
     /// given Lamport times.
-    fn chain(room: RoomId, who: u8, lamports: &[u64]) -> Vec<Record> {
+    fn chain(room: RoomId, who: u8, lamports: &[u64]) -> Result<Vec<Record>, String> {
         let identity = Identity::from_secret_bytes(&[who; 32]);
         let mut prev = EntryId::ZERO;
         let mut out = Vec::new();
@@ -635,12 +646,12 @@ mod browser_tests {
                     },
                 },
             )
-            .expect("a valid draft");
+            .ctx("sign a valid draft")?;
             let record = Record::from_entry(entry);
             prev = record.id;
             out.push(record);
         }
-        out
+        Ok(out)
     }
 
     fn display_keys(records: &[Record]) -> Vec<(u64, PublicKey, u64)> {
@@ -648,20 +659,27 @@ mod browser_tests {
     }
 
     #[wasm_bindgen_test]
-    async fn the_identity_round_trips() {
-        let db = fresh("natter-test-identity").await;
-        assert_eq!(db.load_identity().await.expect("load"), None);
+    async fn the_identity_round_trips() -> Result<(), String> {
+        let db = fresh("natter-test-identity").await?;
+        assert_eq!(
+            db.load_identity().await.ctx("load the missing identity")?,
+            None
+        );
         let identity = StoredIdentity {
             secret: [7; 32],
             display_name: "Ada".into(),
         };
-        db.put_identity(&identity).await.expect("store");
-        assert_eq!(db.load_identity().await.expect("load"), Some(identity));
+        db.put_identity(&identity).await.ctx("store the identity")?;
+        assert_eq!(
+            db.load_identity().await.ctx("load the stored identity")?,
+            Some(identity)
+        );
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn rooms_round_trip_including_large_timestamps() {
-        let db = fresh("natter-test-rooms").await;
+    async fn rooms_round_trip_including_large_timestamps() -> Result<(), String> {
+        let db = fresh("natter-test-rooms").await?;
         let a = RoomRecord {
             id: RoomId([1; 32]),
             secret: [2; 32],
@@ -678,21 +696,29 @@ mod browser_tests {
             settings: "{}".into(),
             last_activity_ms: 5,
         };
-        db.put_room(&b).await.expect("store");
-        db.put_room(&a).await.expect("store");
-        assert_eq!(db.load_rooms().await.expect("load"), vec![a, b]);
+        db.put_room(&b).await.ctx("store room b")?;
+        db.put_room(&a).await.ctx("store room a")?;
+        assert_eq!(db.load_rooms().await.ctx("load the rooms")?, vec![a, b]);
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn entries_load_in_display_order_across_authors() {
-        let db = fresh("natter-test-order").await;
+    async fn entries_load_in_display_order_across_authors() -> Result<(), String> {
+        let db = fresh("natter-test-order").await?;
         let room = RoomId([9; 32]);
-        let mut all = chain(room, 1, &[1, 4, 5]);
-        all.extend(chain(room, 2, &[2, 4, 1 << 60]));
+        let mut all = chain(room, 1, &[1, 4, 5])?;
+        all.extend(chain(room, 2, &[2, 4, 1 << 60])?);
         // Stored in an order unrelated to display order, in two batches.
-        db.put_entries(&room, &all[3..]).await.expect("store");
-        db.put_entries(&room, &all[..3]).await.expect("store");
-        let loaded = db.load_entries(&room, None, 100).await.expect("load");
+        db.put_entries(&room, &all[3..])
+            .await
+            .ctx("store the second author's entries")?;
+        db.put_entries(&room, &all[..3])
+            .await
+            .ctx("store the first author's entries")?;
+        let loaded = db
+            .load_entries(&room, None, 100)
+            .await
+            .ctx("load the entries")?;
         let mut expected = all.clone();
         expected.sort_by_key(|r| r.entry.display_key());
         assert_eq!(display_keys(&loaded), display_keys(&expected));
@@ -701,21 +727,25 @@ mod browser_tests {
             .iter()
             .zip(&expected)
             .all(|(a, b)| a.bytes == b.bytes));
-        assert_eq!(db.count_entries(&room).await.expect("count"), 6);
+        assert_eq!(db.count_entries(&room).await.ctx("count the entries")?, 6);
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn paging_visits_every_entry_once_in_order() {
-        let db = fresh("natter-test-paging").await;
+    async fn paging_visits_every_entry_once_in_order() -> Result<(), String> {
+        let db = fresh("natter-test-paging").await?;
         let room = RoomId([5; 32]);
         let lamports: Vec<u64> = (1..=10).collect();
-        let mut all = chain(room, 1, &lamports);
-        all.extend(chain(room, 2, &lamports[..7]));
-        db.put_entries(&room, &all).await.expect("store");
+        let mut all = chain(room, 1, &lamports)?;
+        all.extend(chain(room, 2, &lamports[..7])?);
+        db.put_entries(&room, &all).await.ctx("store the entries")?;
         let mut pages = Vec::new();
         let mut after = None;
         loop {
-            let page = db.load_entries(&room, after, 4).await.expect("load");
+            let page = db
+                .load_entries(&room, after, 4)
+                .await
+                .ctx("load a page of entries")?;
             assert!(page.len() <= 4);
             let Some(last) = page.last() else { break };
             after = Some(EntryCursor::at(last));
@@ -726,13 +756,14 @@ mod browser_tests {
         assert!(db
             .load_entries(&room, None, 0)
             .await
-            .expect("load")
+            .ctx("load an empty page")?
             .is_empty());
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn deleting_a_room_removes_only_its_own_entries_and_peers() {
-        let db = fresh("natter-test-delete").await;
+    async fn deleting_a_room_removes_only_its_own_entries_and_peers() -> Result<(), String> {
+        let db = fresh("natter-test-delete").await?;
         let (gone, kept) = (RoomId([1; 32]), RoomId([2; 32]));
         for room in [gone, kept] {
             db.put_room(&RoomRecord {
@@ -744,10 +775,10 @@ mod browser_tests {
                 last_activity_ms: 0,
             })
             .await
-            .expect("store");
-            db.put_entries(&room, &chain(room, 1, &[1, 2, 3]))
+            .ctx("store a room")?;
+            db.put_entries(&room, &chain(room, 1, &[1, 2, 3])?)
                 .await
-                .expect("store");
+                .ctx("store a room's entries")?;
             db.put_peer(
                 &room,
                 &VerifiedPeer {
@@ -756,70 +787,123 @@ mod browser_tests {
                 },
             )
             .await
-            .expect("store");
+            .ctx("store a room's verified peer")?;
         }
-        db.delete_room(&gone).await.expect("delete");
-        assert_eq!(db.count_entries(&gone).await.expect("count"), 0);
-        assert!(db.load_peers(&gone).await.expect("load").is_empty());
-        assert_eq!(db.count_entries(&kept).await.expect("count"), 3);
+        db.delete_room(&gone).await.ctx("delete the room")?;
         assert_eq!(
-            db.load_entries(&kept, None, 10).await.expect("load").len(),
+            db.count_entries(&gone)
+                .await
+                .ctx("count the deleted room's entries")?,
+            0
+        );
+        assert!(db
+            .load_peers(&gone)
+            .await
+            .ctx("load the deleted room's peers")?
+            .is_empty());
+        assert_eq!(
+            db.count_entries(&kept)
+                .await
+                .ctx("count the kept room's entries")?,
             3
         );
-        assert_eq!(db.load_peers(&kept).await.expect("load").len(), 1);
-        let rooms = db.load_rooms().await.expect("load");
+        assert_eq!(
+            db.load_entries(&kept, None, 10)
+                .await
+                .ctx("load the kept room's entries")?
+                .len(),
+            3
+        );
+        assert_eq!(
+            db.load_peers(&kept)
+                .await
+                .ctx("load the kept room's peers")?
+                .len(),
+            1
+        );
+        let rooms = db.load_rooms().await.ctx("load the rooms")?;
         assert_eq!(rooms.iter().map(|r| r.id).collect::<Vec<_>>(), vec![kept]);
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn verified_peers_round_trip() {
-        let db = fresh("natter-test-peers").await;
+    async fn verified_peers_round_trip() -> Result<(), String> {
+        let db = fresh("natter-test-peers").await?;
         let room = RoomId([4; 32]);
         let peer = VerifiedPeer {
             key: Identity::from_secret_bytes(&[8; 32]).public(),
             verified_at_ms: 1_700_000_000_123,
         };
-        db.put_peer(&room, &peer).await.expect("store");
-        db.put_peer(&room, &peer).await.expect("store again");
-        assert_eq!(db.load_peers(&room).await.expect("load"), vec![peer]);
+        db.put_peer(&room, &peer).await.ctx("store the peer")?;
+        db.put_peer(&room, &peer)
+            .await
+            .ctx("store the peer again")?;
+        assert_eq!(
+            db.load_peers(&room).await.ctx("load the peers")?,
+            vec![peer]
+        );
         assert!(db
             .load_peers(&RoomId([5; 32]))
             .await
-            .expect("load")
+            .ctx("load another room's peers")?
             .is_empty());
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn erase_all_leaves_nothing_behind() {
-        let db = fresh("natter-test-erase").await;
+    async fn erase_all_leaves_nothing_behind() -> Result<(), String> {
+        let db = fresh("natter-test-erase").await?;
         let room = RoomId([6; 32]);
         db.put_identity(&StoredIdentity {
             secret: [1; 32],
             display_name: "B".into(),
         })
         .await
-        .expect("store");
-        db.put_entries(&room, &chain(room, 1, &[1]))
+        .ctx("store the identity")?;
+        db.put_entries(&room, &chain(room, 1, &[1])?)
             .await
-            .expect("store");
-        db.erase_all().await.expect("erase");
-        assert_eq!(db.load_identity().await.expect("load"), None);
-        assert_eq!(db.count_entries(&room).await.expect("count"), 0);
+            .ctx("store an entry")?;
+        db.erase_all().await.ctx("erase everything")?;
+        assert_eq!(
+            db.load_identity()
+                .await
+                .ctx("load the identity after erasing")?,
+            None
+        );
+        assert_eq!(
+            db.count_entries(&room)
+                .await
+                .ctx("count the entries after erasing")?,
+            0
+        );
+        Ok(())
     }
 
     #[wasm_bindgen_test]
-    async fn opening_the_same_schema_version_twice_keeps_the_data() {
+    async fn opening_the_same_schema_version_twice_keeps_the_data() -> Result<(), String> {
         let name = "natter-test-reopen";
-        let db = fresh(name).await;
-        assert_eq!(db.version().expect("version"), SCHEMA_VERSION);
+        let db = fresh(name).await?;
+        assert_eq!(db.version().ctx("read the schema version")?, SCHEMA_VERSION);
         let room = RoomId([7; 32]);
-        db.put_entries(&room, &chain(room, 1, &[1, 2]))
+        db.put_entries(&room, &chain(room, 1, &[1, 2])?)
             .await
-            .expect("store");
+            .ctx("store the entries")?;
         db.close();
-        let again = Storage::open_named(name).await.expect("reopen");
-        assert_eq!(again.version().expect("version"), SCHEMA_VERSION);
-        assert_eq!(again.count_entries(&room).await.expect("count"), 2);
+        let again = Storage::open_named(name).await.ctx("reopen the database")?;
+        assert_eq!(
+            again
+                .version()
+                .ctx("read the schema version after reopening")?,
+            SCHEMA_VERSION
+        );
+        assert_eq!(
+            again
+                .count_entries(&room)
+                .await
+                .ctx("count the entries after reopening")?,
+            2
+        );
+        Ok(())
     }
 
     #[wasm_bindgen_test]

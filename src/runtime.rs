@@ -14,8 +14,13 @@
 //! - a tick (every [`TICK_MS`]), which drives each room's timers.
 //!
 //! After each, every room's [`RoomSync`] outputs are drained in order: frames go to the
-//! peer's DataChannel, `Store` goes to IndexedDB (awaited before anything later runs, so a
-//! message is on disk before it is shown or sent), events update the [`UiState`] signals.
+//! peer's DataChannel, `Store` goes to IndexedDB, events update the [`UiState`] signals. Our
+//! own entries are awaited on disk before anything later runs, so a message we wrote is
+//! stored before it is sent or shown (losing one would make us sign its seq twice). Others'
+//! entries are written without holding up the loop: they are shown at once, and anything a
+//! failed write loses comes back from peers at the next sync. The open room's view is
+//! rebuilt at most every `FLUSH_MS` during bursts, so a catch-up of thousands of entries
+//! does not rebuild it thousands of times.
 //!
 //! # Trust
 //!
@@ -62,7 +67,10 @@ use crate::storage::{RoomRecord, Storage, StoredIdentity, VerifiedPeer};
 use leptos::prelude::{Set, Update};
 
 /// How often rooms get a timer tick (summaries, announcements, want time-outs).
-pub const TICK_MS: u32 = 200;
+pub const TICK_MS: u32 = 100;
+
+/// During a burst of events, the open room's view is rebuilt at most this often (ms).
+const FLUSH_MS: f64 = 100.0;
 
 /// Where settings live in `localStorage` (small, read before IndexedDB opens).
 const SETTINGS_KEY: &str = "natter.settings";
@@ -151,7 +159,9 @@ impl Conn {
 
 struct Runtime {
     ui: UiState,
-    storage: Option<Storage>,
+    storage: Option<std::rc::Rc<Storage>>,
+    /// When the open room's view was last rebuilt (ms, `Date.now()`).
+    last_flush: f64,
     identity: Identity,
     me: PublicKey,
     name: String,
@@ -245,7 +255,7 @@ impl Runtime {
         ui.settings.set(settings.clone());
         let mut notices = Vec::new();
         let storage = match Storage::open().await {
-            Ok(s) => Some(s),
+            Ok(s) => Some(std::rc::Rc::new(s)),
             Err(e) => {
                 notices.push(format!("{e} Rooms will not be kept after this tab closes."));
                 None
@@ -271,6 +281,7 @@ impl Runtime {
         let mut rt = Runtime {
             ui,
             storage,
+            last_flush: 0.0,
             identity,
             me,
             name,
@@ -437,6 +448,7 @@ impl Runtime {
                 r = self.rtc_rx.next() => Wake::Rtc(r),
                 _ = ticks.next() => Wake::Tick,
             };
+            let tick = matches!(wake, Wake::Tick);
             match wake {
                 Wake::Command(Some(c)) => self.on_command(c).await,
                 Wake::Command(None) => return,
@@ -445,7 +457,13 @@ impl Runtime {
                 Wake::Signal(None) | Wake::Rtc(None) => {}
                 Wake::Tick => self.on_tick().await,
             }
-            self.flush_ui();
+            // Rebuilding the open room's view costs time in proportion to its history: during
+            // a burst (a catch-up) do it at most every FLUSH_MS; a tick picks up the rest.
+            let now = js_sys::Date::now();
+            if tick || now - self.last_flush >= FLUSH_MS {
+                self.last_flush = now;
+                self.flush_ui();
+            }
         }
     }
 
@@ -1243,10 +1261,30 @@ impl Runtime {
                 if r.ephemeral || r.checking.is_some() {
                     return;
                 }
-                if let Some(s) = &self.storage {
+                let Some(s) = self.storage.clone() else { return };
+                if records.iter().any(|rec| rec.entry.author == self.me) {
+                    // Our own entries are on disk before they are sent or shown: a lost own
+                    // entry would make us sign its seq again, which peers treat as a fork.
                     if let Err(e) = s.put_entries(&id, &records).await {
                         self.notify(e.to_string());
                     }
+                } else {
+                    // Others' entries are shown while the write completes: if it fails (or
+                    // the tab dies first) they come back from peers at the next sync.
+                    // IndexedDB runs the transactions in the order they were made.
+                    let notices = self.ui.notices;
+                    let id_hint = self.next_notice;
+                    self.next_notice += 1;
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(e) = s.put_entries(&id, &records).await {
+                            let text = e.to_string();
+                            notices.update(|n| {
+                                if !n.iter().any(|x| x.text == text) {
+                                    n.push(Notice { id: id_hint, text });
+                                }
+                            });
+                        }
+                    });
                 }
             }
             Output::Event(ev) => self.on_event(id, ev).await,

@@ -19,8 +19,8 @@
 //! stored before it is sent or shown (losing one would make us sign its seq twice). Others'
 //! entries are written without holding up the loop: they are shown at once, and anything a
 //! failed write loses comes back from peers at the next sync. The open room's view is
-//! rebuilt at most every `FLUSH_MS` during bursts, so a catch-up of thousands of entries
-//! does not rebuild it thousands of times.
+//! rebuilt after each event unless rebuilding would take more than a fifth of the time, so
+//! a catch-up of thousands of entries does not rebuild it thousands of times.
 //!
 //! # Trust
 //!
@@ -69,8 +69,6 @@ use leptos::prelude::{Set, Update};
 /// How often rooms get a timer tick (summaries, announcements, want time-outs).
 pub const TICK_MS: u32 = 100;
 
-/// During a burst of events, the open room's view is rebuilt at most this often (ms).
-const FLUSH_MS: f64 = 100.0;
 
 /// Where settings live in `localStorage` (small, read before IndexedDB opens).
 const SETTINGS_KEY: &str = "natter.settings";
@@ -160,8 +158,9 @@ impl Conn {
 struct Runtime {
     ui: UiState,
     storage: Option<std::rc::Rc<Storage>>,
-    /// When the open room's view was last rebuilt (ms, `Date.now()`).
+    /// When the views were last refreshed (ms, `Date.now()`), and how long that took.
     last_flush: f64,
+    flush_cost: f64,
     identity: Identity,
     me: PublicKey,
     name: String,
@@ -282,6 +281,7 @@ impl Runtime {
             ui,
             storage,
             last_flush: 0.0,
+            flush_cost: 0.0,
             identity,
             me,
             name,
@@ -457,12 +457,15 @@ impl Runtime {
                 Wake::Signal(None) | Wake::Rtc(None) => {}
                 Wake::Tick => self.on_tick().await,
             }
-            // Rebuilding the open room's view costs time in proportion to its history: during
-            // a burst (a catch-up) do it at most every FLUSH_MS; a tick picks up the rest.
+            // Rebuilding the open room's view costs time in proportion to its history. It
+            // runs at once unless the previous rebuilds would then take more than a fifth
+            // of the time (a catch-up of thousands of entries); a tick picks up the rest.
             let now = js_sys::Date::now();
-            if tick || now - self.last_flush >= FLUSH_MS {
-                self.last_flush = now;
+            if tick || now - self.last_flush >= 4.0 * self.flush_cost {
                 self.flush_ui();
+                let done = js_sys::Date::now();
+                self.flush_cost = done - now;
+                self.last_flush = done;
             }
         }
     }

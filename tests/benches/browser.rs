@@ -1004,6 +1004,17 @@ async fn catch_up_in(
     let natter_ms = number(&state["done"], "the catch-up time")?;
     let first_ms = state["first"].as_f64();
     eprintln!("catch-up: natter {natter_ms:.0} ms (first history entry at {first_ms:?} ms)");
+    // NATTER_BENCH_TRACE=1: each page's connection trace (ms since its navigation).
+    if std::env::var_os("NATTER_BENCH_TRACE").is_some() {
+        for (who, b) in [("holder", holder), ("joiner", joiner)] {
+            let lines = b
+                .execute("return window.__natterWarnings || [];", vec![])
+                .await?;
+            for line in lines.as_array().into_iter().flatten() {
+                eprintln!("  [{who}] {}", line.as_str().unwrap_or_default());
+            }
+        }
+    }
 
     // Raw: the same bytes, holder to joiner, over a DataChannel of their own.
     let bytes = history.total_bytes();

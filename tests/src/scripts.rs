@@ -24,12 +24,12 @@ pub const ERROR_RECORDER: &str = r#"
   window.__natterWarnings = [];
   const origWarn = console.warn.bind(console);
   console.warn = (...args) => {
-    try { window.__natterWarnings.push(Array.from(args).map(String).join(" ")); } catch (_) {}
+    try { window.__natterWarnings.push(Math.round(performance.now()) + " " + Array.from(args).map(String).join(" ")); } catch (_) {}
     origWarn(...args);
   };
   const origInfo = console.info.bind(console);
   console.info = (...args) => {
-    try { window.__natterWarnings.push("info: " + Array.from(args).map(String).join(" ")); } catch (_) {}
+    try { window.__natterWarnings.push(Math.round(performance.now()) + " info: " + Array.from(args).map(String).join(" ")); } catch (_) {}
     origInfo(...args);
   };
   window.addEventListener("error", (e) => push("uncaught", [e.message]));

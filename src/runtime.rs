@@ -520,9 +520,19 @@ impl Runtime {
                 target,
                 emoji,
             } => {
-                if let Some(target) = entry_id(&target) {
-                    self.post(&room, Body::Reaction { target, emoji }).await;
-                }
+                let (Some(target), Some(id)) = (entry_id(&target), RoomId::from_hex(&room)) else {
+                    return;
+                };
+                // Reacting again with the same emoji takes our reaction back.
+                let ours = self
+                    .rooms
+                    .get(&id)
+                    .and_then(|r| live_reaction(r.sync.log().entries_of(&self.me), target, &emoji));
+                let body = match ours {
+                    Some(reaction) => Body::Delete { target: reaction },
+                    None => Body::Reaction { target, emoji },
+                };
+                self.post(&room, body).await;
             }
             Command::Typing { room, active } => {
                 if let Some(id) = RoomId::from_hex(&room) {
@@ -1620,6 +1630,17 @@ impl Runtime {
             left,
         })
     }
+}
+
+/// Our reaction `emoji` to `target` among our own entries, unless we deleted it since.
+fn live_reaction(ours: &[Record], target: EntryId, emoji: &str) -> Option<EntryId> {
+    let reaction = ours.iter().rev().find(|r| {
+        matches!(&r.entry.body, Body::Reaction { target: t, emoji: e } if *t == target && e == emoji)
+    })?;
+    let deleted = ours
+        .iter()
+        .any(|r| matches!(r.entry.body, Body::Delete { target: t } if t == reaction.id));
+    (!deleted).then_some(reaction.id)
 }
 
 fn room_name(room: &Room) -> String {

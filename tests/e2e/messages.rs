@@ -60,6 +60,23 @@ pub async fn message_actions_reach_the_peer(ctx: Ctx) -> TestResult {
         return Err(format!("{e}; the reactions of [A1] read {now:?}"));
     }
 
+    // Reacting again takes the reaction back, for Alice too.
+    bob.click_in_message("[A1]", "React 👍").await?;
+    let alice_ref = &alice;
+    let withdrawn = wait_until(
+        "Alice: no reaction left on [A1]",
+        DELIVERY_TIMEOUT,
+        move || async move {
+            let r = alice_ref.reactions_of("[A1]").await?;
+            Ok(r.trim().is_empty().then_some(()))
+        },
+    )
+    .await;
+    if let Err(e) = withdrawn {
+        let now = alice.reactions_of("[A1]").await.unwrap_or_default();
+        return Err(format!("{e}; the reactions of [A1] read {now:?}"));
+    }
+
     // Edit: the composer takes the text, the button reads "Save edit", Bob sees the change.
     alice.click_in_message("[A1]", "Edit").await?;
     let alice_ref = &alice;

@@ -334,7 +334,9 @@ impl PeerConn {
             .pc
             .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         shared.dc.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        shared.dc.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        shared
+            .dc
+            .set_onclose(Some(on_close.as_ref().unchecked_ref()));
         shared
             .dc
             .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -531,12 +533,14 @@ async fn on_remote(s: &Shared, msg: SignalMessage) -> Result<(), String> {
 }
 
 async fn add_candidate(s: &Shared, init: &RtcIceCandidateInit) -> Result<(), String> {
-    match JsFuture::from(s.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init))).await
-    {
+    match JsFuture::from(s.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init))).await {
         Ok(_) => Ok(()),
         // Candidates for an offer we ignored are expected to fail.
         Err(_) if s.ignore_offer.get() => Ok(()),
-        Err(e) => Err(format!("a network candidate from a peer was refused: {}", describe(&e))),
+        Err(e) => Err(format!(
+            "a network candidate from a peer was refused: {}",
+            describe(&e)
+        )),
     }
 }
 

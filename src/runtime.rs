@@ -69,7 +69,6 @@ use leptos::prelude::{Set, Update};
 /// How often rooms get a timer tick (summaries, announcements, want time-outs).
 pub const TICK_MS: u32 = 100;
 
-
 /// Where settings live in `localStorage` (small, read before IndexedDB opens).
 const SETTINGS_KEY: &str = "natter.settings";
 
@@ -268,7 +267,11 @@ impl Runtime {
             None => None,
         };
         let (identity, name, fresh) = match stored {
-            Some(s) => (Identity::from_secret_bytes(&s.secret), s.display_name, false),
+            Some(s) => (
+                Identity::from_secret_bytes(&s.secret),
+                s.display_name,
+                false,
+            ),
             None => {
                 let identity = Identity::generate(&mut rand_core::OsRng);
                 let text = identity.public().to_text();
@@ -417,7 +420,14 @@ impl Runtime {
             .collect();
         let left = settings.left;
         let id = room.id();
-        let rt = RoomRt::new(room, false, settings, sync, verified, last_activity.max(rec.last_activity_ms));
+        let rt = RoomRt::new(
+            room,
+            false,
+            settings,
+            sync,
+            verified,
+            last_activity.max(rec.last_activity_ms),
+        );
         self.rooms.insert(id, rt);
         if !left {
             self.join_signaling(id);
@@ -431,10 +441,7 @@ impl Runtime {
 
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut ticks = gloo_timers::future::IntervalStream::new(TICK_MS).fuse();
-        let mut signal_rx = self
-            .signal_rx
-            .take()
-            .unwrap_or_else(|| mpsc::unbounded().1);
+        let mut signal_rx = self.signal_rx.take().unwrap_or_else(|| mpsc::unbounded().1);
         enum Wake {
             Command(Option<Command>),
             Signal(Option<SignalEvent>),
@@ -594,7 +601,12 @@ impl Runtime {
         }
     }
 
-    async fn create_room(&mut self, name: Option<String>, password: Option<String>, ephemeral: bool) {
+    async fn create_room(
+        &mut self,
+        name: Option<String>,
+        password: Option<String>,
+        ephemeral: bool,
+    ) {
         let name = name.filter(|n| !n.trim().is_empty());
         let password = password.filter(|p| !p.is_empty());
         if password.is_some() {
@@ -710,7 +722,9 @@ impl Runtime {
     }
 
     async fn post(&mut self, room: &str, body: Body) {
-        let Some(id) = RoomId::from_hex(room) else { return };
+        let Some(id) = RoomId::from_hex(room) else {
+            return;
+        };
         if let Some(r) = self.rooms.get_mut(&id) {
             r.last_activity_ms = now_ms();
         }
@@ -743,7 +757,9 @@ impl Runtime {
         let (Some(id), Ok(key)) = (RoomId::from_hex(room), PublicKey::from_text(key)) else {
             return;
         };
-        let Some(r) = self.rooms.get_mut(&id) else { return };
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
         r.verified.insert(key);
         r.dirty = true;
         let ephemeral = r.ephemeral;
@@ -759,7 +775,9 @@ impl Runtime {
     }
 
     async fn leave(&mut self, id: RoomId, delete: bool) {
-        let Some(r) = self.rooms.get_mut(&id) else { return };
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
         let ephemeral = r.ephemeral;
         let lobby = r.lobby.take();
         r.session = None;
@@ -815,7 +833,9 @@ impl Runtime {
 
     fn join_signaling(&mut self, id: RoomId) {
         let Some(sig) = &self.signaling else { return };
-        let Some(r) = self.rooms.get_mut(&id) else { return };
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
         if let Err(e) = sig.join(&id.to_hex()) {
             warn(&e.to_string());
         }
@@ -870,8 +890,12 @@ impl Runtime {
                     self.on_check(id, None, Some(peers.len())).await;
                     return;
                 }
-                let Some(id) = RoomId::from_hex(&room) else { return };
-                let Some(r) = self.rooms.get_mut(&id) else { return };
+                let Some(id) = RoomId::from_hex(&room) else {
+                    return;
+                };
+                let Some(r) = self.rooms.get_mut(&id) else {
+                    return;
+                };
                 r.session = Some(session);
                 let checking = r.checking.is_some();
                 for p in peers {
@@ -891,7 +915,9 @@ impl Runtime {
                 }
             }
             SignalEvent::PeerLeft { room, session } => {
-                let Some(id) = RoomId::from_hex(&room) else { return };
+                let Some(id) = RoomId::from_hex(&room) else {
+                    return;
+                };
                 // A connection that is up carries on without the server; one that is still
                 // negotiating, or whose link is down, cannot recover.
                 for c in self.conns.values_mut() {
@@ -911,9 +937,18 @@ impl Runtime {
         }
     }
 
-    async fn on_check(&mut self, id: RoomId, room_peers: Option<usize>, lobby_peers: Option<usize>) {
-        let Some(r) = self.rooms.get_mut(&id) else { return };
-        let Some(check) = r.checking.as_mut() else { return };
+    async fn on_check(
+        &mut self,
+        id: RoomId,
+        room_peers: Option<usize>,
+        lobby_peers: Option<usize>,
+    ) {
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        let Some(check) = r.checking.as_mut() else {
+            return;
+        };
         if room_peers.is_some() {
             check.room_peers = room_peers;
         }
@@ -1019,10 +1054,15 @@ impl Runtime {
     }
 
     fn on_blob(&mut self, room: &str, from: &str, blob: &str) {
-        let Some(id) = RoomId::from_hex(room) else { return };
+        let Some(id) = RoomId::from_hex(room) else {
+            return;
+        };
         let Some(r) = self.rooms.get(&id) else { return };
-        let Some(local) = r.session.clone() else { return };
-        let plain = match natter_core::seal::open_text(r.room.signal_key(), &id, from, &local, blob) {
+        let Some(local) = r.session.clone() else {
+            return;
+        };
+        let plain = match natter_core::seal::open_text(r.room.signal_key(), &id, from, &local, blob)
+        {
             Ok(p) => p,
             Err(e) => {
                 warn(&format!("a sealed signal did not open: {e}"));
@@ -1059,14 +1099,18 @@ impl Runtime {
             RtcEvent::Frame(_) => {}
             other => trace(&format!("conn {key}: {other:?}")),
         }
-        let Some(conn) = self.conns.get_mut(&key) else { return };
+        let Some(conn) = self.conns.get_mut(&key) else {
+            return;
+        };
         let id = conn.room;
         match event {
             RtcEvent::Signal(msg) => {
                 let (Some(sig), Some(r)) = (&self.signaling, self.rooms.get(&id)) else {
                     return;
                 };
-                let Ok(plain) = serde_json::to_vec(&msg) else { return };
+                let Ok(plain) = serde_json::to_vec(&msg) else {
+                    return;
+                };
                 match natter_core::seal::seal_to_text(
                     r.room.signal_key(),
                     &mut rand_core::OsRng,
@@ -1120,7 +1164,9 @@ impl Runtime {
     }
 
     async fn on_frame(&mut self, key: u64, bytes: Vec<u8>) {
-        let Some(conn) = self.conns.get(&key) else { return };
+        let Some(conn) = self.conns.get(&key) else {
+            return;
+        };
         let id = conn.room;
         let ctx = match &conn.state {
             ConnState::Verified { .. } => {
@@ -1139,7 +1185,10 @@ impl Runtime {
                         return;
                     }
                 }
-                self.drop_conn(key, "A peer sent too much before the connection was ready.".into());
+                self.drop_conn(
+                    key,
+                    "A peer sent too much before the connection was ready.".into(),
+                );
                 return;
             }
             ConnState::Open(ctx) => ctx.clone(),
@@ -1176,8 +1225,7 @@ impl Runtime {
         self.close_conns(|c| {
             c.room == id && matches!(c.state, ConnState::Verified { key: pk } if pk == peer_key)
         });
-        self.names
-            .insert(peer_key, hello.display_name().to_owned());
+        self.names.insert(peer_key, hello.display_name().to_owned());
         if let Some(c) = self.conns.get_mut(&key) {
             c.state = ConnState::Verified { key: peer_key };
         }
@@ -1201,10 +1249,13 @@ impl Runtime {
     }
 
     async fn remove_conn(&mut self, key: u64) {
-        let Some(c) = self.conns.remove(&key) else { return };
+        let Some(c) = self.conns.remove(&key) else {
+            return;
+        };
         c.pc.close();
         if matches!(c.state, ConnState::Verified { .. }) {
-            self.handle(c.room, Input::PeerDisconnected(PeerId(key))).await;
+            self.handle(c.room, Input::PeerDisconnected(PeerId(key)))
+                .await;
         }
         if let Some(r) = self.rooms.get_mut(&c.room) {
             r.dirty = true;
@@ -1242,7 +1293,9 @@ impl Runtime {
 
     /// Feeds one input to a room and executes every output.
     async fn handle(&mut self, id: RoomId, input: Input) {
-        let Some(r) = self.rooms.get_mut(&id) else { return };
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
         let is_post = matches!(input, Input::Post(_));
         if let Err(e) = r.sync.handle(now_ms(), input) {
             if is_post {
@@ -1251,7 +1304,9 @@ impl Runtime {
             return;
         }
         loop {
-            let Some(r) = self.rooms.get_mut(&id) else { return };
+            let Some(r) = self.rooms.get_mut(&id) else {
+                return;
+            };
             let outputs = r.sync.drain_outputs();
             if outputs.is_empty() {
                 break;
@@ -1274,7 +1329,9 @@ impl Runtime {
                 if r.ephemeral || r.checking.is_some() {
                     return;
                 }
-                let Some(s) = self.storage.clone() else { return };
+                let Some(s) = self.storage.clone() else {
+                    return;
+                };
                 if records.iter().any(|rec| rec.entry.author == self.me) {
                     // Our own entries are on disk before they are sent or shown: a lost own
                     // entry would make us sign its seq again, which peers treat as a fork.
@@ -1347,7 +1404,9 @@ impl Runtime {
         }
         let me = self.me;
         let current = self.current;
-        let Some(r) = self.rooms.get_mut(&id) else { return };
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
         r.dirty = true;
         match ev {
             Event::Entries(ids) => {
@@ -1371,7 +1430,8 @@ impl Runtime {
             Event::Equivocation { .. } => {}
             Event::Hello { .. } | Event::Bye { .. } => {}
             Event::Typing { peer, active } => {
-                if let Some(ConnState::Verified { key }) = self.conns.get(&peer.0).map(|c| &c.state) {
+                if let Some(ConnState::Verified { key }) = self.conns.get(&peer.0).map(|c| &c.state)
+                {
                     if active {
                         r.typing.insert(*key, js_sys::Date::now() + 6000.0);
                     } else {
@@ -1380,7 +1440,8 @@ impl Runtime {
                 }
             }
             Event::Presence { peer, state } => {
-                if let Some(ConnState::Verified { key }) = self.conns.get(&peer.0).map(|c| &c.state) {
+                if let Some(ConnState::Verified { key }) = self.conns.get(&peer.0).map(|c| &c.state)
+                {
                     r.presence.insert(*key, state);
                 }
             }
@@ -1461,7 +1522,11 @@ impl Runtime {
                 left: r.settings.left,
             })
             .collect();
-        list.sort_by(|a, b| b.last_activity_ms.cmp(&a.last_activity_ms).then(a.name.cmp(&b.name)));
+        list.sort_by(|a, b| {
+            b.last_activity_ms
+                .cmp(&a.last_activity_ms)
+                .then(a.name.cmp(&b.name))
+        });
         self.ui.rooms.set(list);
     }
 
@@ -1533,7 +1598,11 @@ impl Runtime {
                     id: m.id.to_hex(),
                     author: name_of(&m.author),
                     mine,
-                    text: if m.deleted { String::new() } else { m.text.clone() },
+                    text: if m.deleted {
+                        String::new()
+                    } else {
+                        m.text.clone()
+                    },
                     wall_ms: m.wall_ms,
                     edited: m.edited,
                     deleted: m.deleted,
@@ -1595,7 +1664,9 @@ impl Runtime {
             .map(|(key, presence, name)| {
                 let is_verified = verified.contains(&key);
                 let key_changed = !is_verified
-                    && verified_names.iter().any(|(vk, vn)| *vk != key && *vn == name);
+                    && verified_names
+                        .iter()
+                        .any(|(vk, vn)| *vk != key && *vn == name);
                 PeerView {
                     key: key.to_text(),
                     safety_number: self.safety_number(&key),

@@ -21,3 +21,6 @@ pub mod state;
 pub mod signaling;
 // Persistent rooms, identity and entries in IndexedDB; ephemeral rooms never touch it.
 pub mod storage;
+// Helpers for the browser tests.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod test_support;

@@ -78,22 +78,11 @@ pub enum SignalMessage {
     },
 }
 
-/// An ICE server as given to `RTCPeerConnection`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IceServer {
-    /// `stun:`, `turn:` or `turns:` URLs.
-    pub urls: Vec<String>,
-    /// TURN user name.
-    pub username: Option<String>,
-    /// TURN credential.
-    pub credential: Option<String>,
-}
-
 /// How to set up a connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RtcOptions {
     /// ICE servers (none: host candidates only, enough on one network).
-    pub ice_servers: Vec<IceServer>,
+    pub ice_servers: Vec<crate::server::IceServer>,
     /// Only use TURN relay candidates.
     pub relay_only: bool,
 }
@@ -254,76 +243,48 @@ impl PeerConn {
                 let _ = tasks.unbounded_send(Task::Negotiate);
             })
         };
-        let on_ice = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
-                move |ev: RtcPeerConnectionIceEvent| {
-                    let (Some(s), Some(c)) = (weak.upgrade(), ev.candidate()) else {
-                        return;
-                    };
-                    s.emit(RtcEvent::Signal(SignalMessage::Ice {
-                        candidate: c.candidate(),
-                        mid: c.sdp_mid(),
-                        index: c.sdp_m_line_index(),
-                    }));
-                },
-            )
-        };
-        let on_state = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
-                let Some(s) = weak.upgrade() else { return };
-                let state = s.pc.connection_state();
-                s.emit(RtcEvent::State(format!("{state:?}").to_lowercase()));
-                match state {
-                    // Ask for fresh candidates; negotiationneeded follows. Only the impolite
-                    // end restarts, so the two ends do not collide (see `negotiate`).
-                    RtcPeerConnectionState::Failed if !s.polite => {
-                        if let Err(e) = call0(&s.pc, "restartIce") {
-                            s.emit(RtcEvent::Failed(format!("ICE restart failed: {e}")));
-                        }
+        let on_ice = on(&weak, |s, ev: RtcPeerConnectionIceEvent| {
+            if let Some(c) = ev.candidate() {
+                s.emit(RtcEvent::Signal(SignalMessage::Ice {
+                    candidate: c.candidate(),
+                    mid: c.sdp_mid(),
+                    index: c.sdp_m_line_index(),
+                }));
+            }
+        });
+        let on_state = on(&weak, |s, _: JsValue| {
+            let state = s.pc.connection_state();
+            s.emit(RtcEvent::State(format!("{state:?}").to_lowercase()));
+            match state {
+                // Ask for fresh candidates; negotiationneeded follows. Only the impolite end
+                // restarts, so the two ends do not collide (see `negotiate`).
+                RtcPeerConnectionState::Failed if !s.polite => {
+                    if let Err(e) = call0(&s.pc, "restartIce") {
+                        s.emit(RtcEvent::Failed(format!("ICE restart failed: {e}")));
                     }
-                    RtcPeerConnectionState::Closed => s.emit(RtcEvent::Closed),
-                    _ => {}
                 }
-            })
-        };
+                RtcPeerConnectionState::Closed => s.emit(RtcEvent::Closed),
+                _ => {}
+            }
+        });
         let on_open = {
             let tasks = tasks.clone();
             Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
                 let _ = tasks.unbounded_send(Task::Opened);
             })
         };
-        let on_close = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
-                if let Some(s) = weak.upgrade() {
-                    s.emit(RtcEvent::Closed);
-                }
-            })
-        };
-        let on_message = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-                let Some(s) = weak.upgrade() else { return };
-                let data = ev.data();
-                if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-                    s.emit(RtcEvent::Frame(Uint8Array::new(buf).to_vec()));
-                } else {
-                    // Text or blobs are not part of the protocol: an empty frame fails decoding,
-                    // so the runtime treats the sender like any other malformed one.
-                    s.emit(RtcEvent::Frame(Vec::new()));
-                }
-            })
-        };
-        let on_low = {
-            let weak = weak.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
-                if let Some(s) = weak.upgrade() {
-                    s.drain();
-                }
-            })
-        };
+        let on_close = on(&weak, |s, _: JsValue| s.emit(RtcEvent::Closed));
+        let on_message = on(&weak, |s, ev: MessageEvent| {
+            let data = ev.data();
+            // Text or blobs are not part of the protocol: an empty frame fails decoding, so
+            // the runtime treats the sender like any other malformed one.
+            let frame = data
+                .dyn_ref::<js_sys::ArrayBuffer>()
+                .map(|buf| Uint8Array::new(buf).to_vec())
+                .unwrap_or_default();
+            s.emit(RtcEvent::Frame(frame));
+        });
+        let on_low = on(&weak, |s, _: JsValue| s.drain());
         shared
             .pc
             .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
@@ -345,9 +306,11 @@ impl PeerConn {
             .set_onbufferedamountlow(Some(on_low.as_ref().unchecked_ref()));
 
         wasm_bindgen_futures::spawn_local(run_tasks(weak, task_rx));
-        // The negotiated channel needs an SCTP transport: start negotiating now rather than
-        // waiting for the event (both ends do; perfect negotiation settles the collision).
-        let _ = tasks.unbounded_send(Task::Negotiate);
+        // The negotiated channel needs an SCTP transport: the impolite end offers now rather
+        // than waiting for the event (the polite end waits for that offer, see `negotiate`).
+        if !polite {
+            let _ = tasks.unbounded_send(Task::Negotiate);
+        }
 
         Ok(PeerConn {
             shared,
@@ -376,21 +339,6 @@ impl PeerConn {
         self.shared.drain();
     }
 
-    /// Whether the DataChannel is open.
-    pub fn is_open(&self) -> bool {
-        self.shared.dc.ready_state() == RtcDataChannelState::Open
-    }
-
-    /// Frames waiting in Rust for room in the channel.
-    pub fn queued(&self) -> usize {
-        self.shared.queue.borrow().len()
-    }
-
-    /// The underlying connection (for statistics).
-    pub fn peer_connection(&self) -> &RtcPeerConnection {
-        &self.shared.pc
-    }
-
     /// Closes the channel and the connection and detaches every handler.
     pub fn close(&self) {
         if self.shared.closed.replace(true) {
@@ -416,6 +364,20 @@ impl Drop for PeerConn {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// A JS event handler that runs `f` while the connection is alive (it holds only a weak
+/// reference, so the handler never keeps the connection alive).
+fn on<T: wasm_bindgen::convert::FromWasmAbi + 'static>(
+    weak: &Weak<Shared>,
+    f: impl Fn(&Shared, T) + 'static,
+) -> Handler<T> {
+    let weak = weak.clone();
+    Closure::<dyn FnMut(T)>::new(move |ev: T| {
+        if let Some(s) = weak.upgrade() {
+            f(&s, ev);
+        }
+    })
 }
 
 /// The connection's one task: negotiation steps and remote signals, strictly in order.

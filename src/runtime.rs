@@ -57,7 +57,8 @@ use natter_core::wire::{Frame, Presence};
 use serde::{Deserialize, Serialize};
 
 use crate::components::status_bar::ServerState;
-use crate::rtc::{IceServer, PeerConn, RtcEvent, RtcOptions, SignalMessage};
+use crate::rtc::{PeerConn, RtcEvent, RtcOptions, SignalMessage};
+use crate::server::IceServer;
 use crate::signaling::{SignalEvent, Signaling, SignalingConfig};
 use crate::state::{
     Command, Delivery, MessageView, Notice, PeerPresence, PeerView, RoomState, RoomSummary,
@@ -86,12 +87,12 @@ struct RoomSettings {
     /// The user left the room: kept, not joined.
     #[serde(default)]
     left: bool,
-    /// The stretched password (hex), so the room reopens without asking again.
+    /// The stretched password, so the room reopens without asking again.
     #[serde(default)]
-    password_key: Option<String>,
-    /// Equivocation evidence (hex of both entries' bytes).
+    password_key: Option<[u8; 32]>,
+    /// Equivocation evidence: both entries' bytes.
     #[serde(default)]
-    evidence: Vec<(String, String)>,
+    evidence: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 struct RoomRt {
@@ -181,25 +182,6 @@ struct Runtime {
 
 fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-fn entry_id(text: &str) -> Option<EntryId> {
-    let bytes: [u8; 32] = unhex(text)?.try_into().ok()?;
-    Some(EntryId(bytes))
 }
 
 fn navigate(hash: &str) {
@@ -316,15 +298,7 @@ impl Runtime {
                 rt.ui.server.set(ServerState::Reachable {
                     ice_servers: cfg.ice_servers.len(),
                 });
-                rt.server_ice = cfg
-                    .ice_servers
-                    .into_iter()
-                    .map(|s| IceServer {
-                        urls: s.urls,
-                        username: s.username,
-                        credential: s.credential,
-                    })
-                    .collect();
+                rt.server_ice = cfg.ice_servers;
             }
             Err(e) => rt.ui.server.set(ServerState::Unreachable(e.to_string())),
         }
@@ -362,15 +336,7 @@ impl Runtime {
             return Ok(());
         };
         let settings: RoomSettings = serde_json::from_str(&rec.settings).unwrap_or_default();
-        let password_key = match &settings.password_key {
-            Some(h) => {
-                let bytes: [u8; 32] = unhex(h)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or("A stored room's password key is damaged.")?;
-                Some(PasswordKey::from_bytes(bytes))
-            }
-            None => None,
-        };
+        let password_key = settings.password_key.map(PasswordKey::from_bytes);
         let room = Room::from_parts(
             RoomSecret::from_bytes(rec.secret),
             rec.name.as_deref(),
@@ -395,11 +361,7 @@ impl Runtime {
         let evidence = settings
             .evidence
             .iter()
-            .filter_map(|(a, b)| {
-                let a = Record::from_bytes(&unhex(a)?).ok()?;
-                let b = Record::from_bytes(&unhex(b)?).ok()?;
-                Some((a, b))
-            })
+            .filter_map(|(a, b)| Some((Record::from_bytes(a).ok()?, Record::from_bytes(b).ok()?)))
             .collect::<Vec<_>>();
         let last_activity = records.iter().map(|r| r.entry.wall_ms).max().unwrap_or(0);
         let sync = RoomSync::load(
@@ -507,18 +469,18 @@ impl Runtime {
                 if text.trim().is_empty() {
                     return;
                 }
-                let reply_to = reply_to.as_deref().and_then(entry_id);
+                let reply_to = reply_to.as_deref().and_then(EntryId::from_hex);
                 self.post(&room, Body::Text { text, reply_to }).await;
             }
             Command::Edit { room, target, text } => {
-                if let Some(target) = entry_id(&target) {
+                if let Some(target) = EntryId::from_hex(&target) {
                     if !text.trim().is_empty() {
                         self.post(&room, Body::Edit { target, text }).await;
                     }
                 }
             }
             Command::Delete { room, target } => {
-                if let Some(target) = entry_id(&target) {
+                if let Some(target) = EntryId::from_hex(&target) {
                     self.post(&room, Body::Delete { target }).await;
                 }
             }
@@ -527,7 +489,9 @@ impl Runtime {
                 target,
                 emoji,
             } => {
-                let (Some(target), Some(id)) = (entry_id(&target), RoomId::from_hex(&room)) else {
+                let (Some(target), Some(id)) =
+                    (EntryId::from_hex(&target), RoomId::from_hex(&room))
+                else {
                     return;
                 };
                 // Reacting again with the same emoji takes our reaction back.
@@ -662,7 +626,7 @@ impl Runtime {
         let sync = RoomSync::new(id, self.clone_identity(), SyncConfig::default());
         let mut settings = RoomSettings::default();
         if let Some(k) = room.password_key() {
-            settings.password_key = Some(hex(k.as_bytes()));
+            settings.password_key = Some(*k.as_bytes());
         }
         let mut rt = RoomRt::new(room, ephemeral, settings, sync, BTreeSet::new(), now_ms());
         if !confirmed {
@@ -711,8 +675,18 @@ impl Runtime {
         if r.checking.is_some() {
             return;
         }
-        let view = r.sync.view();
-        if view.names.get(&self.me) == Some(&self.name) {
+        // Our latest profile entry in this room, if any (no need to build the whole view).
+        let current = r
+            .sync
+            .log()
+            .entries_of(&self.me)
+            .iter()
+            .rev()
+            .find_map(|rec| match &rec.entry.body {
+                Body::Profile { display_name } => Some(display_name),
+                _ => None,
+            });
+        if current == Some(&self.name) {
             return;
         }
         let body = Body::Profile {
@@ -1392,9 +1366,10 @@ impl Runtime {
             if let Some(r) = self.rooms.get_mut(&id) {
                 r.settings
                     .evidence
-                    .push((hex(&first.bytes), hex(&second.bytes)));
+                    .push((first.bytes.clone(), second.bytes.clone()));
             }
-            let name = self.name_of(author, Some(id));
+            let names = self.rooms.get(&id).map(|r| r.sync.view().names);
+            let name = self.name_of(author, names.as_ref());
             self.notify(format!(
                 "{name} signed two different versions of one message; their later messages \
                  are not accepted."
@@ -1465,16 +1440,17 @@ impl Runtime {
         self.ui.busy.set(what.map(str::to_owned));
     }
 
-    fn name_of(&self, key: &PublicKey, room: Option<RoomId>) -> String {
+    /// A key's display name: ours, else its latest profile in the room (`names`, from the
+    /// room's view), else the name from its hello, else a short form of the key.
+    fn name_of(&self, key: &PublicKey, names: Option<&BTreeMap<PublicKey, String>>) -> String {
         if *key == self.me {
             return self.name.clone();
         }
-        if let Some(r) = room.and_then(|id| self.rooms.get(&id)) {
-            if let Some(n) = r.sync.view().names.get(key) {
-                return n.clone();
-            }
-        }
-        self.names.get(key).cloned().unwrap_or_else(|| key.short())
+        names
+            .and_then(|n| n.get(key))
+            .or_else(|| self.names.get(key))
+            .cloned()
+            .unwrap_or_else(|| key.short())
     }
 
     fn flush_ui(&mut self) {
@@ -1548,16 +1524,7 @@ impl Runtime {
     fn room_state(&self, id: RoomId) -> Option<RoomState> {
         let r = self.rooms.get(&id)?;
         let view: RoomView = r.sync.view();
-        let name_of = |k: &PublicKey| -> String {
-            if *k == self.me {
-                return self.name.clone();
-            }
-            view.names
-                .get(k)
-                .or_else(|| self.names.get(k))
-                .cloned()
-                .unwrap_or_else(|| k.short())
-        };
+        let name_of = |k: &PublicKey| self.name_of(k, Some(&view.names));
         // Delivery: how many connected peers hold each of our seqs.
         let holders: Vec<u64> = self
             .conns

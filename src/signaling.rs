@@ -622,16 +622,7 @@ mod browser_tests {
 
     wasm_bindgen_test_configure!(run_in_browser);
 
-    /// Turns a failed step into a test failure that says what was being done.
-    trait Ctx<T> {
-        fn ctx(self, what: &str) -> Result<T, String>;
-    }
-
-    impl<T, E: std::fmt::Debug> Ctx<T> for Result<T, E> {
-        fn ctx(self, what: &str) -> Result<T, String> {
-            self.map_err(|e| format!("{what}: {e:?}"))
-        }
-    }
+    use crate::test_support::Ctx;
 
     /// A port on the loopback address where nothing listens.
     const DEAD_URL: &str = "ws://127.0.0.1:65531/ws";

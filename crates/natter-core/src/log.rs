@@ -156,6 +156,12 @@ impl EntryId {
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
+
+    /// Parses the form made by [`EntryId::to_hex`] (either case); `None` unless the input is
+    /// exactly 64 hex digits.
+    pub fn from_hex(hex: &str) -> Option<EntryId> {
+        crate::room::parse_hex32(hex).map(EntryId)
+    }
 }
 
 impl std::fmt::Debug for EntryId {
@@ -987,6 +993,19 @@ mod tests {
 
     fn ident(seed: u64) -> Identity {
         Identity::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+    }
+
+    #[test]
+    fn entry_ids_round_trip_through_hex_and_bad_hex_is_refused() {
+        let id = EntryId(std::array::from_fn(|i| (i * 7) as u8));
+        assert_eq!(EntryId::from_hex(&id.to_hex()), Some(id));
+        assert_eq!(EntryId::from_hex(&id.to_hex().to_uppercase()), Some(id));
+        assert_eq!(EntryId::from_hex(&id.to_hex()[..62]), None);
+        assert_eq!(
+            EntryId::from_hex(&format!("{}zz", &id.to_hex()[..62])),
+            None
+        );
+        assert_eq!(EntryId::from_hex("é"), None);
     }
 
     fn sign(id: &Identity, seq: u64, prev: EntryId, lamport: u64, body: Body) -> Record {

@@ -193,15 +193,7 @@ impl RoomId {
     /// Parses the form made by [`RoomId::to_hex`] (either case). Total: `None` unless the
     /// input is exactly 64 hex digits.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        let bytes = hex.as_bytes();
-        if bytes.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            *o = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
-        }
-        Some(Self(out))
+        parse_hex32(hex).map(Self)
     }
 
     /// Derives the room id from the room's secret and, if set, its stretched password (see
@@ -221,6 +213,19 @@ impl fmt::Debug for RoomId {
             self.0[0], self.0[1], self.0[2], self.0[3]
         )
     }
+}
+
+/// Parses exactly 64 hex digits (either case) into 32 bytes; `None` for anything else.
+pub(crate) fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *o = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+    }
+    Some(out)
 }
 
 fn hex_digit(c: u8) -> Option<u8> {

@@ -4,17 +4,22 @@
 //! hands both to the runtime, and provides them to every component through context. It
 //! follows the address fragment ([`Route`]) and tells the runtime which room is on screen,
 //! so opening a room (and marking it read) is driven by navigation, including the browser's
-//! back button.
+//! back button. Page-wide concerns live here too: the theme, the privacy screen, the title's
+//! unread badge, announcements of new messages and desktop notifications.
 
 use leptos::prelude::*;
 
+use crate::components::announcer::Announcer;
 use crate::components::busy::Busy;
 use crate::components::home::Home;
 use crate::components::nav::Nav;
 use crate::components::notices::Notices;
+use crate::components::notifier::Notifier;
+use crate::components::privacy_screen::PrivacyScreen;
 use crate::components::room::Room;
 use crate::components::settings::SettingsPage;
 use crate::components::status_bar::StatusBar;
+use crate::components::title_badge::TitleBadge;
 use crate::route::{self, Route};
 use crate::state::{Command, Commands, UiState};
 
@@ -26,6 +31,8 @@ pub fn App() -> impl IntoView {
     let commands = Commands(tx);
     provide_context(state);
     provide_context(commands.clone());
+    crate::visibility::provide();
+    Effect::new(move |_| crate::theme::apply(state.settings.with(|s| s.theme)));
     // The runtime drives browser objects and only exists in the browser build; native builds
     // (unit tests) have no runtime and drop the queue.
     #[cfg(target_arch = "wasm32")]
@@ -67,6 +74,10 @@ pub fn App() -> impl IntoView {
             {page}
         </main>
         <StatusBar />
+        <Announcer />
+        <TitleBadge />
+        <Notifier />
+        <PrivacyScreen />
     }
 }
 

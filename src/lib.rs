@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod components;
+// Desktop notifications through the browser (permission asked only from a user action).
+pub mod notify;
 // Hash routes: which view the address shows.
 pub mod route;
 // One RTCPeerConnection and its DataChannel per remote peer (module docs in the file).
@@ -21,6 +23,10 @@ pub mod state;
 pub mod signaling;
 // Persistent rooms, identity and entries in IndexedDB; ephemeral rooms never touch it.
 pub mod storage;
+// The colour theme on the page's root element.
+pub mod theme;
+// Whether the page is on screen, as a signal.
+pub mod visibility;
 // Helpers for the browser tests.
 #[cfg(all(test, target_arch = "wasm32"))]
 mod test_support;

@@ -1388,11 +1388,15 @@ impl Runtime {
                 let log = r.sync.log();
                 let mut theirs = 0;
                 let mut latest = 0;
+                let mut newest_text = None;
                 for e in &ids {
                     if let Some(rec) = log.get_by_id(e) {
                         latest = latest.max(rec.entry.wall_ms);
-                        if rec.entry.author != me && matches!(rec.entry.body, Body::Text { .. }) {
-                            theirs += 1;
+                        if rec.entry.author != me {
+                            if let Body::Text { text, .. } = &rec.entry.body {
+                                theirs += 1;
+                                newest_text = Some((rec.entry.author, text.clone()));
+                            }
                         }
                     }
                 }
@@ -1400,6 +1404,25 @@ impl Runtime {
                     r.unread += theirs;
                 }
                 r.last_activity_ms = r.last_activity_ms.max(latest.min(now_ms()));
+                if let Some((author, text)) = newest_text {
+                    let room_name = room_name(&r.room);
+                    let author = match r.sync.log().display_name(&author) {
+                        Some(name) => name.to_owned(),
+                        // Not borrowing all of `self` (the room is borrowed): the hello's name.
+                        None => self
+                            .names
+                            .get(&author)
+                            .cloned()
+                            .unwrap_or_else(|| author.short()),
+                    };
+                    self.ui.incoming.update(|i| {
+                        i.serial += 1;
+                        i.room = id.to_hex();
+                        i.room_name = room_name;
+                        i.count = theirs;
+                        i.latest = Some((author, text));
+                    });
+                }
             }
             Event::PeerMisbehaved { .. } => {}
             Event::Equivocation { .. } => {}

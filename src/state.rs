@@ -200,6 +200,76 @@ pub struct Settings {
     /// Only connect through a TURN relay (hides this device's addresses from peers).
     #[serde(default)]
     pub relay_only: bool,
+    /// Light, dark, or whatever the system prefers.
+    #[serde(default)]
+    pub theme: Theme,
+    /// Hide the page's content whenever it is not on screen (task switchers, screen shares).
+    #[serde(default)]
+    pub privacy_screen: bool,
+    /// Show a desktop notification for new messages while the page is hidden (the browser's
+    /// permission is asked for when this is turned on).
+    #[serde(default)]
+    pub notifications: bool,
+}
+
+/// The colour theme.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the system's light or dark preference.
+    #[default]
+    System,
+    /// Always light.
+    Light,
+    /// Always dark.
+    Dark,
+}
+
+impl Theme {
+    /// Every theme, in the order the settings offer them.
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    /// The value used in the settings form and in the `data-theme` attribute.
+    pub fn key(self) -> &'static str {
+        match self {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    /// The words shown in the settings.
+    pub fn label(self) -> &'static str {
+        match self {
+            Theme::System => "Same as the system",
+            Theme::Light => "Light",
+            Theme::Dark => "Dark",
+        }
+    }
+
+    /// The theme for a form or URL value; unknown values follow the system.
+    pub fn from_key(key: &str) -> Theme {
+        Theme::ALL
+            .into_iter()
+            .find(|t| t.key() == key)
+            .unwrap_or_default()
+    }
+}
+
+/// Messages from others that just arrived, for announcements, notifications and the
+/// title's unread badge. `serial` grows with every arrival so equal batches still notify.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Incoming {
+    /// Grows by one per batch.
+    pub serial: u64,
+    /// The room's id, hex.
+    pub room: String,
+    /// The room's name.
+    pub room_name: String,
+    /// How many text messages from others the batch held.
+    pub count: u32,
+    /// The newest of them: its author's name and its text.
+    pub latest: Option<(String, String)>,
 }
 
 /// Every reactive value the views read. Written only by the runtime.
@@ -227,6 +297,8 @@ pub struct UiState {
     pub password_prompt: RwSignal<Option<String>>,
     /// A long operation is running (password stretching); the words say which.
     pub busy: RwSignal<Option<String>>,
+    /// The latest batch of messages from others.
+    pub incoming: RwSignal<Incoming>,
 }
 
 impl UiState {
@@ -244,6 +316,7 @@ impl UiState {
             settings: RwSignal::new(Settings::default()),
             password_prompt: RwSignal::new(None),
             busy: RwSignal::new(None),
+            incoming: RwSignal::new(Incoming::default()),
         }
     }
 }

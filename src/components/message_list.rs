@@ -1,4 +1,5 @@
-//! The open room's messages: a polite live log of the latest [`PAGE`] messages, with a
+//! The open room's messages: a log of the latest [`PAGE`] messages (new ones are read out by
+//! [`crate::components::announcer`], not by the log itself), with a
 //! button to show earlier ones a page at a time (rendering thousands at once would make the
 //! page slow on phones). It follows new messages while the reader is at the bottom and stays
 //! put while they read older ones.
@@ -76,7 +77,7 @@ pub fn MessageList(
             class="messages"
             role="log"
             aria-label="Messages"
-            aria-live="polite"
+            aria-live="off"
             tabindex="0"
             node_ref=log
             on:scroll=on_scroll

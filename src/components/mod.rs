@@ -2,6 +2,8 @@
 //! [`Command`]s; they hold no protocol logic, so everything that can go wrong on the network
 //! or in storage is the runtime's business and reaches the views only as state.
 
+pub mod announcer;
+pub mod appearance;
 pub mod busy;
 pub mod composer;
 pub mod confirm;
@@ -14,13 +16,16 @@ pub mod name_form;
 pub mod nav;
 pub mod new_room;
 pub mod notices;
+pub mod notifier;
 pub mod peers;
+pub mod privacy_screen;
 pub mod qr;
 pub mod room;
 pub mod room_actions;
 pub mod rooms_list;
 pub mod settings;
 pub mod status_bar;
+pub mod title_badge;
 
 use leptos::prelude::*;
 

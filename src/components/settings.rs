@@ -1,5 +1,5 @@
-//! The settings page: our name, extra ICE servers for strict networks, relay-only mode, and
-//! erasing everything from this device.
+//! The settings page: our name, extra ICE servers for strict networks, relay-only mode,
+//! appearance and privacy, and erasing everything from this device.
 //!
 //! The form edits a copy of the settings and sends it whole on "Save settings"; the URLs are
 //! checked for a `stun:`, `turn:` or `turns:` scheme here so a typo is reported next to the
@@ -8,6 +8,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
+use crate::components::appearance::Appearance;
 use crate::components::confirm::Confirmation;
 use crate::components::name_form::NameForm;
 use crate::components::{use_sender, use_state};
@@ -69,6 +70,7 @@ pub fn SettingsPage() -> impl IntoView {
                     turn_username: turn_username.get_untracked().trim().to_owned(),
                     turn_credential: turn_credential.get_untracked(),
                     relay_only: relay_only.get_untracked(),
+                    ..state.settings.get_untracked()
                 }));
                 saved.set("Settings saved. They apply to connections made from now on.".to_owned());
             }
@@ -110,6 +112,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <button type="submit">"Save settings"</button>
                 <p class="saved" aria-live="polite">{move || saved.get()}</p>
             </form>
+            <Appearance />
             <section class="card danger-zone" aria-labelledby="erase-title">
                 <h3 id="erase-title">"Erase this device"</h3>
                 <p>

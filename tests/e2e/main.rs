@@ -3,7 +3,9 @@
 //! `cargo test -p natter-e2e` after `trunk build --release`, or one test with
 //! `cargo test -p natter-e2e -- password_room`.
 
+mod access;
 mod chat;
+mod comfort;
 mod ephemeral;
 mod foundation;
 mod messages;
@@ -43,5 +45,9 @@ fn main() {
         messages::composer_keyboard_and_text_safety,
         messages::delete_room_wipes_its_history,
         messages::erase_all_local_data,
+        access::views_pass_axe_and_fit_phones,
+        access::keyboard_only_chat,
+        comfort::theme_title_notifications_and_privacy_screen,
+        comfort::notifications_refused_are_explained,
     ])
 }

@@ -138,6 +138,7 @@ impl Browser {
         for (what, source) in [
             ("the console error recorder", scripts::ERROR_RECORDER),
             ("the peer connection recorder", scripts::RTC_RECORDER),
+            ("the notification recorder", scripts::NOTIFICATION_RECORDER),
         ] {
             wd.cdp()
                 .send_raw(
@@ -214,6 +215,23 @@ impl Browser {
             Some(ok) => Ok(ok.clone()),
             None => Ok(value),
         }
+    }
+
+    /// Minimises the window: the page becomes hidden (`visibilitychange`), as when the user
+    /// switches to another app or tab. Scripts can still be run in it.
+    pub async fn hide_page(&self) -> TestResult {
+        self.driver
+            .minimize_window()
+            .await
+            .ctx(&format!("{} minimising the window", self.name))
+    }
+
+    /// Restores the window after [`Browser::hide_page`]: the page is visible again.
+    pub async fn show_page(&self) -> TestResult {
+        self.driver
+            .set_window_rect(0, 0, 1280, 900)
+            .await
+            .ctx(&format!("{} restoring the window", self.name))
     }
 
     /// Console errors and uncaught exceptions recorded since the page loaded.
@@ -522,6 +540,7 @@ fn candidate_selector(role: &str) -> String {
         "textbox" => "input:not([type]), input[type=text], input[type=url], input[type=password], input[type=email], textarea",
         "heading" => "h1, h2, h3, h4, h5, h6",
         "checkbox" => "input[type=checkbox]",
+        "combobox" => "select:not([multiple])",
         "list" => "ul, ol",
         "listitem" => "li",
         "status" => "output",
@@ -539,6 +558,13 @@ fn candidate_selector(role: &str) -> String {
     } else {
         format!("{implicit}, [role={role}]")
     }
+}
+
+/// The computed ARIA role and accessible name of `el`, as a screen reader would get them.
+pub async fn role_and_name(el: &WebElement) -> TestResult<(String, String)> {
+    let role = computed(el, "computedrole").await?;
+    let name = computed(el, "computedlabel").await?;
+    Ok((role, name.trim().to_owned()))
 }
 
 /// WebDriver's `GET /element/{id}/computedrole|computedlabel`, which thirtyfour lacks.

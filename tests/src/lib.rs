@@ -8,6 +8,8 @@
 //!   connections, the tamper switch).
 //! - [`app`] is what a person does in Natter (create, join, post, read the log), by the UI
 //!   contract's roles and names; [`wait`] waits for things with deadlines.
+//! - [`a11y`] checks pages with axe-core, moves focus by keyboard, emulates phone screens and
+//!   finds layout problems.
 //! - [`idb`] copies what the app stored on the device; [`rtc`] reads WebRTC statistics.
 //! - [`runner`] runs the tests one by one, keeps each user's profile for relaunches, and
 //!   saves a screenshot of every open browser when a test fails.
@@ -15,6 +17,7 @@
 //!   built by `./x test` before this crate runs), restartable on the same port; [`turn`]
 //!   runs a coturn TURN server inside the namespace.
 
+pub mod a11y;
 pub mod app;
 pub mod browser;
 pub mod http;

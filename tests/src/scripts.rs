@@ -6,6 +6,7 @@
 //!
 //! - [`ERROR_RECORDER`] records console errors, uncaught exceptions and CSP violations, so a
 //!   test can assert that none happened.
+//! - [`NOTIFICATION_RECORDER`] records the desktop notifications the page shows.
 //! - [`RTC_RECORDER`] records every `RTCPeerConnection` the page creates (for `getStats()`),
 //!   and holds the opt-in *tamper* switch that makes this browser a misbehaving peer.
 
@@ -88,5 +89,23 @@ pub const RTC_RECORDER: &str = r#"
       return origSend.apply(this, arguments);
     };
   }
+})();
+"#;
+
+/// Records every desktop notification the page shows into `window.__natterNotifications`
+/// (`{title, body}`), by wrapping the `Notification` constructor in a `Proxy`: the real
+/// notification is still created, so the browser's permission rules still apply.
+pub const NOTIFICATION_RECORDER: &str = r#"
+(() => {
+  window.__natterNotifications = [];
+  const Orig = window.Notification;
+  if (typeof Orig !== "function") return;
+  window.Notification = new Proxy(Orig, {
+    construct(target, args, newTarget) {
+      const n = Reflect.construct(target, args, newTarget);
+      try { window.__natterNotifications.push({ title: String(args[0]), body: String((args[1] || {}).body || "") }); } catch (_) {}
+      return n;
+    },
+  });
 })();
 "#;

@@ -776,6 +776,18 @@ impl RoomLog {
         self.authors.get(author).map_or(&[], |l| &l.records[..])
     }
 
+    /// `author`'s display name from their newest profile entry, without building the whole
+    /// view (the same name [`RoomView::names`] holds: a chain's display order is its seq order).
+    pub fn display_name(&self, author: &PublicKey) -> Option<&str> {
+        self.entries_of(author)
+            .iter()
+            .rev()
+            .find_map(|r| match &r.entry.body {
+                Body::Profile { display_name } => Some(display_name.as_str()),
+                _ => None,
+            })
+    }
+
     /// The largest lamport held (0 if empty).
     pub fn max_lamport(&self) -> u64 {
         self.max_lamport
@@ -1040,6 +1052,37 @@ mod tests {
         assert_eq!(back, r);
         assert_eq!(back.verify(&RoomId([7; 32])), Ok(()));
         assert_eq!(back.verify(&RoomId([8; 32])), Err(LogError::WrongRoom));
+    }
+
+    #[test]
+    fn display_name_is_the_newest_profile_as_in_the_view() {
+        let a = ident(1);
+        let b = ident(2);
+        let profile = |n: &str| Body::Profile {
+            display_name: n.into(),
+        };
+        let a1 = sign(&a, 1, EntryId::ZERO, 1, profile("Ann"));
+        let a2 = sign(&a, 2, a1.id, 2, text("hi"));
+        let a3 = sign(&a, 3, a2.id, 3, profile("Annie"));
+        let a4 = sign(&a, 4, a3.id, 4, text("again"));
+        let b1 = sign(&b, 1, EntryId::ZERO, 1, text("no profile"));
+        let mut log = RoomLog::new(RoomId([7; 32]));
+        assert_eq!(log.display_name(&a.public()), None);
+        for r in [a1, a2] {
+            log.append(r);
+        }
+        assert_eq!(log.display_name(&a.public()), Some("Ann"));
+        for r in [a3, a4, b1] {
+            log.append(r);
+        }
+        assert_eq!(log.display_name(&a.public()), Some("Annie"));
+        assert_eq!(log.display_name(&b.public()), None);
+        let view = RoomView::build(log.in_display_order());
+        assert_eq!(
+            view.names.get(&a.public()).map(String::as_str),
+            Some("Annie")
+        );
+        assert_eq!(view.names.get(&b.public()), None);
     }
 
     #[test]

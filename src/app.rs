@@ -31,7 +31,17 @@ pub fn App() -> impl IntoView {
     let commands = Commands(tx);
     provide_context(state);
     provide_context(commands.clone());
-    crate::visibility::provide();
+    let visible = crate::visibility::provide().0;
+    {
+        let commands = commands.clone();
+        Effect::new(move |first: Option<()>| {
+            let visible = visible.get();
+            // Peers assume a new connection is active; only changes need telling.
+            if first.is_some() || !visible {
+                commands.send(Command::Visible(visible));
+            }
+        });
+    }
     Effect::new(move |_| crate::theme::apply(state.settings.with(|s| s.theme)));
     // The runtime drives browser objects and only exists in the browser build; native builds
     // (unit tests) have no runtime and drop the queue.

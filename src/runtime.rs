@@ -177,6 +177,8 @@ struct Runtime {
     current: Option<RoomId>,
     next_notice: u64,
     names: HashMap<PublicKey, String>,
+    /// The page is hidden: peers are told we are away.
+    away: bool,
     safety: std::cell::RefCell<HashMap<PublicKey, Vec<String>>>,
 }
 
@@ -283,6 +285,7 @@ impl Runtime {
             current: None,
             next_notice: 1,
             names: HashMap::new(),
+            away: false,
             safety: Default::default(),
         };
         for n in notices {
@@ -511,6 +514,18 @@ impl Runtime {
                 }
             }
             Command::MarkVerified { room, key } => self.mark_verified(&room, &key).await,
+            Command::Visible(visible) => {
+                self.away = !visible;
+                let presence = if visible {
+                    Presence::Online
+                } else {
+                    Presence::Away
+                };
+                let ids: Vec<RoomId> = self.rooms.keys().copied().collect();
+                for id in ids {
+                    self.handle(id, Input::Presence(presence)).await;
+                }
+            }
             Command::Leave(room) => {
                 if let Some(id) = RoomId::from_hex(&room) {
                     self.leave(id, false).await;
@@ -1204,6 +1219,10 @@ impl Runtime {
             c.state = ConnState::Verified { key: peer_key };
         }
         self.handle(id, Input::PeerConnected(PeerId(key))).await;
+        if self.away {
+            // Peers take a new connection to be active; say that we are not.
+            self.handle(id, Input::Presence(Presence::Away)).await;
+        }
         if let Some(r) = self.rooms.get_mut(&id) {
             r.dirty = true;
         }

@@ -405,6 +405,8 @@ pub enum Command {
         /// The key, as text.
         key: String,
     },
+    /// The page became visible (`true`) or hidden: peers see us online or away.
+    Visible(bool),
     /// Disconnect from a room but keep it (ephemeral rooms vanish).
     Leave(String),
     /// Disconnect and wipe the room from this device.

@@ -1,7 +1,7 @@
 //! Comfort: the theme follows the system unless the user picks one; the title shows how many
 //! messages are unread; desktop notifications are shown for messages that arrive while the
-//! page is hidden (only after the user turned them on); the privacy screen covers the page
-//! while it is hidden.
+//! page is hidden (only after the user turned them on), and peers see the user as away
+//! meanwhile; the privacy screen covers the page while it is hidden.
 
 use natter_e2e::app::DELIVERY_TIMEOUT;
 use natter_e2e::browser::Browser;
@@ -66,6 +66,7 @@ pub async fn theme_title_notifications_and_privacy_screen(ctx: Ctx) -> TestResul
         return Err("a notification was shown while the page was on screen".into());
     }
     alice.hide_page().await?;
+    bob.wait_for_peer("Alice", "away", DELIVERY_TIMEOUT).await?;
     bob.post("sent while hidden").await?;
     let shown = wait_for_notification(&alice, "sent while hidden").await?;
     if shown["title"] != json!("Bob in Comfort") {
@@ -76,6 +77,8 @@ pub async fn theme_title_notifications_and_privacy_screen(ctx: Ctx) -> TestResul
     wait_for_title(&alice, "(1) Natter").await?;
     alice.show_page().await?;
     wait_for_title(&alice, "Natter").await?;
+    bob.wait_for_peer("Alice", "online", DELIVERY_TIMEOUT)
+        .await?;
 
     // Privacy screen: the content is covered while hidden, and notifications hide the text.
     alice.goto(&format!("{base}/#/settings")).await?;

@@ -212,6 +212,14 @@ fn load_settings() -> Settings {
         .unwrap_or_default()
 }
 
+/// Lets tasks spawned so far (entry writes) run: awaits one already resolved promise, so the
+/// loop resumes right after the microtasks queued before it.
+async fn yield_to_tasks() {
+    let resolved = js_sys::Promise::resolve(&wasm_bindgen::JsValue::UNDEFINED);
+    // A resolved promise cannot fail; either way the loop goes on.
+    let _ = wasm_bindgen_futures::JsFuture::from(resolved).await;
+}
+
 fn warn(text: &str) {
     web_sys::console::warn_1(&text.into());
 }
@@ -1164,6 +1172,9 @@ impl Runtime {
                     bytes,
                 };
                 self.handle(id, input).await;
+                // Let the writes this frame queued start before the next frame is verified,
+                // so that during a catch-up IndexedDB works while we verify.
+                yield_to_tasks().await;
                 return;
             }
             ConnState::Connecting => {

@@ -16,6 +16,9 @@ pub mod rtc;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
 pub mod server;
+// Entry signatures verified by the browser's WebCrypto Ed25519 (module docs in the file).
+#[cfg(target_arch = "wasm32")]
+pub mod sigcheck;
 // What the views show and what they may ask for.
 pub mod state;
 // The WebSocket client for the signaling server: reconnects, heartbeats and re-joins rooms,

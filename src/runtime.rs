@@ -179,6 +179,8 @@ struct Runtime {
     names: HashMap<PublicKey, String>,
     /// The page is hidden: peers are told we are away.
     away: bool,
+    /// Checks entry signatures with WebCrypto before natter-core sees them.
+    verifier: crate::sigcheck::WebVerifier,
     safety: std::cell::RefCell<HashMap<PublicKey, Vec<String>>>,
 }
 
@@ -294,6 +296,7 @@ impl Runtime {
             next_notice: 1,
             names: HashMap::new(),
             away: false,
+            verifier: crate::sigcheck::WebVerifier::new(),
             safety: Default::default(),
         };
         for n in notices {
@@ -1167,6 +1170,15 @@ impl Runtime {
         let id = conn.room;
         let ctx = match &conn.state {
             ConnState::Verified { .. } => {
+                // Entry signatures are checked by the browser's own Ed25519 first (natively,
+                // off this thread); natter-core does the rest and anything left unchecked.
+                let checks = natter_core::sync::signature_checks(&bytes);
+                if !checks.is_empty() {
+                    let passed = self.verifier.check(&checks).await;
+                    if let Some(r) = self.rooms.get_mut(&id) {
+                        r.sync.accept_checked(passed);
+                    }
+                }
                 let input = Input::Frame {
                     peer: PeerId(key),
                     bytes,

@@ -178,12 +178,12 @@ mod browser {
 
     /// Lower-case hex of `bytes`.
     fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        natter_core::hex::encode(bytes)
     }
 
     /// A `u64` as 16 hex digits, so that string order is numeric order.
     fn hex_u64(n: u64) -> String {
-        format!("{n:016x}")
+        natter_core::hex::encode(&n.to_be_bytes())
     }
 
     /// The database schema at [`SCHEMA_VERSION`], as a ladder of versions (see the module
@@ -581,15 +581,7 @@ mod browser {
     }
 
     fn parse_hex32(text: &str) -> Result<[u8; 32], StorageError> {
-        let bad = || corrupt("a stored key is not 64 hex digits");
-        if text.len() != 64 || !text.is_ascii() {
-            return Err(bad());
-        }
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
-        Ok(out)
+        natter_core::hex::decode32(text).ok_or_else(|| corrupt("a stored key is not 64 hex digits"))
     }
 }
 

@@ -980,6 +980,10 @@ async fn catch_up_in(
         .replace("__WANT__", &n.to_string());
     on_new_document(joiner, &recorder).await?;
     joiner.open_invite(&link).await?;
+    let profiling = std::env::var_os("NATTER_BENCH_PROFILE").is_some();
+    if profiling {
+        profile_start(joiner).await?;
+    }
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut last_report = Instant::now();
     let state = loop {
@@ -1001,6 +1005,9 @@ async fn catch_up_in(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    if profiling {
+        profile_report(joiner).await?;
+    }
     let natter_ms = number(&state["done"], "the catch-up time")?;
     let first_ms = state["first"].as_f64();
     eprintln!("catch-up: natter {natter_ms:.0} ms (first history entry at {first_ms:?} ms)");
@@ -1185,4 +1192,60 @@ fn table(
         Err(e) => format!("| navigation to interactive (ms) | {} | — | — |", failed(e)),
     });
     rows.join("\n")
+}
+
+/// NATTER_BENCH_PROFILE=1: samples the joiner's main thread during the catch-up (CDP's
+/// profiler). Build the app without `wasm-opt` to see Rust function names.
+async fn profile_start(b: &Browser) -> TestResult {
+    let cdp = b.wd().cdp();
+    cdp.send_raw("Profiler.enable", json!({}))
+        .await
+        .ctx("enabling the profiler")?;
+    cdp.send_raw("Profiler.setSamplingInterval", json!({ "interval": 200 }))
+        .await
+        .ctx("setting the sampling interval")?;
+    cdp.send_raw("Profiler.start", json!({}))
+        .await
+        .ctx("starting the profiler")?;
+    Ok(())
+}
+
+/// Prints the functions with the most self time since [`profile_start`].
+async fn profile_report(b: &Browser) -> TestResult {
+    let out = b
+        .wd()
+        .cdp()
+        .send_raw("Profiler.stop", json!({}))
+        .await
+        .ctx("stopping the profiler")?;
+    let profile = &out["profile"];
+    let mut names = std::collections::HashMap::new();
+    for node in profile["nodes"].as_array().into_iter().flatten() {
+        let name = node["callFrame"]["functionName"].as_str().unwrap_or("?");
+        names.insert(node["id"].as_u64().unwrap_or(0), name.to_owned());
+    }
+    let mut self_us: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    let samples = profile["samples"].as_array().cloned().unwrap_or_default();
+    let deltas = profile["timeDeltas"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (s, d) in samples.iter().zip(deltas.iter().skip(1).chain([&json!(0)])) {
+        let name = names
+            .get(&s.as_u64().unwrap_or(0))
+            .cloned()
+            .unwrap_or_default();
+        *self_us.entry(name).or_default() += d.as_f64().unwrap_or(0.0);
+    }
+    let mut rows: Vec<(String, f64)> = self_us.into_iter().collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    eprintln!("profile: self time on the joiner's main thread during the catch-up");
+    for (name, us) in rows.iter().take(40) {
+        eprintln!(
+            "profile: {:>9.1} ms  {}",
+            us / 1000.0,
+            name.chars().take(140).collect::<String>()
+        );
+    }
+    Ok(())
 }

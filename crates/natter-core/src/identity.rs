@@ -132,7 +132,7 @@ impl PublicKey {
 
     /// First 8 hex digits, for logs and debugging (never for verification).
     pub fn short(&self) -> String {
-        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&self.0[..4])
     }
 
     /// Verifies `sig` over `msg` with this key (strict verification: rejects weak keys and

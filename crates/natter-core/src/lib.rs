@@ -15,12 +15,14 @@
 //! | [`signal`] | the JSON messages between clients and the signaling server |
 //! | [`log`] | signed per-author append-only logs |
 //! | [`hello`] | the DataChannel handshake binding an identity to a connection |
+//! | [`hex`] | the text form of ids and keys |
 //! | [`wire`] | binary frames between peers |
 //! | [`sync`] | the per-room sync state machine |
 
 #![warn(missing_docs)]
 
 pub mod hello;
+pub mod hex;
 pub mod identity;
 pub mod log;
 pub mod room;

@@ -154,13 +154,13 @@ impl EntryId {
 
     /// Lower-case hex of all 32 bytes.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&self.0)
     }
 
     /// Parses the form made by [`EntryId::to_hex`] (either case); `None` unless the input is
     /// exactly 64 hex digits.
     pub fn from_hex(hex: &str) -> Option<EntryId> {
-        crate::room::parse_hex32(hex).map(EntryId)
+        crate::hex::decode32(hex).map(EntryId)
     }
 }
 
@@ -547,20 +547,133 @@ impl Record {
         room: &RoomId,
         key: &ed25519_dalek::VerifyingKey,
     ) -> Result<(), LogError> {
+        self.check_room_and_author(room, key)?;
+        let sig = ed25519_dalek::Signature::from_bytes(&self.entry.signature.0);
+        key.verify_strict(&self.signed_message(), &sig)
+            .map_err(|_| LogError::BadSignature)
+    }
+
+    /// As [`Record::verify_with`] for an entry whose signature equation a caller already
+    /// checked ([`SignatureCheck`]): everything but the curve arithmetic of the equation.
+    pub(crate) fn verify_checked(
+        &self,
+        room: &RoomId,
+        key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(), LogError> {
+        self.check_room_and_author(room, key)?;
+        strict_prechecks(&self.entry.author.0, &self.entry.signature.0)
+    }
+
+    fn check_room_and_author(
+        &self,
+        room: &RoomId,
+        key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(), LogError> {
         if self.entry.room_id != *room {
             return Err(LogError::WrongRoom);
         }
         if key.as_bytes() != &self.entry.author.0 {
             return Err(LogError::InvalidAuthor);
         }
+        Ok(())
+    }
+
+    /// What the signature covers: the domain, then the entry without its signature.
+    fn signed_message(&self) -> Vec<u8> {
         let signed = &self.bytes[..self.bytes.len().saturating_sub(SIGNATURE_LEN)];
         let mut msg = Vec::with_capacity(ENTRY_SIGNING_DOMAIN.len() + signed.len());
         msg.extend_from_slice(ENTRY_SIGNING_DOMAIN);
         msg.extend_from_slice(signed);
-        let sig = ed25519_dalek::Signature::from_bytes(&self.entry.signature.0);
-        key.verify_strict(&msg, &sig)
-            .map_err(|_| LogError::BadSignature)
+        msg
     }
+
+    /// The signature check of this entry for a caller's own Ed25519 verifier, or `None`
+    /// when the entry fails the strict checks such a verifier may skip (then only
+    /// [`Record::verify`] decides, and it rejects the entry).
+    pub fn signature_check(&self) -> Option<SignatureCheck> {
+        strict_prechecks(&self.entry.author.0, &self.entry.signature.0).ok()?;
+        Some(SignatureCheck {
+            id: self.id,
+            author: self.entry.author.0,
+            message: self.signed_message(),
+            signature: self.entry.signature.0,
+        })
+    }
+}
+
+/// One entry's Ed25519 signature, for a caller that verifies signatures faster than this
+/// crate can (the browser's WebCrypto runs natively and off the main thread).
+///
+/// Strict verification (what [`Record::verify`] does) is the plain RFC 8032 equation
+/// `[s]B = R + [k]A`, compared on canonical encodings, plus checks that plain verifiers may
+/// skip: `s` is canonical, and `R` and `A` are canonical encodings of points that are not of
+/// small order. Those extra checks are done here before a check is handed out, and again by
+/// [`crate::sync::RoomSync`] when it accepts the caller's answer; so any verifier that
+/// implements the plain equation (WebCrypto's Ed25519 does) reaches the same verdict as
+/// this crate, and peers never disagree on which entries are valid. A caller whose verifier
+/// says no simply does not report the entry, and this crate checks it itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureCheck {
+    /// The entry.
+    pub id: EntryId,
+    /// The author's public key (32 bytes, the Ed25519 encoding).
+    pub author: [u8; 32],
+    /// The signed message.
+    pub message: Vec<u8>,
+    /// The signature (`R || s`).
+    pub signature: [u8; SIGNATURE_LEN],
+}
+
+/// The parts of strict Ed25519 verification beyond the plain equation (see
+/// [`SignatureCheck`]): `s` canonical; `A` and `R` canonical encodings, not of small order.
+///
+/// Done on the encodings alone, without curve arithmetic, so it is cheap per entry: a
+/// canonical encoding of a small-order point is one of the eight torsion points' encodings,
+/// and the only points with x = 0 are two of them, so their other-sign variants are listed
+/// too. An encoding that is no point at all passes here; both a plain verifier and
+/// [`Record::verify`] reject it.
+fn strict_prechecks(author: &[u8; 32], signature: &[u8; SIGNATURE_LEN]) -> Result<(), LogError> {
+    if !acceptable_point(author) {
+        return Err(LogError::InvalidAuthor);
+    }
+    let mut r = [0u8; 32];
+    let mut s = [0u8; 32];
+    r.copy_from_slice(&signature[..32]);
+    s.copy_from_slice(&signature[32..]);
+    let s_canonical: bool = curve25519_dalek::scalar::Scalar::from_canonical_bytes(s)
+        .is_some()
+        .into();
+    if !s_canonical || !acceptable_point(&r) {
+        return Err(LogError::BadSignature);
+    }
+    Ok(())
+}
+
+/// A point encoding with `y < p` that is not one of a small-order point.
+fn acceptable_point(bytes: &[u8; 32]) -> bool {
+    // y >= p = 2^255 - 19 exactly when the low 255 bits are 0x7fff…ffed or above.
+    let y_too_big =
+        bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed;
+    !y_too_big && !small_order_encodings().contains(bytes)
+}
+
+/// The encodings of the eight small-order points, with either sign bit.
+fn small_order_encodings() -> &'static [[u8; 32]; 16] {
+    static SET: std::sync::OnceLock<[[u8; 32]; 16]> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = [[0u8; 32]; 16];
+        for (i, p) in curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .enumerate()
+        {
+            let c = p.compress().0;
+            let mut flipped = c;
+            flipped[31] ^= 0x80;
+            set[2 * i] = c;
+            set[2 * i + 1] = flipped;
+        }
+        set
+    })
 }
 
 /// A bounds-checked reader over a byte slice, shared by the entry and frame decoders.
@@ -1052,6 +1165,65 @@ mod tests {
         assert_eq!(back, r);
         assert_eq!(back.verify(&RoomId([7; 32])), Ok(()));
         assert_eq!(back.verify(&RoomId([8; 32])), Err(LogError::WrongRoom));
+    }
+
+    #[test]
+    fn a_plain_verifier_behind_the_handed_out_checks_agrees_with_strict_verification() {
+        // WebCrypto's Ed25519 is the plain RFC 8032 check; dalek's non-strict `verify` is the
+        // same check, standing in for it here.
+        let a = ident(1);
+        let room = RoomId([7; 32]);
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&a.public().0).expect("key");
+        let good = sign(&a, 1, EntryId::ZERO, 1, text("hello"));
+        use ed25519_dalek::Verifier as _;
+        let verdict = |rec: &Record| -> Option<bool> {
+            let check = rec.signature_check()?;
+            let sig = ed25519_dalek::Signature::from_bytes(&check.signature);
+            let plain = key.verify(&check.message, &sig).is_ok();
+            Some(plain && rec.verify_checked(&room, &key).is_ok())
+        };
+        assert_eq!(verdict(&good), Some(true));
+        assert_eq!(good.verify(&room), Ok(()));
+        for bit in 0..SIGNATURE_LEN * 8 {
+            let mut e = good.entry.clone();
+            e.signature.0[bit / 8] ^= 1 << (bit % 8);
+            let rec = Record::from_entry(e);
+            let strict = rec.verify(&room).is_ok();
+            // No check handed out: the core's own strict check decides, so there is
+            // nothing to compare.
+            if let Some(checked) = verdict(&rec) {
+                assert_eq!(checked, strict, "signature bit {bit}");
+            }
+            assert!(!strict, "signature bit {bit} still verifies");
+        }
+    }
+
+    #[test]
+    fn the_prechecks_refuse_exactly_small_order_and_non_canonical_points() {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        for p in curve25519_dalek::constants::EIGHT_TORSION {
+            let c = p.compress().0;
+            assert!(p.is_small_order());
+            assert!(!acceptable_point(&c));
+        }
+        // p itself (y = 2^255 - 19) and the largest 255-bit value are not canonical.
+        let mut p_bytes = [0xffu8; 32];
+        p_bytes[0] = 0xed;
+        p_bytes[31] = 0x7f;
+        assert!(!acceptable_point(&p_bytes));
+        assert!(!acceptable_point(&[0xff; 32]));
+        // Honest keys and signature points pass, and agree with dalek's own checks.
+        for seed in 1..40u64 {
+            let id = ident(seed);
+            let key = id.public().0;
+            let point = CompressedEdwardsY(key)
+                .decompress()
+                .expect("a key is a point");
+            assert!(!point.is_small_order());
+            assert!(acceptable_point(&key), "seed {seed}");
+            let rec = sign(&id, 1, EntryId::ZERO, 1, text("x"));
+            assert!(rec.signature_check().is_some(), "seed {seed}");
+        }
     }
 
     #[test]

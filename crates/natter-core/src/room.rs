@@ -187,13 +187,13 @@ impl RoomId {
 
     /// Lower-case hex of all 32 bytes (64 characters): the form sent to the signaling server.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&self.0)
     }
 
     /// Parses the form made by [`RoomId::to_hex`] (either case). Total: `None` unless the
     /// input is exactly 64 hex digits.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        parse_hex32(hex).map(Self)
+        crate::hex::decode32(hex).map(Self)
     }
 
     /// Derives the room id from the room's secret and, if set, its stretched password (see
@@ -212,28 +212,6 @@ impl fmt::Debug for RoomId {
             "RoomId({:02x}{:02x}{:02x}{:02x}..)",
             self.0[0], self.0[1], self.0[2], self.0[3]
         )
-    }
-}
-
-/// Parses exactly 64 hex digits (either case) into 32 bytes; `None` for anything else.
-pub(crate) fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        *o = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
-    }
-    Some(out)
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 

@@ -113,10 +113,12 @@
 //! # Ok::<(), natter_core::sync::SyncError>(())
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::identity::{Identity, PublicKey};
-use crate::log::{Append, Body, Draft, Entry, EntryId, LogError, Record, RoomLog, RoomView};
+use crate::log::{
+    Append, Body, Draft, Entry, EntryId, LogError, Record, RoomLog, RoomView, SignatureCheck,
+};
 use crate::room::RoomId;
 use crate::wire::{self, Frame, Head, Presence, WantRange, WireError};
 
@@ -349,6 +351,9 @@ pub struct RoomSync {
     announce_at: Option<u64>,
     /// Decompressed author keys (decompression is a sizeable part of a verification).
     keys: HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
+    /// Entries of the next frame whose signature equation the caller checked
+    /// ([`RoomSync::accept_checked`]); cleared after every frame.
+    checked: HashSet<EntryId>,
     out: VecDeque<Output>,
     now: u64,
     next_summary_at: u64,
@@ -372,6 +377,7 @@ impl RoomSync {
             dirty: BTreeSet::new(),
             announce_at: None,
             keys: HashMap::new(),
+            checked: HashSet::new(),
             out: VecDeque::new(),
             now: 0,
             next_summary_at: 0,
@@ -508,6 +514,7 @@ impl RoomSync {
                 if self.peers.contains_key(&peer) {
                     self.on_frame(peer, &bytes);
                 }
+                self.checked.clear();
                 Ok(())
             }
             Input::Post(body) => self.post(body),
@@ -803,7 +810,19 @@ impl RoomSync {
                 k
             }
         };
-        r.verify_with(&self.log.room_id(), &key)
+        if self.checked.contains(&r.id) {
+            r.verify_checked(&self.log.room_id(), &key)
+        } else {
+            r.verify_with(&self.log.room_id(), &key)
+        }
+    }
+
+    /// Tells the machine that the caller verified the signature equation of these entries
+    /// itself ([`signature_checks`]); it applies to the next [`Input::Frame`] only. The
+    /// machine still does every other check, including the strict ones plain Ed25519
+    /// verifiers skip (see [`SignatureCheck`]). Entries not named are verified here as usual.
+    pub fn accept_checked(&mut self, ids: impl IntoIterator<Item = EntryId>) {
+        self.checked.extend(ids);
     }
 
     fn on_entries(&mut self, peer: PeerId, recs: Vec<Record>) {
@@ -1014,6 +1033,18 @@ impl RoomSync {
         if self.log.flag(author) {
             self.flagged(author, first, second, Some(peer));
         }
+    }
+}
+
+/// The signature checks of the entries a frame carries (none for other frames, or bytes that
+/// do not decode), for a caller that verifies them itself before feeding the frame with
+/// [`RoomSync::accept_checked`]. Entries that fail the strict checks are left out.
+pub fn signature_checks(frame: &[u8]) -> Vec<SignatureCheck> {
+    match Frame::decode(frame) {
+        Ok(Frame::Entries(recs) | Frame::Push(recs)) => {
+            recs.iter().filter_map(Record::signature_check).collect()
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -652,3 +652,164 @@ fn stored_evidence_flags_the_author_again_after_a_restart_and_is_passed_on() {
     );
     assert!(r.is_err());
 }
+
+// ----- signatures checked by the caller (the browser's WebCrypto) -----
+
+/// Plain RFC 8032 verification, as WebCrypto's Ed25519 does it: the cofactorless equation,
+/// compared on encodings, without the strict extras.
+fn plain_verify(check: &natter_core::log::SignatureCheck) -> bool {
+    use ed25519_dalek::Verifier as _;
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&check.author) else {
+        return false;
+    };
+    let sig = ed25519_dalek::Signature::from_bytes(&check.signature);
+    key.verify(&check.message, &sig).is_ok()
+}
+
+/// Delivers `recs` in one Push frame from a stranger, after marking as checked the entries
+/// `verifier` accepts among those `signature_checks` hands out.
+fn deliver_checked(
+    recs: Vec<Record>,
+    verifier: impl Fn(&natter_core::log::SignatureCheck) -> bool,
+) -> (RoomSync, Vec<Output>) {
+    let bytes = Frame::Push(recs).encode();
+    let checks = natter_core::sync::signature_checks(&bytes);
+    let mut b = node(3);
+    b.handle(1, Input::PeerConnected(PeerId(9)))
+        .expect("connect");
+    b.drain_outputs();
+    b.accept_checked(checks.iter().filter(|c| verifier(c)).map(|c| c.id));
+    b.handle(
+        2,
+        Input::Frame {
+            peer: PeerId(9),
+            bytes,
+        },
+    )
+    .expect("frame");
+    let out = b.drain_outputs();
+    (b, out)
+}
+
+fn disconnected(out: &[Output]) -> bool {
+    out.iter()
+        .any(|o| matches!(o, Output::Disconnect { peer, .. } if *peer == PeerId(9)))
+}
+
+#[test]
+fn entries_whose_signatures_the_caller_checked_are_accepted() {
+    let recs = good_entries(4);
+    let checks = natter_core::sync::signature_checks(&Frame::Push(recs.clone()).encode());
+    assert_eq!(checks.len(), 4, "one check per entry");
+    assert!(checks.iter().all(plain_verify));
+    let (b, out) = deliver_checked(recs, plain_verify);
+    assert_eq!(b.log().len(), 4);
+    assert!(!disconnected(&out));
+}
+
+#[test]
+fn a_caller_that_rejects_a_signature_leaves_the_verdict_to_the_core() {
+    // A verifier that refuses everything costs time, never correctness: good entries are
+    // still accepted (checked here), a forged one still rejected.
+    let (b, out) = deliver_checked(good_entries(3), |_| false);
+    assert_eq!(b.log().len(), 3);
+    assert!(!disconnected(&out));
+    let mut recs = good_entries(3);
+    let mut bad = recs[2].entry.clone();
+    bad.signature.0[40] ^= 1;
+    recs[2] = Record::from_entry(bad);
+    let (b, out) = deliver_checked(recs, plain_verify);
+    assert_eq!(b.log().len(), 0);
+    assert!(disconnected(&out));
+}
+
+#[test]
+fn strict_checks_still_apply_to_checked_entries() {
+    // R replaced by the encoding of the identity point (small order), s made non-canonical
+    // (s + L): no check is handed out for them, and even a verifier that claims they are
+    // fine (by naming their ids) cannot get them accepted.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let small_order_r = |e: &mut Entry| {
+        e.signature.0[..32].copy_from_slice(&[
+            1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0,
+        ]);
+    };
+    let s_plus_l = |e: &mut Entry| {
+        let mut carry = 0u16;
+        for (s, l) in e.signature.0[32..].iter_mut().zip(L) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum as u8;
+            carry = sum >> 8;
+        }
+    };
+    for (what, tamper) in [
+        ("small-order R", &small_order_r as &dyn Fn(&mut Entry)),
+        ("non-canonical s", &s_plus_l),
+    ] {
+        let mut recs = good_entries(2);
+        let mut bad = recs[1].entry.clone();
+        tamper(&mut bad);
+        recs[1] = Record::from_entry(bad);
+        let bad_id = recs[1].id;
+        assert_eq!(
+            recs[1].signature_check(),
+            None,
+            "{what}: no check handed out"
+        );
+        let bytes = Frame::Push(recs.clone()).encode();
+        let mut b = node(3);
+        b.handle(1, Input::PeerConnected(PeerId(9)))
+            .expect("connect");
+        b.drain_outputs();
+        b.accept_checked([recs[0].id, bad_id]);
+        b.handle(
+            2,
+            Input::Frame {
+                peer: PeerId(9),
+                bytes,
+            },
+        )
+        .expect("frame");
+        let out = b.drain_outputs();
+        assert_eq!(b.log().len(), 0, "{what}: nothing stored");
+        assert!(disconnected(&out), "{what}: sender dropped");
+    }
+}
+
+#[test]
+fn checked_ids_apply_to_the_next_frame_only() {
+    let mut recs = good_entries(2);
+    let mut bad = recs[1].entry.clone();
+    bad.signature.0[40] ^= 1;
+    recs[1] = Record::from_entry(bad);
+    let mut b = node(3);
+    b.handle(1, Input::PeerConnected(PeerId(9)))
+        .expect("connect");
+    b.drain_outputs();
+    // Marked before an unrelated frame: the mark is gone when the forged entry arrives.
+    b.accept_checked([recs[1].id]);
+    b.handle(
+        2,
+        Input::Frame {
+            peer: PeerId(9),
+            bytes: Frame::Typing(true).encode(),
+        },
+    )
+    .expect("frame");
+    b.drain_outputs();
+    b.handle(
+        3,
+        Input::Frame {
+            peer: PeerId(9),
+            bytes: Frame::Push(recs).encode(),
+        },
+    )
+    .expect("frame");
+    let out = b.drain_outputs();
+    assert_eq!(b.log().len(), 0);
+    assert!(disconnected(&out));
+}

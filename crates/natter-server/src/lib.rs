@@ -163,7 +163,7 @@ impl State {
             .chain_update(self.log_salt)
             .chain_update(room.as_bytes())
             .finalize();
-        digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+        natter_core::hex::encode(&digest[..4])
     }
 
     /// Waits until every WebSocket connection has ended.

@@ -1,0 +1,187 @@
+//! Entry signatures verified by the browser's own Ed25519 (WebCrypto).
+//!
+//! # What
+//!
+//! Before a frame of entries goes to natter-core, the runtime hands the frame's signature
+//! checks ([`natter_core::sync::signature_checks`]) to [`WebVerifier::check`], which runs
+//! them all at once through `crypto.subtle.verify("Ed25519", …)`, and tells the room's sync
+//! machine which ones passed ([`natter_core::sync::RoomSync::accept_checked`]). natter-core
+//! still does every other check, including the strict ones a plain Ed25519 verifier skips,
+//! so every peer reaches the same verdict on every entry whichever verifier ran (see
+//! [`natter_core::log::SignatureCheck`]).
+//!
+//! # Why
+//!
+//! WebCrypto verifies natively and off the main thread; in wasm the same check runs several
+//! times slower on the page's only thread, and a late joiner catching up thousands of
+//! entries spent most of its time there.
+//!
+//! Nothing here can make an entry valid that natter-core would reject: an entry WebCrypto
+//! refuses, and every error (a browser without Ed25519 in WebCrypto, a key it will not
+//! import), simply goes unreported, and natter-core verifies that entry itself.
+
+use std::collections::HashMap;
+
+use js_sys::{Array, Promise, Uint8Array};
+use natter_core::log::{EntryId, SignatureCheck};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
+
+/// WebCrypto's name for the algorithm.
+const ALGORITHM: &str = "Ed25519";
+
+/// Imported keys kept at most (a key per author; beyond this, entries are verified by
+/// natter-core).
+const MAX_KEYS: usize = 4096;
+
+/// Verifies entry signatures with WebCrypto, keeping each author's imported key.
+#[derive(Debug)]
+pub struct WebVerifier {
+    /// `None` when the browser has no WebCrypto or no Ed25519 in it.
+    subtle: Option<SubtleCrypto>,
+    keys: HashMap<[u8; 32], CryptoKey>,
+}
+
+impl Default for WebVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WebVerifier {
+    /// A verifier using the page's `crypto.subtle` (none outside a secure context).
+    pub fn new() -> Self {
+        let subtle = web_sys::window()
+            .and_then(|w| w.crypto().ok())
+            .map(|c| c.subtle());
+        WebVerifier {
+            subtle,
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Whether checks can be run at all (false once the browser turned out to lack Ed25519).
+    pub fn available(&self) -> bool {
+        self.subtle.is_some()
+    }
+
+    /// Runs `checks` and returns the ids of the entries whose signatures verified.
+    pub async fn check(&mut self, checks: &[SignatureCheck]) -> Vec<EntryId> {
+        let Some(subtle) = self.subtle.clone() else {
+            return Vec::new();
+        };
+        for check in checks {
+            if !self.keys.contains_key(&check.author) && self.keys.len() < MAX_KEYS {
+                match import(&subtle, &check.author).await {
+                    Ok(key) => {
+                        self.keys.insert(check.author, key);
+                    }
+                    Err(e) if is_unsupported(&e) => {
+                        // No Ed25519 in this browser's WebCrypto: natter-core does it all.
+                        self.subtle = None;
+                        return Vec::new();
+                    }
+                    // This key alone was refused (natter-core will judge its entries).
+                    Err(_) => {}
+                }
+            }
+        }
+        let mut ids = Vec::with_capacity(checks.len());
+        let promises = Array::new();
+        for check in checks {
+            let Some(key) = self.keys.get(&check.author) else {
+                continue;
+            };
+            if let Ok(p) = subtle.verify_with_str_and_u8_array_and_u8_array(
+                ALGORITHM,
+                key,
+                &check.signature,
+                &check.message,
+            ) {
+                ids.push(check.id);
+                promises.push(&p);
+            }
+        }
+        if ids.is_empty() {
+            return ids;
+        }
+        let Ok(results) = JsFuture::from(Promise::all(&promises)).await else {
+            return Vec::new();
+        };
+        let results = Array::from(&results);
+        ids.into_iter()
+            .zip(results.iter())
+            .filter(|(_, ok)| ok.as_bool() == Some(true))
+            .map(|(id, _)| id)
+            .collect()
+    }
+}
+
+async fn import(subtle: &SubtleCrypto, author: &[u8; 32]) -> Result<CryptoKey, JsValue> {
+    let data = Uint8Array::from(&author[..]);
+    let usages = Array::of1(&JsValue::from_str("verify"));
+    let promise = subtle.import_key_with_str("raw", &data, ALGORITHM, false, &usages)?;
+    let key = JsFuture::from(promise).await?;
+    Ok(CryptoKey::from(key))
+}
+
+/// Whether an import failed because the browser does not know the algorithm.
+fn is_unsupported(e: &JsValue) -> bool {
+    js_sys::Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string())
+        .is_some_and(|n| n == "NotSupportedError")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Ctx;
+    use natter_core::identity::Identity;
+    use natter_core::log::{Body, Draft, Entry, Record};
+    use natter_core::room::RoomId;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn entry(seed: u8, seq: u64, text: &str) -> Result<Record, String> {
+        let draft = Draft {
+            room_id: RoomId([3; 32]),
+            seq,
+            prev_hash: EntryId::ZERO,
+            lamport: seq,
+            wall_ms: 0,
+            body: Body::Text {
+                text: text.into(),
+                reply_to: None,
+            },
+        };
+        Ok(Record::from_entry(
+            Entry::sign(&Identity::from_secret_bytes(&[seed; 32]), draft).ctx("signing")?,
+        ))
+    }
+
+    #[wasm_bindgen_test]
+    async fn webcrypto_passes_good_signatures_and_not_forged_ones() -> Result<(), String> {
+        let mut verifier = WebVerifier::new();
+        if !verifier.available() {
+            return Err("no WebCrypto in this page".into());
+        }
+        let good = [entry(1, 1, "one")?, entry(2, 1, "two")?];
+        let mut forged = entry(1, 2, "three")?.entry;
+        forged.signature.0[40] ^= 1;
+        let forged = Record::from_entry(forged);
+        let checks: Vec<SignatureCheck> = good
+            .iter()
+            .chain([&forged])
+            .map(|r| r.signature_check().ok_or("no check handed out"))
+            .collect::<Result<_, _>>()?;
+        let passed = verifier.check(&checks).await;
+        if !verifier.available() {
+            return Err("this Chromium has no Ed25519 in WebCrypto".into());
+        }
+        assert_eq!(passed, vec![good[0].id, good[1].id]);
+        Ok(())
+    }
+}

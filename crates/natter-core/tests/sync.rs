@@ -332,20 +332,31 @@ fn an_entry_whose_predecessor_is_missing_is_held_until_the_gap_is_filled() {
     assert_eq!(stored, vec![1, 2, 3]);
 }
 
-fn deliver_from_stranger(bytes: Vec<u8>) -> (RoomSync, Vec<Output>) {
+/// A fresh node with a stranger connected as `PeerId(9)`.
+fn node_with_stranger() -> RoomSync {
     let mut b = node(3);
     b.handle(1, Input::PeerConnected(PeerId(9)))
         .expect("connect");
     b.drain_outputs();
+    b
+}
+
+/// Feeds `bytes` from the stranger at time `now` and returns the outputs.
+fn frame_from_stranger(b: &mut RoomSync, now: u64, bytes: Vec<u8>) -> Vec<Output> {
     b.handle(
-        2,
+        now,
         Input::Frame {
             peer: PeerId(9),
             bytes,
         },
     )
     .expect("frame");
-    let out = b.drain_outputs();
+    b.drain_outputs()
+}
+
+fn deliver_from_stranger(bytes: Vec<u8>) -> (RoomSync, Vec<Output>) {
+    let mut b = node_with_stranger();
+    let out = frame_from_stranger(&mut b, 2, bytes);
     (b, out)
 }
 
@@ -674,20 +685,9 @@ fn deliver_checked(
 ) -> (RoomSync, Vec<Output>) {
     let bytes = Frame::Push(recs).encode();
     let checks = natter_core::sync::signature_checks(&bytes);
-    let mut b = node(3);
-    b.handle(1, Input::PeerConnected(PeerId(9)))
-        .expect("connect");
-    b.drain_outputs();
+    let mut b = node_with_stranger();
     b.accept_checked(checks.iter().filter(|c| verifier(c)).map(|c| c.id));
-    b.handle(
-        2,
-        Input::Frame {
-            peer: PeerId(9),
-            bytes,
-        },
-    )
-    .expect("frame");
-    let out = b.drain_outputs();
+    let out = frame_from_stranger(&mut b, 2, bytes);
     (b, out)
 }
 
@@ -761,20 +761,9 @@ fn strict_checks_still_apply_to_checked_entries() {
             "{what}: no check handed out"
         );
         let bytes = Frame::Push(recs.clone()).encode();
-        let mut b = node(3);
-        b.handle(1, Input::PeerConnected(PeerId(9)))
-            .expect("connect");
-        b.drain_outputs();
+        let mut b = node_with_stranger();
         b.accept_checked([recs[0].id, bad_id]);
-        b.handle(
-            2,
-            Input::Frame {
-                peer: PeerId(9),
-                bytes,
-            },
-        )
-        .expect("frame");
-        let out = b.drain_outputs();
+        let out = frame_from_stranger(&mut b, 2, bytes);
         assert_eq!(b.log().len(), 0, "{what}: nothing stored");
         assert!(disconnected(&out), "{what}: sender dropped");
     }
@@ -786,30 +775,11 @@ fn checked_ids_apply_to_the_next_frame_only() {
     let mut bad = recs[1].entry.clone();
     bad.signature.0[40] ^= 1;
     recs[1] = Record::from_entry(bad);
-    let mut b = node(3);
-    b.handle(1, Input::PeerConnected(PeerId(9)))
-        .expect("connect");
-    b.drain_outputs();
+    let mut b = node_with_stranger();
     // Marked before an unrelated frame: the mark is gone when the forged entry arrives.
     b.accept_checked([recs[1].id]);
-    b.handle(
-        2,
-        Input::Frame {
-            peer: PeerId(9),
-            bytes: Frame::Typing(true).encode(),
-        },
-    )
-    .expect("frame");
-    b.drain_outputs();
-    b.handle(
-        3,
-        Input::Frame {
-            peer: PeerId(9),
-            bytes: Frame::Push(recs).encode(),
-        },
-    )
-    .expect("frame");
-    let out = b.drain_outputs();
+    frame_from_stranger(&mut b, 2, Frame::Typing(true).encode());
+    let out = frame_from_stranger(&mut b, 3, Frame::Push(recs).encode());
     assert_eq!(b.log().len(), 0);
     assert!(disconnected(&out));
 }

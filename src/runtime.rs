@@ -1172,9 +1172,8 @@ impl Runtime {
             ConnState::Verified { .. } => {
                 // Entry signatures are checked by the browser's own Ed25519 first (natively,
                 // off this thread); natter-core does the rest and anything left unchecked.
-                let checks = natter_core::sync::signature_checks(&bytes);
-                if !checks.is_empty() {
-                    let passed = self.verifier.check(&checks).await;
+                if let Some(pending) = self.verifier.start(&bytes).await {
+                    let passed = pending.passed().await;
                     if let Some(r) = self.rooms.get_mut(&id) {
                         r.sync.accept_checked(passed);
                     }

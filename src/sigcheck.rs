@@ -2,10 +2,11 @@
 //!
 //! # What
 //!
-//! Before a frame of entries goes to natter-core, the runtime hands the frame's signature
-//! checks ([`natter_core::sync::signature_checks`]) to [`WebVerifier::check`], which runs
-//! them all at once through `crypto.subtle.verify("Ed25519", …)`, and tells the room's sync
-//! machine which ones passed ([`natter_core::sync::RoomSync::accept_checked`]). natter-core
+//! Before a frame of entries goes to natter-core, the runtime starts the frame's signature
+//! checks ([`natter_core::sync::signature_checks`]) with [`WebVerifier::start`], which issues
+//! them all at once through `crypto.subtle.verify("Ed25519", …)`, waits for the results and
+//! tells the room's sync machine which ones passed
+//! ([`natter_core::sync::RoomSync::accept_checked`]). natter-core
 //! still does every other check, including the strict ones a plain Ed25519 verifier skips,
 //! so every peer reaches the same verdict on every entry whichever verifier ran (see
 //! [`natter_core::log::SignatureCheck`]).
@@ -23,7 +24,7 @@
 use std::collections::HashMap;
 
 use js_sys::{Array, Promise, Uint8Array};
-use natter_core::log::{EntryId, SignatureCheck};
+use natter_core::log::EntryId;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
@@ -66,12 +67,16 @@ impl WebVerifier {
         self.subtle.is_some()
     }
 
-    /// Runs `checks` and returns the ids of the entries whose signatures verified.
-    pub async fn check(&mut self, checks: &[SignatureCheck]) -> Vec<EntryId> {
-        let Some(subtle) = self.subtle.clone() else {
-            return Vec::new();
-        };
-        for check in checks {
+    /// Starts checking the signatures of the entries in `frame` (importing authors' keys
+    /// first if needed) and returns the checks under way, or `None` when there is nothing
+    /// to check.
+    pub async fn start(&mut self, frame: &[u8]) -> Option<Pending> {
+        let subtle = self.subtle.clone()?;
+        let checks = natter_core::sync::signature_checks(frame);
+        if checks.is_empty() {
+            return None;
+        }
+        for check in &checks {
             if !self.keys.contains_key(&check.author) && self.keys.len() < MAX_KEYS {
                 match import(&subtle, &check.author).await {
                     Ok(key) => {
@@ -80,7 +85,7 @@ impl WebVerifier {
                     Err(e) if is_unsupported(&e) => {
                         // No Ed25519 in this browser's WebCrypto: natter-core does it all.
                         self.subtle = None;
-                        return Vec::new();
+                        return None;
                     }
                     // This key alone was refused (natter-core will judge its entries).
                     Err(_) => {}
@@ -89,7 +94,7 @@ impl WebVerifier {
         }
         let mut ids = Vec::with_capacity(checks.len());
         let promises = Array::new();
-        for check in checks {
+        for check in &checks {
             let Some(key) = self.keys.get(&check.author) else {
                 continue;
             };
@@ -103,14 +108,30 @@ impl WebVerifier {
                 promises.push(&p);
             }
         }
-        if ids.is_empty() {
-            return ids;
-        }
-        let Ok(results) = JsFuture::from(Promise::all(&promises)).await else {
+        (!ids.is_empty()).then(|| Pending {
+            ids,
+            all: Promise::all(&promises),
+        })
+    }
+}
+
+/// Signature checks under way (see [`WebVerifier::start`]).
+#[derive(Debug)]
+pub struct Pending {
+    ids: Vec<EntryId>,
+    all: Promise,
+}
+
+impl Pending {
+    /// Waits for the checks and returns the ids of the entries whose signatures verified
+    /// (none if WebCrypto failed: natter-core then checks them all).
+    pub async fn passed(self) -> Vec<EntryId> {
+        let Ok(results) = JsFuture::from(self.all).await else {
             return Vec::new();
         };
         let results = Array::from(&results);
-        ids.into_iter()
+        self.ids
+            .into_iter()
             .zip(results.iter())
             .filter(|(_, ok)| ok.as_bool() == Some(true))
             .map(|(id, _)| id)
@@ -172,12 +193,10 @@ mod tests {
         let mut forged = entry(1, 2, "three")?.entry;
         forged.signature.0[40] ^= 1;
         let forged = Record::from_entry(forged);
-        let checks: Vec<SignatureCheck> = good
-            .iter()
-            .chain([&forged])
-            .map(|r| r.signature_check().ok_or("no check handed out"))
-            .collect::<Result<_, _>>()?;
-        let passed = verifier.check(&checks).await;
+        let frame =
+            natter_core::wire::Frame::Push(vec![good[0].clone(), good[1].clone(), forged]).encode();
+        let pending = verifier.start(&frame).await.ok_or("no checks started")?;
+        let passed = pending.passed().await;
         if !verifier.available() {
             return Err("this Chromium has no Ed25519 in WebCrypto".into());
         }

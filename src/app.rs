@@ -20,6 +20,7 @@ use crate::components::room::Room;
 use crate::components::settings::SettingsPage;
 use crate::components::status_bar::StatusBar;
 use crate::components::title_badge::TitleBadge;
+use crate::components::update_prompt::UpdatePrompt;
 use crate::route::{self, Route};
 use crate::state::{Command, Commands, UiState};
 
@@ -47,6 +48,8 @@ pub fn App() -> impl IntoView {
     // (unit tests) have no runtime and drop the queue.
     #[cfg(target_arch = "wasm32")]
     crate::runtime::start(state, rx);
+    #[cfg(target_arch = "wasm32")]
+    crate::pwa::start(state.update_ready);
     #[cfg(not(target_arch = "wasm32"))]
     drop(rx);
 
@@ -79,6 +82,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Nav route />
         <main id="main">
+            <UpdatePrompt />
             <Notices />
             <Busy />
             {page}

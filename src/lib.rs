@@ -15,6 +15,9 @@ pub mod rtc;
 // The event loop that drives natter-core from browser events (module docs in the file).
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
+// The service worker: offline app shell and "new version" prompts (module docs in the file).
+#[cfg(target_arch = "wasm32")]
+pub mod pwa;
 pub mod server;
 // Entry signatures verified by the browser's WebCrypto Ed25519 (module docs in the file).
 #[cfg(target_arch = "wasm32")]

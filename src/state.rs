@@ -299,6 +299,8 @@ pub struct UiState {
     pub busy: RwSignal<Option<String>>,
     /// The latest batch of messages from others.
     pub incoming: RwSignal<Incoming>,
+    /// A new version of the app is installed and waiting for a reload.
+    pub update_ready: RwSignal<bool>,
 }
 
 impl UiState {
@@ -317,6 +319,7 @@ impl UiState {
             password_prompt: RwSignal::new(None),
             busy: RwSignal::new(None),
             incoming: RwSignal::new(Incoming::default()),
+            update_ready: RwSignal::new(false),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod rooms_list;
 pub mod settings;
 pub mod status_bar;
 pub mod title_badge;
+pub mod update_prompt;
 
 use leptos::prelude::*;
 

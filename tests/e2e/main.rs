@@ -11,6 +11,7 @@ mod foundation;
 mod messages;
 mod offline;
 mod password;
+mod pwa;
 mod relay;
 mod server_loss;
 mod setup;
@@ -49,5 +50,7 @@ fn main() {
         access::keyboard_only_chat,
         comfort::theme_title_notifications_and_privacy_screen,
         comfort::notifications_refused_are_explained,
+        pwa::app_opens_offline_with_rooms_and_history,
+        pwa::new_version_prompts_reload,
     ])
 }

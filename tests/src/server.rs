@@ -37,7 +37,20 @@ impl TestServer {
     /// Starts the server on `addr` (port 0: a free one), handing `ice_servers` to browsers
     /// through `/config`.
     pub async fn start_with(addr: SocketAddr, ice_servers: Vec<IceServer>) -> TestResult<Self> {
-        let dist = crate::workspace_root().join("dist");
+        Self::start_in(addr, crate::workspace_root().join("dist"), ice_servers).await
+    }
+
+    /// Starts a server of its own on a free loopback port serving the build in `dist` (a
+    /// copy a test can change, as a deploy would).
+    pub async fn start_serving(dist: std::path::PathBuf) -> TestResult<Self> {
+        Self::start_in(SocketAddr::from(([127, 0, 0, 1], 0)), dist, Vec::new()).await
+    }
+
+    async fn start_in(
+        addr: SocketAddr,
+        dist: std::path::PathBuf,
+        ice_servers: Vec<IceServer>,
+    ) -> TestResult<Self> {
         if !dist.join("index.html").is_file() {
             return Err(format!(
                 "{} has no index.html: build the app first (`trunk build --release`, or run `./x test`)",

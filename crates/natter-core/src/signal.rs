@@ -629,6 +629,10 @@ pub struct ClientConfig {
     /// The ICE servers to give `RTCPeerConnection`.
     #[serde(rename = "iceServers", default)]
     pub ice_servers: Vec<IceServer>,
+    /// Origins of pages allowed to embed the app in a frame and to command it through
+    /// `postMessage` (the same list the server sends as CSP `frame-ancestors`).
+    #[serde(rename = "embedOrigins", default)]
+    pub embed_origins: Vec<String>,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Every field of [`Config`] can be set in code; [`Args`] (clap) converts into it with
 //! [`Args::into_config`]. Defaults are safe for the public internet: loopback bind, empty
-//! ICE server list, `frame-ancestors 'self'`, and bounded limits (see [`Limits`]).
+//! ICE server list, no embedding origins (`frame-ancestors 'self'`), and bounded limits (see [`Limits`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -23,8 +23,11 @@ pub struct Config {
     pub dist: PathBuf,
     /// ICE servers handed to browsers by `GET /config`. Empty by default.
     pub ice_servers: Vec<IceServer>,
-    /// Sources allowed to embed the app in a frame (CSP `frame-ancestors`). Default `'self'`.
-    pub frame_ancestors: String,
+    /// Origins (`https://host[:port]`) of pages allowed to embed the app in a frame, besides
+    /// the server's own. The one list behind both the CSP `frame-ancestors` directive and the
+    /// app's check of `postMessage` commands (it reaches the app through `/config`). Default:
+    /// none, so only the server's own pages may frame the app.
+    pub embed_origins: Vec<String>,
     /// Extra page origins (e.g. `https://chat.example.org`) whose scripts may open `/ws`,
     /// besides the server's own origin; `*` allows any. Requests without an `Origin` header
     /// (not from a browser) are always allowed. Default: none, so only pages served by this
@@ -40,7 +43,7 @@ impl Default for Config {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
             dist: PathBuf::from("dist"),
             ice_servers: Vec::new(),
-            frame_ancestors: "'self'".to_owned(),
+            embed_origins: Vec::new(),
             allowed_origins: Vec::new(),
             limits: Limits::default(),
         }
@@ -131,9 +134,10 @@ pub struct Args {
     /// e.g. '[{"urls":"turn:turn.example.org:3478","username":"u","credential":"c"}]'.
     #[arg(long, env = "NATTER_ICE_SERVERS")]
     pub ice_servers: Option<String>,
-    /// Sources allowed to embed the app in a frame (CSP frame-ancestors), e.g. `'self' https://example.org`.
-    #[arg(long, default_value = "'self'", env = "NATTER_FRAME_ANCESTORS")]
-    pub frame_ancestors: String,
+    /// Origins of pages allowed to embed the app in a frame and to command it by postMessage,
+    /// comma-separated (e.g. `https://blog.example.org`).
+    #[arg(long, value_delimiter = ',', env = "NATTER_EMBED_ORIGINS")]
+    pub embed_origins: Vec<String>,
     /// Other page origins allowed to open /ws, comma-separated (e.g. `https://chat.example.org`), or `*`.
     #[arg(long, value_delimiter = ',', env = "NATTER_ALLOWED_ORIGINS")]
     pub allowed_origins: Vec<String>,
@@ -233,7 +237,12 @@ impl Args {
             addr: SocketAddr::new(self.bind, self.port),
             dist: self.dist,
             ice_servers,
-            frame_ancestors: self.frame_ancestors,
+            embed_origins: self
+                .embed_origins
+                .into_iter()
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
             allowed_origins: self
                 .allowed_origins
                 .into_iter()
@@ -271,16 +280,63 @@ impl Config {
                 "timeouts and the ping interval must be positive".into(),
             ));
         }
-        // The value ends up inside a CSP header: only characters that cannot end the
-        // directive or the header are allowed.
-        let ok = |c: char| (c.is_ascii_graphic() && c != ';' && c != ',') || c == ' ';
-        if self.frame_ancestors.trim().is_empty() || !self.frame_ancestors.chars().all(ok) {
-            return Err(Error::InvalidConfig(
-                "frame ancestors must be a non-empty list of CSP sources without ';' or ','".into(),
-            ));
+        // Each origin ends up in a CSP header and in the app's postMessage check: only plain
+        // `scheme://host[:port]` origins, which cannot end a directive or widen the list.
+        for origin in &self.embed_origins {
+            if !is_plain_origin(origin) {
+                return Err(Error::InvalidConfig(format!(
+                    "embed origin {origin:?} is not of the form https://host[:port]"
+                )));
+            }
         }
         Ok(())
     }
+
+    /// The CSP `frame-ancestors` sources: the server itself and [`Config::embed_origins`].
+    pub fn frame_ancestors(&self) -> String {
+        let mut sources = "'self'".to_owned();
+        for o in &self.embed_origins {
+            sources.push(' ');
+            sources.push_str(o);
+        }
+        sources
+    }
+}
+
+/// `http(s)://host[:port]` with a DNS name, IPv4 or bracketed IPv6 host and nothing else.
+pub fn is_plain_origin(origin: &str) -> bool {
+    let Some(authority) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host_ok, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
+        let ok = !v6.is_empty() && v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+        match after {
+            "" => (ok, None),
+            _ => match after.strip_prefix(':') {
+                Some(p) => (ok, Some(p)),
+                None => return false,
+            },
+        }
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        let ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        (ok, port)
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok());
+    host_ok && port_ok
 }
 
 #[cfg(test)]
@@ -296,7 +352,11 @@ mod tests {
             Some("127.0.0.1:8080".into())
         );
         assert_eq!(config.as_ref().map(|c| c.ice_servers.len()), Some(0));
-        assert_eq!(config.map(|c| c.frame_ancestors), Some("'self'".into()));
+        assert_eq!(
+            config.as_ref().map(Config::frame_ancestors),
+            Some("'self'".into())
+        );
+        assert_eq!(config.map(|c| c.embed_origins.len()), Some(0));
     }
 
     #[test]
@@ -306,9 +366,37 @@ mod tests {
     }
 
     #[test]
-    fn frame_ancestors_cannot_inject_csp_directives() {
-        let args = Args::parse_from(["natter-server", "--frame-ancestors", "'self'; script-src *"]);
-        assert!(matches!(args.into_config(), Err(Error::InvalidConfig(_))));
+    fn embed_origins_cannot_inject_csp_directives_or_widen_the_list() {
+        for bad in [
+            "'self'; script-src *",
+            "*",
+            "https://*.example.org",
+            "https://example.org/path",
+            "https://example.org:99999",
+            "javascript:alert(1)",
+            "https://exa mple.org",
+            "https://a.org https://b.org",
+        ] {
+            let args = Args::parse_from(["natter-server", "--embed-origins", bad]);
+            assert!(
+                matches!(args.into_config(), Err(Error::InvalidConfig(_))),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn embed_origins_make_the_frame_ancestors() {
+        let args = Args::parse_from([
+            "natter-server",
+            "--embed-origins",
+            "https://blog.example.org,http://127.0.0.1:8081/,https://[::1]:9000",
+        ]);
+        let config = args.into_config().ok();
+        assert_eq!(
+            config.as_ref().map(Config::frame_ancestors),
+            Some("'self' https://blog.example.org http://127.0.0.1:8081 https://[::1]:9000".into())
+        );
     }
 
     #[test]

@@ -286,7 +286,7 @@ async fn security_headers(
         .get(&state.config.dist.join("index.html"));
     let csp = content_security_policy(
         safe_host(req.headers()),
-        &state.config.frame_ancestors,
+        &state.config.frame_ancestors(),
         &scripts,
     );
     let mut res = next.run(req).await;

@@ -189,6 +189,7 @@ pub async fn serve(
     config.validate()?;
     let client_config_json = serde_json::to_string(&natter_core::signal::ClientConfig {
         ice_servers: config.ice_servers.clone(),
+        embed_origins: config.embed_origins.clone(),
     })
     .map_err(|e| Error::InvalidConfig(format!("ICE servers cannot be encoded: {e}")))?;
     let (stop_tx, stop_rx) = watch::channel(false);

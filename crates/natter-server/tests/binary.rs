@@ -40,7 +40,7 @@ async fn the_binary_announces_its_address_and_stops_gracefully_on_sigterm() {
     let config = common::http_get(addr, "/config", &[]).await;
     assert_eq!(
         config.text(),
-        r#"{"iceServers":[{"urls":"turn:turn.example.invalid:3478"}]}"#
+        r#"{"iceServers":[{"urls":"turn:turn.example.invalid:3478"}],"embedOrigins":[]}"#
     );
     let mut client = common::Client::connect(addr).await;
     client.join("r").await;

@@ -156,16 +156,22 @@ async fn every_response_carries_the_security_headers() {
 }
 
 #[tokio::test]
-async fn frame_ancestors_follow_the_configuration() {
+async fn embed_origins_are_the_frame_ancestors_and_reach_the_app() {
     let mut config = test_config();
     config.dist = temp_dist("frames");
-    config.frame_ancestors = "'self' https://embedder.example".into();
+    config.embed_origins = vec!["https://embedder.example".into()];
     let server = start(config).await;
     let res = http_get(server.local_addr(), "/", &[]).await;
     assert!(res
         .header("content-security-policy")
         .unwrap()
         .ends_with("frame-ancestors 'self' https://embedder.example"));
+    let res = http_get(server.local_addr(), "/config", &[]).await;
+    let body: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
+    assert_eq!(
+        body["embedOrigins"],
+        serde_json::json!(["https://embedder.example"])
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -212,7 +218,7 @@ async fn config_lists_no_ice_servers_by_default() {
     let res = http_get(server.local_addr(), "/config", &[]).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.header("content-type"), Some("application/json"));
-    assert_eq!(res.text(), "{\"iceServers\":[]}");
+    assert_eq!(res.text(), "{\"iceServers\":[],\"embedOrigins\":[]}");
     server.shutdown().await.unwrap();
 }
 
@@ -229,7 +235,7 @@ async fn config_reflects_the_configured_ice_servers() {
     let body: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
     assert_eq!(
         body,
-        serde_json::json!({"iceServers":[{"urls":["turn:turn.example.invalid:3478"],"username":"user","credential":"pass"}]})
+        serde_json::json!({"iceServers":[{"urls":["turn:turn.example.invalid:3478"],"username":"user","credential":"pass"}],"embedOrigins":[]})
     );
     server.shutdown().await.unwrap();
 }

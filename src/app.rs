@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use crate::components::announcer::Announcer;
 use crate::components::busy::Busy;
+use crate::components::embed_bridge::EmbedBridge;
 use crate::components::home::Home;
 use crate::components::nav::Nav;
 use crate::components::notices::Notices;
@@ -32,6 +33,34 @@ pub fn App() -> impl IntoView {
     let commands = Commands(tx);
     provide_context(state);
     provide_context(commands.clone());
+    // In a frame with `?embed=1`: the compact view and the postMessage bridge.
+    let embed = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|q| crate::embed::options_from_query(&q));
+    let embedded = embed.is_some();
+    let embed_theme = embed.as_ref().and_then(|e| e.theme);
+    if let Some(name) = embed.and_then(|e| e.name) {
+        let commands = commands.clone();
+        Effect::new(move |done: Option<bool>| {
+            if done == Some(true) {
+                return true;
+            }
+            let ready = state.ready.get();
+            if ready && state.my_name.get_untracked() != name {
+                commands.send(Command::SetName(name.clone()));
+            }
+            ready
+        });
+    }
+    if embedded {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            // Only styling depends on it: without the class the full layout shows.
+            let _ = root.class_list().add_1("embed");
+        }
+    }
     let visible = crate::visibility::provide().0;
     {
         let commands = commands.clone();
@@ -43,7 +72,9 @@ pub fn App() -> impl IntoView {
             }
         });
     }
-    Effect::new(move |_| crate::theme::apply(state.settings.with(|s| s.theme)));
+    Effect::new(move |_| {
+        crate::theme::apply(embed_theme.unwrap_or_else(|| state.settings.with(|s| s.theme)))
+    });
     // The runtime drives browser objects and only exists in the browser build; native builds
     // (unit tests) have no runtime and drop the queue.
     #[cfg(target_arch = "wasm32")]
@@ -80,7 +111,8 @@ pub fn App() -> impl IntoView {
     };
 
     view! {
-        <Nav route />
+        {(!embedded).then(|| view! { <Nav route /> })}
+        {embedded.then(|| view! { <EmbedBridge /> })}
         <main id="main">
             <UpdatePrompt />
             <Notices />

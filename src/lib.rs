@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod components;
+// Embedding in another site's frame: the embed view's options and the postMessage API.
+pub mod embed;
 // Desktop notifications through the browser (permission asked only from a user action).
 pub mod notify;
 // Hash routes: which view the address shows.

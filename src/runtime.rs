@@ -313,6 +313,7 @@ impl Runtime {
                     ice_servers: cfg.ice_servers.len(),
                 });
                 rt.server_ice = cfg.ice_servers;
+                rt.ui.embed_origins.set(cfg.embed_origins);
             }
             Err(e) => rt.ui.server.set(ServerState::Unreachable(e.to_string())),
         }

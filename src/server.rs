@@ -22,6 +22,9 @@ pub struct ClientConfig {
     /// ICE servers (STUN/TURN) configured by the operator; empty by default.
     #[serde(rename = "iceServers", default)]
     pub ice_servers: Vec<IceServer>,
+    /// Origins allowed to embed the app and send it commands (see [`crate::embed`]).
+    #[serde(rename = "embedOrigins", default)]
+    pub embed_origins: Vec<String>,
 }
 
 /// One ICE server entry, in the shape `RTCPeerConnection` expects.

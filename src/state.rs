@@ -301,6 +301,8 @@ pub struct UiState {
     pub incoming: RwSignal<Incoming>,
     /// A new version of the app is installed and waiting for a reload.
     pub update_ready: RwSignal<bool>,
+    /// Origins allowed to embed the app and command it (from the server's `/config`).
+    pub embed_origins: RwSignal<Vec<String>>,
 }
 
 impl UiState {
@@ -320,6 +322,7 @@ impl UiState {
             busy: RwSignal::new(None),
             incoming: RwSignal::new(Incoming::default()),
             update_ready: RwSignal::new(false),
+            embed_origins: RwSignal::new(Vec::new()),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod appearance;
 pub mod busy;
 pub mod composer;
 pub mod confirm;
+pub mod embed_bridge;
 pub mod home;
 pub mod invite;
 pub mod join;

@@ -6,6 +6,7 @@
 mod access;
 mod chat;
 mod comfort;
+mod embed;
 mod ephemeral;
 mod foundation;
 mod messages;
@@ -52,5 +53,6 @@ fn main() {
         comfort::notifications_refused_are_explained,
         pwa::app_opens_offline_with_rooms_and_history,
         pwa::new_version_prompts_reload,
+        embed::embedded_natter_chats_through_post_message,
     ])
 }

@@ -15,7 +15,8 @@
 //!   saves a screenshot of every open browser when a test fails.
 //! - [`server`] runs the real server in-process (serving the release build in `dist/`,
 //!   built by `./x test` before this crate runs), restartable on the same port; [`turn`]
-//!   runs a coturn TURN server inside the namespace.
+//!   runs a coturn TURN server inside the namespace; [`site`] serves other sites' pages (an
+//!   embedding host) on origins of their own.
 
 pub mod a11y;
 pub mod app;
@@ -27,6 +28,7 @@ pub mod rtc;
 pub mod runner;
 pub mod scripts;
 pub mod server;
+pub mod site;
 pub mod turn;
 pub mod wait;
 

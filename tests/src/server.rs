@@ -37,19 +37,40 @@ impl TestServer {
     /// Starts the server on `addr` (port 0: a free one), handing `ice_servers` to browsers
     /// through `/config`.
     pub async fn start_with(addr: SocketAddr, ice_servers: Vec<IceServer>) -> TestResult<Self> {
-        Self::start_in(addr, crate::workspace_root().join("dist"), ice_servers).await
+        Self::start_in(
+            addr,
+            crate::workspace_root().join("dist"),
+            ice_servers,
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// Starts a server of its own on a free loopback port that lets pages of
+    /// `embed_origins` embed the app (and command it).
+    pub async fn start_embeddable(embed_origins: Vec<String>) -> TestResult<Self> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let dist = crate::workspace_root().join("dist");
+        Self::start_in(addr, dist, Vec::new(), embed_origins).await
     }
 
     /// Starts a server of its own on a free loopback port serving the build in `dist` (a
     /// copy a test can change, as a deploy would).
     pub async fn start_serving(dist: std::path::PathBuf) -> TestResult<Self> {
-        Self::start_in(SocketAddr::from(([127, 0, 0, 1], 0)), dist, Vec::new()).await
+        Self::start_in(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            dist,
+            Vec::new(),
+            Vec::new(),
+        )
+        .await
     }
 
     async fn start_in(
         addr: SocketAddr,
         dist: std::path::PathBuf,
         ice_servers: Vec<IceServer>,
+        embed_origins: Vec<String>,
     ) -> TestResult<Self> {
         if !dist.join("index.html").is_file() {
             return Err(format!(
@@ -61,6 +82,7 @@ impl TestServer {
             addr,
             dist,
             ice_servers,
+            embed_origins,
             ..natter_server::Config::default()
         };
         let handle = bind(&config).await?;

@@ -1,0 +1,186 @@
+//! Embedding: Natter in a frame of another site (the sample host page in
+//! `examples/embed-host/`, served on an origin of its own that the server lists in
+//! `--embed-origins`). The host page sets the name, sends through `postMessage` and receives
+//! events; a page from an origin not on the list cannot make Natter send anything.
+
+use std::time::Duration;
+
+use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT, JOIN_TIMEOUT};
+use natter_e2e::browser::Browser;
+use natter_e2e::runner::Ctx;
+use natter_e2e::server::TestServer;
+use natter_e2e::site::Site;
+use natter_e2e::wait::wait_until;
+use natter_e2e::{Context, TestResult};
+use serde_json::Value;
+
+use crate::setup::user;
+
+/// A page of another origin that, once loaded in a frame beside Natter's, posts a command
+/// to Natter's frame.
+const EVIL_HTML: &str = "<!DOCTYPE html><title>other site</title><script src=\"evil.js\"></script>";
+const EVIL_JS: &str = "window.parent.frames[0].postMessage({ type: 'natter:send', text: 'from the wrong origin' }, '*'); window.sent = true;";
+
+pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult {
+    let host_dir = natter_e2e::workspace_root().join("examples/embed-host");
+    let host = Site::serve(&host_dir).await?;
+    let evil_dir = tempfile::tempdir().ctx("creating the other site")?;
+    std::fs::write(evil_dir.path().join("evil.html"), EVIL_HTML).ctx("writing the other site")?;
+    std::fs::write(evil_dir.path().join("evil.js"), EVIL_JS).ctx("writing the other site")?;
+    let evil = Site::serve(evil_dir.path()).await?;
+    let server = TestServer::start_embeddable(vec![host.origin()]).await?;
+    let base = server.base_url();
+
+    let alice = user(&ctx, &base, "alice", "Alice").await?;
+    let room = alice
+        .create_room(NewRoom {
+            name: Some("Embedded"),
+            ..NewRoom::default()
+        })
+        .await?;
+
+    // Eve visits the host site, which frames Natter with the invite and her name.
+    let eve = ctx.launch("eve").await?;
+    let page = format!(
+        "{}/index.html?natter={}&invite={}&name=Eve",
+        host.origin(),
+        encode(&base),
+        encode(&room.link)
+    );
+    eve.goto(&page).await?;
+    in_natter(&eve, async {
+        eve.find_by_role_for("log", "Messages", JOIN_TIMEOUT)
+            .await?;
+        eve.assert_accessible("embed").await
+    })
+    .await?;
+    alice
+        .wait_for_peer("Eve", "online", DELIVERY_TIMEOUT)
+        .await?;
+    wait_for_event(&eve, |e| e["type"] == "natter:peer" && e["name"] == "Alice").await?;
+    wait_for_event(&eve, |e| {
+        e["type"] == "natter:connection" && e["peers"] == 1
+    })
+    .await?;
+
+    // A command from the host page.
+    eve.type_into("textbox", "Message to send", "hello from the host page")
+        .await?;
+    eve.click("button", "Send to Natter").await?;
+    let msg = alice
+        .wait_for_message("hello from the host page", DELIVERY_TIMEOUT)
+        .await?;
+    if msg.author != "Eve" {
+        return Err(format!("the host's message should be Eve's: {msg:?}"));
+    }
+
+    // An event to the host page.
+    alice.post("hello to the embed").await?;
+    wait_for_event(&eve, |e| {
+        e["type"] == "natter:message" && e["text"] == "hello to the embed" && e["author"] == "Alice"
+    })
+    .await?;
+
+    // A page of another origin posts a command to Natter's frame: ignored. The host's next
+    // command, sent after it, arrives; the other one never does.
+    eve.execute(
+        "const f = document.createElement('iframe'); f.title = 'Another site'; \
+         f.src = arguments[0]; document.body.append(f);",
+        vec![Value::String(format!("{}/evil.html", evil.origin()))],
+    )
+    .await?;
+    wait_until(
+        "the other site to post its command",
+        DELIVERY_TIMEOUT,
+        || async {
+            eve.wd()
+                .enter_frame(1)
+                .await
+                .ctx("entering the other site's frame")?;
+            let sent = eve.execute("return window.sent === true;", vec![]).await;
+            eve.wd()
+                .enter_default_frame()
+                .await
+                .ctx("leaving the frame")?;
+            Ok((sent? == Value::Bool(true)).then_some(()))
+        },
+    )
+    .await?;
+    eve.type_into("textbox", "Message to send", "after the other site")
+        .await?;
+    eve.click("button", "Send to Natter").await?;
+    alice
+        .wait_for_message("after the other site", DELIVERY_TIMEOUT)
+        .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shown = alice.messages().await?;
+    if shown
+        .iter()
+        .any(|m| m.text.contains("from the wrong origin"))
+    {
+        return Err("a command from an origin not on the list was obeyed".into());
+    }
+    // It did reach Natter, which noted that it ignored it.
+    let noted = format!("ignored a message from {}", evil.origin());
+    let console = in_natter(
+        &eve,
+        eve.execute("return window.__natterWarnings || [];", vec![]),
+    )
+    .await?;
+    if !console.to_string().contains(&noted) {
+        return Err(format!(
+            "Natter should have noted {noted:?}; its console: {console}"
+        ));
+    }
+
+    // The embed view at a phone's and a desktop's width.
+    for width in [360, 1280] {
+        eve.set_viewport(width, 800).await?;
+        eve.screenshot(&format!("width-{width}-embed")).await?;
+    }
+    in_natter(&eve, eve.assert_no_console_errors()).await?;
+    alice.assert_no_console_errors().await?;
+    Ok(())
+}
+
+/// Runs `f` inside Natter's frame (the host page's first), then returns to the host page.
+async fn in_natter<T>(
+    b: &Browser,
+    f: impl std::future::Future<Output = TestResult<T>>,
+) -> TestResult<T> {
+    b.wd().enter_frame(0).await.ctx("entering Natter's frame")?;
+    let result = f.await;
+    b.wd()
+        .enter_default_frame()
+        .await
+        .ctx("leaving Natter's frame")?;
+    result
+}
+
+/// Waits until the host page has received an event matching `want`.
+async fn wait_for_event(b: &Browser, want: impl Fn(&Value) -> bool) -> TestResult<Value> {
+    let want = &want;
+    let r = wait_until("an event from Natter", DELIVERY_TIMEOUT, || async move {
+        let events = b
+            .execute("return window.natterEvents || [];", vec![])
+            .await?;
+        Ok(events
+            .as_array()
+            .and_then(|a| a.iter().find(|e| want(e)).cloned()))
+    })
+    .await;
+    if r.is_err() {
+        let events = b
+            .execute("return window.natterEvents || [];", vec![])
+            .await?;
+        return Err(format!(
+            "the host page did not get the event; it got {events}"
+        ));
+    }
+    r
+}
+
+/// `text` encoded for a query value.
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

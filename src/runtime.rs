@@ -214,14 +214,6 @@ fn load_settings() -> Settings {
         .unwrap_or_default()
 }
 
-/// Lets tasks spawned so far (entry writes) run: awaits one already resolved promise, so the
-/// loop resumes right after the microtasks queued before it.
-async fn yield_to_tasks() {
-    let resolved = js_sys::Promise::resolve(&wasm_bindgen::JsValue::UNDEFINED);
-    // A resolved promise cannot fail; either way the loop goes on.
-    let _ = wasm_bindgen_futures::JsFuture::from(resolved).await;
-}
-
 fn warn(text: &str) {
     web_sys::console::warn_1(&text.into());
 }
@@ -1172,7 +1164,8 @@ impl Runtime {
         let ctx = match &conn.state {
             ConnState::Verified { .. } => {
                 // Entry signatures are checked by the browser's own Ed25519 first (natively,
-                // off this thread); natter-core does the rest and anything left unchecked.
+                // off this thread; waiting for it also lets the entry writes queued so far
+                // start); natter-core does the rest and anything left unchecked.
                 if let Some(pending) = self.verifier.start(&bytes).await {
                     let passed = pending.passed().await;
                     if let Some(r) = self.rooms.get_mut(&id) {
@@ -1184,9 +1177,6 @@ impl Runtime {
                     bytes,
                 };
                 self.handle(id, input).await;
-                // Let the writes this frame queued start before the next frame is verified,
-                // so that during a catch-up IndexedDB works while we verify.
-                yield_to_tasks().await;
                 return;
             }
             ConnState::Connecting => {

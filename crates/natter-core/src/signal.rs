@@ -848,15 +848,19 @@ mod tests {
                 username: Some("u".into()),
                 credential: Some("c".into()),
             }],
+            embed_origins: vec!["https://blog.example.org".into()],
         };
         let text = serde_json::to_string(&cfg).unwrap_or_default();
         assert_eq!(
             text,
-            r#"{"iceServers":[{"urls":"turn:turn.example.invalid:3478","username":"u","credential":"c"}]}"#
+            r#"{"iceServers":[{"urls":"turn:turn.example.invalid:3478","username":"u","credential":"c"}],"embedOrigins":["https://blog.example.org"]}"#
         );
         assert_eq!(
             serde_json::to_string(&ClientConfig::default()).ok(),
-            Some(r#"{"iceServers":[]}"#.into())
+            Some(r#"{"iceServers":[],"embedOrigins":[]}"#.into())
         );
+        // A server from before embedding still configures the app.
+        let old: Result<ClientConfig, _> = serde_json::from_str(r#"{"iceServers":[]}"#);
+        assert_eq!(old.ok(), Some(ClientConfig::default()));
     }
 }

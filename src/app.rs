@@ -13,6 +13,8 @@ use crate::components::announcer::Announcer;
 use crate::components::busy::Busy;
 use crate::components::embed_bridge::EmbedBridge;
 use crate::components::home::Home;
+use crate::components::idle_lock::IdleLock;
+use crate::components::lock_screen::LockScreen;
 use crate::components::nav::Nav;
 use crate::components::notices::Notices;
 use crate::components::notifier::Notifier;
@@ -110,20 +112,35 @@ pub fn App() -> impl IntoView {
         Route::Settings => view! { <SettingsPage /> }.into_any(),
     };
 
-    view! {
-        {(!embedded).then(|| view! { <Nav route /> })}
-        {embedded.then(|| view! { <EmbedBridge /> })}
-        <main id="main">
-            <UpdatePrompt />
-            <Notices />
-            <Busy />
-            {page}
-        </main>
-        <StatusBar />
-        <Announcer />
-        <TitleBadge />
-        <Notifier />
-        <PrivacyScreen />
+    // While locked, only the lock screen (and its notices) show.
+    move || {
+        if state.locked.get() {
+            return view! {
+                <main id="main">
+                    <Notices />
+                    <Busy />
+                    <LockScreen />
+                </main>
+            }
+            .into_any();
+        }
+        view! {
+            {(!embedded).then(|| view! { <Nav route /> })}
+            {embedded.then(|| view! { <EmbedBridge /> })}
+            <main id="main">
+                <UpdatePrompt />
+                <Notices />
+                <Busy />
+                {page}
+            </main>
+            <StatusBar />
+            <Announcer />
+            <TitleBadge />
+            <Notifier />
+            <PrivacyScreen />
+            <IdleLock />
+        }
+        .into_any()
     }
 }
 

@@ -53,6 +53,7 @@ use natter_core::identity::{Identity, PublicKey, SafetyNumber};
 use natter_core::log::{Body, EntryId, Record, RoomView};
 use natter_core::room::{Invite, PasswordKey, Room, RoomId, RoomSecret};
 use natter_core::sync::{Event, Input, Output, PeerId, RoomSync, SyncConfig};
+use natter_core::vault::{VaultError, VaultKey, VaultParams};
 use natter_core::wire::{Frame, Presence};
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +65,7 @@ use crate::state::{
     Command, Delivery, MessageView, Notice, PeerPresence, PeerView, RoomState, RoomSummary,
     Settings, SignalingState, UiState,
 };
-use crate::storage::{RoomRecord, Storage, StoredIdentity, VerifiedPeer};
+use crate::storage::{RoomRecord, Storage, StoredIdentity, StoredLock, VerifiedPeer};
 use leptos::prelude::{Set, Update};
 
 /// How often rooms get a timer tick (summaries, announcements, want time-outs).
@@ -74,11 +75,68 @@ pub const TICK_MS: u32 = 100;
 const SETTINGS_KEY: &str = "natter.settings";
 
 /// Starts the runtime: loads state and runs the loop until the page closes.
-pub fn start(ui: UiState, commands: mpsc::UnboundedReceiver<Command>) {
+pub fn start(ui: UiState, mut commands: mpsc::UnboundedReceiver<Command>) {
     wasm_bindgen_futures::spawn_local(async move {
-        let mut rt = Runtime::boot(ui).await;
+        let (mut rt, deferred) = Runtime::boot(ui, &mut commands).await;
+        // What the views asked for while the app was locked (the route's room, say).
+        for command in deferred {
+            rt.on_command(command).await;
+        }
         rt.run(commands).await;
     });
+}
+
+/// The words for a wrong passphrase.
+const WRONG_PASSPHRASE: &str = "Wrong passphrase. Nothing was changed; try again.";
+
+/// While the app is locked: waits for the passphrase that opens `lock` and gives its key to
+/// `storage`. Commands other than unlocking, erasing and dismissing are kept in `deferred`
+/// for after. Returns `false` when the user chose to erase everything instead.
+async fn unlock(
+    ui: UiState,
+    storage: &Storage,
+    lock: &StoredLock,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    deferred: &mut Vec<Command>,
+) -> bool {
+    let mut next_id = u64::MAX;
+    let mut say = |text: &str| {
+        next_id -= 1;
+        let id = next_id;
+        let text = text.to_owned();
+        ui.notices.update(|n| {
+            n.retain(|x| x.text != text);
+            n.push(Notice { id, text });
+        });
+    };
+    while let Some(command) = commands.next().await {
+        match command {
+            Command::Unlock(passphrase) => {
+                ui.busy.set(Some("Unlocking…".into()));
+                yield_to_browser().await;
+                let key = VaultKey::derive(&passphrase, &lock.params)
+                    .and_then(|k| k.check(&lock.verifier).map(|()| k));
+                ui.busy.set(None);
+                match key {
+                    Ok(key) => {
+                        storage.unlock(key);
+                        ui.notices
+                            .update(|n| n.retain(|x| x.text != WRONG_PASSPHRASE));
+                        return true;
+                    }
+                    Err(VaultError::WrongPassphrase) => say(WRONG_PASSPHRASE),
+                    Err(e) => say(&format!("The app lock could not be opened: {e}.")),
+                }
+            }
+            Command::EraseAll => match storage.erase_all().await {
+                Ok(()) => return false,
+                Err(e) => say(&e.to_string()),
+            },
+            Command::Dismiss(id) => ui.notices.update(|n| n.retain(|x| x.id != id)),
+            other => deferred.push(other),
+        }
+    }
+    false
 }
 
 /// Per-room settings, stored as JSON in [`RoomRecord::settings`].
@@ -233,7 +291,10 @@ async fn yield_to_browser() {
 }
 
 impl Runtime {
-    async fn boot(ui: UiState) -> Runtime {
+    async fn boot(
+        ui: UiState,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> (Runtime, Vec<Command>) {
         let (rtc_tx, rtc_rx) = mpsc::unbounded();
         let settings = load_settings();
         ui.settings.set(settings.clone());
@@ -245,6 +306,21 @@ impl Runtime {
                 None
             }
         };
+        let mut deferred = Vec::new();
+        if let Some(s) = &storage {
+            match s.load_lock().await {
+                Ok(Some(lock)) => {
+                    ui.lock_on.set(true);
+                    ui.locked.set(true);
+                    if !unlock(ui, s, &lock, commands, &mut deferred).await {
+                        ui.lock_on.set(false);
+                    }
+                    ui.locked.set(false);
+                }
+                Ok(None) => {}
+                Err(e) => notices.push(e.to_string()),
+            }
+        }
         let stored = match &storage {
             Some(s) => s.load_identity().await.unwrap_or_else(|e| {
                 notices.push(e.to_string());
@@ -319,7 +395,7 @@ impl Runtime {
         rt.load_rooms().await;
         rt.ui.ready.set(true);
         rt.refresh_rooms();
-        rt
+        (rt, deferred)
     }
 
     async fn load_rooms(&mut self) {
@@ -551,6 +627,16 @@ impl Runtime {
                 self.ui.settings.set(settings);
             }
             Command::EraseAll => self.erase_all().await,
+            Command::Unlock(_) => {}
+            Command::EnableLock(passphrase) => self.enable_lock(passphrase).await,
+            Command::DisableLock(passphrase) => self.disable_lock(passphrase).await,
+            Command::LockNow => {
+                // Locking is reloading: nothing of the session stays in memory, and the
+                // new page asks for the passphrase before it loads anything.
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
+            }
             Command::Dismiss(id) => self.ui.notices.update(|n| n.retain(|x| x.id != id)),
         }
     }
@@ -796,6 +882,59 @@ impl Runtime {
         }
         self.refresh_rooms();
         navigate("#/");
+    }
+
+    async fn enable_lock(&mut self, passphrase: String) {
+        let Some(s) = self.storage.clone() else {
+            self.notify(
+                "This browser keeps no data for Natter, so there is nothing to lock.".into(),
+            );
+            return;
+        };
+        self.busy(Some("Turning the app lock on…"));
+        yield_to_browser().await;
+        let params = VaultParams::new(&mut rand_core::OsRng);
+        let result = match VaultKey::derive(&passphrase, &params) {
+            Ok(key) => {
+                let lock = StoredLock {
+                    params,
+                    verifier: key.verifier(&mut rand_core::OsRng),
+                };
+                s.enable_lock(&lock, key).await.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        self.busy(None);
+        match result {
+            Ok(()) => self.ui.lock_on.set(true),
+            Err(e) => self.notify(format!("The app lock could not be turned on: {e}")),
+        }
+    }
+
+    async fn disable_lock(&mut self, passphrase: String) {
+        let Some(s) = self.storage.clone() else {
+            return;
+        };
+        let lock = match s.load_lock().await {
+            Ok(Some(lock)) => lock,
+            Ok(None) => return self.ui.lock_on.set(false),
+            Err(e) => return self.notify(e.to_string()),
+        };
+        self.busy(Some("Turning the app lock off…"));
+        yield_to_browser().await;
+        let key = VaultKey::derive(&passphrase, &lock.params).and_then(|k| k.check(&lock.verifier));
+        let result = match key {
+            Ok(()) => s.disable_lock().await.map_err(|e| e.to_string()),
+            Err(VaultError::WrongPassphrase) => {
+                Err("wrong passphrase; the app lock stays on".to_owned())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        self.busy(None);
+        match result {
+            Ok(()) => self.ui.lock_on.set(false),
+            Err(e) => self.notify(format!("The app lock was not turned off: {e}.")),
+        }
     }
 
     async fn erase_all(&mut self) {

@@ -186,7 +186,7 @@ pub struct Notice {
 }
 
 /// User settings kept on this device.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// Extra ICE server URLs (`stun:` / `turn:` / `turns:`), used beside the server's.
     #[serde(default)]
@@ -210,6 +210,28 @@ pub struct Settings {
     /// permission is asked for when this is turned on).
     #[serde(default)]
     pub notifications: bool,
+    /// With the app lock on: lock after this many minutes without a key press or touch.
+    #[serde(default = "default_lock_minutes")]
+    pub lock_idle_minutes: u32,
+}
+
+fn default_lock_minutes() -> u32 {
+    5
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ice_urls: Vec::new(),
+            turn_username: String::new(),
+            turn_credential: String::new(),
+            relay_only: false,
+            theme: Theme::default(),
+            privacy_screen: false,
+            notifications: false,
+            lock_idle_minutes: default_lock_minutes(),
+        }
+    }
 }
 
 /// The colour theme.
@@ -303,6 +325,10 @@ pub struct UiState {
     pub update_ready: RwSignal<bool>,
     /// Origins allowed to embed the app and command it (from the server's `/config`).
     pub embed_origins: RwSignal<Vec<String>>,
+    /// The app lock is on (stored data is sealed under a passphrase).
+    pub lock_on: RwSignal<bool>,
+    /// The app is locked: nothing is loaded until the passphrase is given.
+    pub locked: RwSignal<bool>,
 }
 
 impl UiState {
@@ -323,6 +349,8 @@ impl UiState {
             incoming: RwSignal::new(Incoming::default()),
             update_ready: RwSignal::new(false),
             embed_origins: RwSignal::new(Vec::new()),
+            lock_on: RwSignal::new(false),
+            locked: RwSignal::new(false),
         }
     }
 }
@@ -421,6 +449,14 @@ pub enum Command {
     SaveSettings(Settings),
     /// Erase identity, rooms and history from this device.
     EraseAll,
+    /// Open the locked app with this passphrase.
+    Unlock(String),
+    /// Turn the app lock on with this passphrase (seals everything stored).
+    EnableLock(String),
+    /// Turn the app lock off (the passphrase again, to prove it is the user).
+    DisableLock(String),
+    /// Lock now: forget everything in memory and ask for the passphrase.
+    LockNow,
     /// Hide a notice.
     Dismiss(u64),
 }

@@ -11,6 +11,7 @@
 //! | `rooms` | room id (hex) | secret, name, password flag, settings, last activity ([`RoomRecord`]) |
 //! | `entries` | entry id (hex) | the entry's canonical bytes ([`natter_core::log`]) plus the index fields |
 //! | `peers` | `[room, key]` (hex) | a peer key verified in a room ([`VerifiedPeer`]) |
+//! | `vault` | `"lock"` | the app lock's salt, Argon2id costs and verifier ([`StoredLock`]), when it is on |
 //!
 //! `entries` has two indexes: `by_room` (`room`) and `by_display` (`[room, lamport, author,
 //! seq]`), the display order of [`natter_core::log`]. `lamport` and `seq` are stored as
@@ -36,8 +37,19 @@
 //! - Ephemeral rooms never touch this module: the runtime simply does not call it for them
 //!   (natter-core's sync machine emits `Store` outputs either way; for an ephemeral room
 //!   the driver drops them).
-//! - Secrets are stored as plain bytes: IndexedDB is protected by the browser's origin
-//!   isolation only. [`Storage::erase_all`] wipes everything.
+//! - Without the app lock, secrets are stored as plain bytes: IndexedDB is protected by the
+//!   browser's origin isolation only. [`Storage::erase_all`] wipes everything.
+//!
+//! # The app lock
+//!
+//! With the lock on ([`Storage::enable_lock`], [`natter_core::vault`]), every record's
+//! content is sealed under the passphrase's key into one `sealed` field: the identity (secret
+//! key and name), each room (secret, name, password flag, settings) and each entry (its
+//! bytes, with the message text). What stays in clear is what the indexes need and holds no
+//! text: room and entry ids, an entry's author key, Lamport time and sequence number, a
+//! room's last activity time, and the verified peers' public keys. Each sealed record is
+//! bound to its place (`rooms/<id>`, `entries/<id>`), so records cannot be swapped. Loading
+//! reads sealed and clear records alike, so an interrupted switch loses nothing.
 //!
 //! # Schema versions and migration
 //!
@@ -57,7 +69,7 @@ use natter_core::room::RoomId;
 pub const DB_NAME: &str = "natter";
 
 /// The current schema version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why a storage operation failed. The `Display` text is meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,6 +143,16 @@ pub struct VerifiedPeer {
     pub verified_at_ms: u64,
 }
 
+/// The app lock as stored: how the key is derived, and the verifier that tells a wrong
+/// passphrase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLock {
+    /// Salt and Argon2id costs.
+    pub params: natter_core::vault::VaultParams,
+    /// The key's verifier ([`natter_core::vault::VaultKey::verifier`]).
+    pub verifier: Vec<u8>,
+}
+
 /// A position in a room's display order, to load the page after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryCursor {
@@ -172,6 +194,8 @@ mod browser {
     const ROOMS: &str = "rooms";
     const ENTRIES: &str = "entries";
     const PEERS: &str = "peers";
+    const VAULT: &str = "vault";
+    const LOCK_KEY: &str = "lock";
     const BY_ROOM: &str = "by_room";
     const BY_DISPLAY: &str = "by_display";
     const IDENTITY_KEY: &str = "self";
@@ -209,6 +233,7 @@ mod browser {
                             .key_path_array(["room", "key"])
                             .add_index(Index::new(BY_ROOM, "room")),
                     ),
+                2 => builder.add_object_store(ObjectStore::new(VAULT).key_path("slot")),
                 _ => builder,
             };
         }
@@ -219,6 +244,8 @@ mod browser {
     #[derive(Debug)]
     pub struct Storage {
         db: Rexie,
+        /// The app lock's key while it is on and unlocked.
+        vault: std::cell::RefCell<Option<std::rc::Rc<natter_core::vault::VaultKey>>>,
     }
 
     impl Storage {
@@ -233,7 +260,10 @@ mod browser {
                 .build()
                 .await
                 .map_err(|e| StorageError::Unavailable(detail(&e)))?;
-            Ok(Storage { db })
+            Ok(Storage {
+                db,
+                vault: std::cell::RefCell::new(None),
+            })
         }
 
         /// Closes the handle.
@@ -248,11 +278,19 @@ mod browser {
 
         /// Stores the identity, replacing any stored one.
         pub async fn put_identity(&self, identity: &StoredIdentity) -> Result<(), StorageError> {
-            let value = object(&[
-                ("slot", IDENTITY_KEY.into()),
-                ("secret", bytes(&identity.secret)),
-                ("name", identity.display_name.as_str().into()),
-            ])?;
+            let context = "identity/self";
+            let value = match self.seal(context, || {
+                serde_json::json!({ "secret": hex(&identity.secret), "name": identity.display_name })
+                    .to_string()
+                    .into_bytes()
+            }) {
+                Some(sealed) => object(&[("slot", IDENTITY_KEY.into()), ("sealed", bytes(&sealed))])?,
+                None => object(&[
+                    ("slot", IDENTITY_KEY.into()),
+                    ("secret", bytes(&identity.secret)),
+                    ("name", identity.display_name.as_str().into()),
+                ])?,
+            };
             self.put(IDENTITY, &[value]).await
         }
 
@@ -266,6 +304,13 @@ mod browser {
             let Some(value) = store.get(IDENTITY_KEY.into()).await.map_err(failed)? else {
                 return Ok(None);
             };
+            if let Some(plain) = self.open_sealed("identity/self", &value)? {
+                let json = sealed_json(&plain)?;
+                return Ok(Some(StoredIdentity {
+                    secret: json_hex32(&json, "secret")?,
+                    display_name: json["name"].as_str().unwrap_or_default().to_owned(),
+                }));
+            }
             Ok(Some(StoredIdentity {
                 secret: get_array32(&value, "secret")?,
                 display_name: get_string(&value, "name")?,
@@ -278,14 +323,32 @@ mod browser {
                 Some(name) => JsValue::from_str(name),
                 None => JsValue::NULL,
             };
-            let value = object(&[
-                ("id", room.id.to_hex().into()),
-                ("secret", bytes(&room.secret)),
-                ("name", name),
-                ("password", room.password_required.into()),
-                ("settings", room.settings.as_str().into()),
-                ("last_activity", hex_u64(room.last_activity_ms).into()),
-            ])?;
+            let id = room.id.to_hex();
+            let sealed = self.seal(&format!("rooms/{id}"), || {
+                serde_json::json!({
+                    "secret": hex(&room.secret),
+                    "name": room.name,
+                    "password": room.password_required,
+                    "settings": room.settings,
+                })
+                .to_string()
+                .into_bytes()
+            });
+            let value = match sealed {
+                Some(sealed) => object(&[
+                    ("id", id.into()),
+                    ("sealed", bytes(&sealed)),
+                    ("last_activity", hex_u64(room.last_activity_ms).into()),
+                ])?,
+                None => object(&[
+                    ("id", id.into()),
+                    ("secret", bytes(&room.secret)),
+                    ("name", name),
+                    ("password", room.password_required.into()),
+                    ("settings", room.settings.as_str().into()),
+                    ("last_activity", hex_u64(room.last_activity_ms).into()),
+                ])?,
+            };
             self.put(ROOMS, &[value]).await
         }
 
@@ -301,6 +364,18 @@ mod browser {
                 .iter()
                 .map(|value| {
                     let id = get_string(value, "id")?;
+                    if let Some(plain) = self.open_sealed(&format!("rooms/{id}"), value)? {
+                        let json = sealed_json(&plain)?;
+                        return Ok(RoomRecord {
+                            id: RoomId::from_hex(&id)
+                                .ok_or_else(|| corrupt("a room id is not hex"))?,
+                            secret: json_hex32(&json, "secret")?,
+                            name: json["name"].as_str().map(str::to_owned),
+                            password_required: json["password"].as_bool().unwrap_or(false),
+                            settings: json["settings"].as_str().unwrap_or_default().to_owned(),
+                            last_activity_ms: get_u64(value, "last_activity")?,
+                        });
+                    }
                     let name = Reflect::get(value, &"name".into())
                         .map_err(|e| StorageError::Corrupt(js_text(&e)))?
                         .as_string();
@@ -331,13 +406,19 @@ mod browser {
                 .iter()
                 .map(|record| {
                     let (lamport, author, seq) = record.entry.display_key();
+                    let id = record.id.to_hex();
+                    let content = match self.seal(&format!("entries/{id}"), || record.bytes.clone())
+                    {
+                        Some(sealed) => ("sealed", bytes(&sealed)),
+                        None => ("bytes", bytes(&record.bytes)),
+                    };
                     object(&[
-                        ("id", record.id.to_hex().into()),
+                        ("id", id.into()),
                         ("room", room.as_str().into()),
                         ("lamport", hex_u64(lamport).into()),
                         ("author", hex(author.as_bytes()).into()),
                         ("seq", hex_u64(seq).into()),
-                        ("bytes", bytes(&record.bytes)),
+                        content,
                     ])
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -386,7 +467,11 @@ mod browser {
             values
                 .iter()
                 .map(|value| {
-                    let raw = get_bytes(value, "bytes")?;
+                    let id = get_string(value, "id")?;
+                    let raw = match self.open_sealed(&format!("entries/{id}"), value)? {
+                        Some(plain) => plain,
+                        None => get_bytes(value, "bytes")?,
+                    };
                     Record::from_bytes(&raw).map_err(|e| StorageError::Corrupt(e.to_string()))
                 })
                 .collect()
@@ -465,9 +550,10 @@ mod browser {
             Ok(())
         }
 
-        /// Wipes every store (identity, rooms, entries, peers) in one transaction.
+        /// Wipes every store (identity, rooms, entries, peers, the lock) in one transaction,
+        /// and forgets the lock's key.
         pub async fn erase_all(&self) -> Result<(), StorageError> {
-            let all = [IDENTITY, ROOMS, ENTRIES, PEERS];
+            let all = [IDENTITY, ROOMS, ENTRIES, PEERS, VAULT];
             let tx = self
                 .db
                 .transaction(&all, TransactionMode::ReadWrite)
@@ -480,7 +566,143 @@ mod browser {
                     .map_err(failed)?;
             }
             tx.done().await.map_err(failed)?;
+            self.vault.replace(None);
             Ok(())
+        }
+
+        /// The app lock, when it is on.
+        pub async fn load_lock(&self) -> Result<Option<StoredLock>, StorageError> {
+            let tx = self
+                .db
+                .transaction(&[VAULT], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(VAULT).map_err(failed)?;
+            let Some(value) = store.get(LOCK_KEY.into()).await.map_err(failed)? else {
+                return Ok(None);
+            };
+            let salt = get_bytes(&value, "salt")?;
+            let params = natter_core::vault::VaultParams {
+                salt: salt
+                    .try_into()
+                    .map_err(|_| corrupt("the lock's salt has the wrong length"))?,
+                kdf: natter_core::room::KdfParams {
+                    memory_kib: get_u64(&value, "memory_kib")? as u32,
+                    iterations: get_u64(&value, "iterations")? as u32,
+                    parallelism: get_u64(&value, "parallelism")? as u32,
+                },
+            };
+            Ok(Some(StoredLock {
+                params,
+                verifier: get_bytes(&value, "verifier")?,
+            }))
+        }
+
+        /// Uses `key` to open (and seal) records from now on: the lock is on and unlocked.
+        pub fn unlock(&self, key: natter_core::vault::VaultKey) {
+            self.vault.replace(Some(std::rc::Rc::new(key)));
+        }
+
+        /// Turns the lock on: stores `lock`, then writes the identity, every room and every
+        /// entry again, sealed under `key`. If it stops half way, what is stored stays
+        /// readable (records are read sealed or clear) and turning it on again finishes.
+        pub async fn enable_lock(
+            &self,
+            lock: &StoredLock,
+            key: natter_core::vault::VaultKey,
+        ) -> Result<(), StorageError> {
+            let content = self.load_everything().await?;
+            let kdf = lock.params.kdf;
+            let value = object(&[
+                ("slot", LOCK_KEY.into()),
+                ("salt", bytes(&lock.params.salt)),
+                ("memory_kib", hex_u64(u64::from(kdf.memory_kib)).into()),
+                ("iterations", hex_u64(u64::from(kdf.iterations)).into()),
+                ("parallelism", hex_u64(u64::from(kdf.parallelism)).into()),
+                ("verifier", bytes(&lock.verifier)),
+            ])?;
+            self.unlock(key);
+            self.put(VAULT, &[value]).await?;
+            self.store_everything(content).await
+        }
+
+        /// Turns the lock off (it must be unlocked): writes everything again in clear, then
+        /// removes the lock.
+        pub async fn disable_lock(&self) -> Result<(), StorageError> {
+            let content = self.load_everything().await?;
+            self.vault.replace(None);
+            self.store_everything(content).await?;
+            let tx = self
+                .db
+                .transaction(&[VAULT], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            let store = tx.store(VAULT).map_err(failed)?;
+            store.delete(LOCK_KEY.into()).await.map_err(failed)?;
+            tx.done().await.map_err(failed)?;
+            Ok(())
+        }
+
+        async fn load_everything(&self) -> Result<Everything, StorageError> {
+            let identity = self.load_identity().await?;
+            let rooms = self.load_rooms().await?;
+            let mut entries = Vec::new();
+            for room in &rooms {
+                let mut after = None;
+                loop {
+                    let page = self.load_entries(&room.id, after, 1000).await?;
+                    let Some(last) = page.last() else { break };
+                    after = Some(EntryCursor::at(last));
+                    entries.push((room.id, page));
+                }
+            }
+            Ok(Everything {
+                identity,
+                rooms,
+                entries,
+            })
+        }
+
+        async fn store_everything(&self, all: Everything) -> Result<(), StorageError> {
+            if let Some(identity) = &all.identity {
+                self.put_identity(identity).await?;
+            }
+            for room in &all.rooms {
+                self.put_room(room).await?;
+            }
+            for (room, page) in &all.entries {
+                self.put_entries(room, page).await?;
+            }
+            Ok(())
+        }
+
+        /// `make()`'s bytes sealed for `context` when the lock is on; `None` when it is off.
+        fn seal(&self, context: &str, make: impl FnOnce() -> Vec<u8>) -> Option<Vec<u8>> {
+            let key = self.vault.borrow().clone()?;
+            Some(key.seal(&mut rand_core::OsRng, context, &make()))
+        }
+
+        /// The content of a sealed record (`None` for a record stored in clear).
+        fn open_sealed(
+            &self,
+            context: &str,
+            value: &JsValue,
+        ) -> Result<Option<Vec<u8>>, StorageError> {
+            let sealed = Reflect::get(value, &"sealed".into())
+                .map_err(|e| StorageError::Corrupt(js_text(&e)))?;
+            if sealed.is_undefined() {
+                return Ok(None);
+            }
+            let sealed = sealed
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| corrupt("a sealed record is not bytes"))?
+                .to_vec();
+            let key = self
+                .vault
+                .borrow()
+                .clone()
+                .ok_or_else(|| corrupt("a sealed record was read while the app is locked"))?;
+            key.open(context, &sealed)
+                .map(Some)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))
         }
 
         /// Puts `values` into `store` in one read-write transaction and waits for it.
@@ -501,6 +723,23 @@ mod browser {
                 Err(StorageError::Failed("the write was not committed".into()))
             }
         }
+    }
+
+    /// Everything the lock switch writes again.
+    struct Everything {
+        identity: Option<StoredIdentity>,
+        rooms: Vec<RoomRecord>,
+        entries: Vec<(RoomId, Vec<Record>)>,
+    }
+
+    /// The JSON inside a sealed identity or room.
+    fn sealed_json(plain: &[u8]) -> Result<serde_json::Value, StorageError> {
+        serde_json::from_slice(plain).map_err(|_| corrupt("a sealed record is not readable"))
+    }
+
+    /// A 32-byte field of a sealed identity or room, stored as hex.
+    fn json_hex32(json: &serde_json::Value, name: &str) -> Result<[u8; 32], StorageError> {
+        parse_hex32(json[name].as_str().unwrap_or_default())
     }
 
     /// The words inside a rexie error (its own Display only says "idb error").

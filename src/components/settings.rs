@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::components::appearance::Appearance;
 use crate::components::confirm::Confirmation;
+use crate::components::lock_settings::LockSettings;
 use crate::components::name_form::NameForm;
 use crate::components::{use_sender, use_state};
 use crate::state::{Command, Settings};
@@ -113,6 +114,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <p class="saved" aria-live="polite">{move || saved.get()}</p>
             </form>
             <Appearance />
+            <LockSettings />
             <section class="card danger-zone" aria-labelledby="erase-title">
                 <h3 id="erase-title">"Erase this device"</h3>
                 <p>

@@ -9,6 +9,7 @@ mod comfort;
 mod embed;
 mod ephemeral;
 mod foundation;
+mod lock;
 mod messages;
 mod offline;
 mod password;
@@ -54,5 +55,6 @@ fn main() {
         pwa::app_opens_offline_with_rooms_and_history,
         pwa::new_version_prompts_reload,
         embed::embedded_natter_chats_through_post_message,
+        lock::app_lock_seals_storage_and_asks_for_the_passphrase,
     ])
 }

@@ -18,6 +18,7 @@
 //! | [`hex`] | the text form of ids and keys |
 //! | [`wire`] | binary frames between peers |
 //! | [`sync`] | the per-room sync state machine |
+//! | [`vault`] | the app lock: records sealed under a passphrase-derived key |
 
 #![warn(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod room;
 pub mod seal;
 pub mod signal;
 pub mod sync;
+pub mod vault;
 pub mod wire;
 
 #[cfg(feature = "sim")]

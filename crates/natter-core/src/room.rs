@@ -343,7 +343,11 @@ impl KdfParams {
 }
 
 /// Runs Argon2id with `params` into a 32-byte output.
-fn argon2id(params: KdfParams, password: &[u8], salt: &[u8]) -> Result<[u8; 32], RoomError> {
+pub(crate) fn argon2id(
+    params: KdfParams,
+    password: &[u8],
+    salt: &[u8],
+) -> Result<[u8; 32], RoomError> {
     let params = argon2::Params::new(
         params.memory_kib,
         params.iterations,

@@ -1,0 +1,141 @@
+//! The app lock: with it on, IndexedDB holds no readable message text, room name or display
+//! name; the app asks for the passphrase before it loads anything; a wrong passphrase is
+//! refused in words and erases nothing; the right one brings everything back, and peers
+//! still receive the history; "Lock now" locks.
+
+use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::browser::Browser;
+use natter_e2e::idb;
+use natter_e2e::runner::Ctx;
+use natter_e2e::TestResult;
+
+use crate::setup::user;
+
+const PASSPHRASE: &str = "correct horse battery";
+const SECRETS: [&str; 3] = [
+    "the crocus blooms at dawn",
+    "Secret Garden",
+    "Alice Lockwood",
+];
+
+pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let alice = user(&ctx, &base, "alice", "Alice Lockwood").await?;
+    let room = alice
+        .create_room(NewRoom {
+            name: Some("Secret Garden"),
+            ..NewRoom::default()
+        })
+        .await?;
+    alice.post("the crocus blooms at dawn").await?;
+
+    // Before the lock, the check sees the text (so it can fail).
+    let before = idb::dump(&alice).await?;
+    for s in SECRETS {
+        if !before.contains(s) {
+            return Err(format!("without the lock, {s:?} should be stored readably"));
+        }
+    }
+
+    alice.goto(&format!("{base}/#/settings")).await?;
+    alice.type_password("New passphrase", "short").await?;
+    alice.type_password("Repeat passphrase", "short").await?;
+    alice.click("button", "Turn on app lock").await?;
+    wait_for_page_text(&alice, "Use at least 8 characters").await?;
+    alice.type_password("New passphrase", PASSPHRASE).await?;
+    alice.type_password("Repeat passphrase", PASSPHRASE).await?;
+    alice.click("button", "Turn on app lock").await?;
+    alice
+        .find_by_role_for("button", "Lock now", DELIVERY_TIMEOUT)
+        .await?;
+    assert_sealed(&alice).await?;
+
+    // Reopened: the lock screen, and nothing else.
+    alice.reload().await?;
+    alice.find_by_role("heading", "Natter is locked").await?;
+    alice.screenshot("lock-screen").await?;
+    if alice.try_find_by_role("link", "Settings").await?.is_some() {
+        return Err("the app shows more than the lock screen while locked".into());
+    }
+    alice
+        .type_password("Passphrase", "not the passphrase")
+        .await?;
+    alice.click("button", "Unlock").await?;
+    alice
+        .wait_for_alert(
+            "a wrong passphrase",
+            |t| t.contains("Wrong passphrase"),
+            DELIVERY_TIMEOUT,
+        )
+        .await?;
+    assert_sealed(&alice).await?;
+
+    alice.type_password("Passphrase", PASSPHRASE).await?;
+    alice.click("button", "Unlock").await?;
+    alice.open_room(&base, &room.id).await?;
+    alice
+        .wait_for_message("the crocus blooms at dawn", DELIVERY_TIMEOUT)
+        .await?;
+    alice.post("the bees are back").await?;
+    let after = idb::dump(&alice).await?;
+    if after.contains("the bees are back") {
+        return Err("a message posted with the lock on was stored readably".into());
+    }
+
+    // A peer receives the whole history from the locked device.
+    let bob = user(&ctx, &base, "bob", "Bob").await?;
+    bob.join(&room.link).await?;
+    bob.wait_for_messages(
+        &["the crocus blooms at dawn", "the bees are back"],
+        DELIVERY_TIMEOUT,
+    )
+    .await?;
+
+    // Lock now.
+    alice.goto(&format!("{base}/#/settings")).await?;
+    alice.click("button", "Lock now").await?;
+    alice.find_by_role("heading", "Natter is locked").await?;
+    alice.assert_no_console_errors().await?;
+    bob.assert_no_console_errors().await?;
+    Ok(())
+}
+
+/// The stored data holds none of the secrets, every entry is sealed, and the lock record
+/// is there.
+async fn assert_sealed(b: &Browser) -> TestResult {
+    let dump = idb::dump(b).await?;
+    for s in SECRETS {
+        if dump.contains(s) {
+            return Err(format!(
+                "with the lock on, {s:?} is readable in storage at {:?}",
+                dump.where_is(s)
+            ));
+        }
+    }
+    let entries = dump.records("entries");
+    if entries.is_empty() {
+        return Err("the entries are gone from storage".into());
+    }
+    if let Some(clear) = entries.iter().find(|e| e["value"].get("bytes").is_some()) {
+        return Err(format!("an entry is stored in clear: {clear}"));
+    }
+    if dump.records("vault").is_empty() {
+        return Err("the lock record is missing".into());
+    }
+    Ok(())
+}
+
+async fn wait_for_page_text(b: &Browser, text: &str) -> TestResult {
+    natter_e2e::wait::wait_until(
+        &format!("{}: {text:?} shown", b.name),
+        DELIVERY_TIMEOUT,
+        || async {
+            let page = b.execute("return document.body.innerText;", vec![]).await?;
+            Ok(page
+                .as_str()
+                .is_some_and(|p| p.contains(text))
+                .then_some(()))
+        },
+    )
+    .await
+}

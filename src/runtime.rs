@@ -1370,6 +1370,11 @@ impl Runtime {
         if let Some(c) = self.conns.get_mut(&key) {
             c.state = ConnState::Verified { key: peer_key };
         }
+        if let Some(r) = self.rooms.get_mut(&id) {
+            // A new connection starts active: an "away" said over an earlier one (a page
+            // that was hidden as it reloaded, say) no longer holds.
+            r.presence.remove(&peer_key);
+        }
         self.handle(id, Input::PeerConnected(PeerId(key))).await;
         if self.away {
             // Peers take a new connection to be active; say that we are not.

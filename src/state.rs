@@ -210,13 +210,14 @@ pub struct Settings {
     /// permission is asked for when this is turned on).
     #[serde(default)]
     pub notifications: bool,
-    /// With the app lock on: lock after this many minutes without a key press or touch.
-    #[serde(default = "default_lock_minutes")]
-    pub lock_idle_minutes: u32,
+    /// With the app lock on: lock after this many seconds without a key press or touch (the
+    /// settings offer whole minutes).
+    #[serde(default = "default_lock_secs")]
+    pub lock_idle_secs: u32,
 }
 
-fn default_lock_minutes() -> u32 {
-    5
+fn default_lock_secs() -> u32 {
+    5 * 60
 }
 
 impl Default for Settings {
@@ -229,7 +230,7 @@ impl Default for Settings {
             theme: Theme::default(),
             privacy_screen: false,
             notifications: false,
-            lock_idle_minutes: default_lock_minutes(),
+            lock_idle_secs: default_lock_secs(),
         }
     }
 }

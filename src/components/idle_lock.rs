@@ -8,11 +8,11 @@ use crate::components::{use_sender, use_state};
 use crate::state::Command;
 
 /// How often the idle time is checked, in milliseconds.
-const CHECK_MS: u32 = 5_000;
+const CHECK_MS: u32 = 1_000;
 
 /// Whether to lock at `now_ms` when the last activity was at `last_ms`.
-pub fn should_lock(now_ms: f64, last_ms: f64, idle_minutes: u32) -> bool {
-    idle_minutes > 0 && now_ms - last_ms >= f64::from(idle_minutes) * 60_000.0
+pub fn should_lock(now_ms: f64, last_ms: f64, idle_secs: u32) -> bool {
+    idle_secs > 0 && now_ms - last_ms >= f64::from(idle_secs) * 1_000.0
 }
 
 /// Watches activity; renders nothing.
@@ -30,8 +30,8 @@ pub fn IdleLock() -> impl IntoView {
     let timer = set_interval_with_handle(
         move || {
             let on = state.lock_on.get_untracked() && !state.locked.get_untracked();
-            let minutes = state.settings.with_untracked(|s| s.lock_idle_minutes);
-            if on && should_lock(js_sys::Date::now(), last.get_value(), minutes) {
+            let secs = state.settings.with_untracked(|s| s.lock_idle_secs);
+            if on && should_lock(js_sys::Date::now(), last.get_value(), secs) {
                 sender.send(Command::LockNow);
             }
         },
@@ -49,9 +49,9 @@ mod tests {
     #[test]
     fn it_locks_once_the_idle_time_has_passed() {
         let minute = 60_000.0;
-        assert!(!should_lock(10.0 * minute, 6.0 * minute, 5));
-        assert!(should_lock(11.0 * minute, 6.0 * minute, 5));
-        assert!(should_lock(2.0 * minute, minute, 1));
+        assert!(!should_lock(10.0 * minute, 6.0 * minute, 300));
+        assert!(should_lock(11.0 * minute, 6.0 * minute, 300));
+        assert!(should_lock(2.0 * minute, minute, 60));
         assert!(!should_lock(100.0 * minute, 0.0, 0));
     }
 }

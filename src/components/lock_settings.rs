@@ -11,7 +11,7 @@ use crate::components::{use_sender, use_state};
 use crate::state::{Command, Settings};
 
 /// The idle times offered, in minutes.
-pub const IDLE_CHOICES: [u32; 4] = [1, 5, 15, 60];
+pub const IDLE_MINUTES: [u32; 4] = [1, 5, 15, 60];
 
 /// The shortest passphrase accepted, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -60,23 +60,23 @@ pub fn LockSettings() -> impl IntoView {
         }
     };
     let on_idle = move |ev| {
-        let minutes = event_target_value(&ev).parse().unwrap_or(5);
+        let minutes: u32 = event_target_value(&ev).parse().unwrap_or(5);
         sender.send(Command::SaveSettings(Settings {
-            lock_idle_minutes: minutes,
+            lock_idle_secs: minutes * 60,
             ..state.settings.get_untracked()
         }));
     };
     let idle_choice = view! {
         <label for="lock-idle">"Lock after"</label>
         <select id="lock-idle" on:change=on_idle>
-            {IDLE_CHOICES
+            {IDLE_MINUTES
                 .into_iter()
                 .map(|m| {
                     let label = if m == 1 { "1 minute idle".to_owned() } else { format!("{m} minutes idle") };
                     view! {
                         <option
                             value=m.to_string()
-                            selected=move || state.settings.with(|s| s.lock_idle_minutes == m)
+                            selected=move || state.settings.with(|s| s.lock_idle_secs == m * 60)
                         >
                             {label}
                         </option>

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use natter_core::identity::Identity;
 use natter_core::log::{Body, Draft, Entry, EntryId, Record};
 use natter_core::room::{Room, RoomSecret};
-use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT, JOIN_TIMEOUT};
+use natter_e2e::app::{DELIVERY_TIMEOUT, JOIN_TIMEOUT};
 use natter_e2e::browser::{Browser, Driver};
 use natter_e2e::server::TestServer;
 use natter_e2e::{Context, TestResult};
@@ -514,12 +514,7 @@ async fn latency_in(a: &Browser, b: &Browser, base: &str) -> TestResult<Latency>
     a.set_name(base, "Ann").await?;
     b.set_name(base, "Ben").await?;
     a.open_home(base).await?;
-    let room = a
-        .create_room(NewRoom {
-            name: Some("Latency"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = a.create_named_room("Latency").await?;
     let joined = b.join(&room.link).await?;
     if joined != room.id {
         return Err(format!("B joined room {joined}, A created {}", room.id));

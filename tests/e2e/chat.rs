@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use natter_e2e::app::{order_of, NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::app::{order_of, DELIVERY_TIMEOUT};
 use natter_e2e::runner::Ctx;
 use natter_e2e::TestResult;
 
@@ -15,12 +15,7 @@ pub async fn a_and_b_chat_in_the_same_order(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let alice = user(&ctx, &base, "alice", "Alice").await?;
     alice.screenshot("home").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Order test"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Order test").await?;
     alice.screenshot("room").await?;
 
     let bob = user(&ctx, &base, "bob", "Bob").await?;

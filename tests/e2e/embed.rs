@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT, JOIN_TIMEOUT};
+use natter_e2e::app::{DELIVERY_TIMEOUT, JOIN_TIMEOUT};
 use natter_e2e::browser::Browser;
 use natter_e2e::runner::Ctx;
 use natter_e2e::server::TestServer;
@@ -32,12 +32,7 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
     let base = server.base_url();
 
     let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Embedded"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Embedded").await?;
 
     // Eve visits the host site, which frames Natter with the invite and her name.
     let eve = ctx.launch("eve").await?;

@@ -1,9 +1,9 @@
 //! The app lock: with it on, IndexedDB holds no readable message text, room name or display
 //! name; the app asks for the passphrase before it loads anything; a wrong passphrase is
 //! refused in words and erases nothing; the right one brings everything back, and peers
-//! still receive the history; "Lock now" locks.
+//! still receive the history; "Lock now" locks, and so does idleness.
 
-use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::app::DELIVERY_TIMEOUT;
 use natter_e2e::browser::Browser;
 use natter_e2e::idb;
 use natter_e2e::runner::Ctx;
@@ -21,12 +21,7 @@ const SECRETS: [&str; 3] = [
 pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let alice = user(&ctx, &base, "alice", "Alice Lockwood").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Secret Garden"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Secret Garden").await?;
     alice.post("the crocus blooms at dawn").await?;
 
     // Before the lock, the check sees the text (so it can fail).
@@ -95,6 +90,38 @@ pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> Tes
     alice.goto(&format!("{base}/#/settings")).await?;
     alice.click("button", "Lock now").await?;
     alice.find_by_role("heading", "Natter is locked").await?;
+
+    // The idle lock: the stored idle time, cut to 3 s (the settings offer whole minutes),
+    // locks the app when nobody touches it, and activity in between does not.
+    alice
+        .execute(
+            "const s = JSON.parse(localStorage.getItem('natter.settings') || '{}'); \
+         s.lock_idle_secs = 3; localStorage.setItem('natter.settings', JSON.stringify(s));",
+            vec![],
+        )
+        .await?;
+    alice.reload().await?;
+    alice.type_password("Passphrase", PASSPHRASE).await?;
+    alice.click("button", "Unlock").await?;
+    alice.open_room(&base, &room.id).await?;
+    for _ in 0..6 {
+        alice.press(thirtyfour::Key::Shift).await?;
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    }
+    if alice
+        .try_find_by_role("heading", "Natter is locked")
+        .await?
+        .is_some()
+    {
+        return Err("the app locked while it was being used".into());
+    }
+    alice
+        .find_by_role_for(
+            "heading",
+            "Natter is locked",
+            std::time::Duration::from_secs(20),
+        )
+        .await?;
     alice.assert_no_console_errors().await?;
     bob.assert_no_console_errors().await?;
     Ok(())

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::app::DELIVERY_TIMEOUT;
 use natter_e2e::browser::Browser;
 use natter_e2e::idb::{self, Dump};
 use natter_e2e::runner::Ctx;
@@ -236,20 +236,10 @@ pub async fn composer_keyboard_and_text_safety(ctx: Ctx) -> TestResult {
 pub async fn delete_room_wipes_its_history(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let kept = alice
-        .create_room(NewRoom {
-            name: Some("Kept room"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let kept = alice.create_named_room("Kept room").await?;
     alice.post("[K1] this one stays").await?;
     alice.open_home(&base).await?;
-    let doomed = alice
-        .create_room(NewRoom {
-            name: Some("Doomed room"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let doomed = alice.create_named_room("Doomed room").await?;
     alice.post("[D1] soon gone").await?;
     alice.post("[D2] also gone").await?;
 
@@ -328,12 +318,7 @@ pub async fn delete_room_wipes_its_history(ctx: Ctx) -> TestResult {
 pub async fn erase_all_local_data(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Erased room"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Erased room").await?;
     alice.post("[E1] about to vanish").await?;
     let alice_ref = &alice;
     let room_id = room.id.as_str();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use natter_e2e::app::{order_of, NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::app::{order_of, DELIVERY_TIMEOUT};
 use natter_e2e::runner::Ctx;
 use natter_e2e::wait::{never_during, wait_until};
 use natter_e2e::TestResult;
@@ -46,12 +46,7 @@ pub async fn late_joiner_syncs_from_b_alone(ctx: Ctx) -> TestResult {
 pub async fn offline_post_is_delivered_later(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Offline test"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Offline test").await?;
     let tokens = ["[A1]", "[A2]"];
     alice.post("[A1] written while alone").await?;
     alice.post("[A2] nobody here yet").await?;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::app::DELIVERY_TIMEOUT;
 use natter_e2e::browser::Browser;
 use natter_e2e::runner::Ctx;
 use natter_e2e::server::TestServer;
@@ -45,12 +45,7 @@ pub async fn app_opens_offline_with_rooms_and_history(ctx: Ctx) -> TestResult {
     check_manifest(&server).await?;
 
     let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Offline"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Offline").await?;
     alice.post("written online").await?;
     controlling_version(&alice).await?;
 

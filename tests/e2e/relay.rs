@@ -1,7 +1,6 @@
 //! Relay only: with a TURN server set in Settings and "Relay only" ticked, peers talk through
 //! the relay and never expose their own addresses.
 
-use natter_e2e::app::NewRoom;
 use natter_e2e::browser::Browser;
 use natter_e2e::rtc;
 use natter_e2e::runner::Ctx;
@@ -38,12 +37,7 @@ async fn relay_chat(ctx: &Ctx, coturn: &Coturn) -> TestResult {
         .await?;
     alice.screenshot("relay-settings").await?;
     alice.open_home(&base).await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Relay test"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Relay test").await?;
 
     let bob = user(ctx, &base, "bob", "Bob").await?;
     bob.save_ice_settings(&base, &[&url], turn::USERNAME, turn::CREDENTIAL, true)

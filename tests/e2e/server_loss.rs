@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use natter_e2e::app::{order_of, NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::app::{order_of, DELIVERY_TIMEOUT};
 use natter_e2e::runner::Ctx;
 use natter_e2e::server::TestServer;
 use natter_e2e::TestResult;
@@ -22,12 +22,7 @@ pub async fn server_killed_mid_chat(ctx: Ctx) -> TestResult {
     let server = TestServer::start_on_free_port().await?;
     let base = server.base_url();
     let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Server loss"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Server loss").await?;
     let bob = user(&ctx, &base, "bob", "Bob").await?;
     bob.join(&room.link).await?;
     see_each_other(&alice, "Alice", &bob, "Bob").await?;

@@ -1,7 +1,7 @@
 //! Scenes several tests start from: a named user, two users in one room, one message
 //! crossing from one browser to another.
 
-use natter_e2e::app::{NewRoom, Room, DELIVERY_TIMEOUT};
+use natter_e2e::app::{Room, DELIVERY_TIMEOUT};
 use natter_e2e::browser::Browser;
 use natter_e2e::runner::Ctx;
 use natter_e2e::wait::wait_until;
@@ -22,12 +22,7 @@ pub async fn alice_and_bob_in_a_room(
     room_name: &str,
 ) -> TestResult<(Browser, Browser, Room)> {
     let alice = user(ctx, base, "alice", "Alice").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some(room_name),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room(room_name).await?;
     let bob = user(ctx, base, "bob", "Bob").await?;
     let joined = bob.join(&room.link).await?;
     if joined != room.id {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use natter_e2e::app::{NewRoom, DELIVERY_TIMEOUT};
+use natter_e2e::app::DELIVERY_TIMEOUT;
 use natter_e2e::browser::Browser;
 use natter_e2e::idb;
 use natter_e2e::runner::Ctx;
@@ -38,12 +38,7 @@ fn names_the_misbehaviour(alert: &str) -> bool {
 pub async fn tampering_peer_is_dropped(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let room = alice
-        .create_room(NewRoom {
-            name: Some("Tamper test"),
-            ..NewRoom::default()
-        })
-        .await?;
+    let room = alice.create_named_room("Tamper test").await?;
     let bob = user(&ctx, &base, "bob", "Bob").await?;
     bob.join(&room.link).await?;
     let carol = user(&ctx, &base, "carol", "Carol").await?;

@@ -92,6 +92,16 @@ impl Browser {
         Ok(Room { id, link })
     }
 
+    /// Creates a room named `name` (no password, kept on the device); see
+    /// [`Browser::create_room`].
+    pub async fn create_named_room(&self, name: &str) -> TestResult<Room> {
+        self.create_room(NewRoom {
+            name: Some(name),
+            ..NewRoom::default()
+        })
+        .await
+    }
+
     /// Waits until the route is a room (`#/room/<id>`) with its message log, and returns the
     /// room id.
     pub async fn wait_for_room_view(&self) -> TestResult<String> {

@@ -114,8 +114,7 @@ async fn unlock(
             Command::Unlock(passphrase) => {
                 ui.busy.set(Some("Unlocking…".into()));
                 yield_to_browser().await;
-                let key = VaultKey::derive(&passphrase, &lock.params)
-                    .and_then(|k| k.check(&lock.verifier).map(|()| k));
+                let key = VaultKey::unlock(&passphrase, &lock.params, &lock.verifier);
                 ui.busy.set(None);
                 match key {
                     Ok(key) => {
@@ -922,9 +921,9 @@ impl Runtime {
         };
         self.busy(Some("Turning the app lock off…"));
         yield_to_browser().await;
-        let key = VaultKey::derive(&passphrase, &lock.params).and_then(|k| k.check(&lock.verifier));
+        let key = VaultKey::unlock(&passphrase, &lock.params, &lock.verifier);
         let result = match key {
-            Ok(()) => s.disable_lock().await.map_err(|e| e.to_string()),
+            Ok(_) => s.disable_lock().await.map_err(|e| e.to_string()),
             Err(VaultError::WrongPassphrase) => {
                 Err("wrong passphrase; the app lock stays on".to_owned())
             }

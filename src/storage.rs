@@ -48,8 +48,12 @@
 //! bytes, with the message text). What stays in clear is what the indexes need and holds no
 //! text: room and entry ids, an entry's author key, Lamport time and sequence number, a
 //! room's last activity time, and the verified peers' public keys. Each sealed record is
-//! bound to its place (`rooms/<id>`, `entries/<id>`), so records cannot be swapped. Loading
-//! reads sealed and clear records alike, so an interrupted switch loses nothing.
+//! bound to its place (`identity/self`, `rooms/<id>`, `entries/<id>`), so records cannot be
+//! swapped. Loading reads sealed and clear records alike, so an interrupted switch loses
+//! nothing. The `vault` record itself (salt, costs, verifier) is in clear: it is needed
+//! before the key exists. The settings (server addresses, TURN credentials, theme, idle
+//! time) live in the browser's `localStorage`, not here, and stay in clear: they are needed
+//! before unlocking, and hold nothing of rooms or messages.
 //!
 //! # Schema versions and migration
 //!
@@ -244,8 +248,11 @@ mod browser {
     #[derive(Debug)]
     pub struct Storage {
         db: Rexie,
-        /// The app lock's key while it is on and unlocked.
+        /// The app lock's key while it is on and unlocked: sealed records are opened with it.
         vault: std::cell::RefCell<Option<std::rc::Rc<natter_core::vault::VaultKey>>>,
+        /// Whether writes are sealed (with `vault`'s key). Apart from the key only while the
+        /// lock is being turned off: records are still opened, but written in clear.
+        sealing: std::cell::Cell<bool>,
     }
 
     impl Storage {
@@ -263,6 +270,7 @@ mod browser {
             Ok(Storage {
                 db,
                 vault: std::cell::RefCell::new(None),
+                sealing: std::cell::Cell::new(false),
             })
         }
 
@@ -567,6 +575,7 @@ mod browser {
             }
             tx.done().await.map_err(failed)?;
             self.vault.replace(None);
+            self.sealing.set(false);
             Ok(())
         }
 
@@ -586,9 +595,9 @@ mod browser {
                     .try_into()
                     .map_err(|_| corrupt("the lock's salt has the wrong length"))?,
                 kdf: natter_core::room::KdfParams {
-                    memory_kib: get_u64(&value, "memory_kib")? as u32,
-                    iterations: get_u64(&value, "iterations")? as u32,
-                    parallelism: get_u64(&value, "parallelism")? as u32,
+                    memory_kib: get_u32(&value, "memory_kib")?,
+                    iterations: get_u32(&value, "iterations")?,
+                    parallelism: get_u32(&value, "parallelism")?,
                 },
             };
             Ok(Some(StoredLock {
@@ -598,19 +607,25 @@ mod browser {
         }
 
         /// Uses `key` to open (and seal) records from now on: the lock is on and unlocked.
+        /// The key comes from [`natter_core::vault::VaultKey::unlock`], which has already
+        /// told a wrong passphrase apart.
         pub fn unlock(&self, key: natter_core::vault::VaultKey) {
             self.vault.replace(Some(std::rc::Rc::new(key)));
+            self.sealing.set(true);
         }
 
         /// Turns the lock on: stores `lock`, then writes the identity, every room and every
-        /// entry again, sealed under `key`. If it stops half way, what is stored stays
-        /// readable (records are read sealed or clear) and turning it on again finishes.
+        /// entry again, sealed under `key` (one transaction per room record and per page of
+        /// entries). Writes are sealed from before the first record is read, so an entry
+        /// written meanwhile (others' entries are stored without holding up the runtime) is
+        /// either read and sealed here or sealed by its own write. If it stops half way,
+        /// what is stored stays readable (records are read sealed or clear) and the next
+        /// switch finishes it.
         pub async fn enable_lock(
             &self,
             lock: &StoredLock,
             key: natter_core::vault::VaultKey,
         ) -> Result<(), StorageError> {
-            let content = self.load_everything().await?;
             let kdf = lock.params.kdf;
             let value = object(&[
                 ("slot", LOCK_KEY.into()),
@@ -622,14 +637,33 @@ mod browser {
             ])?;
             self.unlock(key);
             self.put(VAULT, &[value]).await?;
+            let content = self.load_everything().await?;
             self.store_everything(content).await
         }
 
         /// Turns the lock off (it must be unlocked): writes everything again in clear, then
-        /// removes the lock.
+        /// removes the lock and forgets the key. Writes are in clear from before the first
+        /// record is read, for the reason given at [`Storage::enable_lock`]; if it fails,
+        /// the lock stays on and writes are sealed again.
         pub async fn disable_lock(&self) -> Result<(), StorageError> {
+            if self.vault.borrow().is_none() {
+                return Err(StorageError::Failed(
+                    "the app lock must be open to be turned off".into(),
+                ));
+            }
+            self.sealing.set(false);
+            let result = self.rewrite_in_clear().await;
+            match result {
+                Ok(()) => {
+                    self.vault.replace(None);
+                }
+                Err(_) => self.sealing.set(true),
+            }
+            result
+        }
+
+        async fn rewrite_in_clear(&self) -> Result<(), StorageError> {
             let content = self.load_everything().await?;
-            self.vault.replace(None);
             self.store_everything(content).await?;
             let tx = self
                 .db
@@ -676,6 +710,9 @@ mod browser {
 
         /// `make()`'s bytes sealed for `context` when the lock is on; `None` when it is off.
         fn seal(&self, context: &str, make: impl FnOnce() -> Vec<u8>) -> Option<Vec<u8>> {
+            if !self.sealing.get() {
+                return None;
+            }
             let key = self.vault.borrow().clone()?;
             Some(key.seal(&mut rand_core::OsRng, context, &make()))
         }
@@ -819,6 +856,11 @@ mod browser {
             .map_err(|_| StorageError::Corrupt(format!("the field `{name}` is not a number")))
     }
 
+    fn get_u32(value: &JsValue, name: &str) -> Result<u32, StorageError> {
+        u32::try_from(get_u64(value, name)?)
+            .map_err(|_| StorageError::Corrupt(format!("the field `{name}` is too large")))
+    }
+
     fn parse_hex32(text: &str) -> Result<[u8; 32], StorageError> {
         natter_core::hex::decode32(text).ok_or_else(|| corrupt("a stored key is not 64 hex digits"))
     }
@@ -826,9 +868,13 @@ mod browser {
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests {
+    use js_sys::{Array, Object, Reflect, Uint8Array};
     use natter_core::identity::Identity;
     use natter_core::log::{Body, Draft, Entry, EntryId, Record};
     use natter_core::room::RoomId;
+    use natter_core::vault::{VaultError, VaultKey, VaultParams};
+    use rexie::TransactionMode;
+    use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
     use super::*;
@@ -1125,6 +1171,298 @@ mod browser_tests {
                 .ctx("count the entries after reopening")?,
             2
         );
+        Ok(())
+    }
+
+    /// Cheap costs: these tests are about what is stored, not about the stretching.
+    fn test_lock(passphrase: &str) -> Result<(StoredLock, VaultKey), String> {
+        let params = VaultParams {
+            salt: [3; natter_core::vault::SALT_LEN],
+            kdf: natter_core::room::KdfParams {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+        };
+        let key = VaultKey::derive(passphrase, &params).ctx("derive the key")?;
+        let verifier = key.verifier(&mut rand_core::OsRng);
+        Ok((StoredLock { params, verifier }, key))
+    }
+
+    /// What one device has stored, for the lock tests: readable words in every kind of
+    /// record, and the secrets that must not be readable either.
+    struct Stored {
+        identity: StoredIdentity,
+        room: RoomRecord,
+        entries: Vec<Record>,
+        peer: VerifiedPeer,
+    }
+
+    const WORDS: [&str; 4] = [
+        "Ada Lovelace",
+        "Secret Garden",
+        "message 0 from 1",
+        "settings-marker",
+    ];
+
+    async fn store_some(db: &Storage) -> Result<Stored, String> {
+        let room = RoomId([0x42; 32]);
+        let stored = Stored {
+            identity: StoredIdentity {
+                secret: [0x5a; 32],
+                display_name: "Ada Lovelace".into(),
+            },
+            room: RoomRecord {
+                id: room,
+                secret: [0xa5; 32],
+                name: Some("Secret Garden".into()),
+                password_required: true,
+                settings: r#"{"note":"settings-marker"}"#.into(),
+                last_activity_ms: 1_700_000_000_000,
+            },
+            entries: chain(room, 1, &[1, 2, 3])?,
+            peer: VerifiedPeer {
+                key: Identity::from_secret_bytes(&[8; 32]).public(),
+                verified_at_ms: 12,
+            },
+        };
+        db.put_identity(&stored.identity)
+            .await
+            .ctx("store the identity")?;
+        db.put_room(&stored.room).await.ctx("store the room")?;
+        db.put_entries(&room, &stored.entries)
+            .await
+            .ctx("store the entries")?;
+        db.put_peer(&room, &stored.peer)
+            .await
+            .ctx("store the verified peer")?;
+        Ok(stored)
+    }
+
+    /// Checks that `db` reads back exactly `stored`.
+    async fn assert_reads_back(db: &Storage, stored: &Stored) -> Result<(), String> {
+        let room = stored.room.id;
+        assert_eq!(
+            db.load_identity().await.ctx("load the identity")?,
+            Some(stored.identity.clone())
+        );
+        assert_eq!(
+            db.load_rooms().await.ctx("load the rooms")?,
+            vec![stored.room.clone()]
+        );
+        let entries = db
+            .load_entries(&room, None, 100)
+            .await
+            .ctx("load the entries")?;
+        assert_eq!(
+            entries.iter().map(|r| &r.bytes).collect::<Vec<_>>(),
+            stored.entries.iter().map(|r| &r.bytes).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            db.load_peers(&room).await.ctx("load the peers")?,
+            vec![stored.peer.clone()]
+        );
+        Ok(())
+    }
+
+    /// Every key and value of every store of database `name`, read past the app's code:
+    /// text as its UTF-8 bytes, binary values as they are, each followed by a zero byte.
+    async fn raw(name: &str) -> Result<Vec<u8>, String> {
+        fn walk(value: &JsValue, out: &mut Vec<u8>) {
+            if let Some(text) = value.as_string() {
+                out.extend_from_slice(text.as_bytes());
+            } else if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+                out.extend(bytes.to_vec());
+            } else if let Some(items) = value.dyn_ref::<Array>() {
+                items.iter().for_each(|item| walk(&item, out));
+            } else if let Some(object) = value.dyn_ref::<Object>() {
+                for key in Object::keys(object).iter() {
+                    walk(&key, out);
+                    out.push(b'=');
+                    walk(&Reflect::get(object, &key).unwrap_or_default(), out);
+                }
+            } else {
+                out.extend(format!("{value:?}").bytes());
+            }
+            out.push(0);
+        }
+        let db = schema(name).build().await.ctx("open the raw database")?;
+        let mut out = Vec::new();
+        for store in db.store_names() {
+            let tx = db
+                .transaction(&[store.as_str()], TransactionMode::ReadOnly)
+                .ctx("read a store")?;
+            let handle = tx.store(&store).ctx("read a store")?;
+            let keys = handle.get_all_keys(None, None).await.ctx("read keys")?;
+            let values = handle.get_all(None, None).await.ctx("read values")?;
+            out.extend(store.bytes());
+            keys.iter().for_each(|k| walk(k, &mut out));
+            values.iter().for_each(|v| walk(v, &mut out));
+        }
+        db.close();
+        Ok(out)
+    }
+
+    fn holds(raw: &[u8], needle: &[u8]) -> bool {
+        raw.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// The readable words and secrets found in `raw`.
+    fn readable(raw: &[u8], stored: &Stored) -> Vec<String> {
+        let mut found: Vec<String> = WORDS
+            .iter()
+            .filter(|w| holds(raw, w.as_bytes()))
+            .map(|w| w.to_string())
+            .collect();
+        let identity_hex = natter_core::hex::encode(&stored.identity.secret);
+        let room_hex = natter_core::hex::encode(&stored.room.secret);
+        for (what, bytes, hex) in [
+            ("the identity secret", &stored.identity.secret, identity_hex),
+            ("the room secret", &stored.room.secret, room_hex),
+        ] {
+            if holds(raw, bytes) || holds(raw, hex.as_bytes()) {
+                found.push(what.into());
+            }
+        }
+        found
+    }
+
+    #[wasm_bindgen_test]
+    async fn with_the_lock_on_no_record_holds_readable_text_or_secrets() -> Result<(), String> {
+        let name = "natter-test-lock-sealed";
+        let db = fresh(name).await?;
+        let stored = store_some(&db).await?;
+        // Without the lock everything is readable: the check below can fail.
+        let before = raw(name).await?;
+        assert_eq!(readable(&before, &stored).len(), WORDS.len() + 2);
+
+        let (lock, key) = test_lock("correct horse")?;
+        db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
+        let after = raw(name).await?;
+        assert_eq!(readable(&after, &stored), Vec::<String>::new());
+        assert_eq!(
+            db.load_lock().await.ctx("load the lock")?,
+            Some(lock.clone())
+        );
+        assert_reads_back(&db, &stored).await?;
+
+        // What is written once the lock is on is sealed too.
+        let room = stored.room.id;
+        let later = chain(room, 2, &[9])?;
+        db.put_entries(&room, &later)
+            .await
+            .ctx("store an entry with the lock on")?;
+        assert!(!holds(&raw(name).await?, b"message 0 from 2"));
+        assert_eq!(
+            db.load_entries(&room, None, 100)
+                .await
+                .ctx("load the entries")?
+                .len(),
+            4
+        );
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_reopened_lock_opens_with_the_passphrase_and_only_with_it() -> Result<(), String> {
+        let name = "natter-test-lock-reopen";
+        let db = fresh(name).await?;
+        let stored = store_some(&db).await?;
+        let (lock, key) = test_lock("correct horse")?;
+        db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
+        db.close();
+
+        // A new page: the lock is there, nothing opens without the key.
+        let db = Storage::open_named(name).await.ctx("reopen")?;
+        let lock = db
+            .load_lock()
+            .await
+            .ctx("load the lock")?
+            .ok_or("the lock is gone")?;
+        let snapshot = raw(name).await?;
+        assert!(matches!(
+            db.load_identity().await,
+            Err(StorageError::Corrupt(_))
+        ));
+        let wrong = VaultKey::unlock("correct horsE", &lock.params, &lock.verifier);
+        assert_eq!(wrong.map(|_| ()), Err(VaultError::WrongPassphrase));
+        // The wrong passphrase changed nothing.
+        assert!(
+            raw(name).await? == snapshot,
+            "a wrong passphrase changed the stored data"
+        );
+
+        let key = VaultKey::unlock("correct horse", &lock.params, &lock.verifier)
+            .ctx("unlock with the passphrase")?;
+        db.unlock(key);
+        assert_reads_back(&db, &stored).await?;
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_record_moved_to_another_place_is_refused() -> Result<(), String> {
+        let name = "natter-test-lock-swap";
+        let db = fresh(name).await?;
+        let room = RoomId([0x42; 32]);
+        let (lock, key) = test_lock("pass phrase")?;
+        db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
+        let entries = chain(room, 1, &[1, 2])?;
+        db.put_entries(&room, &entries)
+            .await
+            .ctx("store the entries")?;
+        // Swap the sealed contents of the two entries, past the app's code.
+        let raw_db = schema(name).build().await.ctx("open the raw database")?;
+        let tx = raw_db
+            .transaction(&["entries"], TransactionMode::ReadWrite)
+            .ctx("write the entries")?;
+        let store = tx.store("entries").ctx("the entries store")?;
+        let ids: Vec<JsValue> = entries.iter().map(|r| r.id.to_hex().into()).collect();
+        let mut values = Vec::new();
+        for id in &ids {
+            values.push(
+                store
+                    .get(id.clone())
+                    .await
+                    .ctx("read an entry")?
+                    .ok_or("an entry is missing")?,
+            );
+        }
+        let sealed: Vec<JsValue> = values
+            .iter()
+            .map(|v| Reflect::get(v, &"sealed".into()).unwrap_or_default())
+            .collect();
+        for (value, other) in values.iter().zip(sealed.iter().rev()) {
+            Reflect::set(value, &"sealed".into(), other).ctx("swap")?;
+            store
+                .put(value, None)
+                .await
+                .ctx("write the swapped entry")?;
+        }
+        tx.done().await.ctx("commit the swap")?;
+        raw_db.close();
+        assert!(matches!(
+            db.load_entries(&room, None, 10).await,
+            Err(StorageError::Corrupt(_))
+        ));
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn turning_the_lock_off_stores_everything_readably_again() -> Result<(), String> {
+        let name = "natter-test-lock-off";
+        let db = fresh(name).await?;
+        let stored = store_some(&db).await?;
+        let (lock, key) = test_lock("correct horse")?;
+        db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
+        db.disable_lock().await.ctx("turn the lock off")?;
+        assert_eq!(db.load_lock().await.ctx("load the lock")?, None);
+        assert_eq!(readable(&raw(name).await?, &stored).len(), WORDS.len() + 2);
+        db.close();
+        // A new page reads it all without any key.
+        let db = Storage::open_named(name).await.ctx("reopen")?;
+        assert_reads_back(&db, &stored).await?;
+        // Turning off an unopened lock is refused, not done half.
+        assert!(db.disable_lock().await.is_err());
         Ok(())
     }
 

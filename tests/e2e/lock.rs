@@ -1,7 +1,8 @@
 //! The app lock: with it on, IndexedDB holds no readable message text, room name or display
 //! name; the app asks for the passphrase before it loads anything; a wrong passphrase is
 //! refused in words and erases nothing; the right one brings everything back, and peers
-//! still receive the history; "Lock now" locks, and so does idleness.
+//! still receive the history; "Lock now" locks, and so does idleness; turning the lock off
+//! needs the passphrase and stores everything readably again.
 
 use natter_e2e::app::DELIVERY_TIMEOUT;
 use natter_e2e::browser::Browser;
@@ -63,6 +64,7 @@ pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> Tes
             DELIVERY_TIMEOUT,
         )
         .await?;
+    alice.screenshot("lock-screen-wrong-passphrase").await?;
     assert_sealed(&alice).await?;
 
     alice.type_password("Passphrase", PASSPHRASE).await?;
@@ -93,13 +95,7 @@ pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> Tes
 
     // The idle lock: the stored idle time, cut to 3 s (the settings offer whole minutes),
     // locks the app when nobody touches it, and activity in between does not.
-    alice
-        .execute(
-            "const s = JSON.parse(localStorage.getItem('natter.settings') || '{}'); \
-         s.lock_idle_secs = 3; localStorage.setItem('natter.settings', JSON.stringify(s));",
-            vec![],
-        )
-        .await?;
+    set_idle_secs(&alice, 3).await?;
     alice.reload().await?;
     alice.type_password("Passphrase", PASSPHRASE).await?;
     alice.click("button", "Unlock").await?;
@@ -120,6 +116,46 @@ pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> Tes
             "heading",
             "Natter is locked",
             std::time::Duration::from_secs(20),
+        )
+        .await?;
+
+    // Turning the lock off asks for the passphrase; a wrong one leaves it on and sealed.
+    set_idle_secs(&alice, 300).await?;
+    alice.reload().await?;
+    alice.type_password("Passphrase", PASSPHRASE).await?;
+    alice.click("button", "Unlock").await?;
+    alice.goto(&format!("{base}/#/settings")).await?;
+    // Unlocked (the lock screen has a "Passphrase" field too).
+    alice
+        .find_by_role_for("button", "Turn off app lock", DELIVERY_TIMEOUT)
+        .await?;
+    alice
+        .type_password("Passphrase", "not the passphrase")
+        .await?;
+    alice.click("button", "Turn off app lock").await?;
+    alice
+        .wait_for_alert(
+            "a wrong passphrase when turning the lock off",
+            |t| t.contains("wrong passphrase; the app lock stays on"),
+            DELIVERY_TIMEOUT,
+        )
+        .await?;
+    assert_sealed(&alice).await?;
+    alice.type_password("Passphrase", PASSPHRASE).await?;
+    alice.click("button", "Turn off app lock").await?;
+    alice
+        .find_by_role_for("button", "Turn on app lock", DELIVERY_TIMEOUT)
+        .await?;
+    let off = idb::dump(&alice).await?;
+    if !off.contains("the bees are back") || !off.records("vault").is_empty() {
+        return Err("with the lock off, the data should be stored readably again".into());
+    }
+    alice.reload().await?;
+    alice.open_room(&base, &room.id).await?;
+    alice
+        .wait_for_messages(
+            &["the crocus blooms at dawn", "the bees are back"],
+            DELIVERY_TIMEOUT,
         )
         .await?;
     alice.assert_no_console_errors().await?;
@@ -149,6 +185,18 @@ async fn assert_sealed(b: &Browser) -> TestResult {
     if dump.records("vault").is_empty() {
         return Err("the lock record is missing".into());
     }
+    Ok(())
+}
+
+/// Sets the stored idle time (the next page load reads it).
+async fn set_idle_secs(b: &Browser, secs: u32) -> TestResult {
+    b.execute(
+        "const s = JSON.parse(localStorage.getItem('natter.settings') || '{}'); \
+         s.lock_idle_secs = arguments[0]; \
+         localStorage.setItem('natter.settings', JSON.stringify(s));",
+        vec![serde_json::json!(secs)],
+    )
+    .await?;
     Ok(())
 }
 

@@ -16,8 +16,14 @@
 //! gone (other members of a room keep their copies).
 //!
 //! The salt and cost parameters are stored in clear beside the verifier ([`VaultParams`]),
-//! so the cost can be raised later without breaking existing locks. No IO here; the caller
-//! passes the RNG.
+//! so the cost can be raised later without breaking existing locks. Costs beyond
+//! [`MAX_MEMORY_KIB`] / [`MAX_ITERATIONS`] / [`MAX_PARALLELISM`] are refused
+//! ([`VaultError::Kdf`]) rather than tried: a damaged lock record must not make the page
+//! allocate gigabytes. No IO here; the caller passes the RNG.
+//!
+//! The key is zeroized when dropped. The passphrase itself passes through the browser's
+//! strings (the input field, the command that carries it), which cannot be wiped; it lives
+//! there only until they are collected.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -28,6 +34,12 @@ use crate::room::KdfParams;
 
 /// Length of the salt.
 pub const SALT_LEN: usize = 16;
+/// The most memory a stored lock may ask Argon2id for, in KiB (1 GiB).
+pub const MAX_MEMORY_KIB: u32 = 1 << 20;
+/// The most passes a stored lock may ask for.
+pub const MAX_ITERATIONS: u32 = 64;
+/// The most lanes a stored lock may ask for.
+pub const MAX_PARALLELISM: u32 = 16;
 /// The format version of sealed records.
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
@@ -85,9 +97,29 @@ impl std::fmt::Debug for VaultKey {
 impl VaultKey {
     /// Stretches `passphrase` with `params` (about a tenth of a second, on purpose).
     pub fn derive(passphrase: &str, params: &VaultParams) -> Result<VaultKey, VaultError> {
+        let kdf = params.kdf;
+        if kdf.memory_kib > MAX_MEMORY_KIB
+            || kdf.iterations > MAX_ITERATIONS
+            || kdf.parallelism > MAX_PARALLELISM
+        {
+            return Err(VaultError::Kdf);
+        }
         crate::room::argon2id(params.kdf, passphrase.as_bytes(), &params.salt)
             .map(|k| VaultKey(Zeroizing::new(k)))
             .map_err(|_| VaultError::Kdf)
+    }
+
+    /// The key of a lock, once `passphrase` is proven right by `verifier`: what unlocking
+    /// (and turning the lock off) needs. A wrong passphrase is
+    /// [`VaultError::WrongPassphrase`], told before any record is read.
+    pub fn unlock(
+        passphrase: &str,
+        params: &VaultParams,
+        verifier: &[u8],
+    ) -> Result<VaultKey, VaultError> {
+        let key = VaultKey::derive(passphrase, params)?;
+        key.check(verifier)?;
+        Ok(key)
     }
 
     /// Seals `plaintext` for the place named `context`.
@@ -155,7 +187,11 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng;
 
     fn rng() -> rand_chacha::ChaCha20Rng {
-        rand_chacha::ChaCha20Rng::seed_from_u64(7)
+        rng_from(7)
+    }
+
+    fn rng_from(seed: u64) -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(seed)
     }
 
     /// Cheap parameters: these tests are about the sealing, not the cost.
@@ -210,6 +246,77 @@ mod tests {
     }
 
     #[test]
+    fn unlocking_needs_the_passphrase_the_verifier_was_made_with() {
+        let params = params();
+        let key = VaultKey::derive("correct horse", &params).expect("derive");
+        let verifier = key.verifier(&mut rng());
+        let sealed = key.seal(&mut rng(), "rooms/01", b"Secret Garden");
+        let again = VaultKey::unlock("correct horse", &params, &verifier).expect("unlock");
+        assert_eq!(
+            again.open("rooms/01", &sealed).as_deref(),
+            Ok(&b"Secret Garden"[..])
+        );
+        assert_eq!(
+            VaultKey::unlock("Correct horse", &params, &verifier).map(|_| ()),
+            Err(VaultError::WrongPassphrase)
+        );
+        // A damaged verifier reads as a wrong passphrase too: nothing is opened either way.
+        let mut damaged = verifier.clone();
+        damaged[5] ^= 0x40;
+        assert_eq!(
+            VaultKey::unlock("correct horse", &params, &damaged).map(|_| ()),
+            Err(VaultError::WrongPassphrase)
+        );
+    }
+
+    #[test]
+    fn a_record_swapped_into_another_place_does_not_open() {
+        let key = VaultKey::derive("pass", &params()).expect("derive");
+        let mut r = rng();
+        let a = key.seal(&mut r, "entries/aa", b"first");
+        let b = key.seal(&mut r, "entries/bb", b"second");
+        // Each stored under the other's key: both refused.
+        assert_eq!(key.open("entries/aa", &b), Err(VaultError::Damaged));
+        assert_eq!(key.open("entries/bb", &a), Err(VaultError::Damaged));
+        // Nor does a room record open as the identity, or an entry as a room.
+        let room = key.seal(&mut r, "rooms/aa", b"{}");
+        assert_eq!(key.open("identity/self", &room), Err(VaultError::Damaged));
+        assert_eq!(key.open("rooms/aa", &a), Err(VaultError::Damaged));
+    }
+
+    #[test]
+    fn costs_a_browser_cannot_pay_are_refused_not_tried() {
+        for kdf in [
+            KdfParams {
+                memory_kib: MAX_MEMORY_KIB + 1,
+                ..KdfParams::V1
+            },
+            KdfParams {
+                iterations: MAX_ITERATIONS + 1,
+                ..KdfParams::V1
+            },
+            KdfParams {
+                parallelism: MAX_PARALLELISM + 1,
+                ..KdfParams::V1
+            },
+        ] {
+            let params = VaultParams { kdf, ..params() };
+            assert_eq!(
+                VaultKey::derive("pass", &params).map(|_| ()),
+                Err(VaultError::Kdf)
+            );
+        }
+    }
+
+    #[test]
+    fn fresh_parameters_cost_at_least_what_room_passwords_cost() {
+        let fresh = VaultParams::new(&mut rng());
+        assert!(fresh.kdf.memory_kib >= KdfParams::V1.memory_kib);
+        assert!(fresh.kdf.iterations >= KdfParams::V1.iterations);
+        assert_ne!(fresh.salt, VaultParams::new(&mut rng_from(8)).salt);
+    }
+
+    #[test]
     fn two_seals_of_one_text_differ() {
         let key = VaultKey::derive("pass", &params()).expect("derive");
         let mut r = rng();
@@ -229,6 +336,19 @@ mod tests {
             let sealed = key.seal(&mut rng(), "ctx", &text);
             prop_assert_eq!(key.open("ctx", &sealed), Ok(text));
             let _ = key.open("ctx", &junk);
+        }
+
+        #[test]
+        fn any_flipped_bit_is_refused(
+            text in proptest::collection::vec(any::<u8>(), 0..100),
+            at in any::<proptest::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let key = VaultKey::derive("pass", &params()).expect("derive");
+            let mut sealed = key.seal(&mut rng(), "entries/ab", &text);
+            let i = at.index(sealed.len());
+            sealed[i] ^= 1 << bit;
+            prop_assert!(key.open("entries/ab", &sealed).is_err());
         }
     }
 }

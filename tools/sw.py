@@ -20,11 +20,14 @@ def main(dist):
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, "..", "public", "sw.template.js"), encoding="utf-8") as f:
         template = f.read()
+    # Paths relative to dist, with "/" separators (wasm-bindgen may add a snippets/ folder).
     names = sorted(
-        n
-        for n in os.listdir(dist)
-        if n.endswith(SUFFIXES) and n not in ("sw.js", "sw.template.js") and os.path.isfile(os.path.join(dist, n))
+        os.path.relpath(os.path.join(root, n), dist).replace(os.sep, "/")
+        for root, _, files in os.walk(dist)
+        for n in files
+        if n.endswith(SUFFIXES)
     )
+    names = [n for n in names if n not in ("sw.js", "sw.template.js")]
     digest = hashlib.sha256()
     for n in names:
         digest.update(n.encode())

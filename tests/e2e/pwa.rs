@@ -51,8 +51,24 @@ pub async fn app_opens_offline_with_rooms_and_history(ctx: Ctx) -> TestResult {
 
     server.stop().await?;
     // A new page load with no server: the worker's shell, then the device's own data.
+    // (Going to `#/` alone would only change the fragment of the running page.)
     alice.goto(&format!("{base}/#/")).await?;
+    alice
+        .execute("window.natterBeforeReload = true;", vec![])
+        .await?;
+    alice.reload().await?;
     alice.find_by_role("heading", "Natter").await?;
+    if alice
+        .execute("return window.natterBeforeReload === true;", vec![])
+        .await?
+        != Value::Bool(false)
+    {
+        return Err("the page was not loaded again".into());
+    }
+    if natter_e2e::http::get(server.addr(), "/").await.is_ok() {
+        return Err("the server still answers while stopped".into());
+    }
+    controlling_version(&alice).await?;
     alice.find_by_role("link", "Offline").await?;
     alice.screenshot("offline-home").await?;
     alice.open_room(&base, &room.id).await?;
@@ -120,30 +136,21 @@ pub async fn new_version_prompts_reload(ctx: Ctx) -> TestResult {
     let alice = ctx.launch("alice").await?;
     alice.open_home(&base).await?;
     let first = controlling_version(&alice).await?;
+    if first != built_version(copy.path())? {
+        return Err(format!("the worker runs version {first}, not the build's"));
+    }
     if alice.try_find_by_role("button", "Reload").await?.is_some() {
         return Err("a reload was offered before anything changed".into());
     }
 
-    // A new build: one changed file, and the worker that lists it.
-    let css = std::fs::read_dir(copy.path())
-        .ctx("listing the build")?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "css"))
-        .ok_or("the build has no stylesheet")?;
-    let mut text = std::fs::read_to_string(&css).ctx("reading the stylesheet")?;
-    text.push_str("\n/* the next version */\n");
-    std::fs::write(&css, text).ctx("changing the stylesheet")?;
-    let status = std::process::Command::new("python3")
-        .arg(natter_e2e::workspace_root().join("tools/sw.py"))
-        .arg(copy.path())
-        .status()
-        .ctx("running tools/sw.py")?;
-    if !status.success() {
-        return Err(format!("tools/sw.py failed: {status}"));
+    let next = deploy(copy.path(), "the next version")?;
+    if next == first {
+        return Err(format!(
+            "the new build kept the version {first} of the old one"
+        ));
     }
 
-    // The browser checks for a new worker (as it does on navigation) and the page offers it.
+    // The page, left open, checks for a new worker (as it does every hour) and offers it.
     alice
         .execute_async(
             "const done = arguments[arguments.length - 1]; \
@@ -165,11 +172,28 @@ pub async fn new_version_prompts_reload(ctx: Ctx) -> TestResult {
     alice.screenshot("update-prompt").await?;
     alice.click("button", "Reload").await?;
     wait_until(
-        "the new version to run the page",
+        &format!("the new version {next} to run the page"),
         DELIVERY_TIMEOUT,
         || async {
             let v = alice.execute_async(WORKER_VERSION, vec![]).await?;
-            Ok(v.as_str().filter(|v| *v != first).map(|_| ()))
+            Ok(v.as_str().filter(|v| *v == next).map(|_| ()))
+        },
+    )
+    .await?;
+    // Once activated, the new worker keeps its own shell alone.
+    let only_next = serde_json::json!([format!("natter-shell-{next}")]);
+    wait_until(
+        "the old version's cache to be deleted",
+        DELIVERY_TIMEOUT,
+        || async {
+            let caches = alice
+                .execute_async(
+                    "const done = arguments[arguments.length - 1]; \
+                     caches.keys().then((k) => done({ ok: k }), (e) => done({ err: String(e) }));",
+                    vec![],
+                )
+                .await?;
+            Ok((caches == only_next).then_some(()))
         },
     )
     .await?;
@@ -177,15 +201,69 @@ pub async fn new_version_prompts_reload(ctx: Ctx) -> TestResult {
     if alice.try_find_by_role("button", "Reload").await?.is_some() {
         return Err("the prompt is still shown after reloading into the new version".into());
     }
+
+    // Another deploy, found by the browser itself as the page loads (possibly before the app
+    // has started): the page, still served by the running version, offers the new one.
+    let third = deploy(copy.path(), "the version after")?;
+    alice.reload().await?;
+    alice
+        .find_by_role_for("button", "Reload", Duration::from_secs(30))
+        .await?;
+    let running = controlling_version(&alice).await?;
+    if running != next {
+        return Err(format!(
+            "before reloading into {third}, the page should run {next}, not {running}"
+        ));
+    }
     alice.assert_no_console_errors().await?;
     Ok(())
 }
 
+/// Deploys a new build into `dist` as a rebuild would: one file changes (`note` appended to
+/// the stylesheet) and tools/sw.py writes the worker that lists it. Returns its version.
+fn deploy(dist: &Path, note: &str) -> TestResult<String> {
+    let css = std::fs::read_dir(dist)
+        .ctx("listing the build")?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "css"))
+        .ok_or("the build has no stylesheet")?;
+    let mut text = std::fs::read_to_string(&css).ctx("reading the stylesheet")?;
+    text.push_str(&format!("\n/* {note} */\n"));
+    std::fs::write(&css, text).ctx("changing the stylesheet")?;
+    // tools/sw.py reads its template from public/ (a build leaves no copy in dist/).
+    let status = std::process::Command::new("python3")
+        .arg(natter_e2e::workspace_root().join("tools/sw.py"))
+        .arg(dist)
+        .status()
+        .ctx("running tools/sw.py")?;
+    if !status.success() {
+        return Err(format!("tools/sw.py failed: {status}"));
+    }
+    built_version(dist)
+}
+
+/// The version written into a build's `sw.js`.
+fn built_version(dist: &Path) -> TestResult<String> {
+    let sw = std::fs::read_to_string(dist.join("sw.js")).ctx("reading sw.js")?;
+    sw.lines()
+        .find_map(|l| l.strip_prefix("const VERSION = \""))
+        .and_then(|rest| rest.strip_suffix("\";"))
+        .map(str::to_owned)
+        .ok_or_else(|| "sw.js names no version".to_owned())
+}
+
+/// Copies the build in `from` (with its folders) into `to`.
 fn copy_dir(from: &Path, to: &Path) -> TestResult {
     for entry in std::fs::read_dir(from).ctx("listing dist/")? {
         let entry = entry.ctx("reading dist/")?;
-        if entry.file_type().ctx("reading dist/")?.is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).ctx("copying the build")?;
+        let kind = entry.file_type().ctx("reading dist/")?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target).ctx("copying the build")?;
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), target).ctx("copying the build")?;
         }
     }
     Ok(())

@@ -15,7 +15,11 @@
 //! - `Content-Security-Policy`: `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'
 //!   'sha256-…';
 //!   style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws://HOST wss://HOST;
-//!   object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors <configured>`.
+//!   worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none';
+//!   form-action 'none'; frame-ancestors <configured>`.
+//!   `default-src 'self'` would cover the service worker (`/sw.js`) and the manifest too;
+//!   `worker-src` and `manifest-src` say so explicitly, and keep workers off `script-src`'s
+//!   inline hashes and `'wasm-unsafe-eval'`.
 //!   `connect-src` names only the server's own origin: `'self'` (which CSP Level 3 extends
 //!   to `ws:`/`wss:` on the same host) plus the explicit `ws(s)://` form of the request's
 //!   `Host`, for browsers that predate that rule. A `Host` that is not a plain host\[:port\]
@@ -210,7 +214,8 @@ pub fn content_security_policy(
     }
     format!(
         "default-src 'self'; script-src {scripts}; style-src 'self'; \
-         img-src 'self' data: blob:; connect-src {connect}; object-src 'none'; base-uri 'none'; \
+         img-src 'self' data: blob:; connect-src {connect}; worker-src 'self'; \
+         manifest-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'none'; frame-ancestors {frame_ancestors}"
     )
 }

@@ -12,7 +12,8 @@ use natter_core::signal::{IceServer, IceUrls};
 const JS: &str = "natter-3f2a9c0e1b7d6a54.js";
 const WASM: &str = "natter-3f2a9c0e1b7d6a54_bg.wasm";
 
-/// A fresh `dist/` with an index, a hashed script and wasm, and an unhashed file.
+/// A fresh `dist/` with an index, a hashed script and wasm, and the unhashed manifest and
+/// service worker.
 fn temp_dist(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("natter-dist-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -28,6 +29,7 @@ fn temp_dist(name: &str) -> PathBuf {
     wasm.extend(std::iter::repeat_n(0u8, 4096));
     std::fs::write(dir.join(WASM), wasm).unwrap();
     std::fs::write(dir.join("manifest.webmanifest"), "{\"name\":\"Natter\"}").unwrap();
+    std::fs::write(dir.join("sw.js"), "const VERSION = \"1\";\n").unwrap();
     dir
 }
 
@@ -60,11 +62,23 @@ async fn hashed_assets_have_their_mime_type_and_are_cached_forever() {
 #[tokio::test]
 async fn the_index_and_unhashed_files_must_be_revalidated() {
     let server = server_with_dist("index").await;
-    for path in ["/", "/index.html", "/manifest.webmanifest"] {
+    for path in ["/", "/index.html", "/manifest.webmanifest", "/sw.js"] {
         let res = http_get(server.local_addr(), path, &[]).await;
         assert_eq!(res.status, 200, "{path}");
         assert_eq!(res.header("cache-control"), Some("no-cache"), "{path}");
     }
+    // Browsers install the app only from a manifest of this type, and run a service worker
+    // only from a script type.
+    let manifest = http_get(server.local_addr(), "/manifest.webmanifest", &[]).await;
+    assert_eq!(
+        manifest.header("content-type"),
+        Some("application/manifest+json")
+    );
+    let worker = http_get(server.local_addr(), "/sw.js", &[]).await;
+    assert!(worker
+        .header("content-type")
+        .unwrap()
+        .contains("javascript"));
     let index = http_get(server.local_addr(), "/", &[]).await;
     assert!(index
         .header("content-type")
@@ -120,6 +134,8 @@ async fn every_response_carries_the_security_headers() {
             "style-src 'self'",
             "img-src 'self' data: blob:",
             &format!("connect-src 'self' ws://{addr} wss://{addr}"),
+            "worker-src 'self'",
+            "manifest-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'none'",

@@ -1,8 +1,10 @@
 //! Embedding: Natter in a frame of another site (the sample host page in
 //! `examples/embed-host/`, served on an origin of its own that the server lists in
 //! `--embed-origins`). The host page sets the name, sends through `postMessage` and receives
-//! events; a page from an origin not on the list cannot make Natter send anything.
+//! events (messages, a peer joining and leaving, the connection) and renames the user; a page
+//! from an origin not on the list cannot make Natter send anything.
 
+use std::path::Path;
 use std::time::Duration;
 
 use natter_e2e::app::{DELIVERY_TIMEOUT, JOIN_TIMEOUT};
@@ -16,17 +18,33 @@ use serde_json::Value;
 
 use crate::setup::user;
 
-/// A page of another origin that, once loaded in a frame beside Natter's, posts a command
-/// to Natter's frame.
-const EVIL_HTML: &str = "<!DOCTYPE html><title>other site</title><script src=\"evil.js\"></script>";
-const EVIL_JS: &str = "window.parent.frames[0].postMessage({ type: 'natter:send', text: 'from the wrong origin' }, '*'); window.sent = true;";
+/// Writes `intruder.html` (and its script) into `dir`: a page that, once loaded in a frame
+/// beside Natter's, posts a command to send `text` to Natter's frame (the host page's first).
+fn write_intruder(dir: &Path, text: &str) -> TestResult {
+    let html = "<!DOCTYPE html><title>intruder</title><script src=\"intruder.js\"></script>";
+    let js = format!(
+        "window.parent.frames[0].postMessage({{ type: 'natter:send', text: {} }}, '*'); \
+         window.sent = true;",
+        Value::String(text.to_owned())
+    );
+    std::fs::write(dir.join("intruder.html"), html).ctx("writing the intruder page")?;
+    std::fs::write(dir.join("intruder.js"), js).ctx("writing the intruder script")
+}
 
 pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult {
-    let host_dir = natter_e2e::workspace_root().join("examples/embed-host");
-    let host = Site::serve(&host_dir).await?;
+    // The host site: the sample host page, and an intruder page of the same (listed) origin
+    // that is not Natter's parent.
+    let host_dir = tempfile::tempdir().ctx("creating the host site")?;
+    let sample = natter_e2e::workspace_root().join("examples/embed-host");
+    for file in ["index.html", "host.js", "host.css"] {
+        std::fs::copy(sample.join(file), host_dir.path().join(file))
+            .ctx("copying the sample host page")?;
+    }
+    write_intruder(host_dir.path(), "from a sibling frame")?;
+    let host = Site::serve(host_dir.path()).await?;
+    // Another site, not on the list.
     let evil_dir = tempfile::tempdir().ctx("creating the other site")?;
-    std::fs::write(evil_dir.path().join("evil.html"), EVIL_HTML).ctx("writing the other site")?;
-    std::fs::write(evil_dir.path().join("evil.js"), EVIL_JS).ctx("writing the other site")?;
+    write_intruder(evil_dir.path(), "from the wrong origin")?;
     let evil = Site::serve(evil_dir.path()).await?;
     let server = TestServer::start_embeddable(vec![host.origin()]).await?;
     let base = server.base_url();
@@ -76,56 +94,81 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
     })
     .await?;
 
-    // A page of another origin posts a command to Natter's frame: ignored. The host's next
-    // command, sent after it, arrives; the other one never does.
-    eve.execute(
-        "const f = document.createElement('iframe'); f.title = 'Another site'; \
-         f.src = arguments[0]; document.body.append(f);",
-        vec![Value::String(format!("{}/evil.html", evil.origin()))],
-    )
-    .await?;
-    wait_until(
-        "the other site to post its command",
-        DELIVERY_TIMEOUT,
-        || async {
-            eve.wd()
-                .enter_frame(1)
-                .await
-                .ctx("entering the other site's frame")?;
-            let sent = eve.execute("return window.sent === true;", vec![]).await;
-            eve.wd()
-                .enter_default_frame()
-                .await
-                .ctx("leaving the frame")?;
-            Ok((sent? == Value::Bool(true)).then_some(()))
-        },
-    )
-    .await?;
-    eve.type_into("textbox", "Message to send", "after the other site")
+    // Pages in frames beside Natter's post commands to it: one from an origin not on the
+    // list, one from the host's own origin but not Natter's parent. Both are ignored: the
+    // host's next command, sent after them, arrives; theirs never do.
+    let intruders = [
+        (1, evil.origin(), "from the wrong origin"),
+        (2, host.origin(), "from a sibling frame"),
+    ];
+    for (index, origin, _) in &intruders {
+        eve.execute(
+            "const f = document.createElement('iframe'); \
+             f.title = 'Another frame ' + arguments[1]; \
+             f.src = arguments[0]; document.body.append(f);",
+            vec![
+                Value::String(format!("{origin}/intruder.html")),
+                Value::from(*index),
+            ],
+        )
+        .await?;
+        wait_until(
+            "the intruder to post its command",
+            DELIVERY_TIMEOUT,
+            || async {
+                eve.wd()
+                    .enter_frame(*index)
+                    .await
+                    .ctx("entering the intruder's frame")?;
+                let sent = eve.execute("return window.sent === true;", vec![]).await;
+                eve.wd()
+                    .enter_default_frame()
+                    .await
+                    .ctx("leaving the frame")?;
+                Ok((sent? == Value::Bool(true)).then_some(()))
+            },
+        )
+        .await?;
+    }
+    eve.type_into("textbox", "Message to send", "after the intruders")
         .await?;
     eve.click("button", "Send to Natter").await?;
     alice
-        .wait_for_message("after the other site", DELIVERY_TIMEOUT)
+        .wait_for_message("after the intruders", DELIVERY_TIMEOUT)
         .await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let shown = alice.messages().await?;
-    if shown
-        .iter()
-        .any(|m| m.text.contains("from the wrong origin"))
-    {
-        return Err("a command from an origin not on the list was obeyed".into());
-    }
-    // It did reach Natter, which noted that it ignored it.
-    let noted = format!("ignored a message from {}", evil.origin());
     let console = in_natter(
         &eve,
         eve.execute("return window.__natterWarnings || [];", vec![]),
     )
-    .await?;
-    if !console.to_string().contains(&noted) {
-        return Err(format!(
-            "Natter should have noted {noted:?}; its console: {console}"
-        ));
+    .await?
+    .to_string();
+    for (_, origin, text) in &intruders {
+        if shown.iter().any(|m| m.text.contains(text)) {
+            return Err(format!("a command {text:?} was obeyed"));
+        }
+        // It did reach Natter, which noted that it ignored it.
+        let noted = format!("ignored a message from {origin}");
+        if !console.contains(&noted) {
+            return Err(format!(
+                "Natter should have noted {noted:?}; its console: {console}"
+            ));
+        }
+    }
+
+    // The host renames Eve; what she sends next is under the new name.
+    eve.type_into("textbox", "Display name", "Eve at the host")
+        .await?;
+    eve.click("button", "Set name in Natter").await?;
+    eve.type_into("textbox", "Message to send", "under my new name")
+        .await?;
+    eve.click("button", "Send to Natter").await?;
+    let msg = alice
+        .wait_for_message("under my new name", DELIVERY_TIMEOUT)
+        .await?;
+    if msg.author != "Eve at the host" {
+        return Err(format!("setName should have renamed Eve: {msg:?}"));
     }
 
     // The embed view at a phone's and a desktop's width.
@@ -135,6 +178,13 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
     }
     in_natter(&eve, eve.assert_no_console_errors()).await?;
     alice.assert_no_console_errors().await?;
+
+    // Alice leaves: the host page is told.
+    alice.quit().await?;
+    wait_for_event(&eve, |e| {
+        e["type"] == "natter:peer" && e["name"] == "Alice" && e["state"] == "left"
+    })
+    .await?;
     Ok(())
 }
 

@@ -135,8 +135,13 @@ pub struct Args {
     #[arg(long, env = "NATTER_ICE_SERVERS")]
     pub ice_servers: Option<String>,
     /// Origins of pages allowed to embed the app in a frame and to command it by postMessage,
-    /// comma-separated (e.g. `https://blog.example.org`).
-    #[arg(long, value_delimiter = ',', env = "NATTER_EMBED_ORIGINS")]
+    /// comma-separated or given one per flag (e.g. `--embed-origin https://blog.example.org`).
+    #[arg(
+        long,
+        visible_alias = "embed-origin",
+        value_delimiter = ',',
+        env = "NATTER_EMBED_ORIGINS"
+    )]
     pub embed_origins: Vec<String>,
     /// Other page origins allowed to open /ws, comma-separated (e.g. `https://chat.example.org`), or `*`.
     #[arg(long, value_delimiter = ',', env = "NATTER_ALLOWED_ORIGINS")]
@@ -397,6 +402,40 @@ mod tests {
             config.as_ref().map(Config::frame_ancestors),
             Some("'self' https://blog.example.org http://127.0.0.1:8081 https://[::1]:9000".into())
         );
+    }
+
+    #[test]
+    fn embed_origins_can_be_given_one_per_flag() {
+        let args = Args::parse_from([
+            "natter-server",
+            "--embed-origin",
+            "https://a.example",
+            "--embed-origin",
+            "http://127.0.0.1:9001",
+            "--embed-origins",
+            "https://b.example",
+        ]);
+        let config = args.into_config().ok();
+        assert_eq!(
+            config.as_ref().map(|c| c.embed_origins.clone()),
+            Some(vec![
+                "https://a.example".to_owned(),
+                "http://127.0.0.1:9001".to_owned(),
+                "https://b.example".to_owned(),
+            ])
+        );
+        assert_eq!(
+            config.as_ref().map(Config::frame_ancestors),
+            Some("'self' https://a.example http://127.0.0.1:9001 https://b.example".into())
+        );
+        let bad = Args::parse_from([
+            "natter-server",
+            "--embed-origin",
+            "https://a.example",
+            "--embed-origin",
+            "https://b.example; script-src *",
+        ]);
+        assert!(matches!(bad.into_config(), Err(Error::InvalidConfig(_))));
     }
 
     #[test]

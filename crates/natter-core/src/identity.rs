@@ -248,7 +248,10 @@ impl SafetyNumber {
     /// Computes the safety number of two keys (about 10 400 SHA-512 runs).
     pub fn new(a: &PublicKey, b: &PublicKey) -> Self {
         let mut halves = [safety_half(a), safety_half(b)];
-        halves.sort();
+        // Smaller half first: the same number whichever side computes it.
+        if halves[1] < halves[0] {
+            halves.swap(0, 1);
+        }
         let mut digits = [0u8; SAFETY_NUMBER_DIGITS];
         digits[..30].copy_from_slice(&halves[0]);
         digits[30..].copy_from_slice(&halves[1]);

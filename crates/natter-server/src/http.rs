@@ -2,6 +2,11 @@
 //!
 //! Static files come from `dist/` through `tower_http::services::ServeDir`, which maps
 //! extensions to MIME types (`.wasm` is `application/wasm`) and refuses path traversal.
+//! The build leaves compressed copies beside the files (`<file>.br`, `<file>.gz`, made by
+//! `tools/precompress.py` with the slowest, smallest encoders); when the request's
+//! `Accept-Encoding` allows, such a copy is sent as it is, with the original's type.
+//! Everything else is compressed on the fly (which skips responses already encoded).
+//! Either way the response says `Vary: Accept-Encoding`.
 //! Caching follows Trunk's file hashing: a file whose name carries a `-<hex hash>` (e.g.
 //! `natter-3f2a9c0e1b7d6a54.js`, `natter-3f2a9c0e1b7d6a54_bg.wasm`) never changes and is
 //! served `public, max-age=31536000, immutable`; everything else (`/`, `index.html`, the
@@ -150,7 +155,8 @@ async fn static_files(AxState(state): AxState<Arc<State>>, req: Request) -> Resp
     let (parts, _) = req.into_parts();
     let dist = &state.config.dist;
     let file_req = Request::from_parts(parts.clone(), Body::empty());
-    let res = match ServeDir::new(dist).oneshot(file_req).await {
+    let files = ServeDir::new(dist).precompressed_br().precompressed_gzip();
+    let res = match files.oneshot(file_req).await {
         Ok(res) => res,
         Err(never) => match never {},
     };
@@ -182,6 +188,8 @@ async fn static_files(AxState(state): AxState<Arc<State>>, req: Request) -> Resp
     };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     res
 }
 

@@ -213,6 +213,43 @@ async fn text_assets_are_compressed_with_gzip_or_brotli_on_request() {
     }
     let wasm = http_get(addr, &format!("/{WASM}"), &[("Accept-Encoding", "br")]).await;
     assert_eq!(wasm.header("content-encoding"), Some("br"));
+    assert_eq!(wasm.header("vary"), Some("accept-encoding"));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_precompressed_copy_is_sent_as_it_is_when_the_browser_accepts_it() {
+    let dist = temp_dist("precompressed");
+    // Stand-ins for the build's copies: marked bytes, so the test sees which file was sent
+    // (a copy compressed on the fly would not carry the mark).
+    std::fs::write(dist.join(format!("{WASM}.gz")), b"\x1f\x8bgzip-copy").unwrap();
+    std::fs::write(dist.join(format!("{WASM}.br")), b"brotli-copy").unwrap();
+    let mut config = test_config();
+    config.dist = dist;
+    let server = start(config).await;
+    let addr = server.local_addr();
+    let path = format!("/{WASM}");
+    for (accept, encoding, body) in [
+        ("gzip", "gzip", &b"\x1f\x8bgzip-copy"[..]),
+        ("gzip, deflate, br", "br", &b"brotli-copy"[..]),
+    ] {
+        let res = http_get(addr, &path, &[("Accept-Encoding", accept)]).await;
+        assert_eq!(res.status, 200, "{accept}");
+        assert_eq!(res.header("content-encoding"), Some(encoding), "{accept}");
+        assert_eq!(res.body, body, "{accept}");
+        // The type is the wasm's, not the copy's: browsers compile only application/wasm
+        // as it streams in.
+        assert_eq!(res.header("content-type"), Some("application/wasm"));
+        assert_eq!(res.header("vary"), Some("accept-encoding"));
+        assert_eq!(
+            res.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
+    }
+    // Without Accept-Encoding, the file itself.
+    let plain = http_get(addr, &path, &[]).await;
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(plain.body.starts_with(b"\0asm"));
     server.shutdown().await.unwrap();
 }
 

@@ -27,16 +27,36 @@ impl Response {
 
 /// GETs `path` from `addr` (an IP:port), giving up after ten seconds.
 pub async fn get(addr: std::net::SocketAddr, path: &str) -> TestResult<Response> {
-    tokio::time::timeout(std::time::Duration::from_secs(10), get_inner(addr, path))
-        .await
-        .map_err(|_| format!("GET {path} timed out"))?
+    get_with(addr, path, &[]).await
 }
 
-async fn get_inner(addr: std::net::SocketAddr, path: &str) -> TestResult<Response> {
+/// GETs `path` from `addr` with extra request `headers` (name, value).
+pub async fn get_with(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> TestResult<Response> {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        get_inner(addr, path, headers),
+    )
+    .await
+    .map_err(|_| format!("GET {path} timed out"))?
+}
+
+async fn get_inner(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> TestResult<Response> {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .ctx("connecting to the server")?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
     stream
         .write_all(req.as_bytes())
         .await

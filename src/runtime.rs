@@ -1200,7 +1200,7 @@ impl Runtime {
                 return;
             }
         };
-        let Ok(msg) = serde_json::from_slice::<SignalMessage>(&plain) else {
+        let Some(msg) = SignalMessage::decode(&plain) else {
             warn("a peer's signal could not be read");
             return;
         };

@@ -29,7 +29,8 @@
 //! serving the release build in `dist/` (`./x bench` builds it first), and prints one
 //! markdown table on standard output; progress goes to standard error. To measure another
 //! build without touching `dist/`, point `NATTER_BENCH_DIST` at its directory (e.g. one
-//! made by `trunk build --release --dist <dir>`): the same server then serves that.
+//! made by `trunk build --release --dist <dir>`): the same server then serves that. To run
+//! one measurement alone, set `NATTER_BENCH_ONLY` to `navigation`, `latency` or `catch-up`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -106,7 +107,7 @@ async fn run() -> TestResult<bool> {
     eprintln!("== late joiner catch-up ({HISTORY} entries)");
     let catch_up = measure("catch-up", catch_up(&driver, &base)).await;
 
-    let ok = sizes.is_ok() && nav.is_ok() && latency.is_ok() && catch_up.is_ok();
+    let ok = sizes.is_ok() && fine(&nav) && fine(&latency) && fine(&catch_up);
     let table = table(&latency, &catch_up, &sizes, &nav);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{table}").ctx("printing the table")?;
@@ -159,11 +160,32 @@ impl Served {
     }
 }
 
-/// Runs one measurement with a deadline, reporting its failure on standard error.
+/// How a measurement left out by `NATTER_BENCH_ONLY` reads in the table.
+const SKIPPED: &str = "skipped";
+
+/// Whether a measurement succeeded or was left out on purpose.
+fn fine<T>(result: &TestResult<T>) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(e) => e.starts_with(SKIPPED),
+    }
+}
+
+/// Runs one measurement with a deadline, reporting its failure on standard error. With
+/// `NATTER_BENCH_ONLY` set (to `navigation`, `latency` or `catch-up`), only that one runs;
+/// the others are reported as skipped.
 async fn measure<T>(
     what: &str,
     work: impl std::future::Future<Output = TestResult<T>>,
 ) -> TestResult<T> {
+    if let Some(only) = std::env::var_os("NATTER_BENCH_ONLY") {
+        if only != what {
+            return Err(format!(
+                "{SKIPPED} (NATTER_BENCH_ONLY={})",
+                only.to_string_lossy()
+            ));
+        }
+    }
     let result = match tokio::time::timeout(MEASURE_TIMEOUT, work).await {
         Ok(r) => r,
         Err(_) => Err(format!("timed out after {MEASURE_TIMEOUT:?}")),

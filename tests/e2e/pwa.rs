@@ -220,7 +220,9 @@ pub async fn new_version_prompts_reload(ctx: Ctx) -> TestResult {
 }
 
 /// Deploys a new build into `dist` as a rebuild would: one file changes (`note` appended to
-/// the stylesheet) and tools/sw.py writes the worker that lists it. Returns its version.
+/// the stylesheet), tools/sw.py writes the worker that lists it, and tools/precompress.py
+/// writes the compressed copies the server prefers (stale ones would hide the change).
+/// Returns its version.
 fn deploy(dist: &Path, note: &str) -> TestResult<String> {
     let css = std::fs::read_dir(dist)
         .ctx("listing the build")?
@@ -231,14 +233,17 @@ fn deploy(dist: &Path, note: &str) -> TestResult<String> {
     let mut text = std::fs::read_to_string(&css).ctx("reading the stylesheet")?;
     text.push_str(&format!("\n/* {note} */\n"));
     std::fs::write(&css, text).ctx("changing the stylesheet")?;
-    // tools/sw.py reads its template from public/ (a build leaves no copy in dist/).
-    let status = std::process::Command::new("python3")
-        .arg(natter_e2e::workspace_root().join("tools/sw.py"))
-        .arg(dist)
-        .status()
-        .ctx("running tools/sw.py")?;
-    if !status.success() {
-        return Err(format!("tools/sw.py failed: {status}"));
+    // The hooks Trunk runs after a build, in its order; tools/sw.py reads its template from
+    // public/ (a build leaves no copy in dist/).
+    for tool in ["tools/sw.py", "tools/precompress.py"] {
+        let status = std::process::Command::new("python3")
+            .arg(natter_e2e::workspace_root().join(tool))
+            .arg(dist)
+            .status()
+            .ctx(&format!("running {tool}"))?;
+        if !status.success() {
+            return Err(format!("{tool} failed: {status}"));
+        }
     }
     built_version(dist)
 }

@@ -6,7 +6,9 @@
 //! `tools/precompress.py` with the slowest, smallest encoders); when the request's
 //! `Accept-Encoding` allows, such a copy is sent as it is, with the original's type.
 //! Everything else is compressed on the fly (which skips responses already encoded).
-//! Either way the response says `Vary: Accept-Encoding`.
+//! Either way the response says `Vary: Accept-Encoding`. A copy is trusted to match its
+//! file, as a build writes both: after changing a file of `dist/` by hand, run
+//! `tools/precompress.py dist` again.
 //! Caching follows Trunk's file hashing: a file whose name carries a `-<hex hash>` (e.g.
 //! `natter-3f2a9c0e1b7d6a54.js`, `natter-3f2a9c0e1b7d6a54_bg.wasm`) never changes and is
 //! served `public, max-age=31536000, immutable`; everything else (`/`, `index.html`, the

@@ -13,9 +13,10 @@
 //!
 //! # Why
 //!
-//! WebCrypto verifies natively and off the main thread; in wasm the same check runs several
-//! times slower on the page's only thread, and a late joiner catching up thousands of
-//! entries spent most of its time there.
+//! WebCrypto verifies natively: about 56 µs an entry in Chromium, against 112 µs for
+//! ed25519-dalek in wasm at opt-level 3 and 186 µs at the release build's "s". Chromium does
+//! that work on the page's thread (a catch-up of 10,000 entries showed 560 ms of it under
+//! `verify` in a profile), so the gain is speed, not a free main thread.
 //!
 //! Nothing here can make an entry valid that natter-core would reject: an entry WebCrypto
 //! refuses, and every error (a browser without Ed25519 in WebCrypto, a key it will not

@@ -229,10 +229,13 @@ impl DecodeError {
 }
 
 /// Takes a required field out of a decoded object.
+fn present<T>(field: Option<T>, name: &str) -> Result<T, DecodeError> {
+    field.ok_or_else(|| DecodeError::BadMessage(format!("missing field `{name}`")))
+}
+
+/// Takes a required string field out of a decoded object.
 fn required<'a>(field: Option<Text<'a>>, name: &str) -> Result<Cow<'a, str>, DecodeError> {
-    field
-        .map(|t| t.0)
-        .ok_or_else(|| DecodeError::BadMessage(format!("missing field `{name}`")))
+    present(field, name).map(|t| t.0)
 }
 
 /// Refuses anything that is not a JSON object before handing it to serde, which would
@@ -554,11 +557,6 @@ struct RawServer<'a> {
     after_ms: Option<u64>,
 }
 
-/// Takes a required number out of a decoded object.
-fn required_number(field: Option<u64>, name: &str) -> Result<u64, DecodeError> {
-    field.ok_or_else(|| DecodeError::BadMessage(format!("missing field `{name}`")))
-}
-
 impl<'a> ServerMessage<'a> {
     /// Encodes this message as the JSON text of one frame.
     pub fn encode(&self) -> String {
@@ -611,9 +609,7 @@ impl<'a> ServerMessage<'a> {
             "joined" => ServerMessage::Joined {
                 room: required(raw.room, "room")?,
                 session: required(raw.session, "session")?,
-                peers: raw
-                    .peers
-                    .ok_or_else(|| DecodeError::BadMessage("missing field `peers`".into()))?
+                peers: present(raw.peers, "peers")?
                     .into_iter()
                     .map(|t| t.0)
                     .collect(),
@@ -633,15 +629,13 @@ impl<'a> ServerMessage<'a> {
             },
             "pong" => ServerMessage::Pong,
             "error" => ServerMessage::Error {
-                code: raw
-                    .code
-                    .ok_or_else(|| DecodeError::BadMessage("missing field `code`".into()))?,
+                code: present(raw.code, "code")?,
                 message: required(raw.message, "message")?,
                 room: raw.room.map(|t| t.0),
                 retry_after_ms: raw.retry_after_ms,
             },
             "reconnect" => ServerMessage::Reconnect {
-                after_ms: required_number(raw.after_ms, "after_ms")?,
+                after_ms: present(raw.after_ms, "after_ms")?,
             },
             _ => return Err(DecodeError::UnknownType),
         })

@@ -617,7 +617,9 @@ impl RoomSync {
                 room_id: self.log.room_id(),
                 seq,
                 prev_hash,
-                lamport: self.log.max_lamport() + 1,
+                // Another member may have signed the largest Lamport time there is; ours then
+                // ties with it (and sorts by author and seq) instead of overflowing.
+                lamport: self.log.max_lamport().saturating_add(1),
                 wall_ms: self.now,
                 body,
             },
@@ -754,12 +756,13 @@ impl RoomSync {
     }
 
     fn progress(&mut self) {
+        // Peers choose the advertised numbers: the count saturates rather than overflows.
         let missing: u64 = self
             .advertised
             .iter()
             .filter(|(a, _)| !self.log.is_flagged(a))
             .map(|(a, s)| s.saturating_sub(self.log.len_of(a)))
-            .sum();
+            .fold(0, u64::saturating_add);
         if missing != self.last_missing {
             self.last_missing = missing;
             self.event(Event::SyncProgress { missing });
@@ -1061,7 +1064,7 @@ pub fn proves_equivocation(first: &Record, second: &Record) -> bool {
     let (a, b) = (&first.entry, &second.entry);
     a.author == b.author
         && ((a.seq == b.seq && first.id != second.id)
-            || (b.seq == a.seq + 1 && b.prev_hash != first.id))
+            || (a.seq.checked_add(1) == Some(b.seq) && b.prev_hash != first.id))
 }
 
 impl RoomSync {

@@ -4,7 +4,7 @@ use natter_core::identity::Identity;
 use natter_core::log::{Body, Draft, Entry, EntryId, Record};
 use natter_core::room::RoomId;
 use natter_core::sync::{Event, Input, Misbehaviour, Output, PeerId, Relay, RoomSync, SyncConfig};
-use natter_core::wire::{encode_entries, Frame, MAX_FRAME_LEN, WIRE_VERSION};
+use natter_core::wire::{encode_entries, encode_summary, Frame, Head, MAX_FRAME_LEN, WIRE_VERSION};
 
 const ROOM: RoomId = RoomId([1; 32]);
 
@@ -473,6 +473,79 @@ fn a_chain_broken_inside_one_frame_disconnects_the_sender() {
         assert_rejected(Frame::Entries(vec![e1, e2]).encode()),
         Misbehaviour::BrokenChain
     );
+}
+
+#[test]
+fn a_summary_claiming_huge_histories_reports_saturated_progress_without_panicking() {
+    // Found by the sync fuzz target: two authors each advertised near u64::MAX made the sum
+    // of what is missing overflow.
+    let heads: Vec<Head> = [7u8, 8]
+        .iter()
+        .map(|&seed| Head {
+            author: Identity::from_secret_bytes(&[seed; 32]).public(),
+            seq: u64::MAX - 1,
+            head: EntryId([seed; 32]),
+        })
+        .collect();
+    let frames = encode_summary(&heads);
+    assert_eq!(frames.len(), 1);
+    let (_, out) = deliver_from_stranger(frames[0].clone());
+    let progress: Vec<u64> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Event(Event::SyncProgress { missing }) => Some(*missing),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress, vec![u64::MAX]);
+    // It asks for both histories; an honest peer sends what it has.
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Send {
+            peer: PeerId(9),
+            ..
+        }
+    )));
+}
+
+/// A validly signed first entry of a stranger's log, with the given Lamport time and seq.
+fn signed_by_stranger(lamport: u64, seq: u64) -> Record {
+    let stranger = Identity::from_secret_bytes(&[9; 32]);
+    let entry = Entry::sign(
+        &stranger,
+        Draft {
+            room_id: ROOM,
+            seq,
+            prev_hash: EntryId::ZERO,
+            lamport,
+            wall_ms: 1,
+            body: text("from the edge of time"),
+        },
+    )
+    .expect("sign");
+    Record::from_entry(entry)
+}
+
+#[test]
+fn a_peer_entry_at_the_largest_lamport_time_does_not_break_our_next_post() {
+    let (mut b, out) =
+        deliver_from_stranger(Frame::Push(vec![signed_by_stranger(u64::MAX, 1)]).encode());
+    assert!(out.iter().any(|o| matches!(o, Output::Store(_))));
+    b.handle(3, Input::Post(text("after it")))
+        .expect("our post is still accepted");
+    let ours = b.log().entries_of(&b.me());
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].entry.lamport, u64::MAX);
+}
+
+#[test]
+fn evidence_at_the_largest_seq_is_judged_without_overflow() {
+    let last = signed_by_stranger(5, u64::MAX);
+    let other = signed_by_stranger(6, 1);
+    assert!(!natter_core::sync::proves_equivocation(&last, &other));
+    assert!(!natter_core::sync::proves_equivocation(&other, &last));
+    let twin = signed_by_stranger(7, u64::MAX);
+    assert!(natter_core::sync::proves_equivocation(&last, &twin));
 }
 
 #[test]

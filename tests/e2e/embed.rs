@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use natter_e2e::app::{DELIVERY_TIMEOUT, JOIN_TIMEOUT};
+use natter_e2e::app::{Message, DELIVERY_TIMEOUT, JOIN_TIMEOUT};
 use natter_e2e::browser::Browser;
 use natter_e2e::runner::Ctx;
 use natter_e2e::server::TestServer;
@@ -77,12 +77,7 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
     .await?;
 
     // A command from the host page.
-    eve.type_into("textbox", "Message to send", "hello from the host page")
-        .await?;
-    eve.click("button", "Send to Natter").await?;
-    let msg = alice
-        .wait_for_message("hello from the host page", DELIVERY_TIMEOUT)
-        .await?;
+    let msg = send_from_host(&eve, &alice, "hello from the host page").await?;
     if msg.author != "Eve" {
         return Err(format!("the host's message should be Eve's: {msg:?}"));
     }
@@ -130,12 +125,7 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
         )
         .await?;
     }
-    eve.type_into("textbox", "Message to send", "after the intruders")
-        .await?;
-    eve.click("button", "Send to Natter").await?;
-    alice
-        .wait_for_message("after the intruders", DELIVERY_TIMEOUT)
-        .await?;
+    send_from_host(&eve, &alice, "after the intruders").await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let shown = alice.messages().await?;
     let console = in_natter(
@@ -161,12 +151,7 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
     eve.type_into("textbox", "Display name", "Eve at the host")
         .await?;
     eve.click("button", "Set name in Natter").await?;
-    eve.type_into("textbox", "Message to send", "under my new name")
-        .await?;
-    eve.click("button", "Send to Natter").await?;
-    let msg = alice
-        .wait_for_message("under my new name", DELIVERY_TIMEOUT)
-        .await?;
+    let msg = send_from_host(&eve, &alice, "under my new name").await?;
     if msg.author != "Eve at the host" {
         return Err(format!("setName should have renamed Eve: {msg:?}"));
     }
@@ -186,6 +171,14 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
     })
     .await?;
     Ok(())
+}
+
+/// Sends `text` through the host page's form (the postMessage API) and returns it as
+/// `peer` sees it arrive.
+async fn send_from_host(host: &Browser, peer: &Browser, text: &str) -> TestResult<Message> {
+    host.type_into("textbox", "Message to send", text).await?;
+    host.click("button", "Send to Natter").await?;
+    peer.wait_for_message(text, DELIVERY_TIMEOUT).await
 }
 
 /// Runs `f` inside Natter's frame (the host page's first), then returns to the host page.

@@ -53,17 +53,7 @@ pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> Tes
     if alice.try_find_by_role("link", "Settings").await?.is_some() {
         return Err("the app shows more than the lock screen while locked".into());
     }
-    alice
-        .type_password("Passphrase", "not the passphrase")
-        .await?;
-    alice.click("button", "Unlock").await?;
-    alice
-        .wait_for_alert(
-            "a wrong passphrase",
-            |t| t.contains("Wrong passphrase"),
-            DELIVERY_TIMEOUT,
-        )
-        .await?;
+    refuse_wrong_passphrase(&alice, "Unlock", "Wrong passphrase").await?;
     alice.screenshot("lock-screen-wrong-passphrase").await?;
     assert_sealed(&alice).await?;
 
@@ -129,17 +119,12 @@ pub async fn app_lock_seals_storage_and_asks_for_the_passphrase(ctx: Ctx) -> Tes
     alice
         .find_by_role_for("button", "Turn off app lock", DELIVERY_TIMEOUT)
         .await?;
-    alice
-        .type_password("Passphrase", "not the passphrase")
-        .await?;
-    alice.click("button", "Turn off app lock").await?;
-    alice
-        .wait_for_alert(
-            "a wrong passphrase when turning the lock off",
-            |t| t.contains("wrong passphrase; the app lock stays on"),
-            DELIVERY_TIMEOUT,
-        )
-        .await?;
+    refuse_wrong_passphrase(
+        &alice,
+        "Turn off app lock",
+        "wrong passphrase; the app lock stays on",
+    )
+    .await?;
     assert_sealed(&alice).await?;
     alice.type_password("Passphrase", PASSPHRASE).await?;
     alice.click("button", "Turn off app lock").await?;
@@ -185,6 +170,19 @@ async fn assert_sealed(b: &Browser) -> TestResult {
     if dump.records("vault").is_empty() {
         return Err("the lock record is missing".into());
     }
+    Ok(())
+}
+
+/// Types a wrong passphrase, presses `button`, and waits for the alert that says `refusal`.
+async fn refuse_wrong_passphrase(b: &Browser, button: &str, refusal: &str) -> TestResult {
+    b.type_password("Passphrase", "not the passphrase").await?;
+    b.click("button", button).await?;
+    b.wait_for_alert(
+        &format!("{button} refusing a wrong passphrase"),
+        |t| t.contains(refusal),
+        DELIVERY_TIMEOUT,
+    )
+    .await?;
     Ok(())
 }
 

@@ -4,8 +4,10 @@
 //! What is measured, and against what:
 //!
 //! - **Delivery latency.** A and B share a room (A creates it in the UI, B opens the invite
-//!   link). A sends 100 messages one at a time from the composer; B's page records when
-//!   each one's article appears (a `MutationObserver`). Both pages run on this host, so
+//!   link). A sends 100 messages one at a time from the composer: each is written in, left
+//!   to be drawn (as a person's typing is on screen before they press Send), then sent with
+//!   the button; the clock starts at the click. B's page records when each one's article
+//!   appears (a `MutationObserver`). Both pages run on this host, so
 //!   their clocks (`performance.timeOrigin + performance.now()`, a finer `Date.now()`)
 //!   compare directly. Baseline: a plain `RTCPeerConnection` pair between the same two
 //!   pages, set up by script, ping-ponging 100 messages; half the round trip.
@@ -493,23 +495,28 @@ async fn raw_close(b: &Browser) {
 // ---------------------------------------------------------------------------------------
 // Delivery latency
 
-/// Writes `arguments[0]` into the composer (with the `input` event the app listens to) and
-/// clicks "Send"; returns the time just before the click.
+/// Writes `arguments[0]` into the composer (with the `input` event the app listens to),
+/// lets the page draw it (two animation frames, as a person's typing is on screen before
+/// they press the button), then clicks "Send"; returns the time just before the click.
 const SEND: &str = r#"
 const text = arguments[0];
+const done = arguments[arguments.length - 1];
 const named = (e, name) =>
   (e.getAttribute("aria-label") || "").trim() === name ||
   Array.from(e.labels || []).some((l) => l.textContent.trim() === name);
 const box = Array.from(document.querySelectorAll("textarea")).find((t) => named(t, "Message"));
-if (!box) return { err: "no textbox named Message" };
+if (!box) return done({ err: "no textbox named Message" });
 const scope = box.form || document;
 const send = Array.from(scope.querySelectorAll("button")).find((b) => b.textContent.trim() === "Send");
-if (!send) return { err: "no button named Send" };
+if (!send) return done({ err: "no button named Send" });
 box.value = text;
 box.dispatchEvent(new Event("input", { bubbles: true }));
-const t0 = performance.timeOrigin + performance.now();
-send.click();
-return { ok: t0 };
+const frame = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
+frame().then(frame).then(() => {
+  const t0 = performance.timeOrigin + performance.now();
+  send.click();
+  done({ ok: t0 });
+});
 "#;
 
 /// Records in `window.__benchSeen[token]` when an article containing `bench-lat-NNNN`
@@ -592,22 +599,28 @@ async fn latency_in(a: &Browser, b: &Browser, base: &str) -> TestResult<Latency>
         .await?;
     b.execute(SEEN_RECORDER, vec![]).await?;
 
+    let profiling = std::env::var_os("NATTER_BENCH_PROFILE").is_some();
+    if profiling {
+        profile_start(a).await?;
+        profile_start(b).await?;
+    }
     let mut sent = Vec::new();
     for i in 0..WARM_UP + MESSAGES {
         // Warm-up messages are numbered from 9000 and not counted.
         let n = if i < WARM_UP { 9000 + i } else { i - WARM_UP };
         let token = format!("bench-lat-{n:04}");
         let text = format!("{token} the quick brown fox jumps over the lazy dog");
-        let t0 = a.execute(SEND, vec![json!(text)]).await?;
-        if let Some(err) = t0.get("err") {
-            return Err(format!("A could not send: {err}"));
-        }
-        let t0 = number(&t0["ok"], "the send time")?;
+        let t0 = a.execute_async(SEND, vec![json!(text)]).await?;
+        let t0 = number(&t0, "the send time")?;
         wait_seen(b, &token).await?;
         if i >= WARM_UP {
             sent.push((token, t0));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if profiling {
+        profile_report(a, "the sender").await?;
+        profile_report(b, "the receiver").await?;
     }
     let seen = b.execute("return window.__benchSeen;", vec![]).await?;
     let natter = sent
@@ -1071,7 +1084,7 @@ async fn catch_up_in(
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     if profiling {
-        profile_report(joiner).await?;
+        profile_report(joiner, "the joiner").await?;
     }
     let natter_ms = number(&state["done"], "the catch-up time")?;
     let first_ms = state["first"].as_f64();
@@ -1288,8 +1301,8 @@ fn table(
     rows.join("\n")
 }
 
-/// NATTER_BENCH_PROFILE=1: samples the joiner's main thread during the catch-up (CDP's
-/// profiler). Build the app without `wasm-opt` to see Rust function names.
+/// NATTER_BENCH_PROFILE=1: samples the main thread of the latency run's sender and
+/// receiver, and of the catch-up's joiner (CDP's profiler). Build the app without `wasm-opt` to see Rust function names.
 async fn profile_start(b: &Browser) -> TestResult {
     let cdp = b.wd().cdp();
     cdp.send_raw("Profiler.enable", json!({}))
@@ -1304,8 +1317,9 @@ async fn profile_start(b: &Browser) -> TestResult {
     Ok(())
 }
 
-/// Prints the functions with the most self time since [`profile_start`].
-async fn profile_report(b: &Browser) -> TestResult {
+/// Prints the functions with the most self time, and with the most time including what
+/// they call, since [`profile_start`]; `whose` names the page.
+async fn profile_report(b: &Browser, whose: &str) -> TestResult {
     let out = b
         .wd()
         .cdp()
@@ -1314,32 +1328,50 @@ async fn profile_report(b: &Browser) -> TestResult {
         .ctx("stopping the profiler")?;
     let profile = &out["profile"];
     let mut names = std::collections::HashMap::new();
+    let mut parent = std::collections::HashMap::new();
     for node in profile["nodes"].as_array().into_iter().flatten() {
+        let id = node["id"].as_u64().unwrap_or(0);
         let name = node["callFrame"]["functionName"].as_str().unwrap_or("?");
-        names.insert(node["id"].as_u64().unwrap_or(0), name.to_owned());
+        names.insert(id, name.to_owned());
+        for child in node["children"].as_array().into_iter().flatten() {
+            parent.insert(child.as_u64().unwrap_or(0), id);
+        }
     }
     let mut self_us: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    let mut total_us: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
     let samples = profile["samples"].as_array().cloned().unwrap_or_default();
     let deltas = profile["timeDeltas"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     for (s, d) in samples.iter().zip(deltas.iter().skip(1).chain([&json!(0)])) {
-        let name = names
-            .get(&s.as_u64().unwrap_or(0))
-            .cloned()
-            .unwrap_or_default();
-        *self_us.entry(name).or_default() += d.as_f64().unwrap_or(0.0);
+        let us = d.as_f64().unwrap_or(0.0);
+        let mut node = s.as_u64().unwrap_or(0);
+        let leaf = names.get(&node).cloned().unwrap_or_default();
+        *self_us.entry(leaf).or_default() += us;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let name = names.get(&node).cloned().unwrap_or_default();
+            if seen.insert(name.clone()) {
+                *total_us.entry(name).or_default() += us;
+            }
+            match parent.get(&node) {
+                Some(p) => node = *p,
+                None => break,
+            }
+        }
     }
-    let mut rows: Vec<(String, f64)> = self_us.into_iter().collect();
-    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
-    eprintln!("profile: self time on the joiner's main thread during the catch-up");
-    for (name, us) in rows.iter().take(40) {
-        eprintln!(
-            "profile: {:>9.1} ms  {}",
-            us / 1000.0,
-            name.chars().take(140).collect::<String>()
-        );
+    for (what, times) in [("self time", self_us), ("time with callees", total_us)] {
+        let mut rows: Vec<(String, f64)> = times.into_iter().collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+        eprintln!("profile: {what} on {whose}'s main thread");
+        for (name, us) in rows.iter().take(40) {
+            eprintln!(
+                "profile: {:>9.1} ms  {}",
+                us / 1000.0,
+                name.chars().take(140).collect::<String>()
+            );
+        }
     }
     Ok(())
 }

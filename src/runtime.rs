@@ -19,8 +19,8 @@
 //! stored before it is sent or shown (losing one would make us sign its seq twice). Others'
 //! entries are written without holding up the loop: they are shown at once, and anything a
 //! failed write loses comes back from peers at the next sync. The open room's view is
-//! rebuilt after each event unless rebuilding would take more than a fifth of the time, so
-//! a catch-up of thousands of entries does not rebuild it thousands of times.
+//! rebuilt after each event unless rebuilding and redrawing it would take more than a fifth
+//! of the time, so a catch-up of thousands of entries does not redraw it dozens of times.
 //!
 //! # Trust
 //!
@@ -215,9 +215,10 @@ impl Conn {
 struct Runtime {
     ui: UiState,
     storage: Option<std::rc::Rc<Storage>>,
-    /// When the views were last refreshed (ms, `Date.now()`), and how long that took.
+    /// When the views were last refreshed (ms, `Date.now()`), and how long that took,
+    /// the views' redrawing included (measured by [`Runtime::flush_ui_paced`]).
     last_flush: f64,
-    flush_cost: f64,
+    flush_cost: std::rc::Rc<std::cell::Cell<f64>>,
     identity: Identity,
     me: PublicKey,
     name: String,
@@ -345,7 +346,7 @@ impl Runtime {
             ui,
             storage,
             last_flush: 0.0,
-            flush_cost: 0.0,
+            flush_cost: std::rc::Rc::default(),
             identity,
             me,
             name,
@@ -499,7 +500,6 @@ impl Runtime {
                 r = self.rtc_rx.next() => Wake::Rtc(r),
                 _ = ticks.next() => Wake::Tick,
             };
-            let tick = matches!(wake, Wake::Tick);
             match wake {
                 Wake::Command(Some(c)) => self.on_command(c).await,
                 Wake::Command(None) => return,
@@ -508,17 +508,33 @@ impl Runtime {
                 Wake::Signal(None) | Wake::Rtc(None) => {}
                 Wake::Tick => self.on_tick().await,
             }
-            // Rebuilding the open room's view costs time in proportion to its history. It
-            // runs at once unless the previous rebuilds would then take more than a fifth
-            // of the time (a catch-up of thousands of entries); a tick picks up the rest.
-            let now = js_sys::Date::now();
-            if tick || now - self.last_flush >= 4.0 * self.flush_cost {
-                self.flush_ui();
-                let done = js_sys::Date::now();
-                self.flush_cost = done - now;
-                self.last_flush = done;
-            }
+            self.flush_ui_paced();
         }
+    }
+
+    /// Refreshes the views, unless that would make refreshing take more than a fifth of the
+    /// time; a later event or tick refreshes them then.
+    ///
+    /// Rebuilding the open room's view, and the views redrawing what changed, costs time in
+    /// proportion to its history and to what is new. One message is shown at once; a
+    /// catch-up of thousands of entries is shown a few times a second, not after every
+    /// frame (the views would redraw the latest page of messages each time).
+    fn flush_ui_paced(&mut self) {
+        let started = js_sys::Date::now();
+        if started - self.last_flush < 5.0 * self.flush_cost.get() {
+            return;
+        }
+        if !self.flush_ui() {
+            return;
+        }
+        self.last_flush = started;
+        self.flush_cost.set(js_sys::Date::now() - started);
+        // The views redraw in tasks that the signals just set have queued; a task queued
+        // after them sees when they are done.
+        let cost = self.flush_cost.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            cost.set(js_sys::Date::now() - started);
+        });
     }
 
     // ----- commands -----
@@ -1651,7 +1667,8 @@ impl Runtime {
             .unwrap_or_else(|| key.short())
     }
 
-    fn flush_ui(&mut self) {
+    /// Refreshes the views of the rooms that changed; `false` when none had.
+    fn flush_ui(&mut self) -> bool {
         let dirty: Vec<RoomId> = self
             .rooms
             .iter()
@@ -1659,7 +1676,7 @@ impl Runtime {
             .map(|(id, _)| *id)
             .collect();
         if dirty.is_empty() {
-            return;
+            return false;
         }
         for id in &dirty {
             if let Some(r) = self.rooms.get_mut(id) {
@@ -1671,6 +1688,7 @@ impl Runtime {
             self.ui.room.set(state);
         }
         self.refresh_rooms();
+        true
     }
 
     fn online(&self, id: RoomId) -> usize {

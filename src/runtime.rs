@@ -19,8 +19,9 @@
 //! stored before it is sent or shown (losing one would make us sign its seq twice). Others'
 //! entries are written without holding up the loop: they are shown at once, and anything a
 //! failed write loses comes back from peers at the next sync. The open room's view is
-//! rebuilt after each event unless rebuilding and redrawing it would take more than a fifth
-//! of the time, so a catch-up of thousands of entries does not redraw it dozens of times.
+//! rebuilt after each event unless rebuilding and redrawing it has taken more than a tenth
+//! of the time lately, so a catch-up of thousands of entries does not redraw it dozens of
+//! times.
 //!
 //! # Trust
 //!
@@ -70,6 +71,12 @@ use leptos::prelude::{Set, Update};
 
 /// How often rooms get a timer tick (summaries, announcements, want time-outs).
 pub const TICK_MS: u32 = 100;
+
+/// The share of the time that refreshing the views may take.
+const UI_SHARE: f64 = 0.1;
+
+/// Milliseconds of refreshing allowed at once after a quiet spell.
+const UI_BURST: f64 = 50.0;
 
 /// Where settings live in `localStorage` (small, read before IndexedDB opens).
 const SETTINGS_KEY: &str = "natter.settings";
@@ -212,13 +219,24 @@ impl Conn {
     }
 }
 
+/// Entries waiting for the write under way, and whether one is.
+#[derive(Default)]
+struct WriteQueue {
+    waiting: Vec<(RoomId, Vec<Record>)>,
+    busy: bool,
+}
+
 struct Runtime {
     ui: UiState,
     storage: Option<std::rc::Rc<Storage>>,
-    /// When the views were last refreshed (ms, `Date.now()`), and how long that took,
-    /// the views' redrawing included (measured by [`Runtime::flush_ui_paced`]).
+    /// When the views were last refreshed (ms, `Date.now()`), the time they had in hand
+    /// for refreshing then, and how long that refresh took, the views' redrawing included
+    /// (see [`Runtime::flush_ui_paced`]).
     last_flush: f64,
+    ui_budget: f64,
     flush_cost: std::rc::Rc<std::cell::Cell<f64>>,
+    /// Others' entries waiting to be written (see [`Runtime::write_behind`]).
+    writes: std::rc::Rc<std::cell::RefCell<WriteQueue>>,
     identity: Identity,
     me: PublicKey,
     name: String,
@@ -346,7 +364,9 @@ impl Runtime {
             ui,
             storage,
             last_flush: 0.0,
+            ui_budget: UI_BURST,
             flush_cost: std::rc::Rc::default(),
+            writes: std::rc::Rc::default(),
             identity,
             me,
             name,
@@ -512,21 +532,27 @@ impl Runtime {
         }
     }
 
-    /// Refreshes the views, unless that would make refreshing take more than a fifth of the
-    /// time; a later event or tick refreshes them then.
+    /// Refreshes the views when the time they may take allows it; a later event or tick
+    /// refreshes them otherwise.
     ///
     /// Rebuilding the open room's view, and the views redrawing what changed, costs time in
-    /// proportion to its history and to what is new. One message is shown at once; a
-    /// catch-up of thousands of entries is shown a few times a second, not after every
-    /// frame (the views would redraw the latest page of messages each time).
+    /// proportion to its history and to what is new. Refreshing may take [`UI_SHARE`] of
+    /// the time, with [`UI_BURST`] ms in hand after a quiet spell: a message, or a few in a
+    /// row, is shown at once; a catch-up of thousands of entries is shown a few times a
+    /// second, not after every frame (the views would redraw the latest page each time).
     fn flush_ui_paced(&mut self) {
         let started = js_sys::Date::now();
-        if started - self.last_flush < 5.0 * self.flush_cost.get() {
+        // The last refresh's cost, its redrawing included, is known by now.
+        let budget = (self.ui_budget - self.flush_cost.get()
+            + (started - self.last_flush) * UI_SHARE)
+            .min(UI_BURST);
+        if budget < 0.0 {
             return;
         }
         if !self.flush_ui() {
             return;
         }
+        self.ui_budget = budget;
         self.last_flush = started;
         self.flush_cost.set(js_sys::Date::now() - started);
         // The views redraw in tasks that the signals just set have queued; a task queued
@@ -880,6 +906,9 @@ impl Runtime {
         if delete || ephemeral {
             self.rooms.remove(&id);
             if delete && !ephemeral {
+                // Entries not yet written are not written; a write under way was made
+                // before the deletion, which runs after it.
+                self.writes.borrow_mut().waiting.retain(|(r, _)| *r != id);
                 if let Some(s) = &self.storage {
                     if let Err(e) = s.delete_room(&id).await {
                         self.notify(e.to_string());
@@ -960,6 +989,7 @@ impl Runtime {
         }
         self.close_conns(|_| true);
         self.rooms.clear();
+        self.writes.borrow_mut().waiting.clear();
         if let Some(s) = &self.storage {
             if let Err(e) = s.erase_all().await {
                 self.notify(e.to_string());
@@ -1504,22 +1534,7 @@ impl Runtime {
                         self.notify(e.to_string());
                     }
                 } else {
-                    // Others' entries are shown while the write completes: if it fails (or
-                    // the tab dies first) they come back from peers at the next sync.
-                    // IndexedDB runs the transactions in the order they were made.
-                    let notices = self.ui.notices;
-                    let id_hint = self.next_notice;
-                    self.next_notice += 1;
-                    wasm_bindgen_futures::spawn_local(async move {
-                        if let Err(e) = s.put_entries(&id, &records).await {
-                            let text = e.to_string();
-                            notices.update(|n| {
-                                if !n.iter().any(|x| x.text == text) {
-                                    n.push(Notice { id: id_hint, text });
-                                }
-                            });
-                        }
-                    });
+                    self.write_behind(s, id, records);
                 }
             }
             Output::Event(ev) => self.on_event(id, ev).await,
@@ -1538,6 +1553,49 @@ impl Runtime {
                 );
             }
         }
+    }
+
+    /// Queues others' entries for writing. They are shown while the write completes: if
+    /// it fails (or the tab dies first) they come back from peers at the next sync. While
+    /// one write is under way the next ones wait and go together, so a catch-up is stored
+    /// in a few large transactions rather than one per frame.
+    fn write_behind(&mut self, storage: std::rc::Rc<Storage>, id: RoomId, records: Vec<Record>) {
+        let queue = self.writes.clone();
+        {
+            let mut q = queue.borrow_mut();
+            q.waiting.push((id, records));
+            if q.busy {
+                return;
+            }
+            q.busy = true;
+        }
+        let notices = self.ui.notices;
+        let id_hint = self.next_notice;
+        self.next_notice += 1;
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                let batch = {
+                    let mut q = queue.borrow_mut();
+                    if q.waiting.is_empty() {
+                        q.busy = false;
+                        return;
+                    }
+                    std::mem::take(&mut q.waiting)
+                };
+                let rooms: Vec<(RoomId, &[Record])> =
+                    batch.iter().map(|(id, r)| (*id, r.as_slice())).collect();
+                // The transaction is made before this task yields, so a deletion queued
+                // after this point runs after it.
+                if let Err(e) = storage.put_entries_of(&rooms).await {
+                    let text = e.to_string();
+                    notices.update(|n| {
+                        if !n.iter().any(|x| x.text == text) {
+                            n.push(Notice { id: id_hint, text });
+                        }
+                    });
+                }
+            }
+        });
     }
 
     fn peer_name(&self, key: u64) -> String {

@@ -409,27 +409,45 @@ mod browser {
             room: &RoomId,
             records: &[Record],
         ) -> Result<(), StorageError> {
-            let room = room.to_hex();
-            let values = records
-                .iter()
-                .map(|record| {
+            self.put_entries_of(&[(*room, records)]).await
+        }
+
+        /// Stores entries of several rooms in one transaction (see [`Self::put_entries`]).
+        pub async fn put_entries_of(
+            &self,
+            rooms: &[(RoomId, &[Record])],
+        ) -> Result<(), StorageError> {
+            let mut values = Vec::with_capacity(rooms.iter().map(|(_, r)| r.len()).sum());
+            for (room, records) in rooms {
+                // One JS string for the room, and one per run of entries by the same author.
+                let room = JsValue::from_str(&room.to_hex());
+                let mut author_text: Option<(PublicKey, JsValue)> = None;
+                for record in *records {
                     let (lamport, author, seq) = record.entry.display_key();
+                    let author_js = match &author_text {
+                        Some((key, text)) if *key == author => text.clone(),
+                        _ => {
+                            let text = JsValue::from_str(&hex(author.as_bytes()));
+                            author_text = Some((author, text.clone()));
+                            text
+                        }
+                    };
                     let id = record.id.to_hex();
                     let content = match self.seal(&format!("entries/{id}"), || record.bytes.clone())
                     {
                         Some(sealed) => ("sealed", bytes(&sealed)),
                         None => ("bytes", bytes(&record.bytes)),
                     };
-                    object(&[
+                    values.push(object(&[
                         ("id", id.into()),
-                        ("room", room.as_str().into()),
+                        ("room", room.clone()),
                         ("lamport", hex_u64(lamport).into()),
-                        ("author", hex(author.as_bytes()).into()),
+                        ("author", author_js),
                         ("seq", hex_u64(seq).into()),
                         content,
-                    ])
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+                    ])?);
+                }
+            }
             self.put(ENTRIES, &values).await
         }
 

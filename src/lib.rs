@@ -35,6 +35,8 @@ pub mod storage;
 pub mod theme;
 // Whether the page is on screen, as a signal.
 pub mod visibility;
+// Others' entries waiting to be written to IndexedDB, batched while a write is under way.
+pub mod write_queue;
 // Helpers for the browser tests.
 #[cfg(all(test, target_arch = "wasm32"))]
 mod test_support;

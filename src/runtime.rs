@@ -219,13 +219,6 @@ impl Conn {
     }
 }
 
-/// Entries waiting for the write under way, and whether one is.
-#[derive(Default)]
-struct WriteQueue {
-    waiting: Vec<(RoomId, Vec<Record>)>,
-    busy: bool,
-}
-
 struct Runtime {
     ui: UiState,
     storage: Option<std::rc::Rc<Storage>>,
@@ -236,7 +229,7 @@ struct Runtime {
     ui_budget: f64,
     flush_cost: std::rc::Rc<std::cell::Cell<f64>>,
     /// Others' entries waiting to be written (see [`Runtime::write_behind`]).
-    writes: std::rc::Rc<std::cell::RefCell<WriteQueue>>,
+    writes: std::rc::Rc<std::cell::RefCell<crate::write_queue::WriteQueue>>,
     identity: Identity,
     me: PublicKey,
     name: String,
@@ -908,7 +901,7 @@ impl Runtime {
             if delete && !ephemeral {
                 // Entries not yet written are not written; a write under way was made
                 // before the deletion, which runs after it.
-                self.writes.borrow_mut().waiting.retain(|(r, _)| *r != id);
+                self.writes.borrow_mut().forget_room(&id);
                 if let Some(s) = &self.storage {
                     if let Err(e) = s.delete_room(&id).await {
                         self.notify(e.to_string());
@@ -989,7 +982,7 @@ impl Runtime {
         }
         self.close_conns(|_| true);
         self.rooms.clear();
-        self.writes.borrow_mut().waiting.clear();
+        self.writes.borrow_mut().clear();
         if let Some(s) = &self.storage {
             if let Err(e) = s.erase_all().await {
                 self.notify(e.to_string());
@@ -1555,32 +1548,21 @@ impl Runtime {
         }
     }
 
-    /// Queues others' entries for writing. They are shown while the write completes: if
-    /// it fails (or the tab dies first) they come back from peers at the next sync. While
-    /// one write is under way the next ones wait and go together, so a catch-up is stored
-    /// in a few large transactions rather than one per frame.
+    /// Queues others' entries for writing (see [`crate::write_queue`]). They are shown
+    /// while the write completes: if it fails (or the tab dies first) they come back from
+    /// peers at the next sync.
     fn write_behind(&mut self, storage: std::rc::Rc<Storage>, id: RoomId, records: Vec<Record>) {
         let queue = self.writes.clone();
-        {
-            let mut q = queue.borrow_mut();
-            q.waiting.push((id, records));
-            if q.busy {
-                return;
-            }
-            q.busy = true;
+        if !queue.borrow_mut().push(id, records) {
+            return;
         }
         let notices = self.ui.notices;
         let id_hint = self.next_notice;
         self.next_notice += 1;
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                let batch = {
-                    let mut q = queue.borrow_mut();
-                    if q.waiting.is_empty() {
-                        q.busy = false;
-                        return;
-                    }
-                    std::mem::take(&mut q.waiting)
+                let Some(batch) = queue.borrow_mut().next_batch() else {
+                    return;
                 };
                 let rooms: Vec<(RoomId, &[Record])> =
                     batch.iter().map(|(id, r)| (*id, r.as_slice())).collect();

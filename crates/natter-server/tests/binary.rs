@@ -5,11 +5,24 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+
+/// The server process, killed if the test ends before it has exited (a failed assertion
+/// must not leave it running).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
 
 #[tokio::test]
 async fn the_binary_announces_its_address_and_stops_gracefully_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+    let child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
         .args(["--port", "0", "--dist", "/nonexistent-natter-dist"])
         .env(
             "NATTER_ICE_SERVERS",
@@ -19,8 +32,9 @@ async fn the_binary_announces_its_address_and_stops_gracefully_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut server = Server(child);
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(server.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let url = line
@@ -46,7 +60,7 @@ async fn the_binary_announces_its_address_and_stops_gracefully_on_sigterm() {
     client.join("r").await;
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -56,9 +70,13 @@ async fn the_binary_announces_its_address_and_stops_gracefully_on_sigterm() {
         seen.iter().any(|m| m["type"] == "reconnect"),
         "seen {seen:?}"
     );
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let (server, status) = tokio::task::spawn_blocking(move || {
+        let status = server.0.wait();
+        (server, status)
+    })
+    .await
+    .unwrap();
+    let status = status.unwrap();
+    drop(server);
     assert!(status.success(), "exit status {status}");
 }

@@ -37,6 +37,6 @@ pub mod theme;
 pub mod visibility;
 // Others' entries waiting to be written to IndexedDB, batched while a write is under way.
 pub mod write_queue;
-// Helpers for the browser tests.
-#[cfg(all(test, target_arch = "wasm32"))]
+// Helpers for the tests (browser and native).
+#[cfg(test)]
 mod test_support;

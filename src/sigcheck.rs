@@ -159,30 +159,11 @@ fn is_unsupported(e: &JsValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::Ctx;
-    use natter_core::identity::Identity;
-    use natter_core::log::{Body, Draft, Entry, Record};
-    use natter_core::room::RoomId;
+    use crate::test_support::signed_text;
+    use natter_core::log::Record;
     use wasm_bindgen_test::*;
 
     wasm_bindgen_test_configure!(run_in_browser);
-
-    fn entry(seed: u8, seq: u64, text: &str) -> Result<Record, String> {
-        let draft = Draft {
-            room_id: RoomId([3; 32]),
-            seq,
-            prev_hash: EntryId::ZERO,
-            lamport: seq,
-            wall_ms: 0,
-            body: Body::Text {
-                text: text.into(),
-                reply_to: None,
-            },
-        };
-        Ok(Record::from_entry(
-            Entry::sign(&Identity::from_secret_bytes(&[seed; 32]), draft).ctx("signing")?,
-        ))
-    }
 
     #[wasm_bindgen_test]
     async fn webcrypto_passes_good_signatures_and_not_forged_ones() -> Result<(), String> {
@@ -190,8 +171,8 @@ mod tests {
         if !verifier.available() {
             return Err("no WebCrypto in this page".into());
         }
-        let good = [entry(1, 1, "one")?, entry(2, 1, "two")?];
-        let mut forged = entry(1, 2, "three")?.entry;
+        let good = [signed_text(1, 1, "one")?, signed_text(2, 1, "two")?];
+        let mut forged = signed_text(1, 2, "three")?.entry;
         forged.signature.0[40] ^= 1;
         let forged = Record::from_entry(forged);
         let frame =

@@ -48,23 +48,10 @@ impl WriteQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter_core::identity::Identity;
-    use natter_core::log::{Body, Draft, Entry, EntryId};
+    use crate::test_support::signed_text;
 
     fn record(seq: u64) -> Record {
-        let draft = Draft {
-            room_id: RoomId([1; 32]),
-            seq,
-            prev_hash: EntryId::ZERO,
-            lamport: seq,
-            wall_ms: 0,
-            body: Body::Text {
-                text: format!("entry {seq}"),
-                reply_to: None,
-            },
-        };
-        let entry = Entry::sign(&Identity::from_secret_bytes(&[7; 32]), draft);
-        Record::from_entry(entry.unwrap_or_else(|e| panic!("signing: {e}")))
+        signed_text(7, seq, &format!("entry {seq}")).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn seqs(batch: &[(RoomId, Vec<Record>)]) -> Vec<(u8, u64)> {

@@ -205,8 +205,8 @@ async fn measure<T>(
     if let Err(e) = &result {
         eprintln!("{what} failed: {e}");
     }
-    // Browsers that quit go on writing their profiles for a while; the next measurement
-    // starts on a quiet machine.
+    // Browsers that quit may go on writing their profiles for a while; the next
+    // measurement waits so as not to start beside that.
     tokio::time::sleep(SETTLE).await;
     result
 }

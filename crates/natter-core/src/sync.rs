@@ -25,6 +25,10 @@
 //! 3. **Serve.** On a want, the holder answers with `Entries` frames, packed up to 64 KiB
 //!    each and sent back to back, so a catch-up of any size costs one round trip after the
 //!    summaries, and the bytes on the wire are the entries plus 4 bytes each and 6 per frame.
+//!    Wanted ranges are queued per peer and served [`SyncConfig::serve_window_bytes`] at a
+//!    time: the driver reports [`Input::Drained`] when what it was handed for the peer has
+//!    (nearly) left its buffers, and the next window follows. A range already queued for
+//!    the peer, or sent to it within half a want timeout, is not queued again.
 //! 4. **Push and relay.** A new local entry is pushed at once to every connected peer.
 //!    Entries accepted from one peer are relayed to every other peer not known to hold them
 //!    (gossip), so history flows through intermediaries. With [`Relay::Lazy`] (the default,
@@ -55,6 +59,27 @@
 //! relaying peer's: the author is flagged ([`Event::Equivocation`]), the first entry is
 //! kept, none of the author's later entries are accepted, and the two entries are sent as
 //! `Evidence` to every peer so all honest peers flag the author too.
+//!
+//! # Bounds on what a peer chooses
+//!
+//! A room member holds the invite, so everything below may be hostile. Each bound is a quiet
+//! drop (the peer stays connected: none of it is proof of malice) and loses nothing an
+//! honest peer would not send again.
+//!
+//! | quantity | bound | why |
+//! |---|---|---|
+//! | bytes served to one peer before it drains | [`SyncConfig::serve_window_bytes`] (1 MiB) | a want of the whole history, repeated, costs one window of buffer, never the history per repeat |
+//! | wanted ranges waiting per peer | [`MAX_SERVE_QUEUE`] | each is 48 bytes; the peer wants again after its timeout |
+//! | the same entry served to one peer | once while queued, then once per half want timeout | an honest peer only wants again after its timeout |
+//! | pending entries | [`SyncConfig::max_pending`] entries and [`SyncConfig::max_pending_bytes`] bytes, each kept at most [`SyncConfig::pending_ttl_ms`], dropped with the peer that sent them | a chain that never completes holds no memory for long; a dropped entry is wanted again once its predecessors are held |
+//! | authors one peer names that we hold nothing of | [`MAX_UNHELD_AUTHORS_PER_PEER`] | made-up authors cannot grow `known`, the wants in flight or the missing count without bound |
+//! | claims a peer does not serve | forgotten at the want's timeout, and with the peer when it leaves | no fake "missing" count outlives the want or the peer |
+//! | heads in a periodic summary | those the peer lacks plus [`SUMMARY_SLICE`] | many authors do not make every repair round cost a full version vector |
+//! | numbers in frames (seqs, Lamport times, counts) | saturating arithmetic | a peer's `u64::MAX` cannot overflow a sum |
+//! | decompressed author keys cached | 65,536 | verification cost per author is paid once |
+//!
+//! Frames themselves are bounded by [`crate::wire`] (64 KiB, counts checked before
+//! allocation) and entries by [`crate::log`].
 //!
 //! # Persistence and ephemeral rooms
 //!
@@ -115,6 +140,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use rangemap::RangeInclusiveMap;
+
 use crate::identity::{Identity, PublicKey};
 use crate::log::{
     Append, Body, Draft, Entry, EntryId, LogError, Record, RoomLog, RoomView, SignatureCheck,
@@ -127,6 +154,19 @@ use crate::wire::{self, Frame, Head, Presence, WantRange, WireError};
 fn chain_order(a: &Record, b: &Record) -> std::cmp::Ordering {
     (a.entry.author, a.entry.seq).cmp(&(b.entry.author, b.entry.seq))
 }
+
+/// Most authors one peer may make us track that we hold nothing of. A summary naming more
+/// made-up (or not yet fetched) authors has the excess ignored until some of them are
+/// fetched; the next periodic summary names them again. Bounds what one peer's summaries
+/// cost in memory (`known`, wants in flight, the missing count) to about 200 KiB.
+pub const MAX_UNHELD_AUTHORS_PER_PEER: usize = 4_096;
+/// Heads a periodic summary carries besides those the peer is not known to hold: a slice
+/// that rotates through our authors, so a room of many authors costs each peer at most this
+/// many heads (18 KiB) per interval while every head is still repeated now and then.
+pub const SUMMARY_SLICE: usize = 256;
+/// Want ranges one peer may have waiting to be served; more are dropped (an honest peer
+/// wants again after its timeout). Ranges are small, so this bounds the queue to ~200 KiB.
+pub const MAX_SERVE_QUEUE: usize = 4_096;
 
 /// The driver's name for one connection to a peer (e.g. an index of its DataChannels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -141,6 +181,14 @@ pub struct SyncConfig {
     pub want_timeout_ms: u64,
     /// Most entries held pending (verified, predecessor missing).
     pub max_pending: usize,
+    /// Most bytes of entries held pending. Entries past the budget are dropped and wanted
+    /// again once their predecessors are held.
+    pub max_pending_bytes: usize,
+    /// How long a pending entry waits for its chain before it is dropped.
+    pub pending_ttl_ms: u64,
+    /// Bytes of served entries handed to the driver for one peer before the machine waits
+    /// for [`Input::Drained`]: what one peer's wants can make us buffer.
+    pub serve_window_bytes: usize,
     /// How entries accepted from one peer travel on to the others.
     pub relay: Relay,
     /// With [`Relay::Lazy`], how long announcements are gathered before they are sent, so a
@@ -168,6 +216,9 @@ impl Default for SyncConfig {
             summary_interval_ms: 10_000,
             want_timeout_ms: 15_000,
             max_pending: 10_000,
+            max_pending_bytes: 4 << 20,
+            pending_ttl_ms: 60_000,
+            serve_window_bytes: 1 << 20,
             relay: Relay::Lazy,
             announce_delay_ms: 50,
         }
@@ -196,6 +247,9 @@ pub enum Input {
     Presence(Presence),
     /// A timer armed with [`Output::ScheduleTimer`] fired (or any time: ticks are idempotent).
     Tick,
+    /// What was sent to this peer has (nearly) left the driver's buffers: the machine may
+    /// serve it another [`SyncConfig::serve_window_bytes`] of wanted entries.
+    Drained(PeerId),
 }
 
 /// Why a peer was disconnected.
@@ -328,6 +382,24 @@ pub enum SyncError {
 struct PeerState {
     /// Highest seq per author the peer is known to hold (or to have been sent).
     known: BTreeMap<PublicKey, u64>,
+    /// Authors in `known` of which our log held nothing when the peer named them (capped
+    /// at [`MAX_UNHELD_AUTHORS_PER_PEER`]; an author leaves the count once we hold it).
+    unheld: usize,
+    /// Per author, the seqs served to this peer and when (`u64::MAX` while still queued): a
+    /// want repeating them while queued or within half a want timeout is not served again.
+    served: BTreeMap<PublicKey, RangeInclusiveMap<u64, u64>>,
+    /// Wanted ranges not yet served (waiting for the serve window).
+    queue: VecDeque<WantRange>,
+    /// Bytes of served entries handed to the driver since the last [`Input::Drained`].
+    outstanding: usize,
+}
+
+/// A verified entry whose predecessor is missing, who sent it and when.
+#[derive(Debug)]
+struct Pending {
+    rec: Record,
+    from: PeerId,
+    at: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -345,10 +417,14 @@ pub struct RoomSync {
     log: RoomLog,
     config: SyncConfig,
     peers: BTreeMap<PeerId, PeerState>,
-    pending: BTreeMap<(PublicKey, u64), Record>,
+    pending: BTreeMap<(PublicKey, u64), Pending>,
+    /// Bytes of the entries in `pending`.
+    pending_bytes: usize,
     inflight: BTreeMap<PublicKey, Inflight>,
-    /// Highest seq per author any peer advertised (for progress).
+    /// Highest seq per author a connected peer advertised beyond what we hold (progress).
     advertised: BTreeMap<PublicKey, u64>,
+    /// Where the next periodic summary's rotating slice starts.
+    summary_cursor: Option<PublicKey>,
     evidence: BTreeMap<PublicKey, (Box<Record>, Box<Record>)>,
     /// The last missing count reported.
     last_missing: u64,
@@ -376,8 +452,10 @@ impl RoomSync {
             config,
             peers: BTreeMap::new(),
             pending: BTreeMap::new(),
+            pending_bytes: 0,
             inflight: BTreeMap::new(),
             advertised: BTreeMap::new(),
+            summary_cursor: None,
             evidence: BTreeMap::new(),
             last_missing: 0,
             dirty: BTreeSet::new(),
@@ -488,6 +566,41 @@ impl RoomSync {
         self.pending.len()
     }
 
+    /// Bytes of the entries held pending.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Keeps only the pending entries `keep` accepts.
+    fn retain_pending(&mut self, keep: impl Fn(&(PublicKey, u64), &Pending) -> bool) {
+        self.pending.retain(|k, p| keep(k, p));
+        self.pending_bytes = self.pending.values().map(|p| p.rec.bytes.len()).sum();
+    }
+
+    /// Forgets a peer that left or was dropped: its wants, what it sent us pending, and
+    /// what it claimed to hold.
+    fn forget_peer(&mut self, peer: PeerId) {
+        self.peers.remove(&peer);
+        self.inflight.retain(|_, f| f.peer != peer);
+        self.retain_pending(|_, p| p.from != peer);
+        self.recount_advertised();
+    }
+
+    /// Rebuilds `advertised` from what the connected peers claim, then reports progress.
+    fn recount_advertised(&mut self) {
+        let mut adv: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        for st in self.peers.values() {
+            for (a, seq) in &st.known {
+                if *seq > self.log.len_of(a) && !self.log.is_flagged(a) {
+                    let e = adv.entry(*a).or_insert(0);
+                    *e = (*e).max(*seq);
+                }
+            }
+        }
+        self.advertised = adv;
+        self.progress();
+    }
+
     /// The next output, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
@@ -512,8 +625,14 @@ impl RoomSync {
                 Ok(())
             }
             Input::PeerDisconnected(peer) => {
-                self.peers.remove(&peer);
-                self.inflight.retain(|_, f| f.peer != peer);
+                self.forget_peer(peer);
+                Ok(())
+            }
+            Input::Drained(peer) => {
+                if let Some(st) = self.peers.get_mut(&peer) {
+                    st.outstanding = 0;
+                }
+                self.serve(peer);
                 Ok(())
             }
             Input::Frame { peer, bytes } => {
@@ -534,14 +653,15 @@ impl RoomSync {
             }
             Input::Tick => {
                 if self.now >= self.next_summary_at {
-                    let peers: Vec<PeerId> = self.peers.keys().copied().collect();
-                    for p in peers {
-                        self.send_summary(p);
-                    }
+                    self.send_periodic_summaries();
                     self.next_summary_at = self.now + self.config.summary_interval_ms;
                 }
                 let now = self.now;
-                self.inflight.retain(|_, f| f.deadline > now);
+                self.expire_wants();
+                let ttl = self.config.pending_ttl_ms;
+                if self.pending.values().any(|p| p.at.saturating_add(ttl) <= now) {
+                    self.retain_pending(|_, p| p.at.saturating_add(ttl) > now);
+                }
                 if self.announce_at.is_some_and(|at| at <= now) {
                     self.flush_announcements();
                 }
@@ -591,16 +711,87 @@ impl RoomSync {
             .collect()
     }
 
-    fn send_summary(&mut self, peer: PeerId) {
-        let heads = self.heads();
+    /// Wants past their deadline are forgotten, and so is what their peer claimed to hold
+    /// beyond what it sent: a peer that does not serve its claims stops counting as missing
+    /// (its next summary claims them again, and they are wanted again).
+    fn expire_wants(&mut self) {
+        let now = self.now;
+        let expired: Vec<(PublicKey, Inflight)> = self
+            .inflight
+            .iter()
+            .filter(|(_, f)| f.deadline <= now)
+            .map(|(a, f)| (*a, *f))
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        for (author, f) in &expired {
+            self.inflight.remove(author);
+            let have = self.log.len_of(author);
+            if let Some(k) = self
+                .peers
+                .get_mut(&f.peer)
+                .and_then(|st| st.known.get_mut(author))
+            {
+                *k = (*k).min(have);
+            }
+        }
+        self.recount_advertised();
+    }
+
+    /// The periodic (repair) summary: every head the peer is not known to hold, plus a
+    /// rotating slice of [`SUMMARY_SLICE`] others, so its size does not grow with the authors
+    /// the peer already has.
+    fn send_periodic_summaries(&mut self) {
+        let authors: Vec<PublicKey> = self
+            .log
+            .authors()
+            .filter(|a| !self.log.is_flagged(a))
+            .copied()
+            .collect();
+        let start = self
+            .summary_cursor
+            .map_or(0, |c| authors.partition_point(|a| *a <= c));
+        let n = SUMMARY_SLICE.min(authors.len());
+        let slice: BTreeSet<PublicKey> = (0..n)
+            .map(|i| authors[(start + i) % authors.len()])
+            .collect();
+        self.summary_cursor = (n > 0).then(|| authors[(start + n - 1) % authors.len()]);
+        let mut sends = Vec::new();
+        for (peer, st) in &self.peers {
+            let heads: Vec<Head> = authors
+                .iter()
+                .filter_map(|a| {
+                    let (seq, head) = self.log.head(a)?;
+                    let lacks = st.known.get(a).is_none_or(|k| *k < seq);
+                    (lacks || slice.contains(a)).then_some(Head {
+                        author: *a,
+                        seq,
+                        head,
+                    })
+                })
+                .collect();
+            sends.push((*peer, heads));
+        }
+        for (peer, heads) in sends {
+            self.send_heads(peer, &heads);
+        }
+    }
+
+    fn send_heads(&mut self, peer: PeerId, heads: &[Head]) {
         let frames = if heads.is_empty() {
             vec![Frame::Summary(Vec::new()).encode()]
         } else {
-            wire::encode_summary(&heads)
+            wire::encode_summary(heads)
         };
         for f in frames {
             self.send(peer, f);
         }
+    }
+
+    fn send_summary(&mut self, peer: PeerId) {
+        let heads = self.heads();
+        self.send_heads(peer, &heads);
     }
 
     fn post(&mut self, body: Body) -> Result<(), SyncError> {
@@ -663,8 +854,7 @@ impl RoomSync {
     }
 
     fn misbehaved(&mut self, peer: PeerId, reason: Misbehaviour) {
-        self.peers.remove(&peer);
-        self.inflight.retain(|_, f| f.peer != peer);
+        self.forget_peer(peer);
         self.out.push_back(Output::Disconnect {
             peer,
             reason: reason.clone(),
@@ -726,16 +916,25 @@ impl RoomSync {
     fn on_summary(&mut self, peer: PeerId, heads: Vec<Head>) {
         let mut wants = Vec::new();
         for h in heads {
-            if let Some(st) = self.peers.get_mut(&peer) {
-                let k = st.known.entry(h.author).or_insert(0);
-                *k = (*k).max(h.seq);
+            let have = self.log.len_of(&h.author);
+            let Some(st) = self.peers.get_mut(&peer) else {
+                return;
+            };
+            if !st.known.contains_key(&h.author) && have == 0 {
+                if st.unheld >= MAX_UNHELD_AUTHORS_PER_PEER {
+                    continue;
+                }
+                st.unheld += 1;
             }
+            let k = st.known.entry(h.author).or_insert(0);
+            *k = (*k).max(h.seq);
             if self.log.is_flagged(&h.author) || h.seq == 0 {
                 continue;
             }
-            let adv = self.advertised.entry(h.author).or_insert(0);
-            *adv = (*adv).max(h.seq);
-            let have = self.log.len_of(&h.author);
+            if h.seq > have {
+                let adv = self.advertised.entry(h.author).or_insert(0);
+                *adv = (*adv).max(h.seq);
+            }
             if h.seq > have {
                 if let Some(w) = self.want_range(peer, h.author, h.seq) {
                     wants.push(w);
@@ -755,47 +954,119 @@ impl RoomSync {
         self.progress();
     }
 
+    /// Reports the entries connected peers claim that we lack, when the count changed.
+    /// `advertised` holds only authors still missing something, at most
+    /// [`MAX_UNHELD_AUTHORS_PER_PEER`] per peer beyond the authors we hold.
     fn progress(&mut self) {
+        let log = &self.log;
+        self.advertised
+            .retain(|a, s| *s > log.len_of(a) && !log.is_flagged(a));
         // Peers choose the advertised numbers: the count saturates rather than overflows.
         let missing: u64 = self
             .advertised
             .iter()
-            .filter(|(a, _)| !self.log.is_flagged(a))
-            .map(|(a, s)| s.saturating_sub(self.log.len_of(a)))
+            .map(|(a, s)| s.saturating_sub(log.len_of(a)))
             .fold(0, u64::saturating_add);
         if missing != self.last_missing {
             self.last_missing = missing;
             self.event(Event::SyncProgress { missing });
         }
-        // Once caught up, forget what was advertised so progress is only reported for work.
-        if missing == 0 {
-            self.advertised.clear();
-        }
     }
 
+    /// Queues the wanted entries we hold that are not queued for this peer already nor were
+    /// sent to it in the last half want timeout (a repeated or overlapping want costs
+    /// nothing), then serves.
     fn on_want(&mut self, peer: PeerId, ranges: Vec<WantRange>) {
-        let mut recs: Vec<&Record> = Vec::new();
-        let mut sent: Vec<(PublicKey, u64)> = Vec::new();
+        let now = self.now;
+        let fresh = self.config.want_timeout_ms / 2;
+        let Some(st) = self.peers.get_mut(&peer) else {
+            return;
+        };
         for w in ranges {
             if self.log.is_flagged(&w.author) {
                 continue;
             }
-            let have = self.log.len_of(&w.author);
             let from = w.from_seq.max(1);
-            let to = w.to_seq.min(have);
+            let to = w.to_seq.min(self.log.len_of(&w.author));
             if from > to {
                 continue;
             }
-            let all = self.log.entries_of(&w.author);
-            // from >= 1 and to <= have = all.len(), so the slice is in range.
-            recs.extend(&all[(from - 1) as usize..to as usize]);
-            sent.push((w.author, to));
+            let served = st.served.entry(w.author).or_default();
+            let mut parts = Vec::new();
+            let mut next = from;
+            for (r, at) in served.overlapping(from..=to) {
+                if now.saturating_sub(*at) >= fresh {
+                    continue;
+                }
+                if *r.start() > next {
+                    parts.push((next, r.start() - 1));
+                }
+                next = next.max(r.end().saturating_add(1));
+            }
+            if next <= to {
+                parts.push((next, to));
+            }
+            for (a, b) in parts {
+                if st.queue.len() >= MAX_SERVE_QUEUE {
+                    break;
+                }
+                // Marked as queued (never stale) until it is sent.
+                served.insert(a..=b, u64::MAX);
+                st.queue.push_back(WantRange {
+                    author: w.author,
+                    from_seq: a,
+                    to_seq: b,
+                });
+            }
         }
-        let frames = wire::encode_entries(recs, false);
-        if let Some(st) = self.peers.get_mut(&peer) {
-            for (a, to) in sent {
-                let k = st.known.entry(a).or_insert(0);
-                *k = (*k).max(to);
+        self.serve(peer);
+    }
+
+    /// Sends queued wanted entries to `peer` until its serve window is used up.
+    fn serve(&mut self, peer: PeerId) {
+        let window = self.config.serve_window_bytes;
+        let Some(st) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let mut frames = Vec::new();
+        while st.outstanding < window {
+            let Some(w) = st.queue.pop_front() else {
+                break;
+            };
+            if self.log.is_flagged(&w.author) {
+                continue;
+            }
+            let all = self.log.entries_of(&w.author);
+            let to = w.to_seq.min(all.len() as u64);
+            if w.from_seq == 0 || w.from_seq > to {
+                continue;
+            }
+            // 1 <= from <= to <= all.len(), so the slice is in range.
+            let range = &all[(w.from_seq - 1) as usize..to as usize];
+            let room = window - st.outstanding;
+            let (mut take, mut bytes) = (0, 0);
+            for r in range {
+                let cost = r.bytes.len() + 4;
+                if take > 0 && bytes + cost > room {
+                    break;
+                }
+                take += 1;
+                bytes += cost;
+            }
+            frames.extend(wire::encode_entries(&range[..take], false));
+            st.outstanding += bytes;
+            let last = w.from_seq + take as u64 - 1;
+            st.served
+                .entry(w.author)
+                .or_default()
+                .insert(w.from_seq..=last, self.now);
+            let k = st.known.entry(w.author).or_insert(0);
+            *k = (*k).max(last);
+            if last < to {
+                st.queue.push_front(WantRange {
+                    from_seq: last + 1,
+                    ..w
+                });
             }
         }
         for f in frames {
@@ -857,7 +1128,7 @@ impl RoomSync {
                 || self
                     .pending
                     .get(&(r.entry.author, r.entry.seq))
-                    .is_some_and(|p| p.id == r.id);
+                    .is_some_and(|p| p.rec.id == r.id);
             if !known {
                 if let Err(e) = self.verify(r) {
                     return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
@@ -875,8 +1146,26 @@ impl RoomSync {
         }
         let mut accepted: Vec<Record> = Vec::new();
         let mut gaps: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        let touched: BTreeSet<PublicKey> = recs.iter().map(|r| r.entry.author).collect();
         for r in recs {
-            self.apply(r, &mut accepted, &mut gaps);
+            self.apply(peer, r, &mut accepted, &mut gaps);
+        }
+        // Beyond the gaps, anything the peer holds of these authors past what we now hold
+        // (pending entries dropped over the budget, or a chain that stopped short).
+        if let Some(st) = self.peers.get(&peer) {
+            for (a, k) in &st.known {
+                if gaps.contains_key(a) || touched.contains(a) {
+                    // Not the entries held pending at the top of the chain.
+                    let mut upto = *k;
+                    while upto > 0 && self.pending.contains_key(&(*a, upto)) {
+                        upto -= 1;
+                    }
+                    if upto > self.log.len_of(a) {
+                        let g = gaps.entry(*a).or_insert(0);
+                        *g = (*g).max(upto);
+                    }
+                }
+            }
         }
         let mut wants = Vec::new();
         for (author, upto) in gaps {
@@ -899,6 +1188,14 @@ impl RoomSync {
         let log = &self.log;
         self.inflight
             .retain(|a, f| log.len_of(a) < f.to_seq && !log.is_flagged(a));
+        // Authors first held now leave each peer's count of unheld authors.
+        for r in accepted.iter().filter(|r| r.entry.seq == 1) {
+            for st in self.peers.values_mut() {
+                if st.known.contains_key(&r.entry.author) {
+                    st.unheld = st.unheld.saturating_sub(1);
+                }
+            }
+        }
         let ids = accepted.iter().map(|r| r.id).collect();
         self.out.push_back(Output::Store(accepted.clone()));
         self.event(Event::Entries(ids));
@@ -953,6 +1250,7 @@ impl RoomSync {
     /// Appends one verified record, draining pending successors; records gaps to want.
     fn apply(
         &mut self,
+        from: PeerId,
         r: Record,
         accepted: &mut Vec<Record>,
         gaps: &mut BTreeMap<PublicKey, u64>,
@@ -963,7 +1261,8 @@ impl RoomSync {
             Append::Appended => {
                 accepted.push(r);
                 let mut next = seq + 1;
-                while let Some(p) = self.pending.remove(&(author, next)) {
+                while let Some(Pending { rec: p, .. }) = self.pending.remove(&(author, next)) {
+                    self.pending_bytes -= p.bytes.len();
                     match self.log.append(p.clone()) {
                         Append::Appended => accepted.push(p),
                         other => {
@@ -976,8 +1275,14 @@ impl RoomSync {
             }
             Append::Duplicate | Append::AuthorFlagged => {}
             Append::Gap { .. } => {
-                if self.pending.len() < self.config.max_pending {
-                    self.pending.insert((author, seq), r);
+                let len = r.bytes.len();
+                if self.pending.len() < self.config.max_pending
+                    && self.pending_bytes + len <= self.config.max_pending_bytes
+                    && !self.pending.contains_key(&(author, seq))
+                {
+                    self.pending_bytes += len;
+                    let at = self.now;
+                    self.pending.insert((author, seq), Pending { rec: r, from, at });
                 }
                 let g = gaps.entry(author).or_insert(0);
                 *g = (*g).max(seq - 1);
@@ -1007,7 +1312,7 @@ impl RoomSync {
         second: Box<Record>,
         from: Option<PeerId>,
     ) {
-        self.pending.retain(|(a, _), _| *a != author);
+        self.retain_pending(|(a, _), _| *a != author);
         self.inflight.remove(&author);
         let frame = Frame::Evidence {
             first: first.clone(),

@@ -114,6 +114,14 @@ impl Net {
         let mut rounds = 0;
         let mut bytes = 0;
         loop {
+            // Each round's frames have left the senders' buffers by the next round.
+            for (a, b) in self.links.clone() {
+                for (x, y) in [(a, b), (b, a)] {
+                    self.nodes[x]
+                        .handle(100, Input::Drained(PeerId(y as u64)))
+                        .expect("drained");
+                }
+            }
             let mut inflight = Vec::new();
             for i in 0..self.nodes.len() {
                 for (to, b) in self.collect(i) {

@@ -26,7 +26,11 @@
 //!
 //! Forged signatures (claiming an honest author), tampered bodies of honest entries,
 //! entries replayed from another room, equivocation (two signed forks of one log sent to
-//! different neighbours, then more entries on one fork), oversized frames and garbage.
+//! different neighbours, then more entries on one fork), oversized frames and garbage; and
+//! the costly but well-formed: wants repeating whole histories, summaries of made-up
+//! authors, and chains that never complete. [`Sim::check`] also asserts what those cost
+//! honest nodes: entries held pending stay within their byte budget, and the bytes served
+//! to a want-flooding adversary stay within a few histories.
 //!
 //! # Running
 //!
@@ -45,7 +49,10 @@ use crate::identity::{Identity, PublicKey, Signature};
 use crate::log::{Body, Draft, Entry, EntryId, Record};
 use crate::room::RoomId;
 use crate::sync::{Event, Input, Misbehaviour, Output, PeerId, Relay, RoomSync, SyncConfig};
-use crate::wire::{encode_entries, Frame, MAX_FRAME_LEN, WIRE_VERSION};
+use crate::wire::{
+    encode_entries, encode_summary, encode_want, Frame, Head, WantRange, MAX_FRAME_LEN,
+    WIRE_VERSION,
+};
 
 /// A misbehaving node's trick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +70,12 @@ pub enum Adversary {
     Oversized,
     /// Sends bytes that are no frame.
     Garbage,
+    /// Wants every honest author's whole history, the same range a thousand times a frame.
+    WantFlood,
+    /// Sends summaries naming thousands of made-up authors with long histories.
+    FakeAuthors,
+    /// Pushes its own validly signed chain without its first entry, so it never chains.
+    UnchainedFlood,
 }
 
 /// Parameters of a run.
@@ -113,9 +126,11 @@ impl SimConfig {
             sync: SyncConfig {
                 summary_interval_ms: 1_000,
                 want_timeout_ms: 2_000,
-                max_pending: 10_000,
                 relay: Relay::Lazy,
                 announce_delay_ms: 100,
+                // Small enough that a catch-up needs several windows.
+                serve_window_bytes: 16 * 1024,
+                ..SyncConfig::default()
             },
         }
     }
@@ -195,6 +210,12 @@ enum Ev {
         node: usize,
         life: u64,
     },
+    /// A frame of served entries left `from`'s buffer towards `to`.
+    Drained {
+        from: usize,
+        to: usize,
+        epoch: u64,
+    },
     Post {
         node: usize,
     },
@@ -247,6 +268,8 @@ pub struct Sim {
     disconnects: Vec<(usize, usize, Misbehaviour)>,
     /// Adversary `a` sent a bad frame to honest node `h`.
     bad_sent: HashSet<(usize, usize)>,
+    /// Bytes of served entries honest node `h` sent adversary `a`.
+    served_to_adversary: BTreeMap<(usize, usize), u64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -316,6 +339,7 @@ impl Sim {
             report: SimReport::default(),
             disconnects: Vec::new(),
             bad_sent: HashSet::new(),
+            served_to_adversary: BTreeMap::new(),
             cfg,
         };
         let active = sim.cfg.active_ms;
@@ -434,11 +458,18 @@ impl Sim {
         if let Some(k) = bytes.get(1).filter(|k| usize::from(**k) < 10) {
             self.report.frames_by_kind[usize::from(*k)] += 1;
         }
+        let at = self.now + self.rng.range(self.cfg.latency_ms.0, self.cfg.latency_ms.1);
+        if bytes.get(1) == Some(&4) {
+            // Served entries: the sender hears its buffer drained when they are out.
+            self.schedule(at, Ev::Drained { from, to, epoch });
+            if self.nodes[to].adversary.is_some() {
+                *self.served_to_adversary.entry((from, to)).or_insert(0) += bytes.len() as u64;
+            }
+        }
         if self.rng.chance(self.cfg.loss_per_mille) {
             self.report.lost += 1;
             return;
         }
-        let at = self.now + self.rng.range(self.cfg.latency_ms.0, self.cfg.latency_ms.1);
         self.schedule(
             at,
             Ev::Deliver {
@@ -511,6 +542,15 @@ impl Sim {
                             bytes,
                         },
                     );
+                }
+            }
+            Ev::Drained { from, to, epoch } => {
+                let up = self
+                    .links
+                    .get(&key(from, to))
+                    .is_some_and(|l| l.up && l.epoch == epoch);
+                if up {
+                    self.input(from, Input::Drained(PeerId(to as u64)));
                 }
             }
             Ev::Timer { node, life } => {
@@ -685,6 +725,55 @@ impl Sim {
                 let f = vec![WIRE_VERSION; MAX_FRAME_LEN + 1 + act as usize];
                 neighbours.iter().map(|&h| (h, f.clone())).collect()
             }
+            Adversary::WantFlood => {
+                bad = false;
+                let ranges: Vec<WantRange> = (0..self.cfg.nodes)
+                    .map(|i| WantRange {
+                        author: self.nodes[i].public,
+                        from_seq: 1,
+                        to_seq: u64::MAX,
+                    })
+                    .cycle()
+                    .take(1_000)
+                    .collect();
+                let f = encode_want(&ranges).remove(0);
+                neighbours.iter().map(|&h| (h, f.clone())).collect()
+            }
+            Adversary::FakeAuthors => {
+                bad = false;
+                let heads: Vec<Head> = (0..5_000u64)
+                    .map(|i| {
+                        let mut k = [0xfa; 32];
+                        k[..8].copy_from_slice(&(i + u64::from(act) * 5_000).to_be_bytes());
+                        Head {
+                            author: PublicKey(k),
+                            seq: 1 << 40,
+                            head: EntryId([0xfa; 32]),
+                        }
+                    })
+                    .collect();
+                let frames = encode_summary(&heads);
+                neighbours
+                    .iter()
+                    .flat_map(|&h| frames.iter().map(move |f| (h, f.clone())))
+                    .collect()
+            }
+            Adversary::UnchainedFlood => {
+                bad = false;
+                let big = "\u{1F600}".repeat(9_000);
+                let mut prev = self.signed(&me, self.room, 1, EntryId::ZERO, &big).id;
+                let mut recs = Vec::new();
+                for seq in 2..=200 {
+                    let r = self.signed(&me, self.room, seq, prev, &big);
+                    prev = r.id;
+                    recs.push(r);
+                }
+                let frames = encode_entries(&recs, true);
+                neighbours
+                    .iter()
+                    .flat_map(|&h| frames.iter().map(move |f| (h, f.clone())))
+                    .collect()
+            }
             Adversary::Garbage => {
                 let mut f = vec![WIRE_VERSION, 5, 0, 0, 0, 1, 0, 0, 0, 9];
                 for _ in 0..(self.rng.range(1, 20)) {
@@ -811,6 +900,31 @@ impl Sim {
                     "seed {seed}: node {h} kept adversary {a} ({:?}) connected",
                     self.nodes[a].adversary
                 ));
+            }
+        }
+        // A want costs at most the history once: each of an adversary's acts sends one want
+        // frame per neighbour, so what it was served is bounded by its acts.
+        let history: u64 = self.nodes[0].sync.as_ref().map_or(0, |s| {
+            s.log()
+                .in_display_order()
+                .iter()
+                .filter(|r| honest.contains(&r.entry.author))
+                .map(|r| r.bytes.len() as u64 + 10)
+                .sum()
+        });
+        for (&(h, a), &bytes) in &self.served_to_adversary {
+            let acts = u64::from(self.nodes[a].acted).max(1);
+            if bytes > acts * history + 1_024 {
+                return Err(format!(
+                    "seed {seed}: node {h} served adversary {a} {bytes} bytes for {acts} wants of a {history}-byte history"
+                ));
+            }
+        }
+        for (i, node) in self.nodes[..n].iter().enumerate() {
+            if let Some(s) = &node.sync {
+                if s.pending_bytes() > self.cfg.sync.max_pending_bytes {
+                    return Err(format!("seed {seed}: node {i} holds {} bytes pending", s.pending_bytes()));
+                }
             }
         }
         self.report.entries = reference.map_or(0, |r| r.len());

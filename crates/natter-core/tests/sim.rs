@@ -66,6 +66,9 @@ fn adversaries_are_disconnected_while_honest_nodes_converge() {
             Adversary::Equivocator,
             Adversary::Oversized,
             Adversary::Garbage,
+            Adversary::WantFlood,
+            Adversary::FakeAuthors,
+            Adversary::UnchainedFlood,
         ];
         cfg
     });

@@ -24,6 +24,9 @@
 //! - **Backpressure:** frames are queued in Rust while the channel's `bufferedAmount` is
 //!   above [`HIGH_WATER`], and the queue drains on `bufferedamountlow`
 //!   (threshold [`LOW_WATER`]), so a large catch-up never overruns the browser's buffer.
+//!   When both are empty again [`RtcEvent::Drained`] tells the protocol it may serve more,
+//!   which bounds what a peer's wants queue here; a connection whose Rust queue still
+//!   passes [`MAX_QUEUED_BYTES`] (a peer that stopped reading) is closed.
 //! - **ICE restart** when the connection state becomes `failed` (by the impolite end).
 //! - The **first offer** is always the impolite end's: the polite end waits for it rather
 //!   than colliding (see `negotiate`).
@@ -52,6 +55,10 @@ use web_sys::{
 
 /// Above this many bytes buffered in the DataChannel, frames wait in Rust.
 pub const HIGH_WATER: u32 = 1024 * 1024;
+/// Most bytes that may wait in Rust for one connection. natter-core serves wanted history a
+/// window at a time (after [`RtcEvent::Drained`]), so only a peer that stops reading while
+/// live messages keep coming reaches it; that connection is then closed.
+pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
 /// The DataChannel's `bufferedAmountLowThreshold`: the queue drains when buffering falls
 /// to this.
 pub const LOW_WATER: u32 = 256 * 1024;
@@ -141,6 +148,9 @@ pub enum RtcEvent {
     Closed,
     /// Something failed; the words are for the user.
     Failed(String),
+    /// What was sent has left the Rust queue and the channel buffers at most [`LOW_WATER`]:
+    /// the protocol may hand this connection more (natter-core's `Input::Drained`).
+    Drained,
 }
 
 enum Task {
@@ -161,6 +171,10 @@ struct Shared {
     ignore_offer: Cell<bool>,
     pending_candidates: RefCell<Vec<RtcIceCandidateInit>>,
     queue: RefCell<VecDeque<Vec<u8>>>,
+    /// Bytes in `queue`.
+    queued: Cell<usize>,
+    /// Whether something was sent since the last [`RtcEvent::Drained`].
+    sent: Cell<bool>,
     events: mpsc::UnboundedSender<(u64, RtcEvent)>,
     closed: Cell<bool>,
 }
@@ -180,6 +194,8 @@ impl Shared {
             let Some(frame) = queue.pop_front() else {
                 break;
             };
+            self.queued.set(self.queued.get().saturating_sub(frame.len()));
+            self.sent.set(true);
             if let Err(e) = self.dc.send_with_u8_array(&frame) {
                 drop(queue);
                 self.emit(RtcEvent::Failed(format!(
@@ -188,6 +204,12 @@ impl Shared {
                 )));
                 return;
             }
+        }
+        let empty = queue.is_empty();
+        drop(queue);
+        if empty && self.sent.get() && self.dc.buffered_amount() <= LOW_WATER {
+            self.sent.set(false);
+            self.emit(RtcEvent::Drained);
         }
     }
 }
@@ -265,6 +287,8 @@ impl PeerConn {
             ignore_offer: Cell::new(false),
             pending_candidates: RefCell::new(Vec::new()),
             queue: RefCell::new(VecDeque::new()),
+            queued: Cell::new(0),
+            sent: Cell::new(false),
             events,
             closed: Cell::new(false),
         });
@@ -369,6 +393,16 @@ impl PeerConn {
         if self.shared.closed.get() {
             return;
         }
+        let queued = self.shared.queued.get() + frame.len();
+        if queued > MAX_QUEUED_BYTES {
+            self.shared.emit(RtcEvent::Failed(
+                "A peer stopped reading what we sent and was disconnected.".into(),
+            ));
+            self.shared.emit(RtcEvent::Closed);
+            self.close();
+            return;
+        }
+        self.shared.queued.set(queued);
         self.shared.queue.borrow_mut().push_back(frame);
         self.shared.drain();
     }
@@ -391,6 +425,7 @@ impl PeerConn {
         dc.close();
         pc.close();
         self.shared.queue.borrow_mut().clear();
+        self.shared.queued.set(0);
     }
 }
 

@@ -1266,7 +1266,7 @@ impl Runtime {
             RtcEvent::Signal(SignalMessage::Ice { candidate, .. }) => {
                 trace(&format!("conn {key}: sending candidate {candidate}"))
             }
-            RtcEvent::Frame(_) => {}
+            RtcEvent::Frame(_) | RtcEvent::Drained => {}
             other => trace(&format!("conn {key}: {other:?}")),
         }
         let Some(conn) = self.conns.get_mut(&key) else {
@@ -1330,6 +1330,7 @@ impl Runtime {
             }
             RtcEvent::Closed => self.remove_conn(key).await,
             RtcEvent::Failed(words) => warn(&words),
+            RtcEvent::Drained => self.handle(id, Input::Drained(PeerId(key))).await,
         }
     }
 

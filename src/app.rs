@@ -14,6 +14,7 @@ use crate::components::busy::Busy;
 use crate::components::embed_bridge::EmbedBridge;
 use crate::components::home::Home;
 use crate::components::idle_lock::IdleLock;
+use crate::components::join_question::JoinQuestionView;
 use crate::components::lock_screen::LockScreen;
 use crate::components::nav::Nav;
 use crate::components::notices::Notices;
@@ -35,26 +36,46 @@ pub fn App() -> impl IntoView {
     let commands = Commands(tx);
     provide_context(state);
     provide_context(commands.clone());
-    // In a frame with `?embed=1`: the compact view and the postMessage bridge.
-    let embed = web_sys::window()
+    // `?embed=1` in a frame of an allowed parent: the compact view, its options and the
+    // postMessage bridge. Anywhere else (a tab some page sent here, a frame of a page not on
+    // the server's list) the query is ignored; see `crate::embed`.
+    let requested = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|q| crate::embed::options_from_query(&q));
-    let embedded = embed.is_some();
-    let embed_theme = embed.as_ref().and_then(|e| e.theme);
-    if let Some(name) = embed.and_then(|e| e.name) {
+    let parent = requested
+        .as_ref()
+        .and_then(|_| crate::embed::parent_origin());
+    let wanted = requested.is_some();
+    let embedded = Memo::new(move |_| {
+        wanted
+            && state
+                .embed_origins
+                .with(|allowed| crate::embed::applies(parent.as_deref(), allowed))
+    });
+    let embed = StoredValue::new(requested);
+    let embed_theme = move || {
+        embedded
+            .get()
+            .then(|| embed.with_value(|e| e.as_ref().and_then(|e| e.theme)))
+            .flatten()
+    };
+    if let Some(name) = embed.with_value(|e| e.as_ref().and_then(|e| e.name.clone())) {
         let commands = commands.clone();
         Effect::new(move |done: Option<bool>| {
             if done == Some(true) {
                 return true;
             }
-            let ready = state.ready.get();
+            let ready = state.ready.get() && embedded.get();
             if ready && state.my_name.get_untracked() != name {
                 commands.send(Command::SetName(name.clone()));
             }
             ready
         });
     }
-    if embedded {
+    Effect::new(move |_| {
+        if !embedded.get() {
+            return;
+        }
         if let Some(root) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
@@ -62,7 +83,7 @@ pub fn App() -> impl IntoView {
             // Only styling depends on it: without the class the full layout shows.
             let _ = root.class_list().add_1("embed");
         }
-    }
+    });
     let visible = crate::visibility::provide().0;
     {
         let commands = commands.clone();
@@ -75,7 +96,7 @@ pub fn App() -> impl IntoView {
         });
     }
     Effect::new(move |_| {
-        crate::theme::apply(embed_theme.unwrap_or_else(|| state.settings.with(|s| s.theme)))
+        crate::theme::apply(embed_theme().unwrap_or_else(|| state.settings.with(|s| s.theme)))
     });
     // The runtime drives browser objects and only exists in the browser build; native builds
     // (unit tests) have no runtime and drop the queue.
@@ -96,18 +117,13 @@ pub fn App() -> impl IntoView {
 
     Effect::new(move |_| match route.get() {
         Route::Room(id) => commands.send(Command::Open(Some(id))),
-        Route::Join(_) => {
-            commands.send(Command::Open(None));
-            commands.send(Command::JoinLink {
-                link: route::current_href(),
-                password: None,
-            });
-        }
-        Route::Home | Route::Settings => commands.send(Command::Open(None)),
+        // An opened invite only asks (see `JoinQuestionView`): any page can send a tab here.
+        Route::Home | Route::Join(_) | Route::Settings => commands.send(Command::Open(None)),
     });
 
     let page = move || match route.get() {
-        Route::Home | Route::Join(_) => view! { <Home /> }.into_any(),
+        Route::Home => view! { <Home /> }.into_any(),
+        Route::Join(_) => view! { <JoinQuestionView /> }.into_any(),
         Route::Room(id) => view! { <Room id /> }.into_any(),
         Route::Settings => view! { <SettingsPage /> }.into_any(),
     };
@@ -125,8 +141,8 @@ pub fn App() -> impl IntoView {
             .into_any();
         }
         view! {
-            {(!embedded).then(|| view! { <Nav route /> })}
-            {embedded.then(|| view! { <EmbedBridge /> })}
+            {move || (!embedded.get()).then(|| view! { <Nav route /> })}
+            {move || embedded.get().then(|| view! { <EmbedBridge /> })}
             <main id="main">
                 <UpdatePrompt />
                 <Notices />

@@ -6,6 +6,13 @@
 //! only (its messages and composer, the status line), no navigation, no side panels. The
 //! query configures it: `name` (the display name to use), `theme` (`light` or `dark`). The
 //! invite stays in the fragment, which browsers never send to a server, as everywhere else.
+//! Opening the invite asks the user first, in the frame as in a tab
+//! ([`crate::components::join_question`]).
+//!
+//! The query is obeyed only inside a frame whose parent's origin is on the list below
+//! ([`applies`]). Any page can send a tab to such an address; in a tab of its own, or in a
+//! frame of a page not on the list, the query is ignored: no compact view, no theme, and
+//! above all no renaming of the user.
 //!
 //! # The API
 //!
@@ -69,6 +76,20 @@ pub fn options_from_query(query: &str) -> Option<EmbedOptions> {
         chosen => Some(chosen),
     });
     Some(EmbedOptions { name, theme })
+}
+
+/// Whether the embed options apply: only in a frame (`parent` is the parent's origin, `None`
+/// in a tab of its own) whose parent is one of `allowed`.
+pub fn applies(parent: Option<&str>, allowed: &[String]) -> bool {
+    parent.is_some_and(|p| origin_allowed(p, allowed))
+}
+
+/// The parent page's origin as the browser reports it (`location.ancestorOrigins`); `None`
+/// in a tab of its own, or where the browser does not tell.
+pub fn parent_origin() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let list = js_sys::Reflect::get(&location, &"ancestorOrigins".into()).ok()?;
+    js_sys::Reflect::get(&list, &0.into()).ok()?.as_string()
 }
 
 /// A command from the parent page.
@@ -187,5 +208,16 @@ mod tests {
             assert!(!origin_allowed(other, &allowed), "{other}");
         }
         assert!(!origin_allowed("https://blog.example.org", &[]));
+    }
+
+    #[test]
+    fn options_apply_only_in_a_frame_of_an_allowed_parent() {
+        let allowed = vec!["https://blog.example.org".to_owned()];
+        assert!(applies(Some("https://blog.example.org"), &allowed));
+        // A tab of its own: whoever sent it there, the query is not obeyed.
+        assert!(!applies(None, &allowed));
+        assert!(!applies(Some("https://evil.example"), &allowed));
+        // Before the server's list has arrived, nobody is allowed.
+        assert!(!applies(Some("https://blog.example.org"), &[]));
     }
 }

@@ -9,16 +9,10 @@ use serde_json::Value;
 
 use crate::components::{use_sender, use_state};
 use crate::embed::{
-    connection_event, message_event, origin_allowed, parse_command, peer_event, Inbound,
+    connection_event, message_event, origin_allowed, parent_origin, parse_command, peer_event,
+    Inbound,
 };
 use crate::state::{Command, PeerPresence, SignalingState};
-
-/// The parent page's origin as the browser reports it (`location.ancestorOrigins`).
-fn parent_origin() -> Option<String> {
-    let location = web_sys::window()?.location();
-    let list = js_sys::Reflect::get(&location, &"ancestorOrigins".into()).ok()?;
-    js_sys::Reflect::get(&list, &0.into()).ok()?.as_string()
-}
 
 fn info(text: &str) {
     web_sys::console::info_1(&text.into());

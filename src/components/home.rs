@@ -7,7 +7,7 @@ use crate::components::name_form::NameForm;
 use crate::components::new_room::NewRoom;
 use crate::components::rooms_list::RoomsList;
 
-/// The home view (also shown while an invite link is being opened).
+/// The home view.
 #[component]
 pub fn Home() -> impl IntoView {
     view! {

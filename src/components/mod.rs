@@ -12,6 +12,7 @@ pub mod home;
 pub mod idle_lock;
 pub mod invite;
 pub mod join;
+pub mod join_question;
 pub mod lock_screen;
 pub mod lock_settings;
 pub mod message;

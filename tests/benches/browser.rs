@@ -1128,6 +1128,7 @@ async fn catch_up_in(
         .replace("__WANT__", &n.to_string());
     on_new_document(joiner, &recorder).await?;
     joiner.open_invite(&link).await?;
+    joiner.confirm_join(None).await?;
     let profiling = std::env::var_os("NATTER_BENCH_PROFILE").is_some();
     if profiling {
         profile_start(joiner).await?;

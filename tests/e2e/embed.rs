@@ -62,6 +62,8 @@ pub async fn embedded_natter_chats_through_post_message(ctx: Ctx) -> TestResult 
     );
     eve.goto(&page).await?;
     in_natter(&eve, async {
+        // Natter asks before it joins, in the frame as in a tab.
+        eve.confirm_join(None).await?;
         eve.find_by_role_for("log", "Messages", JOIN_TIMEOUT)
             .await?;
         eve.assert_accessible("embed").await

@@ -6,6 +6,7 @@
 mod access;
 mod chat;
 mod comfort;
+mod consent;
 mod embed;
 mod ephemeral;
 mod foundation;
@@ -55,6 +56,7 @@ fn main() {
         pwa::app_opens_offline_with_rooms_and_history,
         pwa::new_version_prompts_reload,
         embed::embedded_natter_chats_through_post_message,
+        consent::another_site_cannot_join_or_rename_without_consent,
         lock::app_lock_seals_storage_and_asks_for_the_passphrase,
     ])
 }

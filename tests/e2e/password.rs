@@ -29,12 +29,17 @@ pub async fn password_room(ctx: Ctx) -> TestResult {
 
     let bob = user(&ctx, &base, "bob", "Bob").await?;
     bob.open_invite(&room.link).await?;
-    bob.find_by_role_for("heading", "This room needs a password", JOIN_TIMEOUT)
+    bob.find_by_role_for("heading", "Join room “Locked room”?", JOIN_TIMEOUT)
         .await?;
+    bob.wait_for_text(
+        "region",
+        "Join room “Locked room”?",
+        |t| t.contains("This room needs a password"),
+        JOIN_TIMEOUT,
+    )
+    .await?;
     bob.screenshot("password-prompt").await?;
-    bob.type_password("Room password for this invite", "wrong password")
-        .await?;
-    bob.click("button", "Join with password").await?;
+    bob.confirm_join(Some("wrong password")).await?;
     let alert = bob
         .wait_for_alert(
             "about the password",
@@ -71,9 +76,7 @@ pub async fn password_room(ctx: Ctx) -> TestResult {
         bob.goto("about:blank").await?;
         bob.open_invite(&room.link).await?;
     }
-    bob.type_password("Room password for this invite", PASSWORD)
-        .await?;
-    bob.click("button", "Join with password").await?;
+    bob.confirm_join(Some(PASSWORD)).await?;
     let joined = bob.wait_for_room_view().await?;
     if joined != room.id {
         return Err(format!(

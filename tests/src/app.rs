@@ -153,10 +153,27 @@ impl Browser {
         self.goto(link).await
     }
 
-    /// Opens an invite link and waits until the room view shows; returns the room id.
+    /// Opens an invite link, answers the app's question "Join room …?" with Join, and waits
+    /// until the room view shows; returns the room id.
     pub async fn join(&self, link: &str) -> TestResult<String> {
         self.open_invite(link).await?;
+        self.confirm_join(None).await?;
         self.wait_for_room_view().await
+    }
+
+    /// Answers the question an opened invite link asks ("Join room …?"): types `password`
+    /// into "Room password for this invite" when one is given, then clicks Join.
+    pub async fn confirm_join(&self, password: Option<&str>) -> TestResult {
+        let button = self.find_by_role_for("button", "Join", JOIN_TIMEOUT).await?;
+        if let Some(password) = password {
+            self.type_password("Room password for this invite", password)
+                .await?;
+        }
+        button.scroll_into_view().await.ctx("scrolling to Join")?;
+        button
+            .click()
+            .await
+            .ctx(&format!("{} clicking the button \"Join\"", self.name))
     }
 
     /// Opens a room this user already has, by its route.

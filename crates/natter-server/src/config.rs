@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 use natter_core::signal::IceServer;
 
+use crate::proxy::IpCidr;
 use crate::Error;
 
 /// Everything a running server needs to know.
@@ -33,6 +34,11 @@ pub struct Config {
     /// (not from a browser) are always allowed. Default: none, so only pages served by this
     /// server can use its relay.
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` header names the
+    /// client: only on connections from these does the per-address limit count the address
+    /// the header gives instead of the TCP peer (rule and bounds in [`crate::proxy`]).
+    /// Default: none, so the header is never read.
+    pub trusted_proxies: Vec<IpCidr>,
     /// Limits on what a client may do.
     pub limits: Limits,
 }
@@ -45,6 +51,7 @@ impl Default for Config {
             ice_servers: Vec::new(),
             embed_origins: Vec::new(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -69,7 +76,8 @@ pub struct Limits {
     pub max_rooms_per_connection: usize,
     /// Rooms on the whole server. More: `server_full`.
     pub max_rooms: usize,
-    /// Open WebSocket connections from one IP address. More: close 4003.
+    /// Open WebSocket connections from one IP address (an IPv6 address counts per /64;
+    /// behind a trusted proxy, the forwarded client address). More: close 4003.
     pub max_connections_per_ip: usize,
     /// Open WebSocket connections in total. More: close 4003.
     pub max_connections: usize,
@@ -146,6 +154,16 @@ pub struct Args {
     /// Other page origins allowed to open /ws, comma-separated (e.g. `https://chat.example.org`), or `*`.
     #[arg(long, value_delimiter = ',', env = "NATTER_ALLOWED_ORIGINS")]
     pub allowed_origins: Vec<String>,
+    /// A reverse proxy whose X-Forwarded-For header gives the client's address, as an IP
+    /// address or CIDR block (e.g. `127.0.0.1`, `10.0.0.0/8`); repeatable or comma-separated.
+    /// From other peers the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "IP or CIDR",
+        value_delimiter = ',',
+        env = "NATTER_TRUSTED_PROXIES"
+    )]
+    pub trusted_proxies: Vec<String>,
     /// Log format.
     #[arg(long, value_enum, default_value = "text", env = "NATTER_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -238,6 +256,16 @@ impl Args {
             outbox_capacity: self.outbox_capacity,
             ..Limits::default()
         };
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<IpCidr>()
+                    .map_err(|e| Error::InvalidConfig(format!("--trusted-proxy: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
         let config = Config {
             addr: SocketAddr::new(self.bind, self.port),
             dist: self.dist,
@@ -253,6 +281,7 @@ impl Args {
                 .into_iter()
                 .map(|o| o.trim().trim_end_matches('/').to_owned())
                 .collect(),
+            trusted_proxies,
             limits,
         };
         config.validate()?;

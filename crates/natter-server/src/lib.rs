@@ -10,7 +10,9 @@
 //!
 //! The server introduces peers and relays opaque sealed blobs; it never parses a blob,
 //! never writes anything to disk, and never relays across rooms. Everything a stranger
-//! controls is bounded by [`Limits`].
+//! controls is bounded by [`Limits`]. Behind a reverse proxy listed in
+//! [`Config::trusted_proxies`] the per-address limit counts the forwarded client
+//! address ([`proxy`]).
 //!
 //! # Embedding
 //!
@@ -31,6 +33,7 @@
 
 pub mod config;
 pub mod http;
+pub mod proxy;
 mod rooms;
 pub mod ws;
 

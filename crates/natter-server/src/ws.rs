@@ -33,6 +33,9 @@
 //! Memory per idle connection is kept small: tungstenite's read buffer is 4 KiB instead of
 //! 128 KiB, writes are not buffered (`write_buffer_size` 0), the outbox is a bounded
 //! channel, and memberships are a short vector.
+//!
+//! The per-address limit counts the TCP peer's address, or the client's address from
+//! `X-Forwarded-For` when the peer is a trusted proxy ([`crate::proxy`]).
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -102,7 +105,8 @@ pub(crate) async fn upgrade(
         .max_write_buffer_size(max.saturating_mul(4).max(64 * 1024))
         .max_frame_size(hard_max)
         .max_message_size(hard_max);
-    let admission = state.admit(peer.ip());
+    let client = crate::proxy::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    let admission = state.admit(client);
     ws.on_upgrade(move |socket| async move {
         match admission {
             Some(admission) => run(socket, state, admission).await,

@@ -47,6 +47,17 @@ impl Client {
         Client { ws }
     }
 
+    /// Connects to `/ws` with extra request headers.
+    pub async fn connect_with(addr: SocketAddr, headers: &[(&'static str, &str)]) -> Client {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+        for (name, value) in headers {
+            req.headers_mut().append(*name, value.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        Client { ws }
+    }
+
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: impl Into<String>) {
         self.ws.send(Message::text(text.into())).await.unwrap();

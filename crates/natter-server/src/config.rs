@@ -89,6 +89,11 @@ pub struct Limits {
     pub ping_interval: Duration,
     /// Messages queued for one connection before it counts as a slow consumer (close 4004).
     pub outbox_capacity: usize,
+    /// Bytes queued in all outboxes together; a message beyond it closes its recipient as a
+    /// slow consumer (4004), with a quarter kept for connections that keep up (rule in
+    /// [`crate::outbox`]). Default: an eighth of the machine's memory, clamped to
+    /// 64 MiB..4 GiB ([`crate::outbox::default_budget`]). At least 4 × `max_frame_bytes`.
+    pub max_outbox_bytes: usize,
     /// Longest time one write to a client may take before the connection is dropped.
     pub send_timeout: Duration,
     /// Base delay announced in `reconnect` on shutdown; each client gets it plus up to the
@@ -114,6 +119,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             ping_interval: Duration::from_secs(20),
             outbox_capacity: 64,
+            max_outbox_bytes: crate::outbox::default_budget(),
             send_timeout: Duration::from_secs(10),
             reconnect_after: Duration::from_millis(1000),
             shutdown_grace: Duration::from_secs(5),
@@ -206,6 +212,9 @@ pub struct Args {
     /// Messages queued per connection before it is dropped as too slow.
     #[arg(long, default_value_t = Limits::default().outbox_capacity)]
     pub outbox_capacity: usize,
+    /// Bytes queued in all outboxes together [default: an eighth of memory, 64 MiB..4 GiB].
+    #[arg(long)]
+    pub max_outbox_bytes: Option<usize>,
 }
 
 /// How logs are written.
@@ -254,6 +263,9 @@ impl Args {
             idle_timeout: secs("--idle-timeout-secs", self.idle_timeout_secs)?,
             ping_interval: secs("--ping-interval-secs", self.ping_interval_secs)?,
             outbox_capacity: self.outbox_capacity,
+            max_outbox_bytes: self
+                .max_outbox_bytes
+                .unwrap_or_else(crate::outbox::default_budget),
             ..Limits::default()
         };
         let trusted_proxies = self
@@ -308,6 +320,14 @@ impl Config {
             if value == 0 {
                 return Err(Error::InvalidConfig(format!("{name} must be at least 1")));
             }
+        }
+        if l.max_outbox_bytes / 4 < l.max_frame_bytes {
+            return Err(Error::InvalidConfig(format!(
+                "max_outbox_bytes ({}) must be at least 4 × max_frame_bytes, {}, so that \
+                 a message of the largest size always fits",
+                l.max_outbox_bytes,
+                l.max_frame_bytes.saturating_mul(4)
+            )));
         }
         if l.ping_interval.is_zero() || l.idle_timeout.is_zero() || l.handshake_timeout.is_zero() {
             return Err(Error::InvalidConfig(
@@ -465,6 +485,24 @@ mod tests {
             "https://b.example; script-src *",
         ]);
         assert!(matches!(bad.into_config(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn the_outbox_budget_defaults_to_the_machines_share_and_must_hold_four_frames() {
+        let default = Args::parse_from(["natter-server"]).into_config();
+        assert_eq!(
+            default.ok().map(|c| c.limits.max_outbox_bytes),
+            Some(crate::outbox::default_budget())
+        );
+        let set = Args::parse_from(["natter-server", "--max-outbox-bytes", "1048576"]);
+        assert_eq!(
+            set.into_config().ok().map(|c| c.limits.max_outbox_bytes),
+            Some(1 << 20)
+        );
+        let tiny = Args::parse_from(["natter-server", "--max-outbox-bytes", "100000"]);
+        assert!(
+            matches!(tiny.into_config(), Err(Error::InvalidConfig(m)) if m.contains("max_outbox_bytes"))
+        );
     }
 
     #[test]

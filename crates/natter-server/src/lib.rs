@@ -10,7 +10,8 @@
 //!
 //! The server introduces peers and relays opaque sealed blobs; it never parses a blob,
 //! never writes anything to disk, and never relays across rooms. Everything a stranger
-//! controls is bounded by [`Limits`]. Behind a reverse proxy listed in
+//! controls is bounded by [`Limits`], the memory of all outboxes together by
+//! [`Limits::max_outbox_bytes`] ([`outbox`]). Behind a reverse proxy listed in
 //! [`Config::trusted_proxies`] the per-address limit counts the forwarded client
 //! address ([`proxy`]).
 //!
@@ -33,6 +34,7 @@
 
 pub mod config;
 pub mod http;
+pub mod outbox;
 pub mod proxy;
 mod rooms;
 pub mod ws;
@@ -74,6 +76,8 @@ pub(crate) struct State {
     /// Becomes `true` when the server shuts down.
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) connections: Connections,
+    /// The bytes queued in all outboxes (`Limits::max_outbox_bytes`).
+    pub(crate) outbox_budget: Arc<outbox::OutboxBudget>,
     /// Random salt for the short room tags written to logs, so logs cannot be matched
     /// against room ids from another run.
     pub(crate) log_salt: [u8; 16],
@@ -199,12 +203,17 @@ pub async fn serve(
     let mut log_salt = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut log_salt);
     let grace = config.limits.shutdown_grace;
+    let outbox_budget = Arc::new(outbox::OutboxBudget::new(
+        config.limits.max_outbox_bytes,
+        config.limits.max_frame_bytes,
+    ));
     let state = Arc::new(State {
         rooms: rooms::Rooms::new(config.limits.max_rooms, config.limits.max_peers_per_room),
         config,
         client_config_json,
         shutdown: stop_rx,
         connections: Connections::default(),
+        outbox_budget,
         log_salt,
         inline_scripts: http::InlineScriptHashes::default(),
     });

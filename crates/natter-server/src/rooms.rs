@@ -9,8 +9,9 @@
 //! - the number of rooms never exceeds `max_rooms`, and a room never holds more than
 //!   `max_peers` members;
 //! - delivery never crosses rooms: a message is only pushed to members of the room named;
-//! - a full outbox marks its connection as a slow consumer (it is then closed by its own
-//!   task) instead of growing memory or blocking the sender.
+//! - a full outbox, or a message the server-wide outbox budget refuses
+//!   ([`crate::outbox`]), marks its connection as a slow consumer (it is then closed by its
+//!   own task) instead of growing memory or blocking the sender.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -21,6 +22,8 @@ use axum::extract::ws::Utf8Bytes;
 use natter_core::signal::ServerMessage;
 use tokio::sync::{mpsc, Notify};
 
+use crate::outbox::{OutboxBudget, Queued};
+
 /// Number of shards; a power of two comfortably above the core count.
 const SHARDS: usize = 64;
 
@@ -28,15 +31,24 @@ const SHARDS: usize = 64;
 #[derive(Debug)]
 pub(crate) struct ConnHandle {
     /// The connection's bounded outbox of encoded text frames.
-    pub(crate) tx: mpsc::Sender<Utf8Bytes>,
+    pub(crate) tx: mpsc::Sender<Queued>,
     /// Signalled when the outbox overflowed: the connection must close as a slow consumer.
     pub(crate) overflow: Notify,
+    /// The server-wide budget every queued message is charged to.
+    pub(crate) budget: Arc<OutboxBudget>,
+    /// Bytes queued in this connection's outbox.
+    pub(crate) queued: Arc<AtomicUsize>,
 }
 
 impl ConnHandle {
-    /// Queues `msg` without waiting; a full outbox flags the connection as too slow.
+    /// Queues `msg` without waiting; a full outbox, or a budget that cannot take the
+    /// message, flags the connection as too slow.
     fn deliver(&self, msg: Utf8Bytes) {
-        match self.tx.try_send(msg) {
+        let Some(charge) = self.budget.charge(&self.queued, msg.len()) else {
+            self.overflow.notify_one();
+            return;
+        };
+        match self.tx.try_send(Queued::new(msg, charge)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => self.overflow.notify_one(),
             // The connection is already going away; its own task sends `peer_left`.

@@ -16,7 +16,7 @@
 //! | 4001 | nothing received within `idle_timeout` |
 //! | 4002 | more than `flood_tolerance` frames sent after `rate_limited` |
 //! | 4003 | too many connections from this address or in total |
-//! | 4004 | outbox overflowed: the client does not read (slow consumer) |
+//! | 4004 | outbox overflowed, or the server-wide outbox budget refused a message for it: the client does not read (slow consumer) |
 //!
 //! Only pages from the server's own origin (or `Config::allowed_origins`) may open the
 //! socket; requests without `Origin` (not from a browser) are allowed. This keeps other
@@ -32,7 +32,10 @@
 //!
 //! Memory per idle connection is kept small: tungstenite's read buffer is 4 KiB instead of
 //! 128 KiB, writes are not buffered (`write_buffer_size` 0), the outbox is a bounded
-//! channel, and memberships are a short vector.
+//! channel, and memberships are a short vector. The bytes in all outboxes together are
+//! bounded by `Limits::max_outbox_bytes` ([`crate::outbox`]). A slow consumer leaves its
+//! rooms and drops its queued messages as soon as it is found, before its error frame is
+//! tried (for at most a second, as its socket is likely full).
 //!
 //! The per-address limit counts the TCP peer's address, or the client's address from
 //! `X-Forwarded-For` when the peer is a trusted proxy ([`crate::proxy`]).
@@ -52,6 +55,7 @@ use rand_core::{OsRng, RngCore};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
+use crate::outbox::Queued;
 use crate::rooms::{encode, ConnHandle, JoinError};
 use crate::{Admission, State};
 
@@ -234,6 +238,8 @@ async fn run(socket: WebSocket, state: Arc<State>, admission: Admission) {
         handle: Arc::new(ConnHandle {
             tx,
             overflow: Default::default(),
+            budget: state.outbox_budget.clone(),
+            queued: Default::default(),
         }),
         memberships: Vec::new(),
         bucket: TokenBucket::new(limits.frames_per_sec, limits.frame_burst, now),
@@ -259,7 +265,7 @@ async fn run(socket: WebSocket, state: Arc<State>, admission: Admission) {
 impl Conn {
     async fn event_loop(
         &mut self,
-        outbox: &mut mpsc::Receiver<Utf8Bytes>,
+        outbox: &mut mpsc::Receiver<Queued>,
         shutdown: &mut tokio::sync::watch::Receiver<bool>,
         started: Instant,
     ) -> Flow {
@@ -272,10 +278,7 @@ impl Conn {
             let flow = tokio::select! {
                 biased;
                 _ = shutdown.changed() => self.restart_notice().await,
-                _ = self.handle.overflow.notified() => {
-                    self.send_error(ErrorCode::SlowConsumer, "outbox overflowed", None, None).await;
-                    Flow::Close(CloseCode::SlowConsumer)
-                }
+                _ = self.handle.overflow.notified() => self.on_overflow(outbox).await,
                 frame = self.socket.recv() => self.on_frame(frame).await,
                 Some(msg) = outbox.recv() => self.flush_outbox(msg, outbox).await,
                 () = &mut timer => {
@@ -348,26 +351,43 @@ impl Conn {
             .await;
     }
 
-    /// Writes `first` and whatever else is queued (up to a batch), then flushes once.
-    async fn flush_outbox(
-        &mut self,
-        first: Utf8Bytes,
-        outbox: &mut mpsc::Receiver<Utf8Bytes>,
-    ) -> Flow {
+    /// A slow consumer: its outbox is full or the server-wide budget refused it a message.
+    /// It leaves its rooms and its queued messages are released at once, so that neither
+    /// waits for a socket that is not being read; the error frame gets only a short try.
+    async fn on_overflow(&mut self, outbox: &mut mpsc::Receiver<Queued>) -> Flow {
+        self.leave_all();
+        outbox.close();
+        while outbox.try_recv().is_ok() {}
+        let msg = error_frame(ErrorCode::SlowConsumer, "outbox overflowed", None, None);
+        let _ = timeout(CLOSE_LINGER, self.socket.send(Message::Text(msg))).await;
+        Flow::Close(CloseCode::SlowConsumer)
+    }
+
+    /// Writes `first` and whatever else is queued (up to a batch), then flushes once. A
+    /// message's charge to the outbox budget ends as it is handed to the socket. A write
+    /// stalled by a client that does not read is abandoned as soon as the connection is
+    /// found to be a slow consumer, rather than after the send timeout.
+    async fn flush_outbox(&mut self, first: Queued, outbox: &mut mpsc::Receiver<Queued>) -> Flow {
         let socket = &mut self.socket;
         let write = async {
-            socket.feed(Message::Text(first)).await?;
+            socket.feed(Message::Text(first.into_message())).await?;
             for _ in 1..WRITE_BATCH {
                 match outbox.try_recv() {
-                    Ok(msg) => socket.feed(Message::Text(msg)).await?,
+                    Ok(msg) => socket.feed(Message::Text(msg.into_message())).await?,
                     Err(_) => break,
                 }
             }
             socket.flush().await
         };
-        match timeout(self.state.config.limits.send_timeout, write).await {
-            Ok(Ok(())) => Flow::Continue,
-            Ok(Err(_)) | Err(_) => Flow::Gone,
+        let written = tokio::select! {
+            biased;
+            written = timeout(self.state.config.limits.send_timeout, write) => Some(written),
+            () = self.handle.overflow.notified() => None,
+        };
+        match written {
+            Some(Ok(Ok(()))) => Flow::Continue,
+            Some(Ok(Err(_)) | Err(_)) => Flow::Gone,
+            None => self.on_overflow(outbox).await,
         }
     }
 

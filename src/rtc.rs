@@ -5,7 +5,7 @@
 //!
 //! [`PeerConn`] wraps the connection to one remote signaling session in one room. The
 //! runtime creates it when the server introduces a peer, feeds it the peer's (already
-//! unsealed) [`SignalMessage`]s, sends frames with [`PeerConn::send`], and receives
+//! unsealed) [`PeerSignal`]s, sends frames with [`PeerConn::send`], and receives
 //! [`RtcEvent`]s tagged with the connection's key on one shared channel.
 //!
 //! # Why it looks like this
@@ -42,7 +42,9 @@ use std::rc::{Rc, Weak};
 use futures::channel::mpsc;
 use futures::StreamExt;
 use js_sys::{Function, Reflect, Uint8Array};
-use serde::{Deserialize, Serialize};
+pub use natter_core::peer_signal::PeerSignal;
+/// The runtime's name for [`PeerSignal`] (to be folded into it).
+pub use natter_core::peer_signal::PeerSignal as SignalMessage;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -63,62 +65,6 @@ pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
 /// to this.
 pub const LOW_WATER: u32 = 256 * 1024;
 
-/// What one peer sends another through the (sealed) signaling relay: JSON with its kind in
-/// `"t"` (`{"t":"sdp","kind":"offer","sdp":"…"}`, `{"t":"ice","candidate":"…",…}`).
-///
-/// Encoded by serde; decoded in one flat pass ([`SignalMessage::decode`]), which costs the
-/// download a fraction of the code serde's internally tagged enums need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "t", rename_all = "lowercase")]
-pub enum SignalMessage {
-    /// A session description (`offer` or `answer`).
-    Sdp {
-        /// `offer`, `answer`, `pranswer` or `rollback`.
-        kind: String,
-        /// The SDP text.
-        sdp: String,
-    },
-    /// A trickled ICE candidate.
-    Ice {
-        /// The candidate line.
-        candidate: String,
-        /// Its media id.
-        mid: Option<String>,
-        /// Its m-line index.
-        index: Option<u16>,
-    },
-}
-
-/// The wire shape of every [`SignalMessage`]: the fields of both kinds in one object.
-#[derive(Deserialize)]
-struct RawSignal {
-    t: String,
-    kind: Option<String>,
-    sdp: Option<String>,
-    candidate: Option<String>,
-    mid: Option<String>,
-    index: Option<u16>,
-}
-
-impl SignalMessage {
-    /// Decodes the JSON a peer sealed; `None` for anything else (the runtime drops it).
-    pub fn decode(json: &[u8]) -> Option<SignalMessage> {
-        let raw: RawSignal = serde_json::from_slice(json).ok()?;
-        match raw.t.as_str() {
-            "sdp" => Some(SignalMessage::Sdp {
-                kind: raw.kind?,
-                sdp: raw.sdp?,
-            }),
-            "ice" => Some(SignalMessage::Ice {
-                candidate: raw.candidate?,
-                mid: raw.mid,
-                index: raw.index,
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// How to set up a connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RtcOptions {
@@ -132,7 +78,7 @@ pub struct RtcOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RtcEvent {
     /// Send this to the remote peer through the signaling relay (the runtime seals it).
-    Signal(SignalMessage),
+    Signal(PeerSignal),
     /// The DataChannel opened; the DTLS fingerprints are read from both descriptions.
     Open {
         /// Our certificate's fingerprint (`sha-256 AB:...`).
@@ -155,7 +101,7 @@ pub enum RtcEvent {
 
 enum Task {
     Negotiate,
-    Remote(SignalMessage),
+    Remote(PeerSignal),
     /// The channel opened: report it with both fingerprints. Queued behind any description
     /// still being applied, because Chromium can open the channel before the promise of
     /// `setRemoteDescription` has resolved.
@@ -303,7 +249,7 @@ impl PeerConn {
         };
         let on_ice = on(&weak, |s, ev: RtcPeerConnectionIceEvent| {
             if let Some(c) = ev.candidate() {
-                s.emit(RtcEvent::Signal(SignalMessage::Ice {
+                s.emit(RtcEvent::Signal(PeerSignal::Ice {
                     candidate: c.candidate(),
                     mid: c.sdp_mid(),
                     index: c.sdp_m_line_index(),
@@ -384,7 +330,7 @@ impl PeerConn {
     }
 
     /// Hands the connection a message the remote peer sent through signaling.
-    pub fn on_signal(&self, message: SignalMessage) {
+    pub fn on_signal(&self, message: PeerSignal) {
         let _ = self.tasks.unbounded_send(Task::Remote(message));
     }
 
@@ -509,9 +455,9 @@ async fn negotiate(s: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-async fn on_remote(s: &Shared, msg: SignalMessage) -> Result<(), String> {
+async fn on_remote(s: &Shared, msg: PeerSignal) -> Result<(), String> {
     match msg {
-        SignalMessage::Sdp { kind, sdp } => {
+        PeerSignal::Sdp { kind, sdp } => {
             let sdp_type = match kind.as_str() {
                 "offer" => RtcSdpType::Offer,
                 "answer" => RtcSdpType::Answer,
@@ -546,7 +492,7 @@ async fn on_remote(s: &Shared, msg: SignalMessage) -> Result<(), String> {
             }
             Ok(())
         }
-        SignalMessage::Ice {
+        PeerSignal::Ice {
             candidate,
             mid,
             index,
@@ -583,7 +529,7 @@ fn send_local_description(s: &Shared) {
             RtcSdpType::Pranswer => "pranswer",
             _ => return,
         };
-        s.emit(RtcEvent::Signal(SignalMessage::Sdp {
+        s.emit(RtcEvent::Signal(PeerSignal::Sdp {
             kind: kind.into(),
             sdp: d.sdp(),
         }));
@@ -614,78 +560,4 @@ pub fn describe(e: &JsValue) -> String {
         return String::from(err.message());
     }
     e.as_string().unwrap_or_else(|| format!("{e:?}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-    use super::SignalMessage;
-
-    wasm_bindgen_test_configure!(run_in_browser);
-
-    #[wasm_bindgen_test]
-    fn signal_messages_round_trip_with_fixed_text() {
-        let cases = [
-            (
-                SignalMessage::Sdp {
-                    kind: "offer".into(),
-                    sdp: "v=0\r\n".into(),
-                },
-                r#"{"t":"sdp","kind":"offer","sdp":"v=0\r\n"}"#,
-            ),
-            (
-                SignalMessage::Ice {
-                    candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host".into(),
-                    mid: Some("0".into()),
-                    index: Some(0),
-                },
-                r#"{"t":"ice","candidate":"candidate:1 1 udp 1 10.0.0.1 9 typ host","mid":"0","index":0}"#,
-            ),
-            (
-                SignalMessage::Ice {
-                    candidate: String::new(),
-                    mid: None,
-                    index: None,
-                },
-                r#"{"t":"ice","candidate":"","mid":null,"index":null}"#,
-            ),
-        ];
-        for (message, text) in cases {
-            assert_eq!(serde_json::to_string(&message).ok().as_deref(), Some(text));
-            assert_eq!(SignalMessage::decode(text.as_bytes()), Some(message));
-        }
-        // Optional fields may be left out.
-        assert_eq!(
-            SignalMessage::decode(br#"{"t":"ice","candidate":"c"}"#),
-            Some(SignalMessage::Ice {
-                candidate: "c".into(),
-                mid: None,
-                index: None
-            })
-        );
-    }
-
-    #[wasm_bindgen_test]
-    fn anything_else_a_peer_seals_is_refused() {
-        for text in [
-            &b""[..],
-            b"[]",
-            b"{}",
-            br#"{"t":"sdp","kind":"offer"}"#,
-            br#"{"t":"sdp","sdp":"v=0"}"#,
-            br#"{"t":"ice"}"#,
-            br#"{"t":"ice","candidate":"c","index":70000}"#,
-            br#"{"t":"hug","kind":"offer","sdp":"v=0"}"#,
-            br#"{"t":1}"#,
-            b"\xff\xfe",
-        ] {
-            assert_eq!(
-                SignalMessage::decode(text),
-                None,
-                "{}",
-                String::from_utf8_lossy(text)
-            );
-        }
-    }
 }

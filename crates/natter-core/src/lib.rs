@@ -13,6 +13,7 @@
 //! | [`room`] | room secrets, room ids, invite links, passwords, derived keys |
 //! | [`seal`] | AEAD sealing of signaling blobs |
 //! | [`signal`] | the JSON messages between clients and the signaling server |
+//! | [`peer_signal`] | the connection set-up (SDP, ICE) one peer seals for another |
 //! | [`log`] | signed per-author append-only logs |
 //! | [`hello`] | the DataChannel handshake binding an identity to a connection |
 //! | [`hex`] | the text form of ids and keys |
@@ -26,6 +27,7 @@ pub mod hello;
 pub mod hex;
 pub mod identity;
 pub mod log;
+pub mod peer_signal;
 pub mod room;
 pub mod seal;
 pub mod signal;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::{start, test_config, Client};
 use futures_util::StreamExt;
-use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn a_client_that_does_not_read_is_closed_once_the_server_wide_budget_is_used() {
@@ -34,24 +33,7 @@ async fn a_client_that_does_not_read_is_closed_once_the_server_wide_budget_is_us
     let blob = "B".repeat(60 * 1024);
     // 2,000 messages are 120 MB: far more than the loopback socket buffers, so all but a
     // few megabytes would have to wait in the sleeper's outbox.
-    let mut sent = 0;
-    let mut left = None;
-    while sent < 2000 && left.is_none() {
-        sender.signal("r", &s_sleeper, &blob).await;
-        sent += 1;
-        if let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(Duration::from_millis(1), sender.ws.next()).await
-        {
-            let msg: serde_json::Value = serde_json::from_str(&text).unwrap();
-            if msg["type"] == "peer_left" {
-                left = Some(msg);
-            }
-        }
-    }
-    let left = match left {
-        Some(msg) => msg,
-        None => sender.recv_type("peer_left").await,
-    };
+    let (sent, left) = sender.flood_until_left("r", &s_sleeper, &blob, 2000).await;
     assert_eq!(left["session"], s_sleeper.as_str());
     // What the socket buffers hold (about 70 messages here) plus the budget's four frames;
     // 1,000 messages would be 60 MB.

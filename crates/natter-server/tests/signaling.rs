@@ -441,23 +441,7 @@ async fn a_client_that_does_not_read_is_dropped_as_a_slow_consumer() {
     sender.recv_type("peer_joined").await;
     let blob = "B".repeat(60 * 1024);
     // Enough to fill the loopback socket buffers and then the outbox.
-    let mut left = None;
-    for _ in 0..2000 {
-        sender.signal("r", &s_sleeper, &blob).await;
-        if let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(Duration::from_millis(1), sender.ws.next()).await
-        {
-            let msg: serde_json::Value = serde_json::from_str(&text).unwrap();
-            if msg["type"] == "peer_left" {
-                left = Some(msg);
-                break;
-            }
-        }
-    }
-    let left = match left {
-        Some(msg) => msg,
-        None => sender.recv_type("peer_left").await,
-    };
+    let (_, left) = sender.flood_until_left("r", &s_sleeper, &blob, 2000).await;
     assert_eq!(left["session"], s_sleeper.as_str());
     sender.assert_alive().await;
     drop(sleeper);

@@ -153,6 +153,31 @@ impl Client {
             .await;
     }
 
+    /// Sends `blob` to `to` in `room` up to `max` times, until the server says `to` left
+    /// (as a slow consumer); returns how many were sent and the `peer_left` message.
+    pub async fn flood_until_left(
+        &mut self,
+        room: &str,
+        to: &str,
+        blob: &str,
+        max: usize,
+    ) -> (usize, Value) {
+        let mut sent = 0;
+        while sent < max {
+            self.signal(room, to, blob).await;
+            sent += 1;
+            if let Ok(Some(Ok(Message::Text(text)))) =
+                tokio::time::timeout(Duration::from_millis(1), self.ws.next()).await
+            {
+                let msg: Value = serde_json::from_str(&text).unwrap();
+                if msg["type"] == "peer_left" {
+                    return (sent, msg);
+                }
+            }
+        }
+        (sent, self.recv_type("peer_left").await)
+    }
+
     /// Sends `ping` and expects `pong`: proves the connection still works.
     pub async fn assert_alive(&mut self) {
         self.send(json!({"v":1,"type":"ping"})).await;

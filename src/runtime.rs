@@ -37,8 +37,11 @@
 //!
 //! A wrong password derives a different room id, where nobody is. To say so at once, the
 //! members of a password room are also present in its lobby ([`Room::lobby_id`]), where
-//! nothing is relayed: a joiner whose room is empty while the lobby is not has the wrong
-//! password, and the room is not kept.
+//! nothing is relayed: a joiner whose room is empty while the lobby is not may have the wrong
+//! password. Anyone with the link is in the lobby, with or without the password, so this is
+//! only ever a hint ([`crate::lobby`]): the room is joined and stored as any other, and the
+//! room view says the password may be wrong and offers to enter it again
+//! ([`Command::RetryPassword`]).
 //!
 //! # Ephemeral rooms
 //!
@@ -59,6 +62,7 @@ use natter_core::wire::{Frame, Presence};
 use serde::{Deserialize, Serialize};
 
 use crate::components::status_bar::ServerState;
+use crate::lobby::{LobbyCheck, Verdict};
 use crate::rtc::{PeerConn, RtcEvent, RtcOptions, SignalMessage};
 use crate::server::IceServer;
 use crate::signaling::{SignalEvent, Signaling, SignalingConfig};
@@ -168,8 +172,9 @@ struct RoomRt {
     session: Option<String>,
     /// The lobby's id (hex) for password rooms.
     lobby: Option<String>,
-    /// Waiting for the password check; not shown, not stored.
-    checking: Option<PasswordCheck>,
+    /// The lobby's head counts, for the hint that the password may be wrong (see
+    /// [`crate::lobby`]); only for password rooms joined by link.
+    lobby_check: Option<LobbyCheck>,
     unread: u32,
     last_activity_ms: u64,
     missing: u64,
@@ -178,12 +183,6 @@ struct RoomRt {
     typing: HashMap<PublicKey, f64>,
     presence: HashMap<PublicKey, Presence>,
     dirty: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct PasswordCheck {
-    room_peers: Option<usize>,
-    lobby_peers: Option<usize>,
 }
 
 enum ConnState {
@@ -567,13 +566,14 @@ impl Runtime {
                 ephemeral,
             } => self.create_room(name, password, ephemeral).await,
             Command::JoinLink { link, password } => self.join_link(link, password).await,
+            Command::RetryPassword { room, password } => self.retry_password(&room, password).await,
             Command::JoinNamed { name, password } => {
                 self.busy(Some("Opening the room…"));
                 yield_to_browser().await;
                 let r = Room::from_name_and_password(&name, &password);
                 self.busy(None);
                 match r {
-                    Ok(room) => self.add_room(room, false, true).await,
+                    Ok(room) => self.add_room(room, false, false).await,
                     Err(e) => self.notify(format!("Could not open the room {name:?}: {e}.")),
                 }
             }
@@ -719,7 +719,7 @@ impl Runtime {
         let r = Room::create(&mut rand_core::OsRng, name.as_deref(), password.as_deref());
         self.busy(None);
         match r {
-            Ok(room) => self.add_room(room, ephemeral, true).await,
+            Ok(room) => self.add_room(room, ephemeral, false).await,
             Err(e) => self.notify(format!("The room could not be created: {e}.")),
         }
     }
@@ -751,14 +751,57 @@ impl Runtime {
             }
         };
         let check = room.has_password();
-        self.add_room(room, false, !check).await;
+        self.add_room(room, false, check).await;
     }
 
-    /// Adds a room (or opens it if it is already here), joins it, and shows it. With
-    /// `confirmed` false the room waits for the password check before it is kept.
-    async fn add_room(&mut self, room: Room, ephemeral: bool, confirmed: bool) {
+    /// With the room password entered again from the room `room` (whose password the lobby
+    /// made doubtful): joins the room that password opens. The room the earlier password
+    /// made is deleted only if nothing but our own profile was ever written there; otherwise
+    /// it stays, for the user to leave or delete.
+    async fn retry_password(&mut self, room: &str, password: String) {
+        let Some(old) = RoomId::from_hex(room) else {
+            return;
+        };
+        let Some(invite) = self.rooms.get(&old).map(|r| r.room.invite()) else {
+            return;
+        };
+        if password.is_empty() {
+            return;
+        }
+        self.busy(Some("Checking the password…"));
+        yield_to_browser().await;
+        let r = Room::from_invite(&invite, Some(&password));
+        self.busy(None);
+        let room = match r {
+            Ok(r) => r,
+            Err(e) => return self.notify(format!("Could not join the room: {e}.")),
+        };
+        if room.id() == old {
+            // The same password again: the room is already joined; the hint stays until
+            // someone arrives.
+            return;
+        }
+        let me = self.me;
+        let untouched = self.rooms.get(&old).is_some_and(|r| {
+            r.sync.log().authors().all(|a| *a == me)
+                && r.sync
+                    .log()
+                    .entries_of(&me)
+                    .iter()
+                    .all(|rec| matches!(rec.entry.body, Body::Profile { .. }))
+        });
+        if untouched {
+            self.leave(old, true).await;
+        }
+        self.add_room(room, false, true).await;
+    }
+
+    /// Adds a room (or opens it if it is already here), joins it, stores it and shows it.
+    /// With `check`, the lobby's head counts are watched for the password hint.
+    async fn add_room(&mut self, room: Room, ephemeral: bool, check: bool) {
         let id = room.id();
-        if self.rooms.get(&id).is_some_and(|r| r.checking.is_none()) {
+        if self.rooms.contains_key(&id) {
+            // Opening it rejoins it if it was left.
             navigate(&format!("#/room/{}", id.to_hex()));
             return;
         }
@@ -768,21 +811,12 @@ impl Runtime {
             settings.password_key = Some(*k.as_bytes());
         }
         let mut rt = RoomRt::new(room, ephemeral, settings, sync, BTreeSet::new(), now_ms());
-        if !confirmed {
-            rt.checking = Some(PasswordCheck::default());
+        if check {
+            rt.lobby_check = Some(LobbyCheck::default());
         }
         self.rooms.insert(id, rt);
         self.join_signaling(id);
-        if confirmed {
-            self.confirm_room(id).await;
-        }
-    }
-
-    async fn confirm_room(&mut self, id: RoomId) {
         self.ui.password_prompt.set(None);
-        if let Some(r) = self.rooms.get_mut(&id) {
-            r.checking = None;
-        }
         self.save_room(id).await;
         self.post_profile(id).await;
         self.refresh_rooms();
@@ -793,7 +827,7 @@ impl Runtime {
         let (Some(storage), Some(r)) = (&self.storage, self.rooms.get(&id)) else {
             return;
         };
-        if r.ephemeral || r.checking.is_some() {
+        if r.ephemeral {
             return;
         }
         let rec = RoomRecord {
@@ -811,9 +845,6 @@ impl Runtime {
 
     async fn post_profile(&mut self, id: RoomId) {
         let Some(r) = self.rooms.get(&id) else { return };
-        if r.checking.is_some() {
-            return;
-        }
         // Our latest profile entry in this room, if any (no need to build the whole view).
         let current = r
             .sync
@@ -846,7 +877,7 @@ impl Runtime {
 
     async fn open(&mut self, id: Option<String>) {
         let id = id.as_deref().and_then(RoomId::from_hex);
-        self.current = id.filter(|i| self.rooms.get(i).is_some_and(|r| r.checking.is_none()));
+        self.current = id.filter(|i| self.rooms.contains_key(i));
         if let Some(id) = self.current {
             let rejoin = match self.rooms.get_mut(&id) {
                 Some(r) => {
@@ -1057,7 +1088,7 @@ impl Runtime {
                 peers,
             } => {
                 if let Some(id) = self.lobbies.get(&room).copied() {
-                    self.on_check(id, None, Some(peers.len())).await;
+                    self.on_check(id, None, Some(peers.len()));
                     return;
                 }
                 let Some(id) = RoomId::from_hex(&room) else {
@@ -1067,13 +1098,13 @@ impl Runtime {
                     return;
                 };
                 r.session = Some(session);
-                let checking = r.checking.is_some();
+                let checking = r.lobby_check.is_some();
+                let n = peers.len();
                 for p in peers {
                     self.connect(id, p);
                 }
                 if checking {
-                    let n = self.conns.values().filter(|c| c.room == id).count();
-                    self.on_check(id, Some(n), None).await;
+                    self.on_check(id, Some(n), None);
                 }
             }
             SignalEvent::PeerJoined { room, session } => {
@@ -1082,6 +1113,12 @@ impl Runtime {
                 }
                 if let Some(id) = RoomId::from_hex(&room) {
                     self.connect(id, session);
+                    if let Some(check) =
+                        self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut())
+                    {
+                        check.met_someone();
+                        self.mark_dirty(id);
+                    }
                 }
             }
             SignalEvent::PeerLeft { room, session } => {
@@ -1107,47 +1144,38 @@ impl Runtime {
         }
     }
 
-    async fn on_check(
-        &mut self,
-        id: RoomId,
-        room_peers: Option<usize>,
-        lobby_peers: Option<usize>,
-    ) {
-        let Some(r) = self.rooms.get_mut(&id) else {
+    /// A head count for a password room's check came (`room_peers` from the room,
+    /// `lobby_peers` from its lobby): tells the user what it says, and never removes the room.
+    fn on_check(&mut self, id: RoomId, room_peers: Option<usize>, lobby_peers: Option<usize>) {
+        let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) else {
             return;
         };
-        let Some(check) = r.checking.as_mut() else {
-            return;
-        };
-        if room_peers.is_some() {
-            check.room_peers = room_peers;
+        let before = check.verdict();
+        if let Some(n) = room_peers {
+            check.room_joined(n);
         }
-        if lobby_peers.is_some() {
-            check.lobby_peers = lobby_peers;
+        if let Some(n) = lobby_peers {
+            check.lobby_joined(n);
         }
-        let (Some(room), Some(lobby)) = (check.room_peers, check.lobby_peers) else {
-            return;
-        };
-        if room == 0 && lobby > 0 {
-            let lobby = r.lobby.take();
-            self.leave_signaling(id, lobby);
-            self.close_conns(|c| c.room == id);
-            self.rooms.remove(&id);
-            self.notify(
-                "Wrong password: members of this room are online, but the password does not match \
-                 theirs. Check it and try again."
-                    .into(),
-            );
+        let after = check.verdict();
+        if after == before {
             return;
         }
-        if room == 0 {
+        if after == Verdict::NobodyOnline {
             self.notify(
                 "Nobody from this room is online right now. If the password is wrong you will not \
                  meet anyone; otherwise you connect when someone comes online."
                     .into(),
             );
         }
-        self.confirm_room(id).await;
+        self.mark_dirty(id);
+    }
+
+    /// The room's view needs rebuilding.
+    fn mark_dirty(&mut self, id: RoomId) {
+        if let Some(r) = self.rooms.get_mut(&id) {
+            r.dirty = true;
+        }
     }
 
     fn rtc_options(&self) -> RtcOptions {
@@ -1515,7 +1543,7 @@ impl Runtime {
             }
             Output::Store(records) => {
                 let Some(r) = self.rooms.get(&id) else { return };
-                if r.ephemeral || r.checking.is_some() {
+                if r.ephemeral {
                     return;
                 }
                 let Some(s) = self.storage.clone() else {
@@ -1743,7 +1771,6 @@ impl Runtime {
         let mut list: Vec<RoomSummary> = self
             .rooms
             .iter()
-            .filter(|(_, r)| r.checking.is_none())
             .map(|(id, r)| RoomSummary {
                 id: id.to_hex(),
                 name: room_name(&r.room),
@@ -1876,6 +1903,9 @@ impl Runtime {
             r.missing,
             r.settings.left,
         );
+        let password_hint = r
+            .lobby_check
+            .is_some_and(|c| c.verdict() == Verdict::PasswordMayBeWrong);
         let named: Vec<(PublicKey, PeerPresence, String)> = keys
             .into_iter()
             .map(|(k, p)| {
@@ -1923,6 +1953,7 @@ impl Runtime {
             peers,
             missing,
             left,
+            password_hint,
         })
     }
 }
@@ -1960,7 +1991,7 @@ impl RoomRt {
             sync,
             session: None,
             lobby: None,
-            checking: None,
+            lobby_check: None,
             unread: 0,
             last_activity_ms,
             missing: 0,

@@ -156,6 +156,9 @@ pub struct RoomState {
     pub missing: u64,
     /// The user left the room (kept, not connected).
     pub left: bool,
+    /// Nobody is in the room but someone is in its lobby: the password may be wrong (a hint
+    /// only, see [`crate::lobby`]).
+    pub password_hint: bool,
 }
 
 /// The signaling connection as the user sees it.
@@ -382,6 +385,14 @@ pub enum Command {
         link: String,
         /// The room password, if any.
         password: Option<String>,
+    },
+    /// Join with the room password entered again, from a room whose password the lobby made
+    /// doubtful.
+    RetryPassword {
+        /// The room joined with the earlier password.
+        room: String,
+        /// The password entered now.
+        password: String,
     },
     /// Join (or create) the room with this name and password.
     JoinNamed {

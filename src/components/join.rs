@@ -86,13 +86,6 @@ pub fn PasswordPrompt() -> impl IntoView {
         }
     };
     let password = RwSignal::new(String::new());
-    let field = NodeRef::<Input>::new();
-    Effect::new(move |_| {
-        if let Some(input) = field.get() {
-            // Focus is a convenience; failing to move it changes nothing else.
-            let _ = input.focus();
-        }
-    });
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(link) = pending() else {
@@ -121,15 +114,7 @@ pub fn PasswordPrompt() -> impl IntoView {
             view! {
                 <form class="card prompt" aria-labelledby="prompt-title" on:submit=submit>
                     <h2 id="prompt-title">"This room needs a password"</h2>
-                    <label for="prompt-password">"Room password for this invite"</label>
-                    <input
-                        id="prompt-password"
-                        type="password"
-                        autocomplete="off"
-                        required
-                        node_ref=field
-                        bind:value=password
-                    />
+                    <InvitePassword id="prompt-password" value=password focus=true />
                     <div class="button-row">
                         <button type="submit">"Join with password"</button>
                         <button type="button" class="secondary" on:click=cancel>"Cancel"</button>
@@ -137,5 +122,30 @@ pub fn PasswordPrompt() -> impl IntoView {
                 </form>
             }
         })
+    }
+}
+
+/// The "Room password for this invite" field (required, never autofilled), bound to `value`;
+/// with `focus` it takes the focus when it appears.
+#[component]
+pub fn InvitePassword(
+    /// The input's id (its label points at it).
+    id: &'static str,
+    /// What is typed.
+    value: RwSignal<String>,
+    /// Take the focus when shown.
+    #[prop(optional)]
+    focus: bool,
+) -> impl IntoView {
+    let field = NodeRef::<Input>::new();
+    Effect::new(move |_| {
+        if let (true, Some(input)) = (focus, field.get()) {
+            // Focus is a convenience; failing to move it changes nothing else.
+            let _ = input.focus();
+        }
+    });
+    view! {
+        <label for=id>"Room password for this invite"</label>
+        <input id=id type="password" autocomplete="off" required node_ref=field bind:value=value />
     }
 }

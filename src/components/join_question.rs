@@ -12,6 +12,7 @@ use leptos::html::H2;
 use leptos::prelude::*;
 use natter_core::room::{Invite, Room};
 
+use crate::components::join::InvitePassword;
 use crate::components::{use_sender, use_state};
 use crate::route::{self, Route};
 use crate::state::{Command, RoomSummary};
@@ -132,16 +133,7 @@ pub fn JoinQuestionView() -> impl IntoView {
                     .collect_view()
             };
             let field = needs_password.then(|| {
-                view! {
-                    <label for="join-question-password">"Room password for this invite"</label>
-                    <input
-                        id="join-question-password"
-                        type="password"
-                        autocomplete="off"
-                        required
-                        bind:value=password
-                    />
-                }
+                view! { <InvitePassword id="join-question-password" value=password /> }
             });
             view! {
                 <section class="card prompt join-question" aria-labelledby="join-question-title">
@@ -212,7 +204,10 @@ mod tests {
         let q = JoinQuestion::read(&l, &[]).expect("readable");
         assert_eq!(q.title(), "Join this room?");
         assert!(q.password);
-        assert!(q.facts("Ann").iter().any(|f| f.contains("needs a password")));
+        assert!(q
+            .facts("Ann")
+            .iter()
+            .any(|f| f.contains("needs a password")));
     }
 
     #[test]
@@ -220,15 +215,18 @@ mod tests {
         let (l, id) = link(false, Some("Ours"));
         let here = JoinQuestion::read(&l, &[summary(id.clone(), false)]).expect("readable");
         assert!(here.already_here);
-        assert!(here.facts("Ann").iter().any(|f| f.contains("already in this room")));
+        assert!(here
+            .facts("Ann")
+            .iter()
+            .any(|f| f.contains("already in this room")));
         let left = JoinQuestion::read(&l, &[summary(id, true)]).expect("readable");
         assert!(!left.already_here);
     }
 
     #[test]
     fn a_broken_link_is_explained_in_words() {
-        let e = JoinQuestion::read("https://natter.example/#/join/%%%", &[])
-            .expect_err("unreadable");
+        let e =
+            JoinQuestion::read("https://natter.example/#/join/%%%", &[]).expect_err("unreadable");
         assert!(e.starts_with("This invite link cannot be used"), "{e}");
     }
 }

@@ -22,6 +22,7 @@ pub mod nav;
 pub mod new_room;
 pub mod notices;
 pub mod notifier;
+pub mod password_hint;
 pub mod peers;
 pub mod privacy_screen;
 pub mod qr;

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use crate::components::composer::{Composer, ComposerState};
 use crate::components::invite::Invite;
 use crate::components::message_list::MessageList;
+use crate::components::password_hint::PasswordHint;
 use crate::components::peers::Peers;
 use crate::components::room_actions::RoomActions;
 use crate::components::use_state;
@@ -106,6 +107,7 @@ fn OpenRoom(id: String) -> impl IntoView {
                             })
                     }}
                 </div>
+                <PasswordHint room=id.clone() />
                 <p class="catch-up" aria-live="polite">
                     {move || catch_up_text(missing.get())}
                 </p>

@@ -40,6 +40,7 @@ fn main() {
         offline::late_joiner_syncs_from_b_alone,
         offline::offline_post_is_delivered_later,
         password::password_room,
+        password::a_stranger_in_the_lobby_costs_the_joiner_nothing,
         server_loss::server_killed_mid_chat,
         ephemeral::ephemeral_room_leaves_no_trace,
         tamper::tampering_peer_is_dropped,

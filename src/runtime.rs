@@ -158,9 +158,6 @@ struct RoomSettings {
     /// The stretched password, so the room reopens without asking again.
     #[serde(default)]
     password_key: Option<[u8; 32]>,
-    /// Equivocation evidence: both entries' bytes.
-    #[serde(default)]
-    evidence: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 struct RoomRt {
@@ -453,11 +450,10 @@ impl Runtime {
                 break;
             }
         }
-        let evidence = settings
-            .evidence
-            .iter()
-            .filter_map(|(a, b)| Some((Record::from_bytes(a).ok()?, Record::from_bytes(b).ok()?)))
-            .collect::<Vec<_>>();
+        let evidence = storage
+            .load_evidence(&rec.id)
+            .await
+            .map_err(|e| e.to_string())?;
         let last_activity = records.iter().map(|r| r.entry.wall_ms).max().unwrap_or(0);
         let sync = RoomSync::load(
             room.id(),
@@ -1623,10 +1619,12 @@ impl Runtime {
             second,
         } = &ev
         {
-            if let Some(r) = self.rooms.get_mut(&id) {
-                r.settings
-                    .evidence
-                    .push((first.bytes.clone(), second.bytes.clone()));
+            let kept = self.rooms.get(&id).is_some_and(|r| !r.ephemeral);
+            if let (Some(s), true) = (self.storage.clone(), kept) {
+                // Kept once per author, in a record of its own (see `crate::storage`).
+                if let Err(e) = s.put_evidence(&id, first, second).await {
+                    self.notify(e.to_string());
+                }
             }
             let names = self.rooms.get(&id).map(|r| r.sync.view().names);
             let name = self.name_of(author, names.as_ref());
@@ -1634,7 +1632,6 @@ impl Runtime {
                 "{name} signed two different versions of one message; their later messages \
                  are not accepted."
             ));
-            self.save_room(id).await;
             return;
         }
         let me = self.me;

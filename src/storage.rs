@@ -12,12 +12,20 @@
 //! | `entries` | entry id (hex) | the entry's canonical bytes ([`natter_core::log`]) plus the index fields |
 //! | `peers` | `[room, key]` (hex) | a peer key verified in a room ([`VerifiedPeer`]) |
 //! | `vault` | `"lock"` | the app lock's salt, Argon2id costs and verifier ([`StoredLock`]), when it is on |
+//! | `evidence` | `[room, author]` (hex) | equivocation evidence: the two entries' bytes (`first`, `second`) |
 //!
 //! `entries` has two indexes: `by_room` (`room`) and `by_display` (`[room, lamport, author,
 //! seq]`), the display order of [`natter_core::log`]. `lamport` and `seq` are stored as
 //! 16-digit lower-case hex so that IndexedDB's string order is their numeric order over
-//! the whole `u64` range (a JS number would lose precision above 2^53). `peers` has a
-//! `by_room` index.
+//! the whole `u64` range (a JS number would lose precision above 2^53). `peers` and
+//! `evidence` have a `by_room` index.
+//!
+//! Equivocation evidence (an author who signed two different entries with the same seq) is
+//! one record per room and author, never part of the room record, so keeping it costs one
+//! small write however many pieces a room collects. One piece per author is kept (the
+//! first, as natter-core keeps it), and at most [`MAX_EVIDENCE_AUTHORS`] authors per room:
+//! past that an equivocator is still refused for as long as the page runs, it is only not
+//! remembered across reloads, so a flood of throwaway keys cannot grow the database.
 //!
 //! # Why
 //!
@@ -61,9 +69,10 @@
 //! version introduced, and opening at [`SCHEMA_VERSION`] applies every step. `rexie`
 //! applies a schema declaratively on `upgradeneeded`: stores and indexes the ladder names
 //! that are missing are created, stores it no longer names are deleted, existing records
-//! are kept. A future version 2 adds a `2 =>` arm; a change that must rewrite records
-//! (rather than add stores or indexes) runs right after open, in a transaction, before the
-//! app reads anything.
+//! are kept. Version 2 added `vault`; version 3 added `evidence`, which schema 2 kept inside
+//! each room's settings as JSON arrays of numbers, rewriting the whole room record for every
+//! piece: [`Storage::load_rooms`] moves such evidence into the new store and writes the
+//! record again without it (at the first load, so after unlocking when the lock is on).
 
 use natter_core::identity::PublicKey;
 use natter_core::log::Record;
@@ -73,7 +82,20 @@ use natter_core::room::RoomId;
 pub const DB_NAME: &str = "natter";
 
 /// The current schema version.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The most authors of one room whose equivocation evidence is kept (see the module doc).
+pub const MAX_EVIDENCE_AUTHORS: usize = 64;
+
+/// Splits the evidence schema 2 kept in a room's settings JSON (`"evidence": [[[bytes as
+/// numbers], [...]], ...]`) from the rest: the settings without it, and the pairs. `None`
+/// when there is none (nothing to migrate).
+pub fn take_legacy_evidence(settings: &str) -> Option<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+    let mut json: serde_json::Value = serde_json::from_str(settings).ok()?;
+    let legacy = json.as_object_mut()?.remove("evidence")?;
+    let pairs = serde_json::from_value(legacy).unwrap_or_default();
+    Some((json.to_string(), pairs))
+}
 
 /// Why a storage operation failed. The `Display` text is meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,7 +203,7 @@ impl EntryCursor {
 }
 
 #[cfg(target_arch = "wasm32")]
-pub use browser::{schema, Storage};
+pub use browser::{schema, schema_at, Storage};
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
@@ -199,6 +221,7 @@ mod browser {
     const ENTRIES: &str = "entries";
     const PEERS: &str = "peers";
     const VAULT: &str = "vault";
+    const EVIDENCE: &str = "evidence";
     const LOCK_KEY: &str = "lock";
     const BY_ROOM: &str = "by_room";
     const BY_DISPLAY: &str = "by_display";
@@ -217,8 +240,13 @@ mod browser {
     /// The database schema at [`SCHEMA_VERSION`], as a ladder of versions (see the module
     /// documentation).
     pub fn schema(name: &str) -> RexieBuilder {
-        let mut builder = Rexie::builder(name).version(SCHEMA_VERSION);
-        for version in 1..=SCHEMA_VERSION {
+        schema_at(name, SCHEMA_VERSION)
+    }
+
+    /// The database schema as it was at `at` (tests open old versions to test upgrades).
+    pub fn schema_at(name: &str, at: u32) -> RexieBuilder {
+        let mut builder = Rexie::builder(name).version(at);
+        for version in 1..=at {
             builder = match version {
                 1 => builder
                     .add_object_store(ObjectStore::new(IDENTITY).key_path("slot"))
@@ -238,6 +266,11 @@ mod browser {
                             .add_index(Index::new(BY_ROOM, "room")),
                     ),
                 2 => builder.add_object_store(ObjectStore::new(VAULT).key_path("slot")),
+                3 => builder.add_object_store(
+                    ObjectStore::new(EVIDENCE)
+                        .key_path_array(["room", "author"])
+                        .add_index(Index::new(BY_ROOM, "room")),
+                ),
                 _ => builder,
             };
         }
@@ -263,7 +296,12 @@ mod browser {
 
         /// Opens (creating or upgrading) the database `name`; tests use their own names.
         pub async fn open_named(name: &str) -> Result<Storage, StorageError> {
-            let db = schema(name)
+            Storage::open_at(name, SCHEMA_VERSION).await
+        }
+
+        /// Opens the database `name` at schema version `version` (tests open old versions).
+        pub async fn open_at(name: &str, version: u32) -> Result<Storage, StorageError> {
+            let db = schema_at(name, version)
                 .build()
                 .await
                 .map_err(|e| StorageError::Unavailable(detail(&e)))?;
@@ -360,8 +398,18 @@ mod browser {
             self.put(ROOMS, &[value]).await
         }
 
-        /// Loads every stored room, ordered by room id.
+        /// Loads every stored room, ordered by room id. Evidence a record still carries
+        /// from schema 2 is moved to the evidence store first ([`take_legacy_evidence`]);
+        /// this runs at the first load, which (with the app lock on) is after unlocking.
         pub async fn load_rooms(&self) -> Result<Vec<RoomRecord>, StorageError> {
+            let mut rooms = Vec::new();
+            for rec in self.load_rooms_as_stored().await? {
+                rooms.push(self.migrate_evidence(rec).await?);
+            }
+            Ok(rooms)
+        }
+
+        async fn load_rooms_as_stored(&self) -> Result<Vec<RoomRecord>, StorageError> {
             let tx = self
                 .db
                 .transaction(&[ROOMS], TransactionMode::ReadOnly)
@@ -515,6 +563,129 @@ mod browser {
             index.count(Some(range)).await.map_err(failed)
         }
 
+        /// Keeps equivocation evidence against the author of `first` in `room`: both
+        /// entries' bytes, in a record of its own (the room record is not touched). One piece
+        /// per author is enough (the first is kept: the core keeps one too), and at most
+        /// [`MAX_EVIDENCE_AUTHORS`] authors per room have any. Returns whether it was stored.
+        pub async fn put_evidence(
+            &self,
+            room: &RoomId,
+            first: &Record,
+            second: &Record,
+        ) -> Result<bool, StorageError> {
+            let room_hex = room.to_hex();
+            let author = hex(first.entry.author.as_bytes());
+            let tx = self
+                .db
+                .transaction(&[EVIDENCE], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            let store = tx.store(EVIDENCE).map_err(failed)?;
+            let key = array(&[room_hex.as_str().into(), author.as_str().into()]);
+            let held = store.get(key).await.map_err(failed)?.is_some();
+            let range = KeyRange::only(&room_hex.as_str().into()).map_err(bad_range)?;
+            let authors = store
+                .index(BY_ROOM)
+                .map_err(failed)?
+                .count(Some(range))
+                .await
+                .map_err(failed)?;
+            if held || authors as usize >= MAX_EVIDENCE_AUTHORS {
+                tx.done().await.map_err(failed)?;
+                return Ok(false);
+            }
+            let value = self.evidence_value(&room_hex, &author, first, second)?;
+            store.put(&value, None).await.map_err(failed)?;
+            tx.done().await.map_err(failed)?;
+            Ok(true)
+        }
+
+        /// The stored form of one piece of evidence: the two entries' bytes, or both sealed
+        /// together (the first's length as 4 bytes, big-endian, then both) with the lock on.
+        fn evidence_value(
+            &self,
+            room: &str,
+            author: &str,
+            first: &Record,
+            second: &Record,
+        ) -> Result<JsValue, StorageError> {
+            let sealed = self.seal(&format!("evidence/{room}/{author}"), || {
+                let mut plain = Vec::with_capacity(4 + first.bytes.len() + second.bytes.len());
+                plain.extend_from_slice(&(first.bytes.len() as u32).to_be_bytes());
+                plain.extend_from_slice(&first.bytes);
+                plain.extend_from_slice(&second.bytes);
+                plain
+            });
+            let mut fields = vec![("room", room.into()), ("author", author.into())];
+            match sealed {
+                Some(sealed) => fields.push(("sealed", bytes(&sealed))),
+                None => {
+                    fields.push(("first", bytes(&first.bytes)));
+                    fields.push(("second", bytes(&second.bytes)));
+                }
+            }
+            object(&fields)
+        }
+
+        /// The evidence kept for `room`.
+        pub async fn load_evidence(
+            &self,
+            room: &RoomId,
+        ) -> Result<Vec<(Record, Record)>, StorageError> {
+            let room_hex = room.to_hex();
+            let tx = self
+                .db
+                .transaction(&[EVIDENCE], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(EVIDENCE).map_err(failed)?;
+            let range = KeyRange::only(&room_hex.as_str().into()).map_err(bad_range)?;
+            let values = store
+                .index(BY_ROOM)
+                .map_err(failed)?
+                .get_all(Some(range), None)
+                .await
+                .map_err(failed)?;
+            let record =
+                |b: &[u8]| Record::from_bytes(b).map_err(|e| StorageError::Corrupt(e.to_string()));
+            values
+                .iter()
+                .map(|value| {
+                    let author = get_string(value, "author")?;
+                    let context = format!("evidence/{room_hex}/{author}");
+                    let Some(plain) = self.open_sealed(&context, value)? else {
+                        return Ok((
+                            record(&get_bytes(value, "first")?)?,
+                            record(&get_bytes(value, "second")?)?,
+                        ));
+                    };
+                    let (len, rest) = plain
+                        .split_first_chunk::<4>()
+                        .ok_or_else(|| corrupt("sealed evidence is too short"))?;
+                    let (a, b) = rest
+                        .split_at_checked(u32::from_be_bytes(*len) as usize)
+                        .ok_or_else(|| corrupt("sealed evidence is too short"))?;
+                    Ok((record(a)?, record(b)?))
+                })
+                .collect()
+        }
+
+        /// Moves evidence a room record still carries in its settings (schema 2 kept it
+        /// there, as JSON arrays of numbers under `evidence`) into the evidence store, and
+        /// writes the record again without it. Returns the record as it now is.
+        async fn migrate_evidence(&self, mut rec: RoomRecord) -> Result<RoomRecord, StorageError> {
+            let Some((settings, pairs)) = take_legacy_evidence(&rec.settings) else {
+                return Ok(rec);
+            };
+            for (a, b) in pairs {
+                // Evidence that no longer decodes proves nothing; it is dropped.
+                if let (Ok(a), Ok(b)) = (Record::from_bytes(&a), Record::from_bytes(&b)) {
+                    self.put_evidence(&rec.id, &a, &b).await?;
+                }
+            }
+            rec.settings = settings;
+            self.put_room(&rec).await?;
+            Ok(rec)
+        }
+
         /// Records that `key` was verified in `room`.
         pub async fn put_peer(
             &self,
@@ -556,9 +727,12 @@ mod browser {
             let hex_id = room.to_hex();
             let tx = self
                 .db
-                .transaction(&[ROOMS, ENTRIES, PEERS], TransactionMode::ReadWrite)
+                .transaction(
+                    &[ROOMS, ENTRIES, PEERS, EVIDENCE],
+                    TransactionMode::ReadWrite,
+                )
                 .map_err(failed)?;
-            for name in [ENTRIES, PEERS] {
+            for name in [ENTRIES, PEERS, EVIDENCE] {
                 let store = tx.store(name).map_err(failed)?;
                 let index = store.index(BY_ROOM).map_err(failed)?;
                 let range = KeyRange::only(&hex_id.as_str().into()).map_err(bad_range)?;
@@ -579,7 +753,7 @@ mod browser {
         /// Wipes every store (identity, rooms, entries, peers, the lock) in one transaction,
         /// and forgets the lock's key.
         pub async fn erase_all(&self) -> Result<(), StorageError> {
-            let all = [IDENTITY, ROOMS, ENTRIES, PEERS, VAULT];
+            let all = [IDENTITY, ROOMS, ENTRIES, PEERS, VAULT, EVIDENCE];
             let tx = self
                 .db
                 .transaction(&all, TransactionMode::ReadWrite)
@@ -706,10 +880,15 @@ mod browser {
                     entries.push((room.id, page));
                 }
             }
+            let mut evidence = Vec::new();
+            for room in &rooms {
+                evidence.push((room.id, self.load_evidence(&room.id).await?));
+            }
             Ok(Everything {
                 identity,
                 rooms,
                 entries,
+                evidence,
             })
         }
 
@@ -722,6 +901,14 @@ mod browser {
             }
             for (room, page) in &all.entries {
                 self.put_entries(room, page).await?;
+            }
+            for (room, pieces) in &all.evidence {
+                let room = room.to_hex();
+                let values = pieces
+                    .iter()
+                    .map(|(a, b)| self.evidence_value(&room, &hex(a.entry.author.as_bytes()), a, b))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.put(EVIDENCE, &values).await?;
             }
             Ok(())
         }
@@ -791,6 +978,7 @@ mod browser {
         identity: Option<StoredIdentity>,
         rooms: Vec<RoomRecord>,
         entries: Vec<(RoomId, Vec<Record>)>,
+        evidence: Vec<(RoomId, Vec<(Record, Record)>)>,
     }
 
     /// The JSON inside a sealed identity or room.
@@ -887,6 +1075,26 @@ mod browser {
 
     fn parse_hex32(text: &str) -> Result<[u8; 32], StorageError> {
         natter_core::hex::decode32(text).ok_or_else(|| corrupt("a stored key is not 64 hex digits"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_evidence_is_taken_out_of_the_settings_and_the_rest_is_kept() {
+        let (rest, pairs) =
+            take_legacy_evidence(r#"{"left":false,"evidence":[[[1,2],[3]]],"password_key":null}"#)
+                .expect("there is evidence to move");
+        assert_eq!(pairs, vec![(vec![1, 2], vec![3])]);
+        let rest: serde_json::Value = serde_json::from_str(&rest).expect("JSON");
+        assert_eq!(
+            rest,
+            serde_json::json!({"left": false, "password_key": null})
+        );
+        assert_eq!(take_legacy_evidence(r#"{"left":true}"#), None);
+        assert_eq!(take_legacy_evidence("not json"), None);
     }
 }
 
@@ -1168,6 +1376,158 @@ mod browser_tests {
                 .ctx("count the entries after erasing")?,
             0
         );
+        Ok(())
+    }
+
+    /// Equivocation evidence by the author with secret `[who; 32]`: two different entries
+    /// with the same seq.
+    fn evidence(room: RoomId, who: u8) -> Result<(Record, Record), String> {
+        let a = chain(room, who, &[1])?.remove(0);
+        let b = chain(room, who, &[2])?.remove(0);
+        Ok((a, b))
+    }
+
+    /// What is stored, as the raw values of each store.
+    async fn raw_store(name: &str, store: &str) -> Result<Vec<JsValue>, String> {
+        let db = rexie::Rexie::builder(name)
+            .build()
+            .await
+            .ctx("open the database raw")?;
+        let names = db.store_names();
+        let values = if names.iter().any(|n| n == store) {
+            let tx = db
+                .transaction(&[store], TransactionMode::ReadOnly)
+                .ctx("read the store")?;
+            tx.store(store)
+                .ctx("the store")?
+                .get_all(None, None)
+                .await
+                .ctx("read every value")?
+        } else {
+            Vec::new()
+        };
+        db.close();
+        Ok(values)
+    }
+
+    #[wasm_bindgen_test]
+    async fn evidence_is_kept_as_bytes_once_per_author_up_to_the_cap_without_rewriting_the_room(
+    ) -> Result<(), String> {
+        let name = "natter-test-evidence";
+        let db = fresh(name).await?;
+        let room = RoomId([8; 32]);
+        let rec = RoomRecord {
+            id: room,
+            secret: [1; 32],
+            name: Some("Evidence".into()),
+            password_required: false,
+            settings: "{}".into(),
+            last_activity_ms: 5,
+        };
+        db.put_room(&rec).await.ctx("store the room")?;
+        // More authors than the cap, each caught twice.
+        let authors = MAX_EVIDENCE_AUTHORS as u8 + 6;
+        for round in 0..2 {
+            for who in 1..=authors {
+                let (a, b) = evidence(room, who)?;
+                let kept = db.put_evidence(&room, &a, &b).await.ctx("keep evidence")?;
+                let expect = round == 0 && usize::from(who) <= MAX_EVIDENCE_AUTHORS;
+                assert_eq!(kept, expect, "round {round}, author {who}");
+            }
+        }
+        // The room record is exactly as it was stored: evidence never rewrites it.
+        db.close();
+        let again = Storage::open_named(name).await.ctx("reopen")?;
+        assert_eq!(again.load_rooms().await.ctx("load the rooms")?, vec![rec]);
+        // One value per author, the entries' bytes as bytes, never JSON numbers.
+        let values = raw_store(name, "evidence").await?;
+        assert_eq!(values.len(), MAX_EVIDENCE_AUTHORS);
+        let (a, b) = evidence(room, 1)?;
+        let first = values
+            .iter()
+            .find(|v| {
+                Reflect::get(v, &"author".into())
+                    .ok()
+                    .and_then(|x| x.as_string())
+                    == Some(natter_core::hex::encode(a.entry.author.as_bytes()))
+            })
+            .ok_or("no evidence stored for the first author")?;
+        for (field, record) in [("first", &a), ("second", &b)] {
+            let stored = Reflect::get(first, &field.into())
+                .ctx("read a field")?
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| format!("the `{field}` of the evidence is not bytes"))?
+                .to_vec();
+            assert_eq!(stored, record.bytes, "{field}");
+        }
+        let loaded = again.load_evidence(&room).await.ctx("load the evidence")?;
+        assert_eq!(loaded.len(), MAX_EVIDENCE_AUTHORS);
+        assert!(loaded.iter().any(|(x, y)| *x == a && *y == b));
+        // Deleting the room takes its evidence with it.
+        again.delete_room(&room).await.ctx("delete the room")?;
+        assert!(again
+            .load_evidence(&room)
+            .await
+            .ctx("load again")?
+            .is_empty());
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn upgrading_from_schema_2_keeps_everything_and_moves_evidence_out_of_the_room(
+    ) -> Result<(), String> {
+        let name = "natter-test-upgrade-evidence";
+        rexie::Rexie::delete(name)
+            .await
+            .ctx("delete the test database")?;
+        let old = Storage::open_at(name, 2).await.ctx("open at schema 2")?;
+        let room = RoomId([11; 32]);
+        let (a, b) = evidence(room, 3)?;
+        // Schema 2's form: the evidence inside the room's settings, as arrays of numbers.
+        let settings = serde_json::json!({
+            "left": true,
+            "evidence": [[a.bytes, b.bytes]],
+        })
+        .to_string();
+        let rec = RoomRecord {
+            id: room,
+            secret: [2; 32],
+            name: Some("Old".into()),
+            password_required: false,
+            settings,
+            last_activity_ms: 9,
+        };
+        old.put_room(&rec).await.ctx("store the room at schema 2")?;
+        old.put_entries(&room, &chain(room, 1, &[1, 2])?)
+            .await
+            .ctx("store entries at schema 2")?;
+        old.close();
+
+        let db = Storage::open_named(name)
+            .await
+            .ctx("open at the current schema")?;
+        assert_eq!(db.version().ctx("read the version")?, SCHEMA_VERSION);
+        let rooms = db.load_rooms().await.ctx("load the rooms")?;
+        assert_eq!(rooms.len(), 1);
+        let settings: serde_json::Value =
+            serde_json::from_str(&rooms[0].settings).ctx("read the settings")?;
+        assert_eq!(settings, serde_json::json!({ "left": true }));
+        assert_eq!(rooms[0].name.as_deref(), Some("Old"));
+        assert_eq!(db.count_entries(&room).await.ctx("count entries")?, 2);
+        assert_eq!(
+            db.load_evidence(&room).await.ctx("load the evidence")?,
+            vec![(a.clone(), b.clone())]
+        );
+        // The record as stored no longer carries it, so a second load finds nothing to move.
+        db.close();
+        let again = Storage::open_named(name).await.ctx("reopen")?;
+        let raw_rooms = raw_store(name, "rooms").await?;
+        let stored_settings = Reflect::get(&raw_rooms[0], &"settings".into())
+            .ctx("read the settings")?
+            .as_string()
+            .unwrap_or_default();
+        assert!(!stored_settings.contains("evidence"), "{stored_settings}");
+        assert_eq!(again.load_evidence(&room).await.ctx("load")?.len(), 1);
         Ok(())
     }
 

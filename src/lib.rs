@@ -26,6 +26,8 @@ pub mod server;
 // Entry signatures verified by the browser's WebCrypto Ed25519 (module docs in the file).
 #[cfg(target_arch = "wasm32")]
 pub mod sigcheck;
+// Safety numbers for the peers shown, each computed once.
+pub mod safety;
 // What the views show and what they may ask for.
 pub mod state;
 // The WebSocket client for the signaling server: reconnects, heartbeats and re-joins rooms,

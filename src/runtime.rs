@@ -53,7 +53,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use futures::channel::mpsc;
 use futures::StreamExt;
 use natter_core::hello::{validate_display_name, Hello, HelloContext};
-use natter_core::identity::{Identity, PublicKey, SafetyNumber};
+use natter_core::identity::{Identity, PublicKey};
 use natter_core::log::{Body, EntryId, Record, RoomView};
 use natter_core::room::{Invite, PasswordKey, Room, RoomId, RoomSecret};
 use natter_core::sync::{Event, Input, Output, PeerId, RoomSync, SyncConfig};
@@ -246,7 +246,8 @@ struct Runtime {
     away: bool,
     /// Checks entry signatures with WebCrypto before natter-core sees them.
     verifier: crate::sigcheck::WebVerifier,
-    safety: std::cell::RefCell<HashMap<PublicKey, Vec<String>>>,
+    /// Safety numbers of the peers shown, each computed once ([`crate::safety`]).
+    safety: std::cell::RefCell<crate::safety::SafetyNumbers>,
 }
 
 fn now_ms() -> u64 {
@@ -1788,18 +1789,7 @@ impl Runtime {
     }
 
     fn safety_number(&self, key: &PublicKey) -> Vec<String> {
-        let me = self.me;
-        self.safety
-            .borrow_mut()
-            .entry(*key)
-            .or_insert_with(|| {
-                SafetyNumber::new(&me, key)
-                    .groups()
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .clone()
+        self.safety.borrow_mut().of(&self.me, key)
     }
 
     fn room_state(&self, id: RoomId) -> Option<RoomState> {
@@ -1883,11 +1873,16 @@ impl Runtime {
                 _ => connecting += 1,
             }
         }
-        for author in r.sync.log().authors() {
-            if *author != self.me && !keys.iter().any(|(k, _)| k == author) {
-                keys.push((*author, PeerPresence::Offline));
-            }
-        }
+        // Known from the history only: a bounded number are listed (and get a safety
+        // number), so thousands of throwaway authors cost nothing here.
+        let connected: HashSet<PublicKey> = keys.iter().map(|(k, _)| *k).collect();
+        let offline = r
+            .sync
+            .log()
+            .authors()
+            .filter(|a| **a != self.me && !connected.contains(*a));
+        let (offline, more_peers) = crate::safety::shown(offline, &r.verified);
+        keys.extend(offline.into_iter().map(|k| (k, PeerPresence::Offline)));
         let verified_names: Vec<(PublicKey, String)> =
             r.verified.iter().map(|k| (*k, name_of(k))).collect();
         let typing: Vec<PublicKey> = r.typing.keys().copied().collect();
@@ -1951,6 +1946,7 @@ impl Runtime {
             missing,
             left,
             password_hint,
+            more_peers,
         })
     }
 }

@@ -159,6 +159,9 @@ pub struct RoomState {
     /// Nobody is in the room but someone is in its lobby: the password may be wrong (a hint
     /// only, see [`crate::lobby`]).
     pub password_hint: bool,
+    /// How many more people known from the history are not listed in `peers` (see
+    /// [`crate::safety`]).
+    pub more_peers: usize,
 }
 
 /// The signaling connection as the user sees it.

@@ -15,6 +15,14 @@ pub fn key_changed_warning(name: &str) -> String {
     format!("Warning: {name}'s safety number has changed. Their key is not the one you verified.")
 }
 
+/// The line under the list for people known from the history but not listed.
+pub fn more_peers_text(n: usize) -> String {
+    match n {
+        1 => "And 1 more person known from the history.".to_owned(),
+        n => format!("And {n} more people known from the history."),
+    }
+}
+
 /// The Peers panel.
 #[component]
 pub fn Peers(
@@ -30,6 +38,7 @@ pub fn Peers(
             .with(|r| r.as_ref().map(|r| r.peers.clone()).unwrap_or_default())
     });
     let empty = move || peers.with(Vec::is_empty);
+    let more = Memo::new(move |_| state.room.with(|r| r.as_ref().map_or(0, |r| r.more_peers)));
     view! {
         <section class="panel peers" aria-label="Peers">
             <h3>"Peers"</h3>
@@ -60,6 +69,10 @@ pub fn Peers(
                     children=move |(_, peer)| view! { <Peer peer room sender=sender /> }
                 />
             </ul>
+            {move || {
+                let n = more.get();
+                (n > 0).then(|| view! { <p class="muted">{more_peers_text(n)}</p> })
+            }}
         </section>
     }
 }
@@ -129,5 +142,22 @@ fn Peer(
             {number}
             {verification}
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_people_not_listed_are_counted_in_words() {
+        assert_eq!(
+            more_peers_text(1),
+            "And 1 more person known from the history."
+        );
+        assert_eq!(
+            more_peers_text(2950),
+            "And 2950 more people known from the history."
+        );
     }
 }

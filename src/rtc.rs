@@ -42,9 +42,7 @@ use std::rc::{Rc, Weak};
 use futures::channel::mpsc;
 use futures::StreamExt;
 use js_sys::{Function, Reflect, Uint8Array};
-pub use natter_core::peer_signal::PeerSignal;
-/// The runtime's name for [`PeerSignal`] (to be folded into it).
-pub use natter_core::peer_signal::PeerSignal as SignalMessage;
+use natter_core::peer_signal::PeerSignal;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -63,7 +63,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::components::status_bar::ServerState;
 use crate::lobby::{LobbyCheck, Verdict};
-use crate::rtc::{PeerConn, RtcEvent, RtcOptions, SignalMessage};
+use crate::rtc::{PeerConn, RtcEvent, RtcOptions};
+use natter_core::peer_signal::PeerSignal;
 use crate::server::IceServer;
 use crate::signaling::{SignalEvent, Signaling, SignalingConfig};
 use crate::state::{
@@ -1264,14 +1265,14 @@ impl Runtime {
                 return;
             }
         };
-        let Some(msg) = SignalMessage::decode(&plain) else {
+        let Some(msg) = PeerSignal::decode(&plain) else {
             warn("a peer's signal could not be read");
             return;
         };
         if let Some(key) = self.connect(id, from.to_owned()) {
             match &msg {
-                SignalMessage::Sdp { kind, .. } => trace(&format!("conn {key}: received {kind}")),
-                SignalMessage::Ice { candidate, .. } => {
+                PeerSignal::Sdp { kind, .. } => trace(&format!("conn {key}: received {kind}")),
+                PeerSignal::Ice { candidate, .. } => {
                     trace(&format!("conn {key}: received candidate {candidate}"))
                 }
             }
@@ -1285,10 +1286,10 @@ impl Runtime {
 
     async fn on_rtc(&mut self, key: u64, event: RtcEvent) {
         match &event {
-            RtcEvent::Signal(SignalMessage::Sdp { kind, .. }) => {
+            RtcEvent::Signal(PeerSignal::Sdp { kind, .. }) => {
                 trace(&format!("conn {key}: sending {kind}"))
             }
-            RtcEvent::Signal(SignalMessage::Ice { candidate, .. }) => {
+            RtcEvent::Signal(PeerSignal::Ice { candidate, .. }) => {
                 trace(&format!("conn {key}: sending candidate {candidate}"))
             }
             RtcEvent::Frame(_) | RtcEvent::Drained => {}
@@ -1303,9 +1304,7 @@ impl Runtime {
                 let (Some(sig), Some(r)) = (&self.signaling, self.rooms.get(&id)) else {
                     return;
                 };
-                let Ok(plain) = serde_json::to_vec(&msg) else {
-                    return;
-                };
+                let plain = msg.encode();
                 match natter_core::seal::seal_to_text(
                     r.room.signal_key(),
                     &mut rand_core::OsRng,

@@ -1004,6 +1004,8 @@ impl RoomView {
         let mut index: HashMap<EntryId, usize> = HashMap::new();
         // Reaction entry id → (message index, emoji, reactor).
         let mut reactions: HashMap<EntryId, (usize, String, PublicKey)> = HashMap::new();
+        // How many live reactions each (message, emoji, author) has: a delete removes one.
+        let mut live: HashMap<(usize, String, PublicKey), u32> = HashMap::new();
         let mut authors: HashMap<EntryId, PublicKey> = HashMap::new();
         for r in recs {
             let e = &r.entry;
@@ -1085,10 +1087,16 @@ impl RoomView {
                         m.text.clear();
                         m.attachment = None;
                     } else if let Some((i, emoji, who)) = reactions.remove(target) {
-                        let still = reactions
-                            .values()
-                            .any(|(j, em, w)| *j == i && *em == emoji && *w == who);
-                        if !still {
+                        // Counted, not searched: a scan of every live reaction per delete
+                        // made the view quadratic in what one member may post.
+                        let key = (i, emoji, who);
+                        let n = live.get_mut(&key).map_or(0, |n| {
+                            *n = n.saturating_sub(1);
+                            *n
+                        });
+                        let (i, emoji, who) = key;
+                        if n == 0 {
+                            live.remove(&(i, emoji.clone(), who));
                             if let Some(set) = view.messages[i].reactions.get_mut(&emoji) {
                                 set.remove(&who);
                                 if set.is_empty() {
@@ -1108,6 +1116,7 @@ impl RoomView {
                             .or_default()
                             .insert(e.author);
                         reactions.insert(r.id, (i, emoji.clone(), e.author));
+                        *live.entry((i, emoji.clone(), e.author)).or_insert(0) += 1;
                     }
                     None => view.issues.push(ViewIssue::UnknownTarget { entry: r.id }),
                 },
@@ -1392,5 +1401,31 @@ mod tests {
         let view = RoomView::build([&m, &r, &unreact, &del]);
         assert!(view.messages[0].deleted);
         assert_eq!(view.messages[0].text, "");
+    }
+
+    #[test]
+    fn a_reaction_given_twice_stays_until_both_are_withdrawn() {
+        let a = ident(1);
+        let m = sign(&a, 1, EntryId::ZERO, 1, text("hi"));
+        let react = |seq, prev| {
+            sign(
+                &a,
+                seq,
+                prev,
+                seq,
+                Body::Reaction {
+                    target: m.id,
+                    emoji: "🎉".into(),
+                },
+            )
+        };
+        let r1 = react(2, m.id);
+        let r2 = react(3, r1.id);
+        let un1 = sign(&a, 4, r2.id, 4, Body::Delete { target: r1.id });
+        let un2 = sign(&a, 5, un1.id, 5, Body::Delete { target: r2.id });
+        let view = RoomView::build([&m, &r1, &r2, &un1]);
+        assert!(view.messages[0].reactions["🎉"].contains(&a.public()));
+        let view = RoomView::build([&m, &r1, &r2, &un1, &un2]);
+        assert!(view.messages[0].reactions.is_empty());
     }
 }

@@ -33,9 +33,14 @@ pub fn fingerprint(m: &MessageView) -> u64 {
     h.finish()
 }
 
-/// `HH:MM` in local time and an ISO timestamp, or `None` for an unknown time.
+/// The largest time a JS `Date` holds (ms after the epoch, ECMA-262 §21.4.1.1); a peer
+/// chooses `wall_ms`, and past this `toISOString` throws.
+const MAX_DATE_MS: u64 = 8_640_000_000_000_000;
+
+/// `HH:MM` in local time and an ISO timestamp, or `None` for an unknown time (none, or
+/// beyond what a date can be).
 fn times(wall_ms: u64) -> Option<(String, String)> {
-    if wall_ms == 0 {
+    if wall_ms == 0 || wall_ms > MAX_DATE_MS {
         return None;
     }
     // Millisecond timestamps fit an f64 exactly until the year 287396.
@@ -197,5 +202,22 @@ mod tests {
         let mut delivered = message();
         delivered.delivery = Delivery::Delivered(2);
         assert_ne!(fingerprint(&delivered), same);
+    }
+}
+
+#[cfg(test)]
+mod browser_tests {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::{times, MAX_DATE_MS};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn a_time_no_date_can_hold_shows_as_unknown() {
+        assert!(times(MAX_DATE_MS).is_some_and(|(_, iso)| iso.starts_with("+275760-09-13")));
+        assert_eq!(times(MAX_DATE_MS + 1), None);
+        assert_eq!(times(u64::MAX), None);
+        assert_eq!(times(0), None);
     }
 }

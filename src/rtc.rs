@@ -27,6 +27,9 @@
 //!   When both are empty again [`RtcEvent::Drained`] tells the protocol it may serve more,
 //!   which bounds what a peer's wants queue here; a connection whose Rust queue still
 //!   passes [`MAX_QUEUED_BYTES`] (a peer that stopped reading) is closed.
+//! - **Bounds on the peer:** a received message over natter-core's frame limit closes the
+//!   connection before it is copied; at most [`MAX_REMOTE_CANDIDATES`] ICE candidates are
+//!   taken per connection.
 //! - **ICE restart** when the connection state becomes `failed` (by the impolite end).
 //! - The **first offer** is always the impolite end's: the polite end waits for it rather
 //!   than colliding (see `negotiate`).
@@ -55,6 +58,9 @@ use web_sys::{
 
 /// Above this many bytes buffered in the DataChannel, frames wait in Rust.
 pub const HIGH_WATER: u32 = 1024 * 1024;
+/// Most ICE candidates taken from one peer per connection (an ICE restart included); more
+/// are dropped. A host, a reflexive and a relay candidate per interface need far fewer.
+pub const MAX_REMOTE_CANDIDATES: u32 = 64;
 /// Most bytes that may wait in Rust for one connection. natter-core serves wanted history a
 /// window at a time (after [`RtcEvent::Drained`]), so only a peer that stops reading while
 /// live messages keep coming reaches it; that connection is then closed.
@@ -114,6 +120,8 @@ struct Shared {
     making_offer: Cell<bool>,
     ignore_offer: Cell<bool>,
     pending_candidates: RefCell<Vec<RtcIceCandidateInit>>,
+    /// Candidates the peer has sent (bounded by [`MAX_REMOTE_CANDIDATES`]).
+    remote_candidates: Cell<u32>,
     queue: RefCell<VecDeque<Vec<u8>>>,
     /// Bytes in `queue`.
     queued: Cell<usize>,
@@ -230,6 +238,7 @@ impl PeerConn {
             making_offer: Cell::new(false),
             ignore_offer: Cell::new(false),
             pending_candidates: RefCell::new(Vec::new()),
+            remote_candidates: Cell::new(0),
             queue: RefCell::new(VecDeque::new()),
             queued: Cell::new(0),
             sent: Cell::new(false),
@@ -280,10 +289,17 @@ impl PeerConn {
             let data = ev.data();
             // Text or blobs are not part of the protocol: an empty frame fails decoding, so
             // the runtime treats the sender like any other malformed one.
-            let frame = data
-                .dyn_ref::<js_sys::ArrayBuffer>()
-                .map(|buf| Uint8Array::new(buf).to_vec())
-                .unwrap_or_default();
+            let buf = data.dyn_ref::<js_sys::ArrayBuffer>();
+            // Measured before it is copied into wasm memory: a browser other than Chromium,
+            // or a modified client, can send messages far larger than any frame.
+            if buf.is_some_and(|b| b.byte_length() as usize > natter_core::wire::MAX_FRAME_LEN) {
+                s.emit(RtcEvent::Failed(
+                    "A peer sent a message over the size limit and was disconnected.".into(),
+                ));
+                s.emit(RtcEvent::Closed);
+                return;
+            }
+            let frame = buf.map(|b| Uint8Array::new(b).to_vec()).unwrap_or_default();
             s.emit(RtcEvent::Frame(frame));
         });
         let on_low = on(&weak, |s, _: JsValue| s.drain());
@@ -495,6 +511,13 @@ async fn on_remote(s: &Shared, msg: PeerSignal) -> Result<(), String> {
             mid,
             index,
         } => {
+            // A peer could make us try any number of addresses: past the bound, candidates
+            // are dropped (one connection needs a handful).
+            let seen = s.remote_candidates.get();
+            if seen >= MAX_REMOTE_CANDIDATES {
+                return Ok(());
+            }
+            s.remote_candidates.set(seen + 1);
             let init = RtcIceCandidateInit::new(&candidate);
             init.set_sdp_mid(mid.as_deref());
             init.set_sdp_m_line_index(index);

@@ -66,6 +66,11 @@ pub const ENTRY_VERSION: u8 = 1;
 pub const ENTRY_SIGNING_DOMAIN: &[u8] = b"natter/entry/v1\0";
 /// Maximum length of a text (in Unicode scalar values) in `Text` and `Edit` bodies.
 pub const MAX_TEXT_CHARS: usize = 10_000;
+/// The largest Lamport time a new entry of ours follows ([`RoomLog::max_lamport`]). Larger
+/// ones are held and sorted as signed, but a member who signs one (up to `u64::MAX`) does
+/// not make every later post tie at the top and fall back to sorting by author key: at one
+/// post a millisecond, 2^53 lasts 285,000 years.
+pub const MAX_LAMPORT_FOLLOWED: u64 = 1 << 53;
 /// Maximum bytes of a text: every char is at most 4 bytes of UTF-8.
 pub const MAX_TEXT_BYTES: usize = MAX_TEXT_CHARS * 4;
 /// Maximum bytes of a reaction emoji.
@@ -829,7 +834,9 @@ impl RoomLog {
             self.flagged.insert(author);
             return Append::ChainBreak { existing: head };
         }
-        self.max_lamport = self.max_lamport.max(rec.entry.lamport);
+        if rec.entry.lamport <= MAX_LAMPORT_FOLLOWED {
+            self.max_lamport = self.max_lamport.max(rec.entry.lamport);
+        }
         self.ids.insert(rec.id, (author, seq));
         log.records.push(rec);
         self.total += 1;
@@ -901,7 +908,7 @@ impl RoomLog {
             })
     }
 
-    /// The largest lamport held (0 if empty).
+    /// The largest Lamport time held up to [`MAX_LAMPORT_FOLLOWED`] (0 if none).
     pub fn max_lamport(&self) -> u64 {
         self.max_lamport
     }

@@ -903,7 +903,9 @@ impl RoomLog {
             .iter()
             .rev()
             .find_map(|r| match &r.entry.body {
-                Body::Profile { display_name } => Some(display_name.as_str()),
+                Body::Profile { display_name } if shown_name(display_name) => {
+                    Some(display_name.as_str())
+                }
                 _ => None,
             })
     }
@@ -1055,9 +1057,12 @@ impl RoomView {
                         reactions: BTreeMap::new(),
                     });
                 }
-                Body::Profile { display_name } => {
+                // A profile entry is valid with any name within its length, but only names a
+                // hello could carry are shown (no blank, control or bidi-override names).
+                Body::Profile { display_name } if shown_name(display_name) => {
                     view.names.insert(e.author, display_name.clone());
                 }
+                Body::Profile { .. } => {}
                 Body::Edit { target, text } => match index.get(target) {
                     Some(&i) if view.messages[i].author != e.author => {
                         view.issues.push(ViewIssue::NotOwnEntry {
@@ -1435,4 +1440,48 @@ mod tests {
         let view = RoomView::build([&m, &r1, &r2, &un1, &un2]);
         assert!(view.messages[0].reactions.is_empty());
     }
+
+    #[test]
+    fn a_profile_name_no_hello_could_carry_is_not_shown() {
+        let a = ident(1);
+        let ok = sign(
+            &a,
+            1,
+            EntryId::ZERO,
+            1,
+            Body::Profile {
+                display_name: "Ann".into(),
+            },
+        );
+        let bidi = sign(
+            &a,
+            2,
+            ok.id,
+            2,
+            Body::Profile {
+                display_name: "\u{202E}nnA".into(),
+            },
+        );
+        let blank = sign(
+            &a,
+            3,
+            bidi.id,
+            3,
+            Body::Profile {
+                display_name: "  ".into(),
+            },
+        );
+        let view = RoomView::build([&ok, &bidi, &blank]);
+        assert_eq!(view.names.get(&a.public()).map(String::as_str), Some("Ann"));
+        let mut log = RoomLog::new(ok.entry.room_id);
+        for r in [ok, bidi, blank] {
+            assert_eq!(log.append(r), Append::Appended);
+        }
+        assert_eq!(log.display_name(&a.public()), Some("Ann"));
+    }
+}
+
+/// Whether a profile's name may be shown: the rules of a hello's name.
+fn shown_name(name: &str) -> bool {
+    crate::hello::validate_display_name(name).is_ok()
 }

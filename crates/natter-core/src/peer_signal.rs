@@ -144,7 +144,10 @@ mod tests {
             ),
         ];
         for (message, text) in cases {
-            assert_eq!(String::from_utf8(message.encode()).ok().as_deref(), Some(text));
+            assert_eq!(
+                String::from_utf8(message.encode()).ok().as_deref(),
+                Some(text)
+            );
             assert_eq!(PeerSignal::decode(text.as_bytes()), Some(message));
         }
     }
@@ -192,7 +195,12 @@ mod tests {
             long_candidate.as_bytes(),
             long_mid.as_bytes(),
         ] {
-            assert_eq!(PeerSignal::decode(text), None, "{}", String::from_utf8_lossy(text));
+            assert_eq!(
+                PeerSignal::decode(text),
+                None,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
         }
     }
 

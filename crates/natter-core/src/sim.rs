@@ -923,7 +923,10 @@ impl Sim {
         for (i, node) in self.nodes[..n].iter().enumerate() {
             if let Some(s) = &node.sync {
                 if s.pending_bytes() > self.cfg.sync.max_pending_bytes {
-                    return Err(format!("seed {seed}: node {i} holds {} bytes pending", s.pending_bytes()));
+                    return Err(format!(
+                        "seed {seed}: node {i} holds {} bytes pending",
+                        s.pending_bytes()
+                    ));
                 }
             }
         }

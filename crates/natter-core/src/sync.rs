@@ -659,7 +659,11 @@ impl RoomSync {
                 let now = self.now;
                 self.expire_wants();
                 let ttl = self.config.pending_ttl_ms;
-                if self.pending.values().any(|p| p.at.saturating_add(ttl) <= now) {
+                if self
+                    .pending
+                    .values()
+                    .any(|p| p.at.saturating_add(ttl) <= now)
+                {
                     self.retain_pending(|_, p| p.at.saturating_add(ttl) > now);
                 }
                 if self.announce_at.is_some_and(|at| at <= now) {
@@ -1282,7 +1286,8 @@ impl RoomSync {
                 {
                     self.pending_bytes += len;
                     let at = self.now;
-                    self.pending.insert((author, seq), Pending { rec: r, from, at });
+                    self.pending
+                        .insert((author, seq), Pending { rec: r, from, at });
                 }
                 let g = gaps.entry(author).or_insert(0);
                 *g = (*g).max(seq - 1);

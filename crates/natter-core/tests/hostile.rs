@@ -36,7 +36,10 @@ fn chain(seed: u8, n: usize, len: usize) -> Vec<Record> {
     let mut a = node(seed);
     for i in 0..n {
         let mut t = format!("{i} ");
-        t.extend(std::iter::repeat_n('\u{1F600}', len.saturating_sub(t.len()) / 4));
+        t.extend(std::iter::repeat_n(
+            '\u{1F600}',
+            len.saturating_sub(t.len()) / 4,
+        ));
         a.handle(1, Input::Post(text(t))).expect("valid post");
     }
     a.log().entries_of(&a.me()).to_vec()
@@ -156,16 +159,26 @@ fn overlapping_wants_are_served_without_repeats() {
         }
     }
     seqs.sort_unstable();
-    assert_eq!(seqs, (1..=100).collect::<Vec<u64>>(), "every entry exactly once");
+    assert_eq!(
+        seqs,
+        (1..=100).collect::<Vec<u64>>(),
+        "every entry exactly once"
+    );
 }
 
 #[test]
 fn pending_entries_from_a_peer_are_dropped_when_it_leaves() {
     let recs = chain(2, 50, 20);
     let mut n = holder(Vec::new(), &[ATTACKER]);
-    frame(&mut n, 2, ATTACKER, Frame::Push(recs[1..].to_vec()).encode());
+    frame(
+        &mut n,
+        2,
+        ATTACKER,
+        Frame::Push(recs[1..].to_vec()).encode(),
+    );
     assert_eq!(n.pending_len(), 49, "held while the gap is wanted");
-    n.handle(3, Input::PeerDisconnected(ATTACKER)).expect("leave");
+    n.handle(3, Input::PeerDisconnected(ATTACKER))
+        .expect("leave");
     assert_eq!(n.pending_len(), 0, "nothing kept for a peer that left");
 }
 
@@ -173,7 +186,12 @@ fn pending_entries_from_a_peer_are_dropped_when_it_leaves() {
 fn pending_entries_expire_when_their_chain_never_completes() {
     let recs = chain(2, 10, 20);
     let mut n = holder(Vec::new(), &[ATTACKER]);
-    frame(&mut n, 2, ATTACKER, Frame::Push(recs[1..].to_vec()).encode());
+    frame(
+        &mut n,
+        2,
+        ATTACKER,
+        Frame::Push(recs[1..].to_vec()).encode(),
+    );
     assert_eq!(n.pending_len(), 9);
     let later = 2 + SyncConfig::default().pending_ttl_ms + 1;
     n.handle(later, Input::Tick).expect("tick");
@@ -194,10 +212,18 @@ fn the_pending_set_is_bounded_in_bytes() {
     let budget = SyncConfig::default().max_pending_bytes;
     assert!(held <= budget, "{held} bytes pending, budget {budget}");
     assert!(n.pending_len() > 0, "the budget still holds some");
-    assert!(held >= n.pending_len() * smallest, "the count of bytes is kept");
+    assert!(
+        held >= n.pending_len() * smallest,
+        "the count of bytes is kept"
+    );
     // The owner of the chain serves entry 1 and then every want, and announces its head
     // again after the wants time out, as every honest peer does: nothing is lost.
-    let out = frame(&mut n, 3, ATTACKER, Frame::Entries(vec![recs[0].clone()]).encode());
+    let out = frame(
+        &mut n,
+        3,
+        ATTACKER,
+        Frame::Entries(vec![recs[0].clone()]).encode(),
+    );
     serve_wants(&mut n, out, &recs, 4);
     let later = 4 + SyncConfig::default().want_timeout_ms;
     n.handle(later, Input::Tick).expect("tick");
@@ -254,7 +280,8 @@ fn a_summary_of_made_up_authors_is_bounded_and_forgotten_when_the_peer_leaves() 
     let cap = natter_core::sync::MAX_UNHELD_AUTHORS_PER_PEER;
     assert!(wanted <= cap, "wanted {wanted} made-up authors, cap {cap}");
     assert!(missing.is_some_and(|m| m > 0));
-    n.handle(3, Input::PeerDisconnected(ATTACKER)).expect("leave");
+    n.handle(3, Input::PeerDisconnected(ATTACKER))
+        .expect("leave");
     let out = n.drain_outputs();
     assert_eq!(last_missing(&out), Some(0), "no fake missing count is left");
 }
@@ -338,7 +365,10 @@ fn a_peer_that_never_drains_is_served_one_window_and_no_more() {
     let mut bytes = 0;
     for t in 0..5 {
         // Wants again and again, past the dedup window, without ever reading.
-        bytes += sent_to(&frame(&mut n, 2 + t * 60_000, ATTACKER, want[0].clone()), ATTACKER);
+        bytes += sent_to(
+            &frame(&mut n, 2 + t * 60_000, ATTACKER, want[0].clone()),
+            ATTACKER,
+        );
     }
     assert!(
         bytes <= window + 1_100,
@@ -347,7 +377,8 @@ fn a_peer_that_never_drains_is_served_one_window_and_no_more() {
     // Draining lets the rest through, each entry once.
     let mut seqs = Vec::new();
     loop {
-        n.handle(400_000, Input::Drained(ATTACKER)).expect("drained");
+        n.handle(400_000, Input::Drained(ATTACKER))
+            .expect("drained");
         let out = n.drain_outputs();
         if out.is_empty() {
             break;
@@ -361,8 +392,16 @@ fn a_peer_that_never_drains_is_served_one_window_and_no_more() {
     // Each want past the dedup window may have the part already sent once more; the part
     // still queued is never queued twice.
     let first_window = bytes / 1_000;
-    assert!(seqs.len() <= 3_000 + 4 * first_window, "{} entries served", seqs.len());
+    assert!(
+        seqs.len() <= 3_000 + 4 * first_window,
+        "{} entries served",
+        seqs.len()
+    );
     seqs.sort_unstable();
     seqs.dedup();
-    assert_eq!(seqs, (1..=3_000).collect::<Vec<u64>>(), "the whole history arrives");
+    assert_eq!(
+        seqs,
+        (1..=3_000).collect::<Vec<u64>>(),
+        "the whole history arrives"
+    );
 }

@@ -47,6 +47,13 @@
 //!
 //! They run the same machine; the loop simply never calls storage for them, so leaving
 //! (or closing the tab) leaves nothing behind.
+//!
+//! # Bounds
+//!
+//! What peers and the server choose is bounded here as well as in natter-core: at most
+//! [`MAX_CONNS_PER_ROOM`] connections per room, a hello within [`HELLO_TIMEOUT_MS`] of the
+//! channel opening, 16 frames held before it opens, notices cut to [`MAX_NOTICE_CHARS`] with
+//! [`MAX_NOTICES`] on screen, and a room's last activity never later than now.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -85,6 +92,16 @@ const UI_BURST: f64 = 50.0;
 
 /// Where settings live in `localStorage` (small, read before IndexedDB opens).
 const SETTINGS_KEY: &str = "natter.settings";
+/// Connections open at once in one room: twice the server's default room size, so a
+/// server that names thousands of sessions cannot make us open a connection to each.
+const MAX_CONNS_PER_ROOM: usize = 64;
+/// How long a peer has, once the channel is open, to send a hello that proves who it is;
+/// otherwise it would stay "joining" for as long as the link is up.
+const HELLO_TIMEOUT_MS: f64 = 15_000.0;
+/// Longest notice shown, in characters (a server chooses its error messages).
+const MAX_NOTICE_CHARS: usize = 300;
+/// Notices kept on screen at once; the oldest goes first.
+const MAX_NOTICES: usize = 8;
 
 /// Starts the runtime: loads state and runs the loop until the page closes.
 pub fn start(ui: UiState, mut commands: mpsc::UnboundedReceiver<Command>) {
@@ -204,6 +221,9 @@ struct Conn {
     remote_left: bool,
     /// Frames that arrived before the channel's opening was reported (replayed then).
     early: Vec<Vec<u8>>,
+    /// When the channel opened (`Date.now()`): the peer's hello is due within
+    /// [`HELLO_TIMEOUT_MS`].
+    opened_at: f64,
 }
 
 impl Conn {
@@ -456,7 +476,13 @@ impl Runtime {
             .load_evidence(&rec.id)
             .await
             .map_err(|e| e.to_string())?;
-        let last_activity = records.iter().map(|r| r.entry.wall_ms).max().unwrap_or(0);
+        // Peers choose wall_ms: a future time must not pin the room to the top of the list.
+        let last_activity = records
+            .iter()
+            .map(|r| r.entry.wall_ms)
+            .max()
+            .unwrap_or(0)
+            .min(now_ms());
         let sync = RoomSync::load(
             room.id(),
             self.clone_identity(),
@@ -481,7 +507,7 @@ impl Runtime {
             settings,
             sync,
             verified,
-            last_activity.max(rec.last_activity_ms),
+            last_activity.max(rec.last_activity_ms.min(now_ms())),
         );
         self.rooms.insert(id, rt);
         if !left {
@@ -1213,6 +1239,11 @@ impl Runtime {
         {
             return Some(*k);
         }
+        // A signaling server (or a flood of sessions) chooses how many peers it names.
+        if self.conns.values().filter(|c| c.room == id).count() >= MAX_CONNS_PER_ROOM {
+            trace(&format!("room full here: not connecting to {}", short(&remote)));
+            return None;
+        }
         let key = self.next_key;
         self.next_key += 1;
         let polite = local < remote;
@@ -1235,6 +1266,7 @@ impl Runtime {
                         link: String::new(),
                         remote_left: false,
                         early: Vec::new(),
+                        opened_at: 0.0,
                     },
                 );
                 if let Some(r) = self.rooms.get_mut(&id) {
@@ -1335,6 +1367,7 @@ impl Runtime {
                     Ok((ctx, hello)) => {
                         conn.pc.send(Frame::Hello(hello.to_bytes()).encode());
                         conn.state = ConnState::Open(ctx);
+                        conn.opened_at = js_sys::Date::now();
                         for frame in std::mem::take(&mut conn.early) {
                             self.on_frame(key, frame).await;
                         }
@@ -1492,6 +1525,17 @@ impl Runtime {
     async fn on_tick(&mut self) {
         let ids: Vec<RoomId> = self.rooms.keys().copied().collect();
         let now = js_sys::Date::now();
+        let silent: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                matches!(c.state, ConnState::Open(_)) && now - c.opened_at > HELLO_TIMEOUT_MS
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in silent {
+            self.drop_conn(key, "A peer did not say who it is in time and was disconnected.".into());
+        }
         for id in ids {
             if let Some(r) = self.rooms.get_mut(&id) {
                 let before = r.typing.len();
@@ -1706,12 +1750,17 @@ impl Runtime {
 
     // ----- the views' state -----
 
+    /// Shows a notice. Some words come from outside (a server's error message): each is cut
+    /// to [`MAX_NOTICE_CHARS`], and only the newest [`MAX_NOTICES`] stay.
     fn notify(&mut self, text: String) {
         let id = self.next_notice;
         self.next_notice += 1;
+        let text = crate::components::announcer::shorten(&text, MAX_NOTICE_CHARS);
         self.ui.notices.update(|n| {
             if !n.iter().any(|x| x.text == text) {
                 n.push(Notice { id, text });
+                let extra = n.len().saturating_sub(MAX_NOTICES);
+                n.drain(..extra);
             }
         });
     }

@@ -94,14 +94,14 @@ const UI_BURST: f64 = 50.0;
 const SETTINGS_KEY: &str = "natter.settings";
 /// Connections open at once in one room: twice the server's default room size, so a
 /// server that names thousands of sessions cannot make us open a connection to each.
-const MAX_CONNS_PER_ROOM: usize = 64;
+pub const MAX_CONNS_PER_ROOM: usize = 64;
 /// How long a peer has, once the channel is open, to send a hello that proves who it is;
 /// otherwise it would stay "joining" for as long as the link is up.
-const HELLO_TIMEOUT_MS: f64 = 15_000.0;
+pub const HELLO_TIMEOUT_MS: f64 = 15_000.0;
 /// Longest notice shown, in characters (a server chooses its error messages).
-const MAX_NOTICE_CHARS: usize = 300;
+pub const MAX_NOTICE_CHARS: usize = 300;
 /// Notices kept on screen at once; the oldest goes first.
-const MAX_NOTICES: usize = 8;
+pub const MAX_NOTICES: usize = 8;
 
 /// Starts the runtime: loads state and runs the loop until the page closes.
 pub fn start(ui: UiState, mut commands: mpsc::UnboundedReceiver<Command>) {

@@ -476,7 +476,8 @@ impl RoomSync {
     /// unless `trust_signatures` (the store only ever received verified entries, so a
     /// driver may skip the cost at startup). Each piece of evidence must prove a fork; its
     /// author is flagged again and the evidence is passed on to peers as before. Flagged
-    /// authors' entries are loaded as stored.
+    /// authors' entries are loaded as stored. Another author's chain with a hole loads up to
+    /// the hole (what follows is fetched again); a hole in our own chain is an error.
     pub fn load(
         room_id: RoomId,
         identity: Identity,
@@ -506,6 +507,10 @@ impl RoomSync {
             }
             match s.log.append(r) {
                 Append::Appended | Append::Duplicate => {}
+                // A write that failed (a full disk, say) left a hole in someone else's chain:
+                // their entries load up to it, and peers supply the rest again. Our own chain
+                // must be whole, or the next post would fork it.
+                Append::Gap { .. } if author != s.me => {}
                 other => return Err(fail(format!("{other:?}"))),
             }
         }

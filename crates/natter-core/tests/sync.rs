@@ -870,3 +870,50 @@ fn checked_ids_apply_to_the_next_frame_only() {
     assert_eq!(b.log().len(), 0);
     assert!(disconnected(&out));
 }
+
+#[test]
+fn a_hole_in_another_authors_stored_chain_loads_up_to_it_and_is_fetched_again() {
+    let theirs = good_entries(5);
+    // Entry 3 was never written (its write failed); 1, 2, 4 and 5 were.
+    let stored: Vec<Record> = [0, 1, 3, 4].iter().map(|&i| theirs[i].clone()).collect();
+    let mut b = RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[3; 32]),
+        SyncConfig::default(),
+        stored,
+        [],
+        true,
+    )
+    .expect("the room still loads");
+    assert_eq!(b.log().len_of(&theirs[0].entry.author), 2);
+    // Ours is whole: posting goes on.
+    b.handle(5, Input::Post(text("still here"))).expect("post");
+    // The author's peer serves the rest again.
+    let author = RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[2; 32]),
+        SyncConfig::default(),
+        theirs.clone(),
+        [],
+        true,
+    )
+    .expect("the author's own store");
+    let mut net = Net::new(vec![author, b]);
+    net.connect(0, 1);
+    net.run();
+    assert_eq!(net.nodes[1].log().len_of(&theirs[0].entry.author), 5);
+}
+
+#[test]
+fn a_hole_in_our_own_stored_chain_is_refused_rather_than_forked() {
+    let ours = good_entries(3);
+    let r = RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[2; 32]),
+        SyncConfig::default(),
+        [ours[0].clone(), ours[2].clone()],
+        [],
+        true,
+    );
+    assert!(r.is_err(), "a post after the hole would fork our log");
+}

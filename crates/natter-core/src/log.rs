@@ -776,6 +776,8 @@ pub enum Append {
 #[derive(Debug, Default, Clone)]
 struct AuthorLog {
     records: Vec<Record>,
+    /// Index in `records` of the newest profile entry with a name that may be shown.
+    profile: Option<usize>,
 }
 
 /// The in-memory index and copy of every verified entry of one room.
@@ -838,6 +840,9 @@ impl RoomLog {
             self.max_lamport = self.max_lamport.max(rec.entry.lamport);
         }
         self.ids.insert(rec.id, (author, seq));
+        if matches!(&rec.entry.body, Body::Profile { display_name } if shown_name(display_name)) {
+            log.profile = Some(log.records.len());
+        }
         log.records.push(rec);
         self.total += 1;
         Append::Appended
@@ -897,17 +902,14 @@ impl RoomLog {
     }
 
     /// `author`'s display name from their newest profile entry, without building the whole
-    /// view (the same name [`RoomView::names`] holds: a chain's display order is its seq order).
+    /// view (the same name [`RoomView::names`] holds: a chain's display order is its seq
+    /// order). Kept as entries are appended: looking it up costs no scan of the chain.
     pub fn display_name(&self, author: &PublicKey) -> Option<&str> {
-        self.entries_of(author)
-            .iter()
-            .rev()
-            .find_map(|r| match &r.entry.body {
-                Body::Profile { display_name } if shown_name(display_name) => {
-                    Some(display_name.as_str())
-                }
-                _ => None,
-            })
+        let log = self.authors.get(author)?;
+        match &log.records.get(log.profile?)?.entry.body {
+            Body::Profile { display_name } => Some(display_name.as_str()),
+            _ => None,
+        }
     }
 
     /// The largest Lamport time held up to [`MAX_LAMPORT_FOLLOWED`] (0 if none).

@@ -1670,8 +1670,12 @@ impl Runtime {
                     self.notify(e.to_string());
                 }
             }
-            let names = self.rooms.get(&id).map(|r| r.sync.view().names);
-            let name = self.name_of(author, names.as_ref());
+            // The profile name from the log (no view built per equivocation).
+            let name = self
+                .rooms
+                .get(&id)
+                .and_then(|r| r.sync.log().display_name(author).map(str::to_owned))
+                .unwrap_or_else(|| self.name_of(author, None));
             self.notify(format!(
                 "{name} signed two different versions of one message; their later messages \
                  are not accepted."
@@ -1683,7 +1687,9 @@ impl Runtime {
         let Some(r) = self.rooms.get_mut(&id) else {
             return;
         };
-        r.dirty = true;
+        // Typing and presence redraw the room only when what is shown changes: a peer
+        // repeating them as fast as frames go costs no view refresh.
+        r.dirty |= !matches!(ev, Event::Typing { .. } | Event::Presence { .. });
         match ev {
             Event::Entries(ids) => {
                 let log = r.sync.log();
@@ -1731,17 +1737,18 @@ impl Runtime {
             Event::Typing { peer, active } => {
                 if let Some(ConnState::Verified { key }) = self.conns.get(&peer.0).map(|c| &c.state)
                 {
-                    if active {
-                        r.typing.insert(*key, js_sys::Date::now() + 6000.0);
+                    let changed = if active {
+                        r.typing.insert(*key, js_sys::Date::now() + 6000.0).is_none()
                     } else {
-                        r.typing.remove(key);
-                    }
+                        r.typing.remove(key).is_some()
+                    };
+                    r.dirty |= changed;
                 }
             }
             Event::Presence { peer, state } => {
                 if let Some(ConnState::Verified { key }) = self.conns.get(&peer.0).map(|c| &c.state)
                 {
-                    r.presence.insert(*key, state);
+                    r.dirty |= r.presence.insert(*key, state) != Some(state);
                 }
             }
             Event::SyncProgress { missing } => r.missing = missing,

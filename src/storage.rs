@@ -87,10 +87,13 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// The most authors of one room whose equivocation evidence is kept (see the module doc).
 pub const MAX_EVIDENCE_AUTHORS: usize = 64;
 
+/// One piece of equivocation evidence: the two entries' encoded bytes.
+pub type EvidenceBytes = (Vec<u8>, Vec<u8>);
+
 /// Splits the evidence schema 2 kept in a room's settings JSON (`"evidence": [[[bytes as
 /// numbers], [...]], ...]`) from the rest: the settings without it, and the pairs. `None`
 /// when there is none (nothing to migrate).
-pub fn take_legacy_evidence(settings: &str) -> Option<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+pub fn take_legacy_evidence(settings: &str) -> Option<(String, Vec<EvidenceBytes>)> {
     let mut json: serde_json::Value = serde_json::from_str(settings).ok()?;
     let legacy = json.as_object_mut()?.remove("evidence")?;
     let pairs = serde_json::from_value(legacy).unwrap_or_default();

@@ -146,7 +146,8 @@ impl Shared {
             let Some(frame) = queue.pop_front() else {
                 break;
             };
-            self.queued.set(self.queued.get().saturating_sub(frame.len()));
+            self.queued
+                .set(self.queued.get().saturating_sub(frame.len()));
             self.sent.set(true);
             if let Err(e) = self.dc.send_with_u8_array(&frame) {
                 drop(queue);

@@ -71,7 +71,6 @@ use serde::{Deserialize, Serialize};
 use crate::components::status_bar::ServerState;
 use crate::lobby::{LobbyCheck, Verdict};
 use crate::rtc::{PeerConn, RtcEvent, RtcOptions};
-use natter_core::peer_signal::PeerSignal;
 use crate::server::IceServer;
 use crate::signaling::{SignalEvent, Signaling, SignalingConfig};
 use crate::state::{
@@ -80,6 +79,7 @@ use crate::state::{
 };
 use crate::storage::{RoomRecord, Storage, StoredIdentity, StoredLock, VerifiedPeer};
 use leptos::prelude::{Set, Update};
+use natter_core::peer_signal::PeerSignal;
 
 /// How often rooms get a timer tick (summaries, announcements, want time-outs).
 pub const TICK_MS: u32 = 100;
@@ -1241,7 +1241,10 @@ impl Runtime {
         }
         // A signaling server (or a flood of sessions) chooses how many peers it names.
         if self.conns.values().filter(|c| c.room == id).count() >= MAX_CONNS_PER_ROOM {
-            trace(&format!("room full here: not connecting to {}", short(&remote)));
+            trace(&format!(
+                "room full here: not connecting to {}",
+                short(&remote)
+            ));
             return None;
         }
         let key = self.next_key;
@@ -1534,7 +1537,10 @@ impl Runtime {
             .map(|(k, _)| *k)
             .collect();
         for key in silent {
-            self.drop_conn(key, "A peer did not say who it is in time and was disconnected.".into());
+            self.drop_conn(
+                key,
+                "A peer did not say who it is in time and was disconnected.".into(),
+            );
         }
         for id in ids {
             if let Some(r) = self.rooms.get_mut(&id) {
@@ -1738,7 +1744,9 @@ impl Runtime {
                 if let Some(ConnState::Verified { key }) = self.conns.get(&peer.0).map(|c| &c.state)
                 {
                     let changed = if active {
-                        r.typing.insert(*key, js_sys::Date::now() + 6000.0).is_none()
+                        r.typing
+                            .insert(*key, js_sys::Date::now() + 6000.0)
+                            .is_none()
                     } else {
                         r.typing.remove(key).is_some()
                     };

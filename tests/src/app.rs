@@ -164,7 +164,9 @@ impl Browser {
     /// Answers the question an opened invite link asks ("Join room …?"): types `password`
     /// into "Room password for this invite" when one is given, then clicks Join.
     pub async fn confirm_join(&self, password: Option<&str>) -> TestResult {
-        let button = self.find_by_role_for("button", "Join", JOIN_TIMEOUT).await?;
+        let button = self
+            .find_by_role_for("button", "Join", JOIN_TIMEOUT)
+            .await?;
         if let Some(password) = password {
             self.type_password("Room password for this invite", password)
                 .await?;

@@ -1140,6 +1140,11 @@ impl RoomView {
     }
 }
 
+/// Whether a profile's name may be shown: the rules of a hello's name.
+fn shown_name(name: &str) -> bool {
+    crate::hello::validate_display_name(name).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1481,9 +1486,4 @@ mod tests {
         }
         assert_eq!(log.display_name(&a.public()), Some("Ann"));
     }
-}
-
-/// Whether a profile's name may be shown: the rules of a hello's name.
-fn shown_name(name: &str) -> bool {
-    crate::hello::validate_display_name(name).is_ok()
 }

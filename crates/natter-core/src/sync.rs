@@ -1161,18 +1161,20 @@ impl RoomSync {
         }
         // Beyond the gaps, anything the peer holds of these authors past what we now hold
         // (pending entries dropped over the budget, or a chain that stopped short).
+        // (Every gap is of an author in this frame.)
         if let Some(st) = self.peers.get(&peer) {
-            for (a, k) in &st.known {
-                if gaps.contains_key(a) || touched.contains(a) {
-                    // Not the entries held pending at the top of the chain.
-                    let mut upto = *k;
-                    while upto > 0 && self.pending.contains_key(&(*a, upto)) {
-                        upto -= 1;
-                    }
-                    if upto > self.log.len_of(a) {
-                        let g = gaps.entry(*a).or_insert(0);
-                        *g = (*g).max(upto);
-                    }
+            for a in &touched {
+                let Some(&k) = st.known.get(a) else {
+                    continue;
+                };
+                // Not the entries held pending at the top of the chain.
+                let mut upto = k;
+                while upto > 0 && self.pending.contains_key(&(*a, upto)) {
+                    upto -= 1;
+                }
+                if upto > self.log.len_of(a) {
+                    let g = gaps.entry(*a).or_insert(0);
+                    *g = (*g).max(upto);
                 }
             }
         }

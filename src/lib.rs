@@ -7,8 +7,6 @@ pub mod app;
 pub mod components;
 // Embedding in another site's frame: the embed view's options and the postMessage API.
 pub mod embed;
-// What a password room's lobby can tell a joiner: a hint, never a verdict.
-pub mod lobby;
 // Desktop notifications through the browser (permission asked only from a user action).
 pub mod notify;
 // Hash routes: which view the address shows.

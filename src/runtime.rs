@@ -69,7 +69,6 @@ use natter_core::wire::{Frame, Presence};
 use serde::{Deserialize, Serialize};
 
 use crate::components::status_bar::ServerState;
-use crate::lobby::{LobbyCheck, Verdict};
 use crate::rtc::{PeerConn, RtcEvent, RtcOptions};
 use crate::server::IceServer;
 use crate::signaling::{SignalEvent, Signaling, SignalingConfig};
@@ -79,6 +78,7 @@ use crate::state::{
 };
 use crate::storage::{RoomRecord, Storage, StoredIdentity, StoredLock, VerifiedPeer};
 use leptos::prelude::{Set, Update};
+use natter_core::node::{LobbyCheck, Verdict};
 use natter_core::peer_signal::PeerSignal;
 
 /// How often rooms get a timer tick (summaries, announcements, want time-outs).

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 
 use crate::components::join::InvitePassword;
 use crate::components::{use_sender, use_state};
-use crate::lobby::PASSWORD_HINT;
 use crate::state::Command;
+use natter_core::node::lobby::PASSWORD_HINT;
 
 /// The hint for room `room`, shown while the runtime says the password is doubtful.
 #[component]

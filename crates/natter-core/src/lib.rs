@@ -19,6 +19,7 @@
 //! | [`hex`] | the text form of ids and keys |
 //! | [`wire`] | binary frames between peers |
 //! | [`sync`] | the per-room sync state machine |
+//! | [`node`] | the whole peer protocol of one device: rooms, sessions, handshakes, sync |
 //! | [`vault`] | the app lock: records sealed under a passphrase-derived key |
 
 #![warn(missing_docs)]
@@ -27,6 +28,7 @@ pub mod hello;
 pub mod hex;
 pub mod identity;
 pub mod log;
+pub mod node;
 pub mod peer_signal;
 pub mod room;
 pub mod seal;
@@ -35,5 +37,7 @@ pub mod sync;
 pub mod vault;
 pub mod wire;
 
+#[cfg(feature = "sim")]
+pub mod node_sim;
 #[cfg(feature = "sim")]
 pub mod sim;

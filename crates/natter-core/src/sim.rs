@@ -198,6 +198,28 @@ impl SimRng {
     }
 }
 
+/// For the simulated nodes' sealing nonces only: reproducible, not secret.
+impl rand_core::RngCore for SimRng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        SimRng::next_u64(self)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for c in dest.chunks_mut(8) {
+            let b = SimRng::next_u64(self).to_le_bytes();
+            c.copy_from_slice(&b[..c.len()]);
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for SimRng {}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Deliver {

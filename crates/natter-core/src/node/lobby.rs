@@ -4,7 +4,7 @@
 //!
 //! A wrong password derives a different room id, where nobody is. So that a joiner can be
 //! told when that may be the reason they meet nobody, the members of a password room are also
-//! present in its lobby ([`natter_core::room::Room::lobby_id`]), keyed by the link alone,
+//! present in its lobby ([`crate::room::Room::lobby_id`]), keyed by the link alone,
 //! where nothing is relayed. [`LobbyCheck`] takes the two head counts the signaling server
 //! gives on joining (the room's and the lobby's) and whether anyone has been met in the room,
 //! and says what to tell the user ([`Verdict`]).
@@ -57,6 +57,18 @@ impl LobbyCheck {
         self.met = true;
     }
 
+    /// Someone joined the lobby (or left it, with `joined` false) after our joining: the
+    /// members may come online after a joiner with a wrong password.
+    pub fn lobby_changed(&mut self, joined: bool) {
+        if let Some(n) = self.lobby_peers.as_mut() {
+            *n = if joined {
+                n.saturating_add(1)
+            } else {
+                n.saturating_sub(1)
+            };
+        }
+    }
+
     /// What the counts say.
     pub fn verdict(&self) -> Verdict {
         if self.met {
@@ -98,6 +110,18 @@ mod tests {
         // A member who arrives later settles it.
         c.met_someone();
         assert_eq!(c.verdict(), Verdict::Fine);
+    }
+
+    #[test]
+    fn members_coming_online_in_the_lobby_later_make_the_password_doubtful() {
+        let mut c = LobbyCheck::default();
+        c.room_joined(0);
+        c.lobby_joined(0);
+        assert_eq!(c.verdict(), Verdict::NobodyOnline);
+        c.lobby_changed(true);
+        assert_eq!(c.verdict(), Verdict::PasswordMayBeWrong);
+        c.lobby_changed(false);
+        assert_eq!(c.verdict(), Verdict::NobodyOnline);
     }
 
     #[test]

@@ -1,0 +1,1595 @@
+//! The whole peer protocol of one device: every room, every connection, no IO.
+//!
+//! # What
+//!
+//! [`Node`] owns a device's rooms (each with its [`RoomSync`]), its sessions on the
+//! signaling server, and every connection to a peer with its handshake. It is sans-IO in
+//! the manner of str0m and iroh-gossip's `proto::State`: the driver (the browser runtime,
+//! the native keeper, the simulator) feeds [`Input`]s to [`Node::handle`] with the current
+//! time, then takes [`Output`]s from [`Node::poll_output`] and executes them in order.
+//! Nothing here reads a clock, touches the network or the disk, or draws global randomness
+//! (sealing draws its nonces from the RNG the driver hands to [`Node::new`]).
+//!
+//! # Connection rules
+//!
+//! 1. **Join.** Each room is joined on the signaling server under its id (hex); a password
+//!    room is also joined under its lobby id ([`Room::lobby_id`], see [`lobby`]). The
+//!    server answers with our session id and the sessions already there.
+//! 2. **Connect.** We open a connection ([`Output::OpenConn`]) to every session the server
+//!    names (on joining, on a peer joining, or when a sealed signal arrives from it), at
+//!    most one per remote session and at most [`NodeConfig::max_conns_per_room`] per room.
+//!    The side whose session id sorts lower is *polite* (perfect negotiation: it yields when
+//!    offers collide).
+//! 3. **Signal.** What the connections need to exchange (SDP, ICE, [`crate::peer_signal`])
+//!    is sealed with the room's signal key and bound to both session ids
+//!    ([`crate::seal`]), then relayed by the server as text ([`Output::Signal`]). A blob
+//!    that does not open, or whose plaintext does not decode, is dropped.
+//! 4. **Handshake.** When the channel opens, each side sends a [`Frame::Hello`] signed over
+//!    the room id, both DTLS fingerprints and both session ids ([`crate::hello`],
+//!    [`conn`]). Until the peer's hello verifies, nothing it sends reaches the room's sync
+//!    machine; a failed proof closes the connection and blocks the session. A hello is due
+//!    within [`NodeConfig::hello_timeout_ms`] of the channel opening.
+//! 5. **Newer connection wins.** A verified peer whose key is already verified over another
+//!    connection in the room (a reload, a reconnect after the server came back) replaces
+//!    it: the older one is closed, on both ends alike. A peer with our own key (this
+//!    identity in another tab) is closed and its session blocked.
+//! 6. **Sync.** A verified connection is a peer of the room's [`RoomSync`] (pull, push,
+//!    repair, blame: see [`crate::sync`]). A peer that machine reports as misbehaving is
+//!    closed and its session blocked; the others carry on.
+//! 7. **Leave.** A connection whose link is down while the peer's session has left the
+//!    server is closed: it cannot recover. Losing the server closes only the connections
+//!    still negotiating; open ones carry on.
+//!
+//! # Frames
+//!
+//! Every frame on a connection is a [`crate::wire`] frame: `Hello` first, then `Summary`,
+//! `Want`, `Entries`, `Evidence`, `Typing`, `Presence` and `Bye`, with their byte layouts
+//! and golden bytes in that module. A peer's `Typing(true)` shows it typing for
+//! [`TYPING_TTL_MS`] unless repeated or withdrawn; `Presence` holds until the connection
+//! closes, and a new connection starts as online.
+//!
+//! # Keys
+//!
+//! From a room's 32-byte secret and optional stretched password ([`crate::room`]): the room
+//! id (what the server sees), the signal key (sealing), the storage key, and for password
+//! rooms the lobby id. Identities are Ed25519 ([`crate::identity`]); entries are signed
+//! ([`crate::log`]).
+//!
+//! # Timers
+//!
+//! [`Output::ScheduleTimer`] names the earliest of: a room machine's timer (summaries,
+//! announcements, want and pending timeouts), a hello deadline, a typing expiry. Handle
+//! [`Input::Tick`] then (any earlier tick is harmless).
+//!
+//! # Storage and the order of outputs
+//!
+//! Outputs come in the order they must be executed. [`Output::StoreOwn`] (our own new
+//! entries) must be on disk before anything after it runs: a lost own entry would make us
+//! sign its seq again, which peers treat as a fork. [`Output::Store`] (others' entries) may
+//! be written behind: what a failed write loses comes back from peers. Ephemeral rooms
+//! produce no storage outputs at all.
+//!
+//! # Bounds
+//!
+//! | quantity | bound |
+//! |---|---|
+//! | connections per room | [`NodeConfig::max_conns_per_room`] (64) |
+//! | frames held before the open report | [`conn::EARLY_FRAMES`] (16) |
+//! | time to prove an identity | [`NodeConfig::hello_timeout_ms`] (15 s) |
+//! | blocked sessions remembered per room | [`MAX_BLOCKED`], oldest forgotten first |
+//! | a peer's typing | [`TYPING_TTL_MS`], one entry per connected key |
+//! | a peer's presence | one entry per connected key, dropped when it disconnects |
+//! | notices | [`MAX_NOTICE_CHARS`] each |
+//! | a room's last activity | never later than now |
+//!
+//! Everything inside a room is bounded by [`crate::sync`] and below.
+
+pub mod conn;
+pub mod lobby;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand_core::CryptoRngCore;
+
+use crate::hello::validate_display_name;
+use crate::identity::{Identity, PublicKey};
+use crate::log::{Body, EntryId, Record};
+use crate::peer_signal::PeerSignal;
+use crate::room::{Room, RoomId};
+use crate::sync::{self, Event, PeerId, RoomSync, SyncConfig, SyncError};
+use crate::wire::Presence;
+
+pub use conn::{Conn, ConnState, Link};
+pub use lobby::{LobbyCheck, Verdict};
+
+/// How long a peer's `Typing(true)` holds.
+pub const TYPING_TTL_MS: u64 = 6_000;
+/// Sessions remembered as blocked per room (a hostile server can mint any number).
+pub const MAX_BLOCKED: usize = 256;
+/// Sessions of one room the server named that we keep (re)connecting to.
+pub const MAX_PRESENT: usize = 1024;
+/// Longest notice, in characters (some words come from outside, such as a server's error).
+pub const MAX_NOTICE_CHARS: usize = 300;
+
+/// The driver's name for one connection (also the room machine's [`PeerId`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+impl ConnId {
+    fn peer(self) -> PeerId {
+        PeerId(self.0)
+    }
+}
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Each room machine's configuration.
+    pub sync: SyncConfig,
+    /// Connections open at once in one room: a signaling server (or a flood of sessions)
+    /// chooses how many peers it names.
+    pub max_conns_per_room: usize,
+    /// How long a peer has, once the channel is open, to prove who it is.
+    pub hello_timeout_ms: u64,
+    /// How long a connection may negotiate before it is given up.
+    pub connect_timeout_ms: u64,
+    /// The first wait before connecting again to a session still in the room whose
+    /// connection closed; doubled per failure up to [`NodeConfig::max_retry_ms`].
+    pub retry_ms: u64,
+    /// The longest wait between connection attempts to one session.
+    pub max_retry_ms: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            sync: SyncConfig::default(),
+            max_conns_per_room: 64,
+            hello_timeout_ms: 15_000,
+            connect_timeout_ms: 30_000,
+            retry_ms: 1_000,
+            max_retry_ms: 60_000,
+        }
+    }
+}
+
+/// A room to add, new or as stored.
+#[derive(Debug)]
+pub struct RoomSetup {
+    /// The room.
+    pub room: Room,
+    /// Kept in memory only.
+    pub ephemeral: bool,
+    /// The stored history (empty for a new room).
+    pub history: Vec<Record>,
+    /// Stored equivocation evidence.
+    pub evidence: Vec<(Record, Record)>,
+    /// Keys the user verified in this room.
+    pub verified: BTreeSet<PublicKey>,
+    /// The user left it: kept, not joined.
+    pub left: bool,
+    /// When something last happened in it.
+    pub last_activity_ms: u64,
+    /// Watch the lobby's head counts for a hint that the password may be wrong.
+    pub check_lobby: bool,
+    /// Loaded from storage (no save needed).
+    pub stored: bool,
+}
+
+impl RoomSetup {
+    /// A room the user just created or joined.
+    pub fn new(room: Room, ephemeral: bool) -> RoomSetup {
+        let check_lobby = room.has_password();
+        RoomSetup {
+            room,
+            ephemeral,
+            history: Vec::new(),
+            evidence: Vec::new(),
+            verified: BTreeSet::new(),
+            left: false,
+            last_activity_ms: 0,
+            check_lobby,
+            stored: false,
+        }
+    }
+}
+
+/// What the driver tells the node.
+#[derive(Debug)]
+pub enum Input {
+    /// Add a room (or rejoin it if it is here and was left).
+    AddRoom(Box<RoomSetup>),
+    /// The user reopened a room it had left.
+    Rejoin(RoomId),
+    /// The user left a room: it is kept, not joined (an ephemeral room is gone).
+    Leave(RoomId),
+    /// The user deleted a room and its history.
+    Delete(RoomId),
+    /// The password of `old` was entered again and opens `room`: `old` is deleted if
+    /// nothing but our profile was ever written there, and `room` is added.
+    Repassword {
+        /// The room the earlier password made.
+        old: RoomId,
+        /// The room the new password makes.
+        room: Box<Room>,
+    },
+    /// The user posts in a room.
+    Post {
+        /// The room.
+        room: RoomId,
+        /// What.
+        body: Body,
+    },
+    /// The user reacts; the same emoji again takes the reaction back.
+    React {
+        /// The room.
+        room: RoomId,
+        /// The message.
+        target: EntryId,
+        /// The emoji.
+        emoji: String,
+    },
+    /// The user's display name.
+    SetName(String),
+    /// The user started or stopped typing.
+    Typing {
+        /// The room.
+        room: RoomId,
+        /// Whether typing.
+        active: bool,
+    },
+    /// The page is visible (online) or hidden (away).
+    Visible(bool),
+    /// The user compared safety numbers with `key` in `room`.
+    MarkVerified {
+        /// The room.
+        room: RoomId,
+        /// The key.
+        key: PublicKey,
+    },
+    /// The signaling connection was lost: sessions are void.
+    SignalingLost,
+    /// The server joined us to `room` (a room's or a lobby's id, hex).
+    Joined {
+        /// The room or lobby.
+        room: String,
+        /// Our session there.
+        session: String,
+        /// The sessions already there.
+        peers: Vec<String>,
+    },
+    /// A session joined `room`.
+    PeerJoined {
+        /// The room or lobby.
+        room: String,
+        /// The session.
+        session: String,
+    },
+    /// A session left `room`.
+    PeerLeft {
+        /// The room or lobby.
+        room: String,
+        /// The session.
+        session: String,
+    },
+    /// A sealed signal from session `from` in `room`.
+    Blob {
+        /// The room.
+        room: String,
+        /// The sender's session.
+        from: String,
+        /// The sealed text.
+        blob: String,
+    },
+    /// A connection has something for its peer (SDP, ICE): to be sealed and relayed.
+    LocalSignal {
+        /// The connection.
+        conn: ConnId,
+        /// The signal.
+        signal: PeerSignal,
+    },
+    /// A connection's channel opened with these DTLS fingerprints.
+    ChannelOpen {
+        /// The connection.
+        conn: ConnId,
+        /// Ours.
+        local_fingerprint: String,
+        /// The peer's.
+        remote_fingerprint: String,
+    },
+    /// Entry signatures in the next frame from `conn` that the driver has already checked
+    /// (e.g. with WebCrypto); they are not checked again.
+    Checked {
+        /// The connection.
+        conn: ConnId,
+        /// The entries whose signatures passed.
+        ids: Vec<EntryId>,
+    },
+    /// A frame arrived on a connection.
+    Frame {
+        /// The connection.
+        conn: ConnId,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// The link's state changed.
+    Link {
+        /// The connection.
+        conn: ConnId,
+        /// Its state.
+        link: Link,
+    },
+    /// What was sent on the connection has (nearly) left the driver's buffers.
+    Drained(ConnId),
+    /// The connection closed (or could not be made).
+    Closed(ConnId),
+    /// A timer fired (any time is harmless).
+    Tick,
+}
+
+/// A room as stored: what [`Output::SaveRoom`] carries.
+#[derive(Debug, Clone)]
+pub struct RoomMeta {
+    /// The room.
+    pub room: Room,
+    /// Left by the user.
+    pub left: bool,
+    /// Last activity.
+    pub last_activity_ms: u64,
+}
+
+/// What the driver must do, in order.
+#[derive(Debug)]
+pub enum Output {
+    /// Join `room` (a room's or a lobby's id, hex) on the signaling server.
+    JoinSignaling(String),
+    /// Leave it.
+    LeaveSignaling(String),
+    /// Relay a sealed signal to session `to` in `room`.
+    Signal {
+        /// The room (hex).
+        room: String,
+        /// The session.
+        to: String,
+        /// The sealed text.
+        blob: String,
+    },
+    /// Open a connection (then report its signals, opening, frames and closing).
+    OpenConn {
+        /// Its name.
+        conn: ConnId,
+        /// Whether this side yields when offers collide.
+        polite: bool,
+    },
+    /// Apply the peer's signal to a connection.
+    ApplySignal {
+        /// The connection.
+        conn: ConnId,
+        /// The signal.
+        signal: PeerSignal,
+    },
+    /// Close a connection; no [`Input::Closed`] is needed for it.
+    CloseConn(ConnId),
+    /// Send a frame.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        bytes: Vec<u8>,
+    },
+    /// Store our own new entries, and finish before executing anything later.
+    StoreOwn {
+        /// The room.
+        room: RoomId,
+        /// The entries.
+        records: Vec<Record>,
+    },
+    /// Store others' entries (may be written behind).
+    Store {
+        /// The room.
+        room: RoomId,
+        /// The entries.
+        records: Vec<Record>,
+    },
+    /// Store the room's record.
+    SaveRoom(Box<RoomMeta>),
+    /// Delete the room and everything stored of it.
+    DeleteRoom(RoomId),
+    /// Remember that the user verified `key` in `room`.
+    SavePeer {
+        /// The room.
+        room: RoomId,
+        /// The key.
+        key: PublicKey,
+    },
+    /// Keep proof that an author equivocated (one piece per author).
+    SaveEvidence {
+        /// The room.
+        room: RoomId,
+        /// The entry held.
+        first: Box<Record>,
+        /// The conflicting one.
+        second: Box<Record>,
+    },
+    /// Our display name changed (store it).
+    NameChanged(String),
+    /// Tell the user.
+    Notice(String),
+    /// Others wrote text messages in `room`.
+    Incoming {
+        /// The room.
+        room: RoomId,
+        /// How many.
+        count: u32,
+        /// The newest: its author's name and text.
+        latest: (String, String),
+    },
+    /// What is shown of `room` changed; `new` are entries accepted since the last report.
+    RoomChanged {
+        /// The room.
+        room: RoomId,
+        /// New entries, in the order accepted.
+        new: Vec<EntryId>,
+    },
+    /// Handle [`Input::Tick`] at this time.
+    ScheduleTimer(u64),
+}
+
+/// Why a local action failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeError {
+    /// The room is not here.
+    #[error("no such room")]
+    NoRoom,
+    /// The room's stored history could not be loaded.
+    #[error("the history of a room on this device is damaged: {0}")]
+    Load(SyncError),
+}
+
+/// When to connect to a session again, and how long to wait after that.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    at: u64,
+    wait: u64,
+}
+
+/// One room on this device.
+#[derive(Debug)]
+pub struct RoomNode {
+    room: Room,
+    ephemeral: bool,
+    left: bool,
+    sync: RoomSync,
+    session: Option<String>,
+    lobby: Option<String>,
+    lobby_check: Option<LobbyCheck>,
+    verified: BTreeSet<PublicKey>,
+    blocked: VecDeque<String>,
+    /// Sessions the server says are in the room, and when to try connecting again.
+    present: BTreeMap<String, Retry>,
+    typing: BTreeMap<PublicKey, u64>,
+    presence: BTreeMap<PublicKey, Presence>,
+    timer_at: Option<u64>,
+    missing: u64,
+    last_activity_ms: u64,
+}
+
+impl RoomNode {
+    /// The room.
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+    /// Kept in memory only.
+    pub fn ephemeral(&self) -> bool {
+        self.ephemeral
+    }
+    /// Left by the user.
+    pub fn left(&self) -> bool {
+        self.left
+    }
+    /// Its sync machine.
+    pub fn sync(&self) -> &RoomSync {
+        &self.sync
+    }
+    /// Keys the user verified here.
+    pub fn verified(&self) -> &BTreeSet<PublicKey> {
+        &self.verified
+    }
+    /// Peers typing now.
+    pub fn typing(&self) -> impl Iterator<Item = &PublicKey> {
+        self.typing.keys()
+    }
+    /// A connected peer's presence (online unless it said otherwise).
+    pub fn presence(&self, key: &PublicKey) -> Presence {
+        self.presence.get(key).copied().unwrap_or(Presence::Online)
+    }
+    /// Entries known to exist but not held yet.
+    pub fn missing(&self) -> u64 {
+        self.missing
+    }
+    /// When something last happened here (never later than the last input's time).
+    pub fn last_activity_ms(&self) -> u64 {
+        self.last_activity_ms
+    }
+    /// What the lobby says of the password, for password rooms joined by link.
+    pub fn lobby_verdict(&self) -> Option<Verdict> {
+        self.lobby_check.map(|c| c.verdict())
+    }
+    /// Sessions blocked here (they failed a handshake or sent invalid data).
+    pub fn blocked(&self) -> impl Iterator<Item = &String> {
+        self.blocked.iter()
+    }
+    /// Our session here on the current signaling connection.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    fn is_blocked(&self, session: &str) -> bool {
+        self.blocked.iter().any(|s| s == session)
+    }
+
+    /// A session here that we should be connected to and are not.
+    fn wants_conn(&self, session: &str, conns: &BTreeMap<ConnId, Conn>) -> bool {
+        let id = self.room.id();
+        !self.left
+            && self.session.is_some()
+            && !self.is_blocked(session)
+            && !conns
+                .values()
+                .any(|c| c.room == id && c.remote_session == session)
+    }
+
+    fn block(&mut self, session: String) {
+        if self.is_blocked(&session) {
+            return;
+        }
+        if self.blocked.len() >= MAX_BLOCKED {
+            self.blocked.pop_front();
+        }
+        self.blocked.push_back(session);
+    }
+
+    fn meta(&self) -> RoomMeta {
+        RoomMeta {
+            room: self.room.clone(),
+            left: self.left,
+            last_activity_ms: self.last_activity_ms,
+        }
+    }
+
+    /// Nothing but our own profile was ever written here.
+    fn untouched(&self, me: &PublicKey) -> bool {
+        let log = self.sync.log();
+        log.authors().all(|a| a == me)
+            && log
+                .entries_of(me)
+                .iter()
+                .all(|rec| matches!(rec.entry.body, Body::Profile { .. }))
+    }
+}
+
+/// A device's rooms and connections (see the module doc).
+pub struct Node {
+    identity: Identity,
+    me: PublicKey,
+    name: String,
+    config: NodeConfig,
+    rng: NodeRng,
+    rooms: BTreeMap<RoomId, RoomNode>,
+    lobbies: BTreeMap<String, RoomId>,
+    conns: BTreeMap<ConnId, Conn>,
+    next_conn: u64,
+    away: bool,
+    now: u64,
+    out: VecDeque<Output>,
+    changed: BTreeMap<RoomId, Vec<EntryId>>,
+    timer_at: Option<u64>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("me", &self.me)
+            .field("rooms", &self.rooms.len())
+            .field("conns", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The driver's RNG, for sealing nonces.
+struct NodeRng(Box<dyn CryptoRngCore>);
+
+impl rand_core::RngCore for NodeRng {
+    fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill_bytes(dest)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.try_fill_bytes(dest)
+    }
+}
+
+impl rand_core::CryptoRng for NodeRng {}
+
+/// Cuts `text` to `max` characters, marking the cut with an ellipsis.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some(_) => {
+            let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+            format!("{}…", kept.trim_end())
+        }
+    }
+}
+
+/// A room's name as shown: its own, or one made from its id.
+pub fn room_name(room: &Room) -> String {
+    room.name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("Room {}", room.id().to_hex().get(..6).unwrap_or("")))
+}
+
+impl Node {
+    /// A node for `identity`, shown to peers as `name`. `rng` supplies sealing nonces.
+    pub fn new(
+        identity: Identity,
+        name: String,
+        config: NodeConfig,
+        rng: Box<dyn CryptoRngCore>,
+    ) -> Node {
+        Node {
+            me: identity.public(),
+            identity,
+            name,
+            config,
+            rng: NodeRng(rng),
+            rooms: BTreeMap::new(),
+            lobbies: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            away: false,
+            now: 0,
+            out: VecDeque::new(),
+            changed: BTreeMap::new(),
+            timer_at: None,
+        }
+    }
+
+    /// Our key.
+    pub fn me(&self) -> PublicKey {
+        self.me
+    }
+    /// Our display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Our identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+    /// The rooms here.
+    pub fn rooms(&self) -> impl Iterator<Item = (&RoomId, &RoomNode)> {
+        self.rooms.iter()
+    }
+    /// One room.
+    pub fn room(&self, id: &RoomId) -> Option<&RoomNode> {
+        self.rooms.get(id)
+    }
+    /// The connections in a room.
+    pub fn conns_in(&self, room: RoomId) -> impl Iterator<Item = (ConnId, &Conn)> {
+        self.conns
+            .iter()
+            .filter(move |(_, c)| c.room == room)
+            .map(|(k, c)| (*k, c))
+    }
+    /// One connection.
+    pub fn conn(&self, conn: ConnId) -> Option<&Conn> {
+        self.conns.get(&conn)
+    }
+    /// Verified peers in a room.
+    pub fn online(&self, room: RoomId) -> usize {
+        self.conns_in(room)
+            .filter(|(_, c)| c.verified_key().is_some())
+            .count()
+    }
+
+    /// The next output to execute.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// A key's display name: ours, else its latest profile in the room, else the name its
+    /// hello carried over a connection, else a short form of the key.
+    pub fn name_of(&self, room: Option<&RoomId>, key: &PublicKey) -> String {
+        if *key == self.me {
+            return self.name.clone();
+        }
+        room.and_then(|id| self.rooms.get(id))
+            .and_then(|r| r.sync.log().display_name(key))
+            .map(str::to_owned)
+            .or_else(|| {
+                self.conns.values().find_map(|c| match &c.state {
+                    ConnState::Verified { key: k, name } if k == key => Some(name.clone()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_else(|| key.short())
+    }
+
+    /// Handles one input at time `now_ms` (milliseconds since the Unix epoch). Errors are
+    /// only for local actions the caller may want to report; everything from outside is
+    /// handled (or dropped) here.
+    pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<(), NodeError> {
+        self.now = self.now.max(now_ms);
+        let r = self.on_input(input);
+        self.flush_changes();
+        self.schedule();
+        r
+    }
+
+    fn on_input(&mut self, input: Input) -> Result<(), NodeError> {
+        match input {
+            Input::AddRoom(setup) => return self.add_room(*setup),
+            Input::Rejoin(id) => {
+                let r = self.rooms.get_mut(&id).ok_or(NodeError::NoRoom)?;
+                if std::mem::take(&mut r.left) {
+                    self.join_signaling(id);
+                    self.save_room(id);
+                    self.changed(id);
+                }
+            }
+            Input::Leave(id) => self.leave(id, false),
+            Input::Delete(id) => self.leave(id, true),
+            Input::Repassword { old, room } => {
+                if room.id() == old {
+                    // The same password again: the hint stays until someone arrives.
+                    return Ok(());
+                }
+                if self.rooms.get(&old).is_some_and(|r| r.untouched(&self.me)) {
+                    self.leave(old, true);
+                }
+                return self.add_room(RoomSetup::new(*room, false));
+            }
+            Input::Post { room, body } => {
+                let r = self.rooms.get_mut(&room).ok_or(NodeError::NoRoom)?;
+                r.last_activity_ms = self.now;
+                self.feed(room, sync::Input::Post(body));
+            }
+            Input::React {
+                room,
+                target,
+                emoji,
+            } => {
+                let r = self.rooms.get(&room).ok_or(NodeError::NoRoom)?;
+                let body = match live_reaction(r.sync.log().entries_of(&self.me), target, &emoji) {
+                    Some(reaction) => Body::Delete { target: reaction },
+                    None => Body::Reaction { target, emoji },
+                };
+                self.feed(room, sync::Input::Post(body));
+            }
+            Input::SetName(name) => self.set_name(name),
+            Input::Typing { room, active } => self.feed(room, sync::Input::Typing(active)),
+            Input::Visible(visible) => {
+                self.away = !visible;
+                let p = if visible {
+                    Presence::Online
+                } else {
+                    Presence::Away
+                };
+                let ids: Vec<RoomId> = self.rooms.keys().copied().collect();
+                for id in ids {
+                    self.feed(id, sync::Input::Presence(p));
+                }
+            }
+            Input::MarkVerified { room, key } => {
+                let r = self.rooms.get_mut(&room).ok_or(NodeError::NoRoom)?;
+                if r.verified.insert(key) && !r.ephemeral {
+                    self.out.push_back(Output::SavePeer { room, key });
+                }
+                self.changed(room);
+            }
+            Input::SignalingLost => {
+                for r in self.rooms.values_mut() {
+                    r.session = None;
+                    r.present.clear();
+                }
+                // Connections still negotiating cannot finish without the server.
+                self.close_where(|c| matches!(c.state, ConnState::Connecting { .. }));
+            }
+            Input::Joined {
+                room,
+                session,
+                peers,
+            } => self.on_joined(&room, session, peers),
+            Input::PeerJoined { room, session } => {
+                if let Some(id) = self.lobbies.get(&room).copied() {
+                    self.lobby_changed(id, true);
+                    return Ok(());
+                }
+                let Some(id) = RoomId::from_hex(&room) else {
+                    return Ok(());
+                };
+                self.mark_present(id, session.clone());
+                self.connect(id, session);
+                if let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) {
+                    check.met_someone();
+                    self.changed(id);
+                }
+            }
+            Input::PeerLeft { room, session } => {
+                if let Some(id) = self.lobbies.get(&room).copied() {
+                    self.lobby_changed(id, false);
+                    return Ok(());
+                }
+                let Some(id) = RoomId::from_hex(&room) else {
+                    return Ok(());
+                };
+                if let Some(r) = self.rooms.get_mut(&id) {
+                    r.present.remove(&session);
+                }
+                for c in self.conns.values_mut() {
+                    if c.room == id && c.remote_session == session {
+                        c.remote_left = true;
+                    }
+                }
+                self.close_where(Conn::is_dead);
+            }
+            Input::Blob { room, from, blob } => self.on_blob(&room, from, &blob),
+            Input::LocalSignal { conn, signal } => self.on_local_signal(conn, &signal),
+            Input::ChannelOpen {
+                conn,
+                local_fingerprint,
+                remote_fingerprint,
+            } => self.on_open(conn, &local_fingerprint, &remote_fingerprint),
+            Input::Checked { conn, ids } => {
+                if let Some(c) = self.conns.get(&conn) {
+                    if c.verified_key().is_some() {
+                        if let Some(r) = self.rooms.get_mut(&c.room) {
+                            r.sync.accept_checked(ids);
+                        }
+                    }
+                }
+            }
+            Input::Frame { conn, bytes } => self.on_frame(conn, bytes),
+            Input::Link { conn, link } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.link = link;
+                    let room = c.room;
+                    self.changed(room);
+                    self.close_where(Conn::is_dead);
+                }
+            }
+            Input::Drained(conn) => {
+                if let Some(room) = self.verified_room(conn) {
+                    self.feed(room, sync::Input::Drained(conn.peer()));
+                }
+            }
+            Input::Closed(conn) => self.remove_conn(conn),
+            Input::Tick => {
+                // Whatever timer was armed has fired: the next one is always named again.
+                self.timer_at = None;
+                self.on_tick();
+            }
+        }
+        Ok(())
+    }
+
+    // ----- rooms -----
+
+    fn add_room(&mut self, setup: RoomSetup) -> Result<(), NodeError> {
+        let id = setup.room.id();
+        if self.rooms.contains_key(&id) {
+            return self.on_input(Input::Rejoin(id));
+        }
+        let sync = if setup.history.is_empty() && setup.evidence.is_empty() {
+            RoomSync::new(id, self.identity.clone(), self.config.sync.clone())
+        } else {
+            RoomSync::load(
+                id,
+                self.identity.clone(),
+                self.config.sync.clone(),
+                setup.history,
+                setup.evidence,
+                true,
+            )
+            .map_err(NodeError::Load)?
+        };
+        let last_activity = setup
+            .last_activity_ms
+            .max(latest_wall(sync.log()))
+            .min(self.now);
+        self.rooms.insert(
+            id,
+            RoomNode {
+                room: setup.room,
+                ephemeral: setup.ephemeral,
+                left: setup.left,
+                sync,
+                session: None,
+                lobby: None,
+                lobby_check: setup.check_lobby.then(LobbyCheck::default),
+                verified: setup.verified,
+                blocked: VecDeque::new(),
+                present: BTreeMap::new(),
+                typing: BTreeMap::new(),
+                presence: BTreeMap::new(),
+                timer_at: None,
+                missing: 0,
+                last_activity_ms: if setup.stored {
+                    last_activity
+                } else {
+                    self.now
+                },
+            },
+        );
+        if !setup.left {
+            self.join_signaling(id);
+        }
+        if !setup.stored {
+            self.save_room(id);
+        }
+        self.post_profile(id);
+        self.changed(id);
+        Ok(())
+    }
+
+    fn leave(&mut self, id: RoomId, delete: bool) {
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        r.session = None;
+        let lobby = r.lobby.take();
+        let was_joined = !r.left;
+        let ephemeral = r.ephemeral;
+        if was_joined {
+            self.out.push_back(Output::LeaveSignaling(id.to_hex()));
+        }
+        if let Some(l) = lobby {
+            self.lobbies.remove(&l);
+            self.out.push_back(Output::LeaveSignaling(l));
+        }
+        self.close_where(|c| c.room == id);
+        if delete || ephemeral {
+            self.rooms.remove(&id);
+            self.changed.remove(&id);
+            if !ephemeral {
+                self.out.push_back(Output::DeleteRoom(id));
+            }
+        } else if let Some(r) = self.rooms.get_mut(&id) {
+            r.left = true;
+            self.save_room(id);
+            self.changed(id);
+        }
+    }
+
+    fn join_signaling(&mut self, id: RoomId) {
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        self.out.push_back(Output::JoinSignaling(id.to_hex()));
+        if let Some(lobby) = r.room.lobby_id() {
+            let lobby = lobby.to_hex();
+            self.lobbies.insert(lobby.clone(), id);
+            r.lobby = Some(lobby.clone());
+            self.out.push_back(Output::JoinSignaling(lobby));
+        }
+    }
+
+    fn save_room(&mut self, id: RoomId) {
+        if let Some(r) = self.rooms.get(&id).filter(|r| !r.ephemeral) {
+            self.out.push_back(Output::SaveRoom(Box::new(r.meta())));
+        }
+    }
+
+    fn set_name(&mut self, name: String) {
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Err(e) = validate_display_name(&name) {
+            self.notice(format!("That name cannot be used: {e}."));
+            return;
+        }
+        if name == self.name {
+            return;
+        }
+        self.name = name.clone();
+        self.out.push_back(Output::NameChanged(name));
+        let ids: Vec<RoomId> = self.rooms.keys().copied().collect();
+        for id in ids {
+            self.post_profile(id);
+        }
+    }
+
+    /// Posts our profile in `id` unless its latest one already carries our name.
+    fn post_profile(&mut self, id: RoomId) {
+        let Some(r) = self.rooms.get(&id) else { return };
+        let current = r
+            .sync
+            .log()
+            .entries_of(&self.me)
+            .iter()
+            .rev()
+            .find_map(|rec| match &rec.entry.body {
+                Body::Profile { display_name } => Some(display_name),
+                _ => None,
+            });
+        if current == Some(&self.name) {
+            return;
+        }
+        let body = Body::Profile {
+            display_name: self.name.clone(),
+        };
+        self.feed(id, sync::Input::Post(body));
+    }
+
+    // ----- signaling -----
+
+    fn on_joined(&mut self, room: &str, session: String, peers: Vec<String>) {
+        if let Some(id) = self.lobbies.get(room).copied() {
+            self.check(id, None, Some(peers.len()));
+            return;
+        }
+        let Some(id) = RoomId::from_hex(room) else {
+            return;
+        };
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        r.session = Some(session);
+        r.present.clear();
+        let n = peers.len();
+        for p in peers {
+            self.mark_present(id, p.clone());
+            self.connect(id, p);
+        }
+        self.check(id, Some(n), None);
+    }
+
+    /// Someone joined or left a password room's lobby.
+    fn lobby_changed(&mut self, id: RoomId, joined: bool) {
+        let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) else {
+            return;
+        };
+        let before = check.verdict();
+        check.lobby_changed(joined);
+        if check.verdict() != before {
+            self.changed(id);
+        }
+    }
+
+    /// A head count for a password room's check: tells the user what it says.
+    fn check(&mut self, id: RoomId, room_peers: Option<usize>, lobby_peers: Option<usize>) {
+        let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) else {
+            return;
+        };
+        let before = check.verdict();
+        if let Some(n) = room_peers {
+            check.room_joined(n);
+        }
+        if let Some(n) = lobby_peers {
+            check.lobby_joined(n);
+        }
+        let after = check.verdict();
+        if after == before {
+            return;
+        }
+        if after == Verdict::NobodyOnline {
+            self.notice(
+                "Nobody from this room is online right now. If the password is wrong you will not \
+                 meet anyone; otherwise you connect when someone comes online."
+                    .into(),
+            );
+        }
+        self.changed(id);
+    }
+
+    /// Remembers that `session` is in room `id`, to connect to it again should its
+    /// connection close.
+    fn mark_present(&mut self, id: RoomId, session: String) {
+        let wait = self.config.retry_ms;
+        if let Some(r) = self.rooms.get_mut(&id) {
+            if r.present.len() < MAX_PRESENT || r.present.contains_key(&session) {
+                r.present.entry(session).or_insert(Retry { at: 0, wait });
+            }
+        }
+    }
+
+    /// The connection to `remote` in room `id`, opened unless it is blocked or the room is
+    /// full.
+    fn connect(&mut self, id: RoomId, remote: String) -> Option<ConnId> {
+        let r = self.rooms.get(&id)?;
+        let local = r.session.clone()?;
+        if r.left || r.is_blocked(&remote) || remote == local {
+            return None;
+        }
+        if let Some((k, _)) = self
+            .conns
+            .iter()
+            .find(|(_, c)| c.room == id && c.remote_session == remote)
+        {
+            return Some(*k);
+        }
+        if self.conns.values().filter(|c| c.room == id).count() >= self.config.max_conns_per_room {
+            return None;
+        }
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let polite = local < remote;
+        let deadline = self.now.saturating_add(self.config.connect_timeout_ms);
+        self.conns
+            .insert(conn, Conn::new(id, local, remote, deadline));
+        self.out.push_back(Output::OpenConn { conn, polite });
+        self.changed(id);
+        Some(conn)
+    }
+
+    fn on_blob(&mut self, room: &str, from: String, blob: &str) {
+        let Some(id) = RoomId::from_hex(room) else {
+            return;
+        };
+        let Some(r) = self.rooms.get(&id) else { return };
+        let Some(local) = r.session.as_deref() else {
+            return;
+        };
+        let Ok(plain) = crate::seal::open_text(r.room.signal_key(), &id, &from, local, blob) else {
+            return;
+        };
+        let Some(signal) = PeerSignal::decode(&plain) else {
+            return;
+        };
+        if let Some(conn) = self.connect(id, from) {
+            self.out.push_back(Output::ApplySignal { conn, signal });
+        }
+    }
+
+    fn on_local_signal(&mut self, conn: ConnId, signal: &PeerSignal) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let Some(r) = self.rooms.get(&c.room) else {
+            return;
+        };
+        let sealed = crate::seal::seal_to_text(
+            r.room.signal_key(),
+            &mut self.rng,
+            &c.room,
+            &c.local_session,
+            &c.remote_session,
+            &signal.encode(),
+        );
+        if let Ok(blob) = sealed {
+            self.out.push_back(Output::Signal {
+                room: c.room.to_hex(),
+                to: c.remote_session.clone(),
+                blob,
+            });
+        }
+    }
+
+    // ----- connections -----
+
+    fn on_open(&mut self, conn: ConnId, local_fp: &str, remote_fp: &str) {
+        let deadline = self.now.saturating_add(self.config.hello_timeout_ms);
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !matches!(c.state, ConnState::Connecting { .. }) {
+            return;
+        }
+        match c.open(&self.identity, &self.name, local_fp, remote_fp, deadline) {
+            Ok((hello, early)) => {
+                self.out.push_back(Output::Send { conn, bytes: hello });
+                for bytes in early {
+                    self.on_frame(conn, bytes);
+                }
+            }
+            Err(e) => self.close(conn, format!("A connection could not be secured: {e}.")),
+        }
+    }
+
+    fn on_frame(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.verified_key().is_some() {
+            let room = c.room;
+            self.feed(
+                room,
+                sync::Input::Frame {
+                    peer: conn.peer(),
+                    bytes,
+                },
+            );
+            return;
+        }
+        let (room, session) = (c.room, c.remote_session.clone());
+        match c.handshake(bytes) {
+            conn::Handshake::Held => {}
+            conn::Handshake::TooEarly => self.close(
+                conn,
+                "A peer sent too much before the connection was ready.".into(),
+            ),
+            conn::Handshake::Failed(why) => {
+                self.block(room, session);
+                self.close(
+                    conn,
+                    format!("A peer failed verification and was disconnected: {why}."),
+                );
+            }
+            conn::Handshake::Verified(hello) => {
+                let key = *hello.identity();
+                if key == self.me {
+                    // Ourselves, in another tab.
+                    self.block(room, session);
+                    self.close(conn, String::new());
+                    return;
+                }
+                // The same person over an older connection (a reload the old one has not
+                // noticed yet): the newer one wins, on both ends alike.
+                let older: Vec<ConnId> = self
+                    .conns
+                    .iter()
+                    .filter(|(k, o)| {
+                        **k != conn && o.room == room && o.verified_key() == Some(&key)
+                    })
+                    .map(|(k, _)| *k)
+                    .collect();
+                for o in older {
+                    self.close(o, String::new());
+                }
+                self.on_verified(conn, room, key);
+            }
+        }
+    }
+
+    fn on_verified(&mut self, conn: ConnId, room: RoomId, key: PublicKey) {
+        let session = self.conns.get(&conn).map(|c| c.remote_session.clone());
+        let wait = self.config.retry_ms;
+        if let Some(r) = self.rooms.get_mut(&room) {
+            if let Some(retry) = session.and_then(|s| r.present.get_mut(&s)) {
+                retry.wait = wait;
+            }
+            // A new connection starts active: an "away" said over an earlier one no
+            // longer holds.
+            r.presence.remove(&key);
+        }
+        self.feed(room, sync::Input::PeerConnected(conn.peer()));
+        if self.away {
+            // Peers take a new connection to be active; say that we are not.
+            self.feed(room, sync::Input::Presence(Presence::Away));
+        }
+        self.changed(room);
+    }
+
+    fn verified_room(&self, conn: ConnId) -> Option<RoomId> {
+        let c = self.conns.get(&conn)?;
+        c.verified_key().map(|_| c.room)
+    }
+
+    fn block(&mut self, room: RoomId, session: String) {
+        if let Some(r) = self.rooms.get_mut(&room) {
+            r.block(session);
+        }
+    }
+
+    /// Closes a connection from our side, with a notice unless `notice` is empty.
+    fn close(&mut self, conn: ConnId, notice: String) {
+        if self.conns.contains_key(&conn) {
+            self.out.push_back(Output::CloseConn(conn));
+            self.remove_conn(conn);
+        }
+        if !notice.is_empty() {
+            self.notice(notice);
+        }
+    }
+
+    fn close_where(&mut self, which: impl Fn(&Conn) -> bool) {
+        let doomed: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| which(c))
+            .map(|(k, _)| *k)
+            .collect();
+        for conn in doomed {
+            self.close(conn, String::new());
+        }
+    }
+
+    fn remove_conn(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        let (now, max) = (self.now, self.config.max_retry_ms);
+        if let Some(retry) = self
+            .rooms
+            .get_mut(&c.room)
+            .and_then(|r| r.present.get_mut(&c.remote_session))
+        {
+            retry.at = now.saturating_add(retry.wait);
+            retry.wait = retry.wait.saturating_mul(2).min(max);
+        }
+        if let Some(key) = c.verified_key() {
+            self.feed(c.room, sync::Input::PeerDisconnected(conn.peer()));
+            let still = self
+                .conns
+                .values()
+                .any(|o| o.room == c.room && o.verified_key() == Some(key));
+            if let Some(r) = self.rooms.get_mut(&c.room).filter(|_| !still) {
+                r.typing.remove(key);
+                r.presence.remove(key);
+            }
+        }
+        self.changed(c.room);
+    }
+
+    // ----- the rooms' machines -----
+
+    fn on_tick(&mut self) {
+        let now = self.now;
+        let late: Vec<(ConnId, bool)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.deadline().is_some_and(|d| d <= now))
+            .map(|(k, c)| (*k, matches!(c.state, ConnState::Open { .. })))
+            .collect();
+        for (conn, open) in late {
+            // A peer that cannot be reached is nothing to tell; one that connected and
+            // never said who it is, is.
+            let notice = if open {
+                "A peer did not say who it is in time and was disconnected."
+            } else {
+                ""
+            };
+            self.close(conn, notice.into());
+        }
+        self.reconnect();
+        let mut due = Vec::new();
+        let mut expired = Vec::new();
+        for (id, r) in &mut self.rooms {
+            let before = r.typing.len();
+            r.typing.retain(|_, until| *until > now);
+            if r.typing.len() != before {
+                expired.push(*id);
+            }
+            if r.timer_at.is_none_or(|at| at <= now) {
+                due.push(*id);
+            }
+        }
+        for id in expired {
+            self.changed(id);
+        }
+        for id in due {
+            self.feed(id, sync::Input::Tick);
+        }
+    }
+
+    /// Connects again to the sessions still in their rooms whose wait is over.
+    fn reconnect(&mut self) {
+        let now = self.now;
+        let mut due = Vec::new();
+        for (id, r) in &self.rooms {
+            for (session, retry) in &r.present {
+                if retry.at <= now && r.wants_conn(session, &self.conns) {
+                    due.push((*id, session.clone()));
+                }
+            }
+        }
+        for (id, session) in due {
+            if self.connect(id, session.clone()).is_none() {
+                // Full (or left): wait as after a failure.
+                let max = self.config.max_retry_ms;
+                if let Some(retry) = self
+                    .rooms
+                    .get_mut(&id)
+                    .and_then(|r| r.present.get_mut(&session))
+                {
+                    retry.at = now.saturating_add(retry.wait);
+                    retry.wait = retry.wait.saturating_mul(2).min(max);
+                }
+            }
+        }
+    }
+
+    /// Feeds one input to a room's machine and turns its outputs into ours.
+    fn feed(&mut self, id: RoomId, input: sync::Input) {
+        let now = self.now;
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        let is_post = matches!(input, sync::Input::Post(_));
+        if let Err(e) = r.sync.handle(now, input) {
+            if is_post {
+                self.notice(format!("The message could not be posted: {e}."));
+            }
+            return;
+        }
+        while let Some(out) = self.rooms.get_mut(&id).and_then(|r| r.sync.poll_output()) {
+            self.on_sync_output(id, out);
+        }
+    }
+
+    fn on_sync_output(&mut self, id: RoomId, out: sync::Output) {
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        match out {
+            sync::Output::Send { peer, bytes } => self.out.push_back(Output::Send {
+                conn: ConnId(peer.0),
+                bytes,
+            }),
+            sync::Output::Store(records) if r.ephemeral => drop(records),
+            sync::Output::Store(records) => {
+                let own = records.iter().any(|rec| rec.entry.author == self.me);
+                self.out.push_back(if own {
+                    Output::StoreOwn { room: id, records }
+                } else {
+                    Output::Store { room: id, records }
+                });
+            }
+            sync::Output::ScheduleTimer { at_ms } => r.timer_at = Some(at_ms),
+            sync::Output::Disconnect { peer, reason } => {
+                let conn = ConnId(peer.0);
+                let name = match self.conns.get(&conn).and_then(Conn::verified_key) {
+                    Some(key) => self.name_of(Some(&id), key),
+                    None => "A peer".into(),
+                };
+                if let Some(session) = self.conns.get(&conn).map(|c| c.remote_session.clone()) {
+                    self.block(id, session);
+                }
+                self.close(
+                    conn,
+                    format!(
+                        "{name} sent data that failed verification ({reason}) and was disconnected."
+                    ),
+                );
+            }
+            sync::Output::Event(ev) => self.on_event(id, ev),
+        }
+    }
+
+    fn on_event(&mut self, id: RoomId, ev: Event) {
+        let now = self.now;
+        let me = self.me;
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        match ev {
+            Event::Entries(ids) => {
+                let log = r.sync.log();
+                let mut count = 0u32;
+                let mut latest_wall = 0;
+                let mut newest = None;
+                for e in &ids {
+                    if let Some(rec) = log.get_by_id(e) {
+                        latest_wall = latest_wall.max(rec.entry.wall_ms);
+                        if rec.entry.author != me {
+                            if let Body::Text { text, .. } = &rec.entry.body {
+                                count += 1;
+                                newest = Some((rec.entry.author, text.clone()));
+                            }
+                        }
+                    }
+                }
+                // Peers choose wall_ms: a future time must not pin the room to the top.
+                r.last_activity_ms = r.last_activity_ms.max(latest_wall.min(now));
+                self.changed.entry(id).or_default().extend(ids);
+                if let Some((author, text)) = newest {
+                    let name = self.name_of(Some(&id), &author);
+                    self.out.push_back(Output::Incoming {
+                        room: id,
+                        count,
+                        latest: (name, text),
+                    });
+                }
+            }
+            Event::Equivocation {
+                author,
+                first,
+                second,
+            } => {
+                if !r.ephemeral {
+                    self.out.push_back(Output::SaveEvidence {
+                        room: id,
+                        first,
+                        second,
+                    });
+                }
+                let name = self.name_of(Some(&id), &author);
+                self.notice(format!(
+                    "{name} signed two different versions of one message; their later messages \
+                     are not accepted."
+                ));
+                self.changed(id);
+            }
+            Event::Typing { peer, active } => {
+                let Some(key) = self.conns.get(&ConnId(peer.0)).and_then(Conn::verified_key) else {
+                    return;
+                };
+                let shown = if active {
+                    r.typing.insert(*key, now + TYPING_TTL_MS).is_none()
+                } else {
+                    r.typing.remove(key).is_some()
+                };
+                if shown {
+                    self.changed(id);
+                }
+            }
+            Event::Presence { peer, state } => {
+                let Some(key) = self.conns.get(&ConnId(peer.0)).and_then(Conn::verified_key) else {
+                    return;
+                };
+                if r.presence.insert(*key, state).unwrap_or(Presence::Online) != state {
+                    self.changed(id);
+                }
+            }
+            Event::SyncProgress { missing } => {
+                if std::mem::replace(&mut r.missing, missing) != missing {
+                    self.changed(id);
+                }
+            }
+            // Reported as `Disconnect` outputs, a hello again after verification, a goodbye
+            // (the close follows).
+            Event::PeerMisbehaved { .. } | Event::Hello { .. } | Event::Bye { .. } => {}
+        }
+    }
+
+    // ----- outputs -----
+
+    fn notice(&mut self, text: String) {
+        self.out
+            .push_back(Output::Notice(shorten(&text, MAX_NOTICE_CHARS)));
+    }
+
+    fn changed(&mut self, id: RoomId) {
+        self.changed.entry(id).or_default();
+    }
+
+    fn flush_changes(&mut self) {
+        for (room, new) in std::mem::take(&mut self.changed) {
+            if self.rooms.contains_key(&room) {
+                self.out.push_back(Output::RoomChanged { room, new });
+            }
+        }
+    }
+
+    fn schedule(&mut self) {
+        let conns = self.conns.values().filter_map(Conn::deadline);
+        let typing = self.rooms.values().flat_map(|r| r.typing.values().copied());
+        let rooms = self.rooms.values().filter_map(|r| r.timer_at);
+        let retries = self.rooms.values().flat_map(|r| {
+            r.present
+                .iter()
+                .filter(|(s, _)| r.wants_conn(s, &self.conns))
+                .map(|(_, retry)| retry.at.max(self.now))
+        });
+        let next = conns.chain(typing).chain(rooms).chain(retries).min();
+        if next.is_some() && next != self.timer_at {
+            self.timer_at = next;
+            if let Some(at) = next {
+                self.out.push_back(Output::ScheduleTimer(at));
+            }
+        }
+    }
+}
+
+/// The latest wall time of any entry held.
+fn latest_wall(log: &crate::log::RoomLog) -> u64 {
+    log.authors()
+        .flat_map(|a| log.entries_of(a).iter().map(|r| r.entry.wall_ms))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Our reaction `emoji` to `target` among our own entries, unless we deleted it since.
+fn live_reaction(ours: &[Record], target: EntryId, emoji: &str) -> Option<EntryId> {
+    let reaction = ours.iter().rev().find(|r| {
+        matches!(&r.entry.body, Body::Reaction { target: t, emoji: e } if *t == target && e == emoji)
+    })?;
+    let deleted = ours
+        .iter()
+        .any(|r| matches!(r.entry.body, Body::Delete { target: t } if t == reaction.id));
+    (!deleted).then_some(reaction.id)
+}

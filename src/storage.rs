@@ -1853,6 +1853,333 @@ mod browser_tests {
         Ok(())
     }
 
+    /// Records as the code of schemas 2 and 3 stored them, written past today's code: the
+    /// identity and rooms as separate fields (or their JSON sealed), entries keyed by their
+    /// id in hex with the display order's fields beside them, evidence as two byte fields
+    /// (or sealed together). Sealed records use the contexts that code used.
+    mod schema3 {
+        use super::*;
+
+        fn hex(bytes: &[u8]) -> String {
+            natter_core::hex::encode(bytes)
+        }
+
+        fn hex_u64(n: u64) -> String {
+            natter_core::hex::encode(&n.to_be_bytes())
+        }
+
+        fn object(fields: Vec<(&str, JsValue)>) -> Result<JsValue, String> {
+            let object = Object::new();
+            for (name, value) in fields {
+                Reflect::set(&object, &name.into(), &value).ctx("set a field")?;
+            }
+            Ok(object.into())
+        }
+
+        fn bytes(data: &[u8]) -> JsValue {
+            Uint8Array::from(data).into()
+        }
+
+        fn seal(key: &VaultKey, context: &str, plain: &[u8]) -> JsValue {
+            bytes(&key.seal(&mut rand_core::OsRng, context, plain))
+        }
+
+        pub fn identity(
+            secret: [u8; 32],
+            name: &str,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let mut fields = vec![("slot", "self".into())];
+            match key {
+                Some(key) => {
+                    let json = serde_json::json!({ "secret": hex(&secret), "name": name });
+                    fields.push((
+                        "sealed",
+                        seal(key, "identity/self", json.to_string().as_bytes()),
+                    ));
+                }
+                None => {
+                    fields.push(("secret", bytes(&secret)));
+                    fields.push(("name", name.into()));
+                }
+            }
+            object(fields)
+        }
+
+        /// A room record with its settings JSON as the runtime wrote it.
+        pub fn room(
+            id: RoomId,
+            secret: [u8; 32],
+            name: Option<&str>,
+            password: bool,
+            settings: &str,
+            last_activity_ms: u64,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let id = id.to_hex();
+            let mut fields = vec![("id", id.as_str().into())];
+            match key {
+                Some(key) => {
+                    let json = serde_json::json!({
+                        "secret": hex(&secret),
+                        "name": name,
+                        "password": password,
+                        "settings": settings,
+                    });
+                    let context = format!("rooms/{id}");
+                    fields.push(("sealed", seal(key, &context, json.to_string().as_bytes())));
+                }
+                None => {
+                    fields.push(("secret", bytes(&secret)));
+                    fields.push(("name", name.map_or(JsValue::NULL, JsValue::from_str)));
+                    fields.push(("password", password.into()));
+                    fields.push(("settings", settings.into()));
+                }
+            }
+            fields.push(("last_activity", hex_u64(last_activity_ms).into()));
+            object(fields)
+        }
+
+        pub fn entry(
+            room: RoomId,
+            record: &Record,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let (lamport, author, seq) = record.entry.display_key();
+            let id = record.id.to_hex();
+            let content = match key {
+                Some(key) => ("sealed", seal(key, &format!("entries/{id}"), &record.bytes)),
+                None => ("bytes", bytes(&record.bytes)),
+            };
+            object(vec![
+                ("id", id.as_str().into()),
+                ("room", room.to_hex().into()),
+                ("lamport", hex_u64(lamport).into()),
+                ("author", hex(author.as_bytes()).into()),
+                ("seq", hex_u64(seq).into()),
+                content,
+            ])
+        }
+
+        pub fn evidence(
+            room: RoomId,
+            first: &Record,
+            second: &Record,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let (room, author) = (room.to_hex(), hex(first.entry.author.as_bytes()));
+            let mut fields = vec![
+                ("room", room.as_str().into()),
+                ("author", author.as_str().into()),
+            ];
+            match key {
+                Some(key) => {
+                    let mut plain = (first.bytes.len() as u32).to_be_bytes().to_vec();
+                    plain.extend_from_slice(&first.bytes);
+                    plain.extend_from_slice(&second.bytes);
+                    fields.push((
+                        "sealed",
+                        seal(key, &format!("evidence/{room}/{author}"), &plain),
+                    ));
+                }
+                None => {
+                    fields.push(("first", bytes(&first.bytes)));
+                    fields.push(("second", bytes(&second.bytes)));
+                }
+            }
+            object(fields)
+        }
+
+        pub fn lock(lock: &StoredLock) -> Result<JsValue, String> {
+            let kdf = lock.params.kdf;
+            object(vec![
+                ("slot", "lock".into()),
+                ("salt", bytes(&lock.params.salt)),
+                ("memory_kib", hex_u64(u64::from(kdf.memory_kib)).into()),
+                ("iterations", hex_u64(u64::from(kdf.iterations)).into()),
+                ("parallelism", hex_u64(u64::from(kdf.parallelism)).into()),
+                ("verifier", bytes(&lock.verifier)),
+            ])
+        }
+
+        /// Creates the database `name` at schema `version` (2 or 3) holding `values`
+        /// (store name, value).
+        pub async fn create(
+            name: &str,
+            version: u32,
+            values: &[(&str, JsValue)],
+        ) -> Result<(), String> {
+            rexie::Rexie::delete(name)
+                .await
+                .ctx("delete the test database")?;
+            let db = schema_at(name, version)
+                .build()
+                .await
+                .ctx("create the old database")?;
+            for (store, value) in values {
+                let tx = db
+                    .transaction(&[*store], TransactionMode::ReadWrite)
+                    .ctx("write the old database")?;
+                tx.store(store)
+                    .ctx("a store")?
+                    .put(value, None)
+                    .await
+                    .ctx("put a record")?;
+                tx.done().await.ctx("commit a record")?;
+            }
+            db.close();
+            Ok(())
+        }
+    }
+
+    /// What the schema-3 database of the upgrade test holds: an interrupted lock switch,
+    /// with the identity, one room and some entries sealed and the rest in clear.
+    struct Old {
+        lock: StoredLock,
+        key: VaultKey,
+        identity: StoredIdentity,
+        /// The room in clear: a password room (its stretched key in the settings), with
+        /// evidence in its own store, and a clear and a sealed entry.
+        clear: RoomId,
+        /// The sealed room, left, with a sealed piece of evidence.
+        sealed: RoomId,
+        clear_entries: Vec<Record>,
+        sealed_entries: Vec<Record>,
+        clear_evidence: (Record, Record),
+        sealed_evidence: (Record, Record),
+        peer: VerifiedPeer,
+    }
+
+    async fn create_schema3(name: &str) -> Result<Old, String> {
+        let (lock, key) = test_lock("old passphrase")?;
+        let (clear, sealed) = (RoomId([0x31; 32]), RoomId([0x32; 32]));
+        let mut clear_entries = chain(clear, 1, &[3, 1, 2, 1 << 62])?;
+        clear_entries.extend(chain(clear, 2, &[2, 7])?);
+        let sealed_entries = chain(sealed, 3, &[1, 2, 3])?;
+        let old = Old {
+            identity: StoredIdentity {
+                secret: [0x11; 32],
+                display_name: "Grace".into(),
+            },
+            clear,
+            sealed,
+            clear_evidence: evidence(clear, 4)?,
+            sealed_evidence: evidence(sealed, 5)?,
+            clear_entries,
+            sealed_entries,
+            peer: VerifiedPeer {
+                key: Identity::from_secret_bytes(&[6; 32]).public(),
+                verified_at_ms: u64::MAX - 1,
+            },
+            lock,
+            key,
+        };
+        let k = Some(&old.key);
+        let mut values = vec![
+            ("vault", schema3::lock(&old.lock)?),
+            (
+                "identity",
+                schema3::identity(old.identity.secret, "Grace", k)?,
+            ),
+            (
+                "rooms",
+                schema3::room(
+                    clear,
+                    [0x21; 32],
+                    Some("Clear room"),
+                    true,
+                    &serde_json::json!({ "left": false, "password_key": ([9u8; 32]) }).to_string(),
+                    1 << 60,
+                    None,
+                )?,
+            ),
+            (
+                "rooms",
+                schema3::room(sealed, [0x22; 32], None, false, r#"{"left":true}"#, 7, k)?,
+            ),
+        ];
+        for (i, record) in old.clear_entries.iter().enumerate() {
+            // One entry of the clear room was sealed before the switch stopped.
+            let key = if i == 2 { k } else { None };
+            values.push(("entries", schema3::entry(clear, record, key)?));
+        }
+        for record in &old.sealed_entries {
+            values.push(("entries", schema3::entry(sealed, record, k)?));
+        }
+        let (a, b) = &old.clear_evidence;
+        values.push(("evidence", schema3::evidence(clear, a, b, None)?));
+        let (a, b) = &old.sealed_evidence;
+        values.push(("evidence", schema3::evidence(sealed, a, b, k)?));
+        schema3::create(name, 3, &values).await?;
+        let db = Storage::open_at(name, 3).await.ctx("open at schema 3")?;
+        db.put_peer(&clear, &old.peer)
+            .await
+            .ctx("store a verified peer")?;
+        db.close();
+        Ok(old)
+    }
+
+    /// `records` in display order.
+    fn in_display_order(records: &[Record]) -> Vec<Record> {
+        let mut sorted = records.to_vec();
+        sorted.sort_by_key(|r| r.entry.display_key());
+        sorted
+    }
+
+    /// Every entry of `room`, page by page.
+    async fn all_entries(db: &Storage, room: &RoomId, page: u32) -> Result<Vec<Record>, String> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let next = db
+                .load_entries(room, after, page)
+                .await
+                .ctx("load a page")?;
+            let Some(last) = next.last() else { break };
+            after = Some(EntryCursor::at(last));
+            out.extend(next);
+        }
+        Ok(out)
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_schema_3_fixture_reads_back_with_the_schema_3_code() -> Result<(), String> {
+        let name = "natter-test-fixture-3";
+        let old = create_schema3(name).await?;
+        let db = Storage::open_at(name, 3).await.ctx("open at schema 3")?;
+        let key = VaultKey::unlock("old passphrase", &old.lock.params, &old.lock.verifier)
+            .ctx("unlock")?;
+        db.unlock(key);
+        assert_eq!(
+            db.load_identity().await.ctx("identity")?,
+            Some(old.identity.clone())
+        );
+        let rooms = db.load_rooms().await.ctx("rooms")?;
+        assert_eq!(rooms.len(), 2);
+        assert_eq!(
+            all_entries(&db, &old.clear, 2).await?,
+            in_display_order(&old.clear_entries)
+        );
+        assert_eq!(
+            all_entries(&db, &old.sealed, 2).await?,
+            in_display_order(&old.sealed_entries)
+        );
+        assert_eq!(db.count_entries(&old.clear).await.ctx("count")?, 6);
+        assert_eq!(
+            db.load_evidence(&old.clear).await.ctx("evidence")?,
+            vec![old.clear_evidence.clone()]
+        );
+        assert_eq!(
+            db.load_evidence(&old.sealed).await.ctx("evidence")?,
+            vec![old.sealed_evidence.clone()]
+        );
+        assert_eq!(
+            db.load_peers(&old.clear).await.ctx("peers")?,
+            vec![old.peer.clone()]
+        );
+        Ok(())
+    }
+
     #[wasm_bindgen_test]
     fn storage_errors_read_as_words_for_the_user() {
         let text = StorageError::Failed("QuotaExceededError".into()).to_string();

@@ -235,7 +235,6 @@ impl EntryCursor {
 /// where a text is its UTF-8 length (4, big-endian) and bytes. A decoder reads the whole
 /// input: short input, trailing bytes, unknown flags or bad UTF-8 are
 /// [`StorageError::Corrupt`].
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub mod codec {
     use natter_core::identity::PublicKey;
     use natter_core::log::Record;

@@ -167,7 +167,7 @@ async fn unlock(
     false
 }
 
-/// Per-room settings, stored as JSON in [`RoomRecord::settings`].
+/// Per-room settings, stored as [`RoomRecord::left`] and [`RoomRecord::password_key`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct RoomSettings {
     /// The user left the room: kept, not joined.
@@ -449,7 +449,10 @@ impl Runtime {
         let Some(storage) = &self.storage else {
             return Ok(());
         };
-        let settings: RoomSettings = serde_json::from_str(&rec.settings).unwrap_or_default();
+        let settings = RoomSettings {
+            left: rec.left,
+            password_key: rec.password_key,
+        };
         let password_key = settings.password_key.map(PasswordKey::from_bytes);
         let room = Room::from_parts(
             RoomSecret::from_bytes(rec.secret),
@@ -859,7 +862,8 @@ impl Runtime {
             secret: *r.room.secret().as_bytes(),
             name: r.room.name().map(str::to_owned),
             password_required: r.room.has_password(),
-            settings: serde_json::to_string(&r.settings).unwrap_or_default(),
+            left: r.settings.left,
+            password_key: r.settings.password_key,
             last_activity_ms: r.last_activity_ms,
         };
         if let Err(e) = storage.put_room(&rec).await {

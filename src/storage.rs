@@ -7,18 +7,26 @@
 //!
 //! | store | key | value |
 //! | --- | --- | --- |
-//! | `identity` | `"self"` | the identity's secret key bytes and display name ([`StoredIdentity`]) |
-//! | `rooms` | room id (hex) | secret, name, password flag, settings, last activity ([`RoomRecord`]) |
-//! | `entries` | entry id (hex) | the entry's canonical bytes ([`natter_core::log`]) plus the index fields |
+//! | `identity` | `"self"` | the identity's secret key and display name ([`StoredIdentity`]) |
+//! | `rooms` | room id (hex) | secret, name, password flag, left flag, stretched password, last activity ([`RoomRecord`]) |
+//! | `entries` | entry id (32 bytes) | the entry's canonical bytes ([`natter_core::log`]) and its display key |
 //! | `peers` | `[room, key]` (hex) | a peer key verified in a room ([`VerifiedPeer`]) |
 //! | `vault` | `"lock"` | the app lock's salt, Argon2id costs and verifier ([`StoredLock`]), when it is on |
-//! | `evidence` | `[room, author]` (hex) | equivocation evidence: the two entries' bytes (`first`, `second`) |
+//! | `evidence` | `[room, author]` (hex) | equivocation evidence: the two entries' bytes |
 //!
-//! `entries` has two indexes: `by_room` (`room`) and `by_display` (`[room, lamport, author,
-//! seq]`), the display order of [`natter_core::log`]. `lamport` and `seq` are stored as
-//! 16-digit lower-case hex so that IndexedDB's string order is their numeric order over
-//! the whole `u64` range (a JS number would lose precision above 2^53). `peers` and
-//! `evidence` have a `by_room` index.
+//! Each identity, room, entry and piece of evidence is one codec's bytes (see
+//! [`codec`]), stored under the record's key either in clear (a `bytes` field) or sealed
+//! (a `sealed` field, see "The app lock"): the same path for every kind. An entry's bytes
+//! are its canonical signed bytes; the others start with a format byte.
+//!
+//! `entries` has one index, `by_display`, on each entry's `display` key: 80 bytes, the room
+//! id (32), the Lamport time (8, big-endian), the author's key (32) and the sequence number
+//! (8, big-endian). IndexedDB orders binary keys bytewise, so this is the display order of
+//! [`natter_core::log`] over the whole `u64` range, and one key range covers exactly a
+//! room's entries: paging, counting and deleting a room need no index of their own. Binary
+//! keys are half the size of hex text and one flat key is cheaper to index than a compound
+//! one, so inserts, the hot path of a catch-up, cost less. `peers` and `evidence` have a
+//! `by_room` index.
 //!
 //! Equivocation evidence (an author who signed two different entries with the same seq) is
 //! one record per room and author, never part of the room record, so keeping it costs one
@@ -31,8 +39,8 @@
 //!
 //! A persistent room survives a reload: its secret, its entries and the keys its members
 //! verified. Entries are stored as their canonical signed bytes, so what is loaded is
-//! exactly what was verified and can be verified again; the index fields are derived from
-//! the entry and never trusted on their own (loading decodes the bytes).
+//! exactly what was verified and can be verified again; the display key is derived from
+//! the entry and never trusted on its own (loading decodes the bytes).
 //!
 //! # Invariants
 //!
@@ -41,7 +49,7 @@
 //! - [`Storage::delete_room`] removes the room, its entries and its verified peers in one
 //!   transaction and touches no other room.
 //! - Every function returns [`StorageError`]; nothing here panics on what the browser or
-//!   the stored data does.
+//!   the stored data does, and damaged bytes read as [`StorageError::Corrupt`].
 //! - Ephemeral rooms never touch this module: the runtime simply does not call it for them
 //!   (natter-core's sync machine emits `Store` outputs either way; for an ephemeral room
 //!   the driver drops them).
@@ -50,29 +58,45 @@
 //!
 //! # The app lock
 //!
-//! With the lock on ([`Storage::enable_lock`], [`natter_core::vault`]), every record's
-//! content is sealed under the passphrase's key into one `sealed` field: the identity (secret
-//! key and name), each room (secret, name, password flag, settings) and each entry (its
-//! bytes, with the message text). What stays in clear is what the indexes need and holds no
-//! text: room and entry ids, an entry's author key, Lamport time and sequence number, a
-//! room's last activity time, and the verified peers' public keys. Each sealed record is
-//! bound to its place (`identity/self`, `rooms/<id>`, `entries/<id>`), so records cannot be
-//! swapped. Loading reads sealed and clear records alike, so an interrupted switch loses
-//! nothing. The `vault` record itself (salt, costs, verifier) is in clear: it is needed
-//! before the key exists. The settings (server addresses, TURN credentials, theme, idle
-//! time) live in the browser's `localStorage`, not here, and stay in clear: they are needed
-//! before unlocking, and hold nothing of rooms or messages.
+//! With the lock on ([`Storage::enable_lock`], [`natter_core::vault`]), the shared path
+//! seals each record's codec bytes under the passphrase's key into its `sealed` field: the
+//! identity, each room (all of it but its id), each entry and each piece of evidence. What
+//! stays in clear is what the keys need and holds no text: room and entry ids, an entry's
+//! display key (room, Lamport time, author key, sequence number), the evidence's room and
+//! author, and the verified peers' public keys. Each sealed record is bound to its place
+//! (`identity/self`, `rooms/<id>`, `entries/<id>`, `evidence/<room>/<author>`, ids in hex),
+//! so records cannot be swapped. Loading reads sealed and clear records alike, so an
+//! interrupted switch loses nothing. The `vault` record itself (salt, costs, verifier) is
+//! in clear: it is needed before the key exists. The settings (server addresses, TURN
+//! credentials, theme, idle time) live in the browser's `localStorage`, not here, and stay
+//! in clear: they are needed before unlocking, and hold nothing of rooms or messages.
 //!
 //! # Schema versions and migration
 //!
 //! [`schema`] builds the database with a `match version` ladder: each step adds what that
 //! version introduced, and opening at [`SCHEMA_VERSION`] applies every step. `rexie`
 //! applies a schema declaratively on `upgradeneeded`: stores and indexes the ladder names
-//! that are missing are created, stores it no longer names are deleted, existing records
-//! are kept. Version 2 added `vault`; version 3 added `evidence`, which schema 2 kept inside
-//! each room's settings as JSON arrays of numbers, rewriting the whole room record for every
-//! piece: [`Storage::load_rooms`] moves such evidence into the new store and writes the
-//! record again without it (at the first load, so after unlocking when the lock is on).
+//! that are missing are created, stores and indexes it no longer names are deleted,
+//! existing records are kept.
+//!
+//! - Version 2 added `vault`.
+//! - Version 3 added `evidence`, which schema 2 kept inside each room's settings as JSON
+//!   arrays of numbers, rewriting the whole room record for every piece.
+//! - Version 4 keys entries by their id's bytes and indexes them by the binary display
+//!   key; it drops the `by_room` index and the compound string index of `entries`. The
+//!   upgrade itself only swaps the indexes; [`Storage::open`] then writes every entry
+//!   stored before (keyed by its id in hex, the display order in hex fields) again in the
+//!   new form, a batch per transaction, so each entry is either in its old form or its new
+//!   one. The content is carried over as stored: a sealed entry's place is unchanged, so
+//!   this needs no key and runs while the app is locked. An interrupted migration goes on
+//!   at the next open. Version 4 also stores identities, rooms and evidence as codec
+//!   bytes, and a room's settings as typed fields instead of JSON text.
+//!
+//! Records of the earlier forms stay readable: an identity or room stored in fields (or its
+//! JSON sealed) and evidence stored as two fields. [`Storage::load_rooms`] writes a room
+//! of an earlier form again in the current one, moving any evidence its settings still
+//! carry from schema 2 into the evidence store (at the first load, so after unlocking
+//! when the lock is on).
 
 use natter_core::identity::PublicKey;
 use natter_core::log::Record;
@@ -82,23 +106,13 @@ use natter_core::room::RoomId;
 pub const DB_NAME: &str = "natter";
 
 /// The current schema version.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The most authors of one room whose equivocation evidence is kept (see the module doc).
 pub const MAX_EVIDENCE_AUTHORS: usize = 64;
 
 /// One piece of equivocation evidence: the two entries' encoded bytes.
 pub type EvidenceBytes = (Vec<u8>, Vec<u8>);
-
-/// Splits the evidence schema 2 kept in a room's settings JSON (`"evidence": [[[bytes as
-/// numbers], [...]], ...]`) from the rest: the settings without it, and the pairs. `None`
-/// when there is none (nothing to migrate).
-pub fn take_legacy_evidence(settings: &str) -> Option<(String, Vec<EvidenceBytes>)> {
-    let mut json: serde_json::Value = serde_json::from_str(settings).ok()?;
-    let legacy = json.as_object_mut()?.remove("evidence")?;
-    let pairs = serde_json::from_value(legacy).unwrap_or_default();
-    Some((json.to_string(), pairs))
-}
 
 /// Why a storage operation failed. The `Display` text is meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,8 +158,10 @@ pub struct RoomRecord {
     pub name: Option<String>,
     /// Whether joining needs a password.
     pub password_required: bool,
-    /// The room's settings, as JSON text owned by the runtime (opaque here).
-    pub settings: String,
+    /// The user left the room: it is kept, not joined.
+    pub left: bool,
+    /// The stretched password, so the room reopens without asking again.
+    pub password_key: Option<[u8; 32]>,
     /// When something last happened in the room, in milliseconds since the Unix epoch.
     pub last_activity_ms: u64,
 }
@@ -157,7 +173,8 @@ impl std::fmt::Debug for RoomRecord {
             .field("secret", &"<hidden>")
             .field("name", &self.name)
             .field("password_required", &self.password_required)
-            .field("settings", &self.settings)
+            .field("left", &self.left)
+            .field("password_key", &self.password_key.map(|_| "<hidden>"))
             .field("last_activity_ms", &self.last_activity_ms)
             .finish()
     }
@@ -205,18 +222,329 @@ impl EntryCursor {
     }
 }
 
+/// The bytes each record kind is stored as, and the readers of the forms written before
+/// schema 4. Pure: the browser code only moves these bytes, in clear or sealed.
+///
+/// - identity: [`FORMAT`], the secret (32), the display name;
+/// - room (all but its id, which is the key): [`FORMAT`], the secret (32), a flags byte
+///   ([`PASSWORD_REQUIRED`], [`LEFT`], [`PASSWORD_KEY`], [`NAME`]), the last activity (8,
+///   big-endian), the stretched password (32) if flagged, the name if flagged;
+/// - entry: its canonical bytes ([`natter_core::log::Record::bytes`]);
+/// - evidence: the first entry's length (4, big-endian), then both entries' bytes;
+///
+/// where a text is its UTF-8 length (4, big-endian) and bytes. A decoder reads the whole
+/// input: short input, trailing bytes, unknown flags or bad UTF-8 are
+/// [`StorageError::Corrupt`].
+pub mod codec {
+    use natter_core::identity::PublicKey;
+    use natter_core::log::Record;
+    use natter_core::room::RoomId;
+
+    use super::{EvidenceBytes, RoomRecord, StorageError, StoredIdentity};
+
+    /// The first byte of an identity's or a room's bytes. The JSON sealed before schema 4
+    /// starts with `{`.
+    pub const FORMAT: u8 = 1;
+    /// Room flag: joining needs a password.
+    pub const PASSWORD_REQUIRED: u8 = 1;
+    /// Room flag: the user left the room.
+    pub const LEFT: u8 = 2;
+    /// Room flag: the stretched password follows.
+    pub const PASSWORD_KEY: u8 = 4;
+    /// Room flag: the name follows.
+    pub const NAME: u8 = 8;
+    const FLAGS: u8 = PASSWORD_REQUIRED | LEFT | PASSWORD_KEY | NAME;
+
+    /// The length of an entry's display key.
+    pub const DISPLAY_KEY_LEN: usize = 80;
+
+    /// An entry's display key: room, Lamport time, author, seq, in an order whose bytewise
+    /// order is the display order within the room.
+    pub fn display_key(
+        room: &RoomId,
+        lamport: u64,
+        author: &PublicKey,
+        seq: u64,
+    ) -> [u8; DISPLAY_KEY_LEN] {
+        let mut key = [0; DISPLAY_KEY_LEN];
+        key[..32].copy_from_slice(&room.0);
+        key[32..40].copy_from_slice(&lamport.to_be_bytes());
+        key[40..72].copy_from_slice(author.as_bytes());
+        key[72..].copy_from_slice(&seq.to_be_bytes());
+        key
+    }
+
+    /// The lowest and the highest display key of `room`: every entry of the room lies
+    /// between them (both included), and no entry of another room does.
+    pub fn room_bounds(room: &RoomId) -> ([u8; DISPLAY_KEY_LEN], [u8; DISPLAY_KEY_LEN]) {
+        let mut low = [0; DISPLAY_KEY_LEN];
+        low[..32].copy_from_slice(&room.0);
+        let mut high = [0xff; DISPLAY_KEY_LEN];
+        high[..32].copy_from_slice(&room.0);
+        (low, high)
+    }
+
+    fn put_text(out: &mut Vec<u8>, text: &str) {
+        // A display name or room name is far below 4 GiB.
+        out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+        out.extend_from_slice(text.as_bytes());
+    }
+
+    /// Reads a record's bytes front to back.
+    struct Reader<'a> {
+        rest: &'a [u8],
+        what: &'static str,
+    }
+
+    impl<'a> Reader<'a> {
+        fn new(bytes: &'a [u8], what: &'static str) -> Reader<'a> {
+            Reader { rest: bytes, what }
+        }
+
+        fn damaged(&self) -> StorageError {
+            StorageError::Corrupt(format!("a stored {} is damaged", self.what))
+        }
+
+        fn take(&mut self, n: usize) -> Result<&'a [u8], StorageError> {
+            let (head, rest) = self
+                .rest
+                .split_at_checked(n)
+                .ok_or_else(|| self.damaged())?;
+            self.rest = rest;
+            Ok(head)
+        }
+
+        fn array<const N: usize>(&mut self) -> Result<[u8; N], StorageError> {
+            let mut out = [0; N];
+            out.copy_from_slice(self.take(N)?);
+            Ok(out)
+        }
+
+        fn byte(&mut self) -> Result<u8, StorageError> {
+            Ok(self.array::<1>()?[0])
+        }
+
+        fn u32(&mut self) -> Result<u32, StorageError> {
+            Ok(u32::from_be_bytes(self.array()?))
+        }
+
+        fn u64(&mut self) -> Result<u64, StorageError> {
+            Ok(u64::from_be_bytes(self.array()?))
+        }
+
+        fn text(&mut self) -> Result<String, StorageError> {
+            let len = self.u32()? as usize;
+            let bytes = self.take(len)?;
+            String::from_utf8(bytes.to_vec()).map_err(|_| self.damaged())
+        }
+
+        fn format(&mut self) -> Result<(), StorageError> {
+            match self.byte()? {
+                FORMAT => Ok(()),
+                _ => Err(self.damaged()),
+            }
+        }
+
+        fn end(self) -> Result<(), StorageError> {
+            match self.rest.is_empty() {
+                true => Ok(()),
+                false => Err(self.damaged()),
+            }
+        }
+    }
+
+    /// An identity's bytes.
+    pub fn identity(identity: &StoredIdentity) -> Vec<u8> {
+        let mut out = Vec::with_capacity(37 + identity.display_name.len());
+        out.push(FORMAT);
+        out.extend_from_slice(&identity.secret);
+        put_text(&mut out, &identity.display_name);
+        out
+    }
+
+    /// An identity from its bytes, or from the JSON sealed before schema 4.
+    pub fn read_identity(bytes: &[u8]) -> Result<StoredIdentity, StorageError> {
+        if bytes.first() == Some(&b'{') {
+            let json = legacy_json(bytes)?;
+            return Ok(StoredIdentity {
+                secret: legacy_hex32(&json, "secret")?,
+                display_name: json["name"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+        let mut r = Reader::new(bytes, "identity");
+        r.format()?;
+        let identity = StoredIdentity {
+            secret: r.array()?,
+            display_name: r.text()?,
+        };
+        r.end()?;
+        Ok(identity)
+    }
+
+    /// A room's bytes (all but its id).
+    pub fn room(room: &RoomRecord) -> Vec<u8> {
+        let mut flags = 0;
+        for (set, flag) in [
+            (room.password_required, PASSWORD_REQUIRED),
+            (room.left, LEFT),
+            (room.password_key.is_some(), PASSWORD_KEY),
+            (room.name.is_some(), NAME),
+        ] {
+            if set {
+                flags |= flag;
+            }
+        }
+        let mut out = Vec::with_capacity(110);
+        out.push(FORMAT);
+        out.extend_from_slice(&room.secret);
+        out.push(flags);
+        out.extend_from_slice(&room.last_activity_ms.to_be_bytes());
+        if let Some(key) = &room.password_key {
+            out.extend_from_slice(key);
+        }
+        if let Some(name) = &room.name {
+            put_text(&mut out, name);
+        }
+        out
+    }
+
+    /// The room `id` from its bytes.
+    pub fn read_room(id: RoomId, bytes: &[u8]) -> Result<RoomRecord, StorageError> {
+        let mut r = Reader::new(bytes, "room");
+        r.format()?;
+        let secret = r.array()?;
+        let flags = r.byte()?;
+        if flags & !FLAGS != 0 {
+            return Err(r.damaged());
+        }
+        let last_activity_ms = r.u64()?;
+        let password_key = match flags & PASSWORD_KEY {
+            0 => None,
+            _ => Some(r.array()?),
+        };
+        let name = match flags & NAME {
+            0 => None,
+            _ => Some(r.text()?),
+        };
+        r.end()?;
+        Ok(RoomRecord {
+            id,
+            secret,
+            name,
+            password_required: flags & PASSWORD_REQUIRED != 0,
+            left: flags & LEFT != 0,
+            password_key,
+            last_activity_ms,
+        })
+    }
+
+    /// A piece of evidence's bytes.
+    pub fn evidence(first: &[u8], second: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + first.len() + second.len());
+        // An entry is far below 4 GiB (natter-core bounds its size).
+        out.extend_from_slice(&(first.len() as u32).to_be_bytes());
+        out.extend_from_slice(first);
+        out.extend_from_slice(second);
+        out
+    }
+
+    /// A piece of evidence from its bytes (the same as sealed before schema 4).
+    pub fn read_evidence(bytes: &[u8]) -> Result<(Record, Record), StorageError> {
+        let mut r = Reader::new(bytes, "piece of evidence");
+        let len = r.u32()? as usize;
+        let first = r.take(len)?;
+        Ok((entry(first)?, entry(r.rest)?))
+    }
+
+    /// An entry from its bytes.
+    pub fn entry(bytes: &[u8]) -> Result<Record, StorageError> {
+        Record::from_bytes(bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
+    }
+
+    /// A room as stored before schema 4, in fields or as sealed JSON: its settings are the
+    /// runtime's JSON text.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LegacyRoom {
+        /// The room secret.
+        pub secret: [u8; 32],
+        /// The room's name.
+        pub name: Option<String>,
+        /// Whether joining needs a password.
+        pub password_required: bool,
+        /// The settings JSON.
+        pub settings: String,
+    }
+
+    /// A room's content from the JSON sealed before schema 4.
+    pub fn read_legacy_room(bytes: &[u8]) -> Result<LegacyRoom, StorageError> {
+        let json = legacy_json(bytes)?;
+        Ok(LegacyRoom {
+            secret: legacy_hex32(&json, "secret")?,
+            name: json["name"].as_str().map(str::to_owned),
+            password_required: json["password"].as_bool().unwrap_or(false),
+            settings: json["settings"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    impl LegacyRoom {
+        /// The room record, read from the settings as the runtime read them (text it cannot
+        /// read gives the defaults: not left, no stored password), and the evidence schema 2
+        /// kept in them.
+        pub fn into_record(
+            self,
+            id: RoomId,
+            last_activity_ms: u64,
+        ) -> (RoomRecord, Vec<EvidenceBytes>) {
+            #[derive(Default, serde::Deserialize)]
+            struct Settings {
+                #[serde(default)]
+                left: bool,
+                #[serde(default)]
+                password_key: Option<[u8; 32]>,
+            }
+            let settings: Settings = serde_json::from_str(&self.settings).unwrap_or_default();
+            let evidence = serde_json::from_str::<serde_json::Value>(&self.settings)
+                .ok()
+                .and_then(|mut json| json.as_object_mut()?.remove("evidence"))
+                .map(|pairs| serde_json::from_value(pairs).unwrap_or_default())
+                .unwrap_or_default();
+            let record = RoomRecord {
+                id,
+                secret: self.secret,
+                name: self.name,
+                password_required: self.password_required,
+                left: settings.left,
+                password_key: settings.password_key,
+                last_activity_ms,
+            };
+            (record, evidence)
+        }
+    }
+
+    fn legacy_json(bytes: &[u8]) -> Result<serde_json::Value, StorageError> {
+        serde_json::from_slice(bytes)
+            .map_err(|_| StorageError::Corrupt("a sealed record is not readable".into()))
+    }
+
+    fn legacy_hex32(json: &serde_json::Value, name: &str) -> Result<[u8; 32], StorageError> {
+        natter_core::hex::decode32(json[name].as_str().unwrap_or_default())
+            .ok_or_else(|| StorageError::Corrupt("a stored key is not 64 hex digits".into()))
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 pub use browser::{schema, schema_at, Storage};
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
-    use js_sys::{Array, Object, Reflect, Uint8Array};
+    use js_sys::{Object, Reflect, Uint8Array};
     use natter_core::identity::PublicKey;
     use natter_core::log::Record;
     use natter_core::room::RoomId;
     use rexie::{Index, KeyRange, ObjectStore, Rexie, RexieBuilder, TransactionMode};
     use wasm_bindgen::{JsCast, JsValue};
 
+    use super::codec::{self, LegacyRoom};
     use super::*;
 
     const IDENTITY: &str = "identity";
@@ -229,6 +557,14 @@ mod browser {
     const BY_ROOM: &str = "by_room";
     const BY_DISPLAY: &str = "by_display";
     const IDENTITY_KEY: &str = "self";
+    /// An entry's display key (see the module doc).
+    const DISPLAY: &str = "display";
+    /// The field of a record's bytes in clear.
+    const CLEAR: &str = "bytes";
+    /// The field of a record's bytes sealed.
+    const SEALED: &str = "sealed";
+    /// Entries re-keyed per transaction by the schema-4 migration.
+    const MIGRATION_BATCH: u32 = 500;
 
     /// Lower-case hex of `bytes`.
     fn hex(bytes: &[u8]) -> String {
@@ -274,6 +610,13 @@ mod browser {
                         .key_path_array(["room", "author"])
                         .add_index(Index::new(BY_ROOM, "room")),
                 ),
+                // Replaces version 1's `entries`: the key path is the same, its value is now
+                // bytes; `by_display` is rebuilt on the binary key and `by_room` is dropped.
+                4 => builder.add_object_store(
+                    ObjectStore::new(ENTRIES)
+                        .key_path("id")
+                        .add_index(Index::new(BY_DISPLAY, DISPLAY)),
+                ),
                 _ => builder,
             };
         }
@@ -303,16 +646,21 @@ mod browser {
         }
 
         /// Opens the database `name` at schema version `version` (tests open old versions).
+        /// From version 4 on, entries stored by an earlier version are migrated first.
         pub async fn open_at(name: &str, version: u32) -> Result<Storage, StorageError> {
             let db = schema_at(name, version)
                 .build()
                 .await
                 .map_err(|e| StorageError::Unavailable(detail(&e)))?;
-            Ok(Storage {
+            let storage = Storage {
                 db,
                 vault: std::cell::RefCell::new(None),
                 sealing: std::cell::Cell::new(false),
-            })
+            };
+            if version >= 4 {
+                storage.rekey_entries().await?;
+            }
+            Ok(storage)
         }
 
         /// Closes the handle.
@@ -327,19 +675,8 @@ mod browser {
 
         /// Stores the identity, replacing any stored one.
         pub async fn put_identity(&self, identity: &StoredIdentity) -> Result<(), StorageError> {
-            let context = "identity/self";
-            let value = match self.seal(context, || {
-                serde_json::json!({ "secret": hex(&identity.secret), "name": identity.display_name })
-                    .to_string()
-                    .into_bytes()
-            }) {
-                Some(sealed) => object(&[("slot", IDENTITY_KEY.into()), ("sealed", bytes(&sealed))])?,
-                None => object(&[
-                    ("slot", IDENTITY_KEY.into()),
-                    ("secret", bytes(&identity.secret)),
-                    ("name", identity.display_name.as_str().into()),
-                ])?,
-            };
+            let content = self.content(|| "identity/self".into(), &codec::identity(identity));
+            let value = object(&[("slot", IDENTITY_KEY.into()), content])?;
             self.put(IDENTITY, &[value]).await
         }
 
@@ -353,66 +690,44 @@ mod browser {
             let Some(value) = store.get(IDENTITY_KEY.into()).await.map_err(failed)? else {
                 return Ok(None);
             };
-            if let Some(plain) = self.open_sealed("identity/self", &value)? {
-                let json = sealed_json(&plain)?;
-                return Ok(Some(StoredIdentity {
-                    secret: json_hex32(&json, "secret")?,
-                    display_name: json["name"].as_str().unwrap_or_default().to_owned(),
-                }));
+            match self.read_content(|| "identity/self".into(), &value)? {
+                Some(bytes) => codec::read_identity(&bytes).map(Some),
+                // Stored in fields before schema 4.
+                None => Ok(Some(StoredIdentity {
+                    secret: get_array32(&value, "secret")?,
+                    display_name: get_string(&value, "name")?,
+                })),
             }
-            Ok(Some(StoredIdentity {
-                secret: get_array32(&value, "secret")?,
-                display_name: get_string(&value, "name")?,
-            }))
         }
 
         /// Stores a room record, replacing the one with the same id.
         pub async fn put_room(&self, room: &RoomRecord) -> Result<(), StorageError> {
-            let name = match &room.name {
-                Some(name) => JsValue::from_str(name),
-                None => JsValue::NULL,
-            };
             let id = room.id.to_hex();
-            let sealed = self.seal(&format!("rooms/{id}"), || {
-                serde_json::json!({
-                    "secret": hex(&room.secret),
-                    "name": room.name,
-                    "password": room.password_required,
-                    "settings": room.settings,
-                })
-                .to_string()
-                .into_bytes()
-            });
-            let value = match sealed {
-                Some(sealed) => object(&[
-                    ("id", id.into()),
-                    ("sealed", bytes(&sealed)),
-                    ("last_activity", hex_u64(room.last_activity_ms).into()),
-                ])?,
-                None => object(&[
-                    ("id", id.into()),
-                    ("secret", bytes(&room.secret)),
-                    ("name", name),
-                    ("password", room.password_required.into()),
-                    ("settings", room.settings.as_str().into()),
-                    ("last_activity", hex_u64(room.last_activity_ms).into()),
-                ])?,
-            };
+            let content = self.content(|| format!("rooms/{id}"), &codec::room(room));
+            let value = object(&[("id", id.as_str().into()), content])?;
             self.put(ROOMS, &[value]).await
         }
 
-        /// Loads every stored room, ordered by room id. Evidence a record still carries
-        /// from schema 2 is moved to the evidence store first ([`take_legacy_evidence`]);
-        /// this runs at the first load, which (with the app lock on) is after unlocking.
+        /// Loads every stored room, ordered by room id. A room stored in an earlier form is
+        /// written again in the current one, and evidence its settings still carry from
+        /// schema 2 is moved to the evidence store first; this runs at the first load,
+        /// which (with the app lock on) is after unlocking.
         pub async fn load_rooms(&self) -> Result<Vec<RoomRecord>, StorageError> {
             let mut rooms = Vec::new();
-            for rec in self.load_rooms_as_stored().await? {
-                rooms.push(self.migrate_evidence(rec).await?);
+            for (rec, legacy) in self.load_rooms_as_stored().await? {
+                if let Some(pairs) = legacy {
+                    self.migrate_room(&rec, pairs).await?;
+                }
+                rooms.push(rec);
             }
             Ok(rooms)
         }
 
-        async fn load_rooms_as_stored(&self) -> Result<Vec<RoomRecord>, StorageError> {
+        /// Every room as stored, each with the evidence of its settings when it is stored in
+        /// an earlier form (`None` when it is current).
+        async fn load_rooms_as_stored(
+            &self,
+        ) -> Result<Vec<(RoomRecord, Option<Vec<EvidenceBytes>>)>, StorageError> {
             let tx = self
                 .db
                 .transaction(&[ROOMS], TransactionMode::ReadOnly)
@@ -422,35 +737,43 @@ mod browser {
             values
                 .iter()
                 .map(|value| {
-                    let id = get_string(value, "id")?;
-                    if let Some(plain) = self.open_sealed(&format!("rooms/{id}"), value)? {
-                        let json = sealed_json(&plain)?;
-                        return Ok(RoomRecord {
-                            id: RoomId::from_hex(&id)
-                                .ok_or_else(|| corrupt("a room id is not hex"))?,
-                            secret: json_hex32(&json, "secret")?,
-                            name: json["name"].as_str().map(str::to_owned),
-                            password_required: json["password"].as_bool().unwrap_or(false),
-                            settings: json["settings"].as_str().unwrap_or_default().to_owned(),
-                            last_activity_ms: get_u64(value, "last_activity")?,
-                        });
-                    }
-                    let name = Reflect::get(value, &"name".into())
-                        .map_err(|e| StorageError::Corrupt(js_text(&e)))?
-                        .as_string();
-                    Ok(RoomRecord {
-                        id: RoomId::from_hex(&id).ok_or_else(|| corrupt("a room id is not hex"))?,
-                        secret: get_array32(value, "secret")?,
-                        name,
-                        password_required: Reflect::get(value, &"password".into())
-                            .map_err(|e| StorageError::Corrupt(js_text(&e)))?
-                            .as_bool()
-                            .ok_or_else(|| corrupt("a room's password flag is missing"))?,
-                        settings: get_string(value, "settings")?,
-                        last_activity_ms: get_u64(value, "last_activity")?,
-                    })
+                    let hex_id = get_string(value, "id")?;
+                    let id =
+                        RoomId::from_hex(&hex_id).ok_or_else(|| corrupt("a room id is not hex"))?;
+                    let legacy = match self.read_content(|| format!("rooms/{hex_id}"), value)? {
+                        Some(bytes) if bytes.first() == Some(&codec::FORMAT) => {
+                            return Ok((codec::read_room(id, &bytes)?, None));
+                        }
+                        Some(json) => codec::read_legacy_room(&json)?,
+                        None => LegacyRoom {
+                            secret: get_array32(value, "secret")?,
+                            name: field(value, "name")?.as_string(),
+                            password_required: field(value, "password")?
+                                .as_bool()
+                                .ok_or_else(|| corrupt("a room's password flag is missing"))?,
+                            settings: get_string(value, "settings")?,
+                        },
+                    };
+                    let (rec, pairs) = legacy.into_record(id, get_u64(value, "last_activity")?);
+                    Ok((rec, Some(pairs)))
                 })
                 .collect()
+        }
+
+        /// Moves the evidence a room's settings carried (schema 2 kept it there) into the
+        /// evidence store, then writes the room in the current form.
+        async fn migrate_room(
+            &self,
+            rec: &RoomRecord,
+            pairs: Vec<EvidenceBytes>,
+        ) -> Result<(), StorageError> {
+            for (a, b) in pairs {
+                // Evidence that no longer decodes proves nothing; it is dropped.
+                if let (Ok(a), Ok(b)) = (Record::from_bytes(&a), Record::from_bytes(&b)) {
+                    self.put_evidence(&rec.id, &a, &b).await?;
+                }
+            }
+            self.put_room(rec).await
         }
 
         /// Stores entries of `room` in one transaction. Entries already stored (same id)
@@ -470,31 +793,14 @@ mod browser {
         ) -> Result<(), StorageError> {
             let mut values = Vec::with_capacity(rooms.iter().map(|(_, r)| r.len()).sum());
             for (room, records) in rooms {
-                // One JS string for the room, and one per run of entries by the same author.
-                let room = JsValue::from_str(&room.to_hex());
-                let mut author_text: Option<(PublicKey, JsValue)> = None;
                 for record in *records {
                     let (lamport, author, seq) = record.entry.display_key();
-                    let author_js = match &author_text {
-                        Some((key, text)) if *key == author => text.clone(),
-                        _ => {
-                            let text = JsValue::from_str(&hex(author.as_bytes()));
-                            author_text = Some((author, text.clone()));
-                            text
-                        }
-                    };
-                    let id = record.id.to_hex();
-                    let content = match self.seal(&format!("entries/{id}"), || record.bytes.clone())
-                    {
-                        Some(sealed) => ("sealed", bytes(&sealed)),
-                        None => ("bytes", bytes(&record.bytes)),
-                    };
+                    let display = codec::display_key(room, lamport, &author, seq);
+                    let content =
+                        self.content(|| format!("entries/{}", record.id.to_hex()), &record.bytes);
                     values.push(object(&[
-                        ("id", id.into()),
-                        ("room", room.clone()),
-                        ("lamport", hex_u64(lamport).into()),
-                        ("author", author_js),
-                        ("seq", hex_u64(seq).into()),
+                        ("id", bytes(&record.id.0)),
+                        (DISPLAY, bytes(&display)),
                         content,
                     ])?);
                 }
@@ -514,23 +820,17 @@ mod browser {
             if limit == 0 {
                 return Ok(Vec::new());
             }
-            let room = room.to_hex();
-            let (lower, lower_open) = match after {
-                None => (array(&[room.as_str().into()]), false),
-                Some(c) => (
-                    array(&[
-                        room.as_str().into(),
-                        hex_u64(c.lamport).into(),
-                        hex(c.author.as_bytes()).into(),
-                        hex_u64(c.seq).into(),
-                    ]),
-                    true,
+            let (low, high) = codec::room_bounds(room);
+            let range = match after {
+                None => KeyRange::bound(&bytes(&low), &bytes(&high), Some(false), Some(false)),
+                Some(c) => KeyRange::bound(
+                    &bytes(&codec::display_key(room, c.lamport, &c.author, c.seq)),
+                    &bytes(&high),
+                    Some(true),
+                    Some(false),
                 ),
-            };
-            // "g" sorts after every hex digit, so [room, "g"] is above every key of the room.
-            let upper = array(&[room.as_str().into(), "g".into()]);
-            let range = KeyRange::bound(&lower, &upper, Some(lower_open), Some(false))
-                .map_err(bad_range)?;
+            }
+            .map_err(bad_range)?;
             let tx = self
                 .db
                 .transaction(&[ENTRIES], TransactionMode::ReadOnly)
@@ -544,12 +844,14 @@ mod browser {
             values
                 .iter()
                 .map(|value| {
-                    let id = get_string(value, "id")?;
-                    let raw = match self.open_sealed(&format!("entries/{id}"), value)? {
-                        Some(plain) => plain,
-                        None => get_bytes(value, "bytes")?,
+                    let place = || match get_bytes(value, "id") {
+                        Ok(id) => format!("entries/{}", hex(&id)),
+                        Err(_) => "entries/?".into(),
                     };
-                    Record::from_bytes(&raw).map_err(|e| StorageError::Corrupt(e.to_string()))
+                    let raw = self
+                        .read_content(place, value)?
+                        .ok_or_else(|| corrupt("an entry holds no bytes"))?;
+                    codec::entry(&raw)
                 })
                 .collect()
         }
@@ -561,9 +863,8 @@ mod browser {
                 .transaction(&[ENTRIES], TransactionMode::ReadOnly)
                 .map_err(failed)?;
             let store = tx.store(ENTRIES).map_err(failed)?;
-            let index = store.index(BY_ROOM).map_err(failed)?;
-            let range = KeyRange::only(&room.to_hex().into()).map_err(bad_range)?;
-            index.count(Some(range)).await.map_err(failed)
+            let index = store.index(BY_DISPLAY).map_err(failed)?;
+            index.count(Some(room_entries(room)?)).await.map_err(failed)
         }
 
         /// Keeps equivocation evidence against the author of `first` in `room`: both
@@ -602,8 +903,7 @@ mod browser {
             Ok(true)
         }
 
-        /// The stored form of one piece of evidence: the two entries' bytes, or both sealed
-        /// together (the first's length as 4 bytes, big-endian, then both) with the lock on.
+        /// The stored form of one piece of evidence.
         fn evidence_value(
             &self,
             room: &str,
@@ -611,22 +911,11 @@ mod browser {
             first: &Record,
             second: &Record,
         ) -> Result<JsValue, StorageError> {
-            let sealed = self.seal(&format!("evidence/{room}/{author}"), || {
-                let mut plain = Vec::with_capacity(4 + first.bytes.len() + second.bytes.len());
-                plain.extend_from_slice(&(first.bytes.len() as u32).to_be_bytes());
-                plain.extend_from_slice(&first.bytes);
-                plain.extend_from_slice(&second.bytes);
-                plain
-            });
-            let mut fields = vec![("room", room.into()), ("author", author.into())];
-            match sealed {
-                Some(sealed) => fields.push(("sealed", bytes(&sealed))),
-                None => {
-                    fields.push(("first", bytes(&first.bytes)));
-                    fields.push(("second", bytes(&second.bytes)));
-                }
-            }
-            object(&fields)
+            let content = self.content(
+                || format!("evidence/{room}/{author}"),
+                &codec::evidence(&first.bytes, &second.bytes),
+            );
+            object(&[("room", room.into()), ("author", author.into()), content])
         }
 
         /// The evidence kept for `room`.
@@ -647,46 +936,21 @@ mod browser {
                 .get_all(Some(range), None)
                 .await
                 .map_err(failed)?;
-            let record =
-                |b: &[u8]| Record::from_bytes(b).map_err(|e| StorageError::Corrupt(e.to_string()));
             values
                 .iter()
                 .map(|value| {
                     let author = get_string(value, "author")?;
-                    let context = format!("evidence/{room_hex}/{author}");
-                    let Some(plain) = self.open_sealed(&context, value)? else {
-                        return Ok((
-                            record(&get_bytes(value, "first")?)?,
-                            record(&get_bytes(value, "second")?)?,
-                        ));
-                    };
-                    let (len, rest) = plain
-                        .split_first_chunk::<4>()
-                        .ok_or_else(|| corrupt("sealed evidence is too short"))?;
-                    let (a, b) = rest
-                        .split_at_checked(u32::from_be_bytes(*len) as usize)
-                        .ok_or_else(|| corrupt("sealed evidence is too short"))?;
-                    Ok((record(a)?, record(b)?))
+                    let place = || format!("evidence/{room_hex}/{author}");
+                    match self.read_content(place, value)? {
+                        Some(bytes) => codec::read_evidence(&bytes),
+                        // Stored as two fields before schema 4.
+                        None => Ok((
+                            codec::entry(&get_bytes(value, "first")?)?,
+                            codec::entry(&get_bytes(value, "second")?)?,
+                        )),
+                    }
                 })
                 .collect()
-        }
-
-        /// Moves evidence a room record still carries in its settings (schema 2 kept it
-        /// there, as JSON arrays of numbers under `evidence`) into the evidence store, and
-        /// writes the record again without it. Returns the record as it now is.
-        async fn migrate_evidence(&self, mut rec: RoomRecord) -> Result<RoomRecord, StorageError> {
-            let Some((settings, pairs)) = take_legacy_evidence(&rec.settings) else {
-                return Ok(rec);
-            };
-            for (a, b) in pairs {
-                // Evidence that no longer decodes proves nothing; it is dropped.
-                if let (Ok(a), Ok(b)) = (Record::from_bytes(&a), Record::from_bytes(&b)) {
-                    self.put_evidence(&rec.id, &a, &b).await?;
-                }
-            }
-            rec.settings = settings;
-            self.put_room(&rec).await?;
-            Ok(rec)
         }
 
         /// Records that `key` was verified in `room`.
@@ -735,11 +999,23 @@ mod browser {
                     TransactionMode::ReadWrite,
                 )
                 .map_err(failed)?;
-            for name in [ENTRIES, PEERS, EVIDENCE] {
+            for (name, index, range) in [
+                (ENTRIES, BY_DISPLAY, room_entries(room)?),
+                (
+                    PEERS,
+                    BY_ROOM,
+                    KeyRange::only(&hex_id.as_str().into()).map_err(bad_range)?,
+                ),
+                (
+                    EVIDENCE,
+                    BY_ROOM,
+                    KeyRange::only(&hex_id.as_str().into()).map_err(bad_range)?,
+                ),
+            ] {
                 let store = tx.store(name).map_err(failed)?;
-                let index = store.index(BY_ROOM).map_err(failed)?;
-                let range = KeyRange::only(&hex_id.as_str().into()).map_err(bad_range)?;
-                let keys = index
+                let keys = store
+                    .index(index)
+                    .map_err(failed)?
                     .get_all_keys(Some(range), None)
                     .await
                     .map_err(failed)?;
@@ -916,25 +1192,34 @@ mod browser {
             Ok(())
         }
 
-        /// `make()`'s bytes sealed for `context` when the lock is on; `None` when it is off.
-        fn seal(&self, context: &str, make: impl FnOnce() -> Vec<u8>) -> Option<Vec<u8>> {
-            if !self.sealing.get() {
-                return None;
+        /// The one way a record's bytes are stored: the field and value to put beside its
+        /// key, the bytes sealed for `place` while the lock seals writes, else in clear.
+        fn content(&self, place: impl FnOnce() -> String, plain: &[u8]) -> (&'static str, JsValue) {
+            if self.sealing.get() {
+                if let Some(key) = self.vault.borrow().as_ref() {
+                    return (
+                        SEALED,
+                        bytes(&key.seal(&mut rand_core::OsRng, &place(), plain)),
+                    );
+                }
             }
-            let key = self.vault.borrow().clone()?;
-            Some(key.seal(&mut rand_core::OsRng, context, &make()))
+            (CLEAR, bytes(plain))
         }
 
-        /// The content of a sealed record (`None` for a record stored in clear).
-        fn open_sealed(
+        /// The bytes of a stored record, whether sealed (opened for `place`) or in clear;
+        /// `None` for a record stored in fields before schema 4.
+        fn read_content(
             &self,
-            context: &str,
+            place: impl FnOnce() -> String,
             value: &JsValue,
         ) -> Result<Option<Vec<u8>>, StorageError> {
-            let sealed = Reflect::get(value, &"sealed".into())
-                .map_err(|e| StorageError::Corrupt(js_text(&e)))?;
+            let sealed = field(value, SEALED)?;
             if sealed.is_undefined() {
-                return Ok(None);
+                let clear = field(value, CLEAR)?;
+                if clear.is_undefined() {
+                    return Ok(None);
+                }
+                return get_bytes(value, CLEAR).map(Some);
             }
             let sealed = sealed
                 .dyn_into::<Uint8Array>()
@@ -945,9 +1230,58 @@ mod browser {
                 .borrow()
                 .clone()
                 .ok_or_else(|| corrupt("a sealed record was read while the app is locked"))?;
-            key.open(context, &sealed)
+            key.open(&place(), &sealed)
                 .map(Some)
                 .map_err(|e| StorageError::Corrupt(e.to_string()))
+        }
+
+        /// The schema-4 migration (see the module doc): every entry still keyed by its id
+        /// in hex is written again in the current form, a batch per transaction, its bytes
+        /// (clear or sealed) carried over as they are. An entry whose old fields do not
+        /// parse could not be found by the old index either; it is left as it is.
+        async fn rekey_entries(&self) -> Result<(), StorageError> {
+            // Hex ids sort below "g"; binary keys sort above every string.
+            let top = JsValue::from_str("g");
+            let mut after: Option<JsValue> = None;
+            loop {
+                let range = match &after {
+                    None => KeyRange::bound(&JsValue::from_str(""), &top, Some(false), Some(true)),
+                    Some(last) => KeyRange::bound(last, &top, Some(true), Some(true)),
+                }
+                .map_err(bad_range)?;
+                let tx = self
+                    .db
+                    .transaction(&[ENTRIES], TransactionMode::ReadWrite)
+                    .map_err(failed)?;
+                let store = tx.store(ENTRIES).map_err(failed)?;
+                let old = store
+                    .get_all(Some(range), Some(MIGRATION_BATCH))
+                    .await
+                    .map_err(failed)?;
+                let Some(last) = old.last() else {
+                    tx.done().await.map_err(failed)?;
+                    return Ok(());
+                };
+                after = Some(field(last, "id")?);
+                let mut new = Vec::with_capacity(old.len());
+                let mut gone = Vec::with_capacity(old.len());
+                for value in &old {
+                    if let Some(rekeyed) = rekeyed(value) {
+                        new.push((rekeyed, None));
+                        gone.push(field(value, "id")?);
+                    }
+                }
+                let deletes = futures::future::join_all(gone.into_iter().map(|k| store.delete(k)));
+                let (put, deleted, commit) =
+                    futures::future::join3(store.put_all(new.into_iter()), deletes, tx.commit())
+                        .await;
+                put.map_err(failed)?;
+                deleted.into_iter().try_for_each(|d| d.map_err(failed))?;
+                commit.map_err(failed)?;
+                if old.len() < MIGRATION_BATCH as usize {
+                    return Ok(());
+                }
+            }
         }
 
         /// Puts `values` into `store` in one read-write transaction and waits for it.
@@ -976,22 +1310,37 @@ mod browser {
         }
     }
 
+    /// An entry as stored before schema 4 (`{id, room, lamport, author, seq}` in hex and
+    /// its bytes, in clear or sealed) in the current form; `None` if its fields do not
+    /// parse.
+    fn rekeyed(value: &JsValue) -> Option<JsValue> {
+        let text = |name: &str| field(value, name).ok()?.as_string();
+        let number = |name: &str| u64::from_str_radix(&text(name)?, 16).ok();
+        let id = natter_core::hex::decode32(&text("id")?)?;
+        let room = RoomId::from_hex(&text("room")?)?;
+        let author = PublicKey(natter_core::hex::decode32(&text("author")?)?);
+        let display = codec::display_key(&room, number("lamport")?, &author, number("seq")?);
+        let content = [SEALED, CLEAR].into_iter().find_map(|name| {
+            field(value, name)
+                .ok()
+                .filter(|v| v.is_instance_of::<Uint8Array>())
+                .map(|v| (name, v))
+        })?;
+        object(&[("id", bytes(&id)), (DISPLAY, bytes(&display)), content]).ok()
+    }
+
+    /// Every display key of `room`.
+    fn room_entries(room: &RoomId) -> Result<KeyRange, StorageError> {
+        let (low, high) = codec::room_bounds(room);
+        KeyRange::bound(&bytes(&low), &bytes(&high), Some(false), Some(false)).map_err(bad_range)
+    }
+
     /// Everything the lock switch writes again.
     struct Everything {
         identity: Option<StoredIdentity>,
         rooms: Vec<RoomRecord>,
         entries: Vec<(RoomId, Vec<Record>)>,
         evidence: Vec<(RoomId, Vec<(Record, Record)>)>,
-    }
-
-    /// The JSON inside a sealed identity or room.
-    fn sealed_json(plain: &[u8]) -> Result<serde_json::Value, StorageError> {
-        serde_json::from_slice(plain).map_err(|_| corrupt("a sealed record is not readable"))
-    }
-
-    /// A 32-byte field of a sealed identity or room, stored as hex.
-    fn json_hex32(json: &serde_json::Value, name: &str) -> Result<[u8; 32], StorageError> {
-        parse_hex32(json[name].as_str().unwrap_or_default())
     }
 
     /// The words inside a rexie error (its own Display only says "idb error").
@@ -1029,7 +1378,7 @@ mod browser {
     }
 
     fn array(items: &[JsValue]) -> JsValue {
-        items.iter().collect::<Array>().into()
+        items.iter().collect::<js_sys::Array>().into()
     }
 
     fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, StorageError> {
@@ -1083,21 +1432,228 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
+    use super::codec::*;
     use super::*;
 
+    fn garden() -> RoomRecord {
+        RoomRecord {
+            id: RoomId([1; 32]),
+            secret: [2; 32],
+            name: Some("Garden".into()),
+            password_required: true,
+            left: false,
+            password_key: Some([9; 32]),
+            last_activity_ms: 0x0102_0304_0506_0708,
+        }
+    }
+
+    /// Every cut of `bytes` short of the whole and the whole with a byte more.
+    fn damaged(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = (0..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
+        out.push([bytes, &[0]].concat());
+        out
+    }
+
     #[test]
-    fn legacy_evidence_is_taken_out_of_the_settings_and_the_rest_is_kept() {
-        let (rest, pairs) =
-            take_legacy_evidence(r#"{"left":false,"evidence":[[[1,2],[3]]],"password_key":null}"#)
-                .expect("there is evidence to move");
-        assert_eq!(pairs, vec![(vec![1, 2], vec![3])]);
-        let rest: serde_json::Value = serde_json::from_str(&rest).expect("JSON");
+    fn a_room_is_stored_as_these_bytes() {
+        let mut golden = vec![FORMAT];
+        golden.extend([2; 32]);
+        golden.push(PASSWORD_REQUIRED | PASSWORD_KEY | NAME);
+        golden.extend([1, 2, 3, 4, 5, 6, 7, 8]);
+        golden.extend([9; 32]);
+        golden.extend([0, 0, 0, 6]);
+        golden.extend(b"Garden");
+        assert_eq!(room(&garden()), golden);
+        assert_eq!(read_room(RoomId([1; 32]), &golden), Ok(garden()));
+    }
+
+    #[test]
+    fn rooms_round_trip_with_every_combination_of_fields() {
+        for bits in 0..16u8 {
+            let rec = RoomRecord {
+                id: RoomId([bits; 32]),
+                secret: [bits.wrapping_mul(17); 32],
+                name: (bits & 1 != 0).then(|| "Ünïcode room".into()),
+                password_required: bits & 2 != 0,
+                left: bits & 4 != 0,
+                password_key: (bits & 8 != 0).then_some([bits; 32]),
+                last_activity_ms: u64::MAX - u64::from(bits),
+            };
+            assert_eq!(read_room(rec.id, &room(&rec)), Ok(rec));
+        }
+    }
+
+    #[test]
+    fn an_identity_is_stored_as_these_bytes() {
+        let identity = StoredIdentity {
+            secret: [7; 32],
+            display_name: "Ada".into(),
+        };
+        let mut golden = vec![FORMAT];
+        golden.extend([7; 32]);
+        golden.extend([0, 0, 0, 3]);
+        golden.extend(b"Ada");
+        assert_eq!(super::codec::identity(&identity), golden);
+        assert_eq!(read_identity(&golden), Ok(identity));
+    }
+
+    #[test]
+    fn damaged_bytes_read_as_corrupt_never_as_a_record() {
+        let corrupt = |r: Result<(), StorageError>| matches!(r, Err(StorageError::Corrupt(_)));
+        let rooms = room(&garden());
+        for bytes in damaged(&rooms) {
+            assert!(
+                corrupt(read_room(RoomId([1; 32]), &bytes).map(|_| ())),
+                "{bytes:?}"
+            );
+        }
+        let identity = super::codec::identity(&StoredIdentity {
+            secret: [7; 32],
+            display_name: "Ada".into(),
+        });
+        for bytes in damaged(&identity) {
+            assert!(corrupt(read_identity(&bytes).map(|_| ())), "{bytes:?}");
+        }
+        // An unknown format, an unknown flag, a name that is not UTF-8, a huge length.
+        let mut other = rooms.clone();
+        other[0] = 2;
+        let mut flag = rooms.clone();
+        flag[33] |= 0x10;
+        let mut utf8 = rooms.clone();
+        let last = utf8.len() - 1;
+        utf8[last] = 0xff;
+        let mut huge = rooms[..rooms.len() - 10].to_vec();
+        huge.extend([0xff, 0xff, 0xff, 0xff]);
+        for bytes in [other, flag, utf8, huge] {
+            assert!(
+                corrupt(read_room(RoomId([1; 32]), &bytes).map(|_| ())),
+                "{bytes:?}"
+            );
+        }
+        assert!(corrupt(read_evidence(&[0, 0, 0, 9, 1]).map(|_| ())));
+        assert!(corrupt(read_evidence(&[0, 0]).map(|_| ())));
+    }
+
+    #[test]
+    fn evidence_round_trips_in_the_form_sealed_before_schema_4() -> Result<(), String> {
+        use crate::test_support::signed_text;
+        let (a, b) = (signed_text(1, 1, "one")?, signed_text(1, 1, "two")?);
+        let bytes = evidence(&a.bytes, &b.bytes);
+        let mut old = (a.bytes.len() as u32).to_be_bytes().to_vec();
+        old.extend_from_slice(&a.bytes);
+        old.extend_from_slice(&b.bytes);
+        assert_eq!(bytes, old);
+        assert_eq!(read_evidence(&bytes), Ok((a, b)));
+        Ok(())
+    }
+
+    #[test]
+    fn display_keys_sort_bytewise_in_display_order_within_their_room_only() {
+        let keys = [
+            (0, 0),
+            (1, 0),
+            (u64::MAX >> 1, 5),
+            (u64::MAX, 0),
+            (u64::MAX, u64::MAX),
+        ];
+        let authors = [
+            PublicKey([0; 32]),
+            PublicKey([0x80; 32]),
+            PublicKey([0xff; 32]),
+        ];
+        let rooms = [RoomId([0; 32]), RoomId([7; 32]), RoomId([0xff; 32])];
+        let mut all = Vec::new();
+        for room in rooms {
+            for author in authors {
+                for (lamport, seq) in keys {
+                    all.push((
+                        (room.0, lamport, author.0, seq),
+                        display_key(&room, lamport, &author, seq),
+                    ));
+                }
+            }
+        }
+        let mut by_tuple = all.clone();
+        by_tuple.sort_by_key(|(t, _)| *t);
+        let mut by_bytes = all.clone();
+        by_bytes.sort_by_key(|(_, k)| *k);
+        assert_eq!(by_tuple, by_bytes);
+        for room in rooms {
+            let (low, high) = room_bounds(&room);
+            for ((r, ..), key) in &all {
+                assert_eq!(*r == room.0, low <= *key && *key <= high);
+            }
+        }
+    }
+
+    #[test]
+    fn a_legacy_room_reads_its_settings_json_as_the_runtime_did() {
+        let legacy = |settings: &str| LegacyRoom {
+            secret: [2; 32],
+            name: Some("Old".into()),
+            password_required: true,
+            settings: settings.into(),
+        };
+        let key: Vec<u8> = vec![9; 32];
+        let settings = serde_json::json!({
+            "left": true,
+            "password_key": key,
+            "evidence": [[[1, 2], [3]]],
+        })
+        .to_string();
+        let (rec, evidence) = legacy(&settings).into_record(RoomId([1; 32]), 5);
+        assert!(rec.left);
+        assert_eq!(rec.password_key, Some([9; 32]));
+        assert_eq!(rec.last_activity_ms, 5);
+        assert_eq!(evidence, vec![(vec![1, 2], vec![3])]);
+        // What the runtime could not read gave its defaults.
+        for unreadable in [
+            "",
+            "not json",
+            r#"{"left":"yes"}"#,
+            r#"{"password_key":[1]}"#,
+        ] {
+            let (rec, evidence) = legacy(unreadable).into_record(RoomId([1; 32]), 5);
+            assert_eq!((rec.left, rec.password_key), (false, None), "{unreadable}");
+            assert!(evidence.is_empty());
+        }
+        let (rec, _) =
+            legacy(r#"{"left":false,"password_key":null}"#).into_record(RoomId([1; 32]), 5);
+        assert_eq!((rec.left, rec.password_key), (false, None));
+    }
+
+    #[test]
+    fn identities_and_rooms_sealed_as_json_before_schema_4_still_read() {
+        let secret = natter_core::hex::encode(&[3; 32]);
+        let identity = serde_json::json!({ "secret": secret, "name": "Grace" }).to_string();
         assert_eq!(
-            rest,
-            serde_json::json!({"left": false, "password_key": null})
+            read_identity(identity.as_bytes()),
+            Ok(StoredIdentity {
+                secret: [3; 32],
+                display_name: "Grace".into(),
+            })
         );
-        assert_eq!(take_legacy_evidence(r#"{"left":true}"#), None);
-        assert_eq!(take_legacy_evidence("not json"), None);
+        let room = serde_json::json!({
+            "secret": secret, "name": null, "password": false, "settings": r#"{"left":true}"#,
+        })
+        .to_string();
+        assert_eq!(
+            read_legacy_room(room.as_bytes()),
+            Ok(LegacyRoom {
+                secret: [3; 32],
+                name: None,
+                password_required: false,
+                settings: r#"{"left":true}"#.into(),
+            })
+        );
+        assert!(matches!(
+            read_identity(b"{\"secret\":\"zz\"}"),
+            Err(StorageError::Corrupt(_))
+        ));
+        assert!(matches!(
+            read_legacy_room(b"{not json"),
+            Err(StorageError::Corrupt(_))
+        ));
     }
 }
 
@@ -1188,7 +1744,8 @@ mod browser_tests {
             secret: [2; 32],
             name: Some("Garden".into()),
             password_required: true,
-            settings: r#"{"notify":false}"#.into(),
+            left: true,
+            password_key: Some([6; 32]),
             last_activity_ms: u64::MAX,
         };
         let b = RoomRecord {
@@ -1196,7 +1753,8 @@ mod browser_tests {
             secret: [4; 32],
             name: None,
             password_required: false,
-            settings: "{}".into(),
+            left: false,
+            password_key: None,
             last_activity_ms: 5,
         };
         db.put_room(&b).await.ctx("store room b")?;
@@ -1274,7 +1832,8 @@ mod browser_tests {
                 secret: [0; 32],
                 name: None,
                 password_required: false,
-                settings: "{}".into(),
+                left: false,
+                password_key: None,
                 last_activity_ms: 0,
             })
             .await
@@ -1424,7 +1983,8 @@ mod browser_tests {
             secret: [1; 32],
             name: Some("Evidence".into()),
             password_required: false,
-            settings: "{}".into(),
+            left: false,
+            password_key: None,
             last_activity_ms: 5,
         };
         db.put_room(&rec).await.ctx("store the room")?;
@@ -1442,7 +2002,8 @@ mod browser_tests {
         db.close();
         let again = Storage::open_named(name).await.ctx("reopen")?;
         assert_eq!(again.load_rooms().await.ctx("load the rooms")?, vec![rec]);
-        // One value per author, the entries' bytes as bytes, never JSON numbers.
+        // One value per author, the entries' bytes as bytes (codec::evidence), never JSON
+        // numbers.
         let values = raw_store(name, "evidence").await?;
         assert_eq!(values.len(), MAX_EVIDENCE_AUTHORS);
         let (a, b) = evidence(room, 1)?;
@@ -1455,14 +2016,12 @@ mod browser_tests {
                     == Some(natter_core::hex::encode(a.entry.author.as_bytes()))
             })
             .ok_or("no evidence stored for the first author")?;
-        for (field, record) in [("first", &a), ("second", &b)] {
-            let stored = Reflect::get(first, &field.into())
-                .ctx("read a field")?
-                .dyn_into::<Uint8Array>()
-                .map_err(|_| format!("the `{field}` of the evidence is not bytes"))?
-                .to_vec();
-            assert_eq!(stored, record.bytes, "{field}");
-        }
+        let stored = Reflect::get(first, &"bytes".into())
+            .ctx("read the bytes")?
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| "the evidence is not bytes".to_owned())?
+            .to_vec();
+        assert_eq!(stored, codec::evidence(&a.bytes, &b.bytes));
         let loaded = again.load_evidence(&room).await.ctx("load the evidence")?;
         assert_eq!(loaded.len(), MAX_EVIDENCE_AUTHORS);
         assert!(loaded.iter().any(|(x, y)| *x == a && *y == b));
@@ -1480,10 +2039,6 @@ mod browser_tests {
     async fn upgrading_from_schema_2_keeps_everything_and_moves_evidence_out_of_the_room(
     ) -> Result<(), String> {
         let name = "natter-test-upgrade-evidence";
-        rexie::Rexie::delete(name)
-            .await
-            .ctx("delete the test database")?;
-        let old = Storage::open_at(name, 2).await.ctx("open at schema 2")?;
         let room = RoomId([11; 32]);
         let (a, b) = evidence(room, 3)?;
         // Schema 2's form: the evidence inside the room's settings, as arrays of numbers.
@@ -1492,44 +2047,50 @@ mod browser_tests {
             "evidence": [[a.bytes, b.bytes]],
         })
         .to_string();
-        let rec = RoomRecord {
-            id: room,
-            secret: [2; 32],
-            name: Some("Old".into()),
-            password_required: false,
-            settings,
-            last_activity_ms: 9,
-        };
-        old.put_room(&rec).await.ctx("store the room at schema 2")?;
-        old.put_entries(&room, &chain(room, 1, &[1, 2])?)
-            .await
-            .ctx("store entries at schema 2")?;
-        old.close();
+        let entries = chain(room, 1, &[1, 2])?;
+        let mut values = vec![(
+            "rooms",
+            schema3::room(room, [2; 32], Some("Old"), false, &settings, 9, None)?,
+        )];
+        for record in &entries {
+            values.push(("entries", schema3::entry(room, record, None)?));
+        }
+        schema3::create(name, 2, &values).await?;
 
         let db = Storage::open_named(name)
             .await
             .ctx("open at the current schema")?;
         assert_eq!(db.version().ctx("read the version")?, SCHEMA_VERSION);
         let rooms = db.load_rooms().await.ctx("load the rooms")?;
-        assert_eq!(rooms.len(), 1);
-        let settings: serde_json::Value =
-            serde_json::from_str(&rooms[0].settings).ctx("read the settings")?;
-        assert_eq!(settings, serde_json::json!({ "left": true }));
-        assert_eq!(rooms[0].name.as_deref(), Some("Old"));
+        assert_eq!(
+            rooms,
+            vec![RoomRecord {
+                id: room,
+                secret: [2; 32],
+                name: Some("Old".into()),
+                password_required: false,
+                left: true,
+                password_key: None,
+                last_activity_ms: 9,
+            }]
+        );
         assert_eq!(db.count_entries(&room).await.ctx("count entries")?, 2);
+        assert_eq!(all_entries(&db, &room, 10).await?, entries);
         assert_eq!(
             db.load_evidence(&room).await.ctx("load the evidence")?,
             vec![(a.clone(), b.clone())]
         );
-        // The record as stored no longer carries it, so a second load finds nothing to move.
+        // The record is stored again in the current form, so a second load finds nothing
+        // to move.
         db.close();
         let again = Storage::open_named(name).await.ctx("reopen")?;
         let raw_rooms = raw_store(name, "rooms").await?;
-        let stored_settings = Reflect::get(&raw_rooms[0], &"settings".into())
-            .ctx("read the settings")?
-            .as_string()
-            .unwrap_or_default();
-        assert!(!stored_settings.contains("evidence"), "{stored_settings}");
+        let settings = Reflect::get(&raw_rooms[0], &"settings".into()).ctx("read the settings")?;
+        assert!(settings.is_undefined(), "{settings:?}");
+        assert!(Reflect::get(&raw_rooms[0], &"bytes".into())
+            .ctx("read the bytes")?
+            .is_instance_of::<Uint8Array>());
+        assert_eq!(again.load_rooms().await.ctx("load again")?, rooms);
         assert_eq!(again.load_evidence(&room).await.ctx("load")?.len(), 1);
         Ok(())
     }
@@ -1585,12 +2146,7 @@ mod browser_tests {
         peer: VerifiedPeer,
     }
 
-    const WORDS: [&str; 4] = [
-        "Ada Lovelace",
-        "Secret Garden",
-        "message 0 from 1",
-        "settings-marker",
-    ];
+    const WORDS: [&str; 3] = ["Ada Lovelace", "Secret Garden", "message 0 from 1"];
 
     async fn store_some(db: &Storage) -> Result<Stored, String> {
         let room = RoomId([0x42; 32]);
@@ -1604,7 +2160,8 @@ mod browser_tests {
                 secret: [0xa5; 32],
                 name: Some("Secret Garden".into()),
                 password_required: true,
-                settings: r#"{"note":"settings-marker"}"#.into(),
+                left: false,
+                password_key: Some([0x5c; 32]),
                 last_activity_ms: 1_700_000_000_000,
             },
             entries: chain(room, 1, &[1, 2, 3])?,
@@ -1703,9 +2260,12 @@ mod browser_tests {
             .collect();
         let identity_hex = natter_core::hex::encode(&stored.identity.secret);
         let room_hex = natter_core::hex::encode(&stored.room.secret);
+        let password_key = stored.room.password_key.unwrap_or_default();
+        let password_hex = natter_core::hex::encode(&password_key);
         for (what, bytes, hex) in [
             ("the identity secret", &stored.identity.secret, identity_hex),
             ("the room secret", &stored.room.secret, room_hex),
+            ("the stretched password", &password_key, password_hex),
         ] {
             if holds(raw, bytes) || holds(raw, hex.as_bytes()) {
                 found.push(what.into());
@@ -1721,7 +2281,7 @@ mod browser_tests {
         let stored = store_some(&db).await?;
         // Without the lock everything is readable: the check below can fail.
         let before = raw(name).await?;
-        assert_eq!(readable(&before, &stored).len(), WORDS.len() + 2);
+        assert_eq!(readable(&before, &stored).len(), WORDS.len() + 3);
 
         let (lock, key) = test_lock("correct horse")?;
         db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
@@ -1803,7 +2363,10 @@ mod browser_tests {
             .transaction(&["entries"], TransactionMode::ReadWrite)
             .ctx("write the entries")?;
         let store = tx.store("entries").ctx("the entries store")?;
-        let ids: Vec<JsValue> = entries.iter().map(|r| r.id.to_hex().into()).collect();
+        let ids: Vec<JsValue> = entries
+            .iter()
+            .map(|r| Uint8Array::from(&r.id.0[..]).into())
+            .collect();
         let mut values = Vec::new();
         for id in &ids {
             values.push(
@@ -1843,13 +2406,472 @@ mod browser_tests {
         db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
         db.disable_lock().await.ctx("turn the lock off")?;
         assert_eq!(db.load_lock().await.ctx("load the lock")?, None);
-        assert_eq!(readable(&raw(name).await?, &stored).len(), WORDS.len() + 2);
+        assert_eq!(readable(&raw(name).await?, &stored).len(), WORDS.len() + 3);
         db.close();
         // A new page reads it all without any key.
         let db = Storage::open_named(name).await.ctx("reopen")?;
         assert_reads_back(&db, &stored).await?;
         // Turning off an unopened lock is refused, not done half.
         assert!(db.disable_lock().await.is_err());
+        Ok(())
+    }
+
+    /// Records as the code of schemas 2 and 3 stored them, written past today's code: the
+    /// identity and rooms as separate fields (or their JSON sealed), entries keyed by their
+    /// id in hex with the display order's fields beside them, evidence as two byte fields
+    /// (or sealed together). Sealed records use the contexts that code used.
+    mod schema3 {
+        use super::*;
+
+        fn hex(bytes: &[u8]) -> String {
+            natter_core::hex::encode(bytes)
+        }
+
+        fn hex_u64(n: u64) -> String {
+            natter_core::hex::encode(&n.to_be_bytes())
+        }
+
+        fn object(fields: Vec<(&str, JsValue)>) -> Result<JsValue, String> {
+            let object = Object::new();
+            for (name, value) in fields {
+                Reflect::set(&object, &name.into(), &value).ctx("set a field")?;
+            }
+            Ok(object.into())
+        }
+
+        fn bytes(data: &[u8]) -> JsValue {
+            Uint8Array::from(data).into()
+        }
+
+        fn seal(key: &VaultKey, context: &str, plain: &[u8]) -> JsValue {
+            bytes(&key.seal(&mut rand_core::OsRng, context, plain))
+        }
+
+        pub fn identity(
+            secret: [u8; 32],
+            name: &str,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let mut fields = vec![("slot", "self".into())];
+            match key {
+                Some(key) => {
+                    let json = serde_json::json!({ "secret": hex(&secret), "name": name });
+                    fields.push((
+                        "sealed",
+                        seal(key, "identity/self", json.to_string().as_bytes()),
+                    ));
+                }
+                None => {
+                    fields.push(("secret", bytes(&secret)));
+                    fields.push(("name", name.into()));
+                }
+            }
+            object(fields)
+        }
+
+        /// A room record with its settings JSON as the runtime wrote it.
+        pub fn room(
+            id: RoomId,
+            secret: [u8; 32],
+            name: Option<&str>,
+            password: bool,
+            settings: &str,
+            last_activity_ms: u64,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let id = id.to_hex();
+            let mut fields = vec![("id", id.as_str().into())];
+            match key {
+                Some(key) => {
+                    let json = serde_json::json!({
+                        "secret": hex(&secret),
+                        "name": name,
+                        "password": password,
+                        "settings": settings,
+                    });
+                    let context = format!("rooms/{id}");
+                    fields.push(("sealed", seal(key, &context, json.to_string().as_bytes())));
+                }
+                None => {
+                    fields.push(("secret", bytes(&secret)));
+                    fields.push(("name", name.map_or(JsValue::NULL, JsValue::from_str)));
+                    fields.push(("password", password.into()));
+                    fields.push(("settings", settings.into()));
+                }
+            }
+            fields.push(("last_activity", hex_u64(last_activity_ms).into()));
+            object(fields)
+        }
+
+        pub fn entry(
+            room: RoomId,
+            record: &Record,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let (lamport, author, seq) = record.entry.display_key();
+            let id = record.id.to_hex();
+            let content = match key {
+                Some(key) => ("sealed", seal(key, &format!("entries/{id}"), &record.bytes)),
+                None => ("bytes", bytes(&record.bytes)),
+            };
+            object(vec![
+                ("id", id.as_str().into()),
+                ("room", room.to_hex().into()),
+                ("lamport", hex_u64(lamport).into()),
+                ("author", hex(author.as_bytes()).into()),
+                ("seq", hex_u64(seq).into()),
+                content,
+            ])
+        }
+
+        pub fn evidence(
+            room: RoomId,
+            first: &Record,
+            second: &Record,
+            key: Option<&VaultKey>,
+        ) -> Result<JsValue, String> {
+            let (room, author) = (room.to_hex(), hex(first.entry.author.as_bytes()));
+            let mut fields = vec![
+                ("room", room.as_str().into()),
+                ("author", author.as_str().into()),
+            ];
+            match key {
+                Some(key) => {
+                    let mut plain = (first.bytes.len() as u32).to_be_bytes().to_vec();
+                    plain.extend_from_slice(&first.bytes);
+                    plain.extend_from_slice(&second.bytes);
+                    fields.push((
+                        "sealed",
+                        seal(key, &format!("evidence/{room}/{author}"), &plain),
+                    ));
+                }
+                None => {
+                    fields.push(("first", bytes(&first.bytes)));
+                    fields.push(("second", bytes(&second.bytes)));
+                }
+            }
+            object(fields)
+        }
+
+        pub fn lock(lock: &StoredLock) -> Result<JsValue, String> {
+            let kdf = lock.params.kdf;
+            object(vec![
+                ("slot", "lock".into()),
+                ("salt", bytes(&lock.params.salt)),
+                ("memory_kib", hex_u64(u64::from(kdf.memory_kib)).into()),
+                ("iterations", hex_u64(u64::from(kdf.iterations)).into()),
+                ("parallelism", hex_u64(u64::from(kdf.parallelism)).into()),
+                ("verifier", bytes(&lock.verifier)),
+            ])
+        }
+
+        /// Creates the database `name` at schema `version` (2 or 3) holding `values`
+        /// (store name, value).
+        pub async fn create(
+            name: &str,
+            version: u32,
+            values: &[(&str, JsValue)],
+        ) -> Result<(), String> {
+            rexie::Rexie::delete(name)
+                .await
+                .ctx("delete the test database")?;
+            let db = schema_at(name, version)
+                .build()
+                .await
+                .ctx("create the old database")?;
+            for (store, value) in values {
+                let tx = db
+                    .transaction(&[*store], TransactionMode::ReadWrite)
+                    .ctx("write the old database")?;
+                tx.store(store)
+                    .ctx("a store")?
+                    .put(value, None)
+                    .await
+                    .ctx("put a record")?;
+                tx.done().await.ctx("commit a record")?;
+            }
+            db.close();
+            Ok(())
+        }
+    }
+
+    /// What the schema-3 database of the upgrade test holds: an interrupted lock switch,
+    /// with the identity, one room and some entries sealed and the rest in clear.
+    struct Old {
+        lock: StoredLock,
+        key: VaultKey,
+        identity: StoredIdentity,
+        /// The room in clear: a password room (its stretched key in the settings), with
+        /// evidence in its own store, and a clear and a sealed entry.
+        clear: RoomId,
+        /// The sealed room, left, with a sealed piece of evidence.
+        sealed: RoomId,
+        clear_entries: Vec<Record>,
+        sealed_entries: Vec<Record>,
+        clear_evidence: (Record, Record),
+        sealed_evidence: (Record, Record),
+        peer: VerifiedPeer,
+    }
+
+    async fn create_schema3(name: &str) -> Result<Old, String> {
+        let (lock, key) = test_lock("old passphrase")?;
+        let (clear, sealed) = (RoomId([0x31; 32]), RoomId([0x32; 32]));
+        let mut clear_entries = chain(clear, 1, &[3, 1, 2, 1 << 62])?;
+        clear_entries.extend(chain(clear, 2, &[2, 7])?);
+        let sealed_entries = chain(sealed, 3, &[1, 2, 3])?;
+        let old = Old {
+            identity: StoredIdentity {
+                secret: [0x11; 32],
+                display_name: "Grace".into(),
+            },
+            clear,
+            sealed,
+            clear_evidence: evidence(clear, 4)?,
+            sealed_evidence: evidence(sealed, 5)?,
+            clear_entries,
+            sealed_entries,
+            peer: VerifiedPeer {
+                key: Identity::from_secret_bytes(&[6; 32]).public(),
+                verified_at_ms: u64::MAX - 1,
+            },
+            lock,
+            key,
+        };
+        let k = Some(&old.key);
+        let mut values = vec![
+            ("vault", schema3::lock(&old.lock)?),
+            (
+                "identity",
+                schema3::identity(old.identity.secret, "Grace", k)?,
+            ),
+            (
+                "rooms",
+                schema3::room(
+                    clear,
+                    [0x21; 32],
+                    Some("Clear room"),
+                    true,
+                    &serde_json::json!({ "left": false, "password_key": ([9u8; 32]) }).to_string(),
+                    1 << 60,
+                    None,
+                )?,
+            ),
+            (
+                "rooms",
+                schema3::room(sealed, [0x22; 32], None, false, r#"{"left":true}"#, 7, k)?,
+            ),
+        ];
+        for (i, record) in old.clear_entries.iter().enumerate() {
+            // One entry of the clear room was sealed before the switch stopped.
+            let key = if i == 2 { k } else { None };
+            values.push(("entries", schema3::entry(clear, record, key)?));
+        }
+        for record in &old.sealed_entries {
+            values.push(("entries", schema3::entry(sealed, record, k)?));
+        }
+        let (a, b) = &old.clear_evidence;
+        values.push(("evidence", schema3::evidence(clear, a, b, None)?));
+        let (a, b) = &old.sealed_evidence;
+        values.push(("evidence", schema3::evidence(sealed, a, b, k)?));
+        schema3::create(name, 3, &values).await?;
+        let db = Storage::open_at(name, 3).await.ctx("open at schema 3")?;
+        db.put_peer(&clear, &old.peer)
+            .await
+            .ctx("store a verified peer")?;
+        db.close();
+        Ok(old)
+    }
+
+    /// `records` in display order.
+    fn in_display_order(records: &[Record]) -> Vec<Record> {
+        let mut sorted = records.to_vec();
+        sorted.sort_by_key(|r| r.entry.display_key());
+        sorted
+    }
+
+    /// Every entry of `room`, page by page.
+    async fn all_entries(db: &Storage, room: &RoomId, page: u32) -> Result<Vec<Record>, String> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let next = db
+                .load_entries(room, after, page)
+                .await
+                .ctx("load a page")?;
+            let Some(last) = next.last() else { break };
+            after = Some(EntryCursor::at(last));
+            out.extend(next);
+        }
+        Ok(out)
+    }
+
+    /// The keys of the `entries` store of database `name`, as stored.
+    async fn raw_entry_keys(name: &str) -> Result<Vec<JsValue>, String> {
+        let db = rexie::Rexie::builder(name).build().await.ctx("open raw")?;
+        let tx = db
+            .transaction(&["entries"], TransactionMode::ReadOnly)
+            .ctx("read the entries")?;
+        let keys = tx
+            .store("entries")
+            .ctx("the entries store")?
+            .get_all_keys(None, None)
+            .await
+            .ctx("read the keys")?;
+        db.close();
+        Ok(keys)
+    }
+
+    /// Checks that `db` (unlocked) holds exactly what [`create_schema3`] stored.
+    async fn assert_holds_schema3(db: &Storage, old: &Old) -> Result<(), String> {
+        assert_eq!(
+            db.load_identity().await.ctx("identity")?,
+            Some(old.identity.clone())
+        );
+        let rooms = db.load_rooms().await.ctx("rooms")?;
+        assert_eq!(
+            rooms,
+            vec![
+                RoomRecord {
+                    id: old.clear,
+                    secret: [0x21; 32],
+                    name: Some("Clear room".into()),
+                    password_required: true,
+                    left: false,
+                    password_key: Some([9; 32]),
+                    last_activity_ms: 1 << 60,
+                },
+                RoomRecord {
+                    id: old.sealed,
+                    secret: [0x22; 32],
+                    name: None,
+                    password_required: false,
+                    left: true,
+                    password_key: None,
+                    last_activity_ms: 7,
+                },
+            ]
+        );
+        for (room, entries) in [
+            (old.clear, &old.clear_entries),
+            (old.sealed, &old.sealed_entries),
+        ] {
+            let expected = in_display_order(entries);
+            assert_eq!(all_entries(db, &room, 2).await?, expected);
+            assert_eq!(all_entries(db, &room, 100).await?, expected);
+            assert_eq!(
+                db.count_entries(&room).await.ctx("count")?,
+                entries.len() as u32
+            );
+        }
+        assert_eq!(
+            db.load_evidence(&old.clear).await.ctx("evidence")?,
+            vec![old.clear_evidence.clone()]
+        );
+        assert_eq!(
+            db.load_evidence(&old.sealed).await.ctx("evidence")?,
+            vec![old.sealed_evidence.clone()]
+        );
+        assert_eq!(
+            db.load_peers(&old.clear).await.ctx("peers")?,
+            vec![old.peer.clone()]
+        );
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn upgrading_from_schema_3_rekeys_every_entry_while_locked_and_loses_nothing(
+    ) -> Result<(), String> {
+        let name = "natter-test-upgrade-4";
+        let old = create_schema3(name).await?;
+
+        // Opened at schema 4 and still locked: every entry is keyed by its id's bytes.
+        let db = Storage::open_named(name).await.ctx("open at schema 4")?;
+        assert_eq!(db.version().ctx("version")?, SCHEMA_VERSION);
+        let keys = raw_entry_keys(name).await?;
+        assert_eq!(keys.len(), 9);
+        let mut ids: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| js_sys::Uint8Array::new(k).to_vec())
+            .collect();
+        ids.sort();
+        let mut expected: Vec<Vec<u8>> = old
+            .clear_entries
+            .iter()
+            .chain(&old.sealed_entries)
+            .map(|r| r.id.0.to_vec())
+            .collect();
+        expected.sort();
+        assert!(keys
+            .iter()
+            .all(|k| k.is_instance_of::<js_sys::ArrayBuffer>()));
+        assert_eq!(ids, expected);
+        assert_eq!(db.count_entries(&old.sealed).await.ctx("count locked")?, 3);
+        let lock = db.load_lock().await.ctx("load the lock")?;
+        assert_eq!(lock.as_ref(), Some(&old.lock));
+
+        let key = VaultKey::unlock("old passphrase", &old.lock.params, &old.lock.verifier)
+            .ctx("unlock")?;
+        db.unlock(key);
+        assert_holds_schema3(&db, &old).await?;
+        db.close();
+
+        // An interrupted migration goes on at the next open: an entry still in the old form
+        // beside the new ones is migrated then.
+        let extra = chain(old.sealed, 3, &[1, 2, 3, 4])?.remove(3);
+        let raw_db = schema(name).build().await.ctx("open raw")?;
+        let tx = raw_db
+            .transaction(&["entries"], TransactionMode::ReadWrite)
+            .ctx("write raw")?;
+        tx.store("entries")
+            .ctx("the entries store")?
+            .put(&schema3::entry(old.sealed, &extra, Some(&old.key))?, None)
+            .await
+            .ctx("put an old entry")?;
+        tx.done().await.ctx("commit")?;
+        raw_db.close();
+        let db = Storage::open_named(name).await.ctx("reopen")?;
+        let key = VaultKey::unlock("old passphrase", &old.lock.params, &old.lock.verifier)
+            .ctx("unlock")?;
+        db.unlock(key);
+        let mut sealed = old.sealed_entries.clone();
+        sealed.push(extra);
+        assert_eq!(all_entries(&db, &old.sealed, 2).await?, sealed);
+        assert_eq!(raw_entry_keys(name).await?.len(), 10);
+
+        // A migrated room is deleted whole, and only it.
+        db.delete_room(&old.clear)
+            .await
+            .ctx("delete the clear room")?;
+        assert_eq!(db.count_entries(&old.clear).await.ctx("count")?, 0);
+        assert_eq!(db.count_entries(&old.sealed).await.ctx("count")?, 4);
+        assert_eq!(raw_entry_keys(name).await?.len(), 4);
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_lock_switch_reads_records_of_schema_3_and_writes_them_in_the_current_form(
+    ) -> Result<(), String> {
+        let name = "natter-test-upgrade-4-off";
+        let old = create_schema3(name).await?;
+        let db = Storage::open_named(name).await.ctx("open at schema 4")?;
+        let key = VaultKey::unlock("old passphrase", &old.lock.params, &old.lock.verifier)
+            .ctx("unlock")?;
+        db.unlock(key);
+        db.disable_lock().await.ctx("turn the lock off")?;
+        // Every identity, room, entry and piece of evidence is codec bytes in clear now.
+        for store in ["identity", "rooms", "entries", "evidence"] {
+            for value in raw_store(name, store).await? {
+                let clear = Reflect::get(&value, &"bytes".into()).ctx("read")?;
+                let sealed = Reflect::get(&value, &"sealed".into()).ctx("read")?;
+                assert!(
+                    clear.is_instance_of::<Uint8Array>() && sealed.is_undefined(),
+                    "{store}: {value:?}"
+                );
+            }
+        }
+        db.close();
+        let db = Storage::open_named(name).await.ctx("reopen")?;
+        assert_holds_schema3(&db, &old).await?;
         Ok(())
     }
 

@@ -125,12 +125,13 @@ async fn untouched(bob: &Browser, alice: &Browser, period: Duration) -> TestResu
 /// The display name stored on `b`'s device.
 async fn stored_name(b: &Browser) -> TestResult<String> {
     let dump = idb::dump(b).await?;
-    let identity = dump.records("identity");
-    identity
-        .first()
-        .and_then(|r| r["value"]["name"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{}: no display name stored: {identity:?}", b.name))
+    dump.identity().map(|(_, name)| name).ok_or_else(|| {
+        format!(
+            "{}: no display name stored: {:?}",
+            b.name,
+            dump.records("identity")
+        )
+    })
 }
 
 /// `text` encoded for a query value.

@@ -75,10 +75,8 @@ fn no_trace(dump: &Dump, room_id: &str, when: &str) -> TestResult {
             ));
         }
     }
-    for record in dump.records("entries") {
-        if record["value"]["room"].as_str() == Some(room_id) {
-            return Err(format!("{when}, an entry of the room is stored: {record}"));
-        }
+    if let Some(record) = dump.entries_of(room_id).first() {
+        return Err(format!("{when}, an entry of the room is stored: {record}"));
     }
     Ok(())
 }

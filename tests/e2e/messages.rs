@@ -397,18 +397,12 @@ fn has_room(d: &Dump, room: &str) -> bool {
 
 /// How many entries of `room` the `entries` store holds.
 fn entries_of(d: &Dump, room: &str) -> usize {
-    d.records("entries")
-        .iter()
-        .filter(|r| r["value"]["room"].as_str() == Some(room))
-        .count()
+    d.entries_of(room).len()
 }
 
-/// The stored identity's secret key (as the copy writes it), if an identity is stored.
+/// The stored identity's secret key (in hex), if an identity is stored.
 fn identity_secret(d: &Dump) -> Option<String> {
-    d.records("identity")
-        .first()
-        .map(|r| r["value"]["secret"].to_string())
-        .filter(|s| s != "null")
+    d.identity().map(|(secret, _)| secret)
 }
 
 /// The names of the rooms linked from "Your rooms" once the list has loaded (`None` while

@@ -86,6 +86,38 @@ impl Dump {
             .unwrap_or_default()
     }
 
+    /// The stored entries of `room` (its id in hex). An entry's `display` key starts with
+    /// its room's id (see `src/storage.rs`: room, Lamport time, author, seq).
+    pub fn entries_of(&self, room: &str) -> Vec<Value> {
+        self.records("entries")
+            .into_iter()
+            .filter(|r| {
+                r["value"]["display"]["bytes"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with(room))
+            })
+            .collect()
+    }
+
+    /// The stored identity, when it is stored in clear: its secret key in hex and its display
+    /// name. Its bytes are the identity codec of `src/storage.rs`: a format byte (1), the
+    /// secret (32 bytes), the name's UTF-8 length (4 bytes, big-endian) and the name.
+    pub fn identity(&self) -> Option<(String, String)> {
+        let records = self.records("identity");
+        let hex = records.first()?["value"]["bytes"]["bytes"].as_str()?;
+        let bytes = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        let (&format, rest) = bytes.split_first()?;
+        let (secret, rest) = rest.split_at_checked(32)?;
+        let (len, name) = rest.split_first_chunk::<4>()?;
+        if format != 1 || name.len() != u32::from_be_bytes(*len) as usize {
+            return None;
+        }
+        let secret = secret.iter().map(|b| format!("{b:02x}")).collect();
+        Some((secret, String::from_utf8(name.to_vec()).ok()?))
+    }
+
     /// Whether `needle` occurs anywhere in the stored data: as text, or as the hex of its
     /// UTF-8 bytes inside a binary value (a room id in hex matches its raw bytes too).
     pub fn contains(&self, needle: &str) -> bool {

@@ -24,6 +24,8 @@ pub mod server;
 // Entry signatures verified by the browser's WebCrypto Ed25519 (module docs in the file).
 #[cfg(target_arch = "wasm32")]
 pub mod sigcheck;
+// How often the views may be refreshed (a share of the time, with a burst in hand).
+pub mod pacing;
 // Safety numbers for the peers shown, each computed once.
 pub mod safety;
 // What the views show and what they may ask for.
@@ -31,6 +33,8 @@ pub mod state;
 // The WebSocket client for the signaling server: reconnects, heartbeats and re-joins rooms,
 // and reports what happens as events (module docs in the file).
 pub mod signaling;
+// What the views show of the node's state: the room list and the open room.
+pub mod view;
 // Persistent rooms, identity and entries in IndexedDB; ephemeral rooms never touch it.
 pub mod storage;
 // The colour theme on the page's root element.

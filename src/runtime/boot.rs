@@ -1,0 +1,265 @@
+//! Starting up: storage, the app lock, the identity, the server's configuration and the
+//! stored rooms, in that order.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::channel::mpsc;
+use futures::StreamExt;
+use leptos::prelude::{Set, Update};
+use natter_core::identity::Identity;
+use natter_core::node::{Input, Node, NodeConfig, RoomSetup};
+use natter_core::room::{PasswordKey, Room, RoomSecret};
+use natter_core::vault::{VaultError, VaultKey};
+
+use super::{now_ms, Runtime};
+use crate::components::status_bar::ServerState;
+use crate::signaling::{Signaling, SignalingConfig};
+use crate::state::{Command, Notice, UiState};
+use crate::storage::{EntryCursor, RoomRecord, Storage, StoredLock};
+
+/// Where settings live in `localStorage` (small, read before IndexedDB opens).
+pub(super) const SETTINGS_KEY: &str = "natter.settings";
+
+/// The words for a wrong passphrase.
+const WRONG_PASSPHRASE: &str = "Wrong passphrase. Nothing was changed; try again.";
+
+/// Entries read from IndexedDB per page while loading a room.
+const LOAD_PAGE: u32 = 2000;
+
+pub(super) fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Lets the page paint before a long synchronous step (password stretching).
+pub(super) async fn yield_to_browser() {
+    gloo_timers::future::TimeoutFuture::new(30).await;
+}
+
+/// Opens storage (asking for the passphrase if the app is locked), loads or creates the
+/// identity, connects to the server and loads the stored rooms. Returns the runtime and
+/// the commands the views sent while locked.
+pub(super) async fn boot(
+    ui: UiState,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+) -> (Runtime, Vec<Command>) {
+    let (rtc_tx, rtc_rx) = mpsc::unbounded();
+    let settings: crate::state::Settings = local_storage()
+        .and_then(|s| s.get_item(SETTINGS_KEY).ok().flatten())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    ui.settings.set(settings.clone());
+    let mut notices = Vec::new();
+    let storage = match Storage::open().await {
+        Ok(s) => Some(std::rc::Rc::new(s)),
+        Err(e) => {
+            notices.push(format!("{e} Rooms will not be kept after this tab closes."));
+            None
+        }
+    };
+    let mut deferred = Vec::new();
+    if let Some(s) = &storage {
+        match s.load_lock().await {
+            Ok(Some(lock)) => {
+                ui.lock_on.set(true);
+                ui.locked.set(true);
+                if !unlock(ui, s, &lock, commands, &mut deferred).await {
+                    ui.lock_on.set(false);
+                }
+                ui.locked.set(false);
+            }
+            Ok(None) => {}
+            Err(e) => notices.push(e.to_string()),
+        }
+    }
+    let stored = match &storage {
+        Some(s) => s.load_identity().await.unwrap_or_else(|e| {
+            notices.push(e.to_string());
+            None
+        }),
+        None => None,
+    };
+    let (identity, name, fresh) = match stored {
+        Some(s) => (
+            Identity::from_secret_bytes(&s.secret),
+            s.display_name,
+            false,
+        ),
+        None => {
+            let identity = Identity::generate(&mut rand_core::OsRng);
+            let text = identity.public().to_text();
+            let name = format!("Guest {}", text.get(..4).unwrap_or("0000"));
+            (identity, name, true)
+        }
+    };
+    let node = Node::new(
+        identity,
+        name,
+        NodeConfig::default(),
+        Box::new(rand_core::OsRng),
+    );
+    let mut rt = Runtime {
+        ui,
+        node,
+        storage,
+        settings,
+        server_ice: Vec::new(),
+        signaling: None,
+        signal_rx: None,
+        rtc_tx,
+        rtc_rx,
+        pcs: HashMap::new(),
+        timer_at: None,
+        current: None,
+        unread: HashMap::new(),
+        dirty: BTreeSet::new(),
+        pacing: Default::default(),
+        flush_cost: Default::default(),
+        next_notice: 1,
+        writes: Default::default(),
+        verifier: crate::sigcheck::WebVerifier::new(),
+        safety: Default::default(),
+    };
+    for n in notices {
+        rt.notify(n);
+    }
+    if fresh {
+        rt.save_identity().await;
+    }
+    rt.ui.my_name.set(rt.node.name().to_owned());
+    rt.ui.my_key.set(rt.node.me().to_text());
+    match crate::server::fetch_config().await {
+        Ok(cfg) => {
+            rt.ui.server.set(ServerState::Reachable {
+                ice_servers: cfg.ice_servers.len(),
+            });
+            rt.server_ice = cfg.ice_servers;
+            rt.ui.embed_origins.set(cfg.embed_origins);
+        }
+        Err(e) => rt.ui.server.set(ServerState::Unreachable(e.to_string())),
+    }
+    match Signaling::connect(SignalingConfig::default()) {
+        Ok((s, rx)) => {
+            rt.signaling = Some(s);
+            rt.signal_rx = Some(rx);
+        }
+        Err(e) => rt.notify(e.to_string()),
+    }
+    rt.load_rooms().await;
+    rt.ui.ready.set(true);
+    rt.refresh_rooms();
+    (rt, deferred)
+}
+
+/// While the app is locked: waits for the passphrase that opens `lock` and gives its key to
+/// `storage`. Commands other than unlocking, erasing and dismissing are kept in `deferred`
+/// for after. Returns `false` when the user chose to erase everything instead.
+async fn unlock(
+    ui: UiState,
+    storage: &Storage,
+    lock: &StoredLock,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    deferred: &mut Vec<Command>,
+) -> bool {
+    let mut next_id = u64::MAX;
+    let mut say = |text: &str| {
+        next_id -= 1;
+        let id = next_id;
+        let text = text.to_owned();
+        ui.notices.update(|n| {
+            n.retain(|x| x.text != text);
+            n.push(Notice { id, text });
+        });
+    };
+    while let Some(command) = commands.next().await {
+        match command {
+            Command::Unlock(passphrase) => {
+                ui.busy.set(Some("Unlocking…".into()));
+                yield_to_browser().await;
+                let key = VaultKey::unlock(&passphrase, &lock.params, &lock.verifier);
+                ui.busy.set(None);
+                match key {
+                    Ok(key) => {
+                        storage.unlock(key);
+                        ui.notices
+                            .update(|n| n.retain(|x| x.text != WRONG_PASSPHRASE));
+                        return true;
+                    }
+                    Err(VaultError::WrongPassphrase) => say(WRONG_PASSPHRASE),
+                    Err(e) => say(&format!("The app lock could not be opened: {e}.")),
+                }
+            }
+            Command::EraseAll => match storage.erase_all().await {
+                Ok(()) => return false,
+                Err(e) => say(&e.to_string()),
+            },
+            Command::Dismiss(id) => ui.notices.update(|n| n.retain(|x| x.id != id)),
+            other => deferred.push(other),
+        }
+    }
+    false
+}
+
+impl Runtime {
+    async fn load_rooms(&mut self) {
+        let Some(storage) = self.storage.clone() else {
+            return;
+        };
+        let records = match storage.load_rooms().await {
+            Ok(r) => r,
+            Err(e) => return self.notify(e.to_string()),
+        };
+        for rec in records {
+            match load_room(&storage, rec).await {
+                Ok(setup) => self.handle(Input::AddRoom(Box::new(setup))).await,
+                Err(e) => self.notify(e),
+            }
+        }
+    }
+}
+
+/// A stored room with its history, evidence and verified peers.
+async fn load_room(storage: &Storage, rec: RoomRecord) -> Result<RoomSetup, String> {
+    let room = Room::from_parts(
+        RoomSecret::from_bytes(rec.secret),
+        rec.name.as_deref(),
+        rec.password_key.map(PasswordKey::from_bytes),
+    )
+    .map_err(|e| format!("A stored room could not be opened: {e}"))?;
+    let mut history = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = storage
+            .load_entries(&rec.id, cursor, LOAD_PAGE)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        cursor = Some(EntryCursor::at(last));
+        let done = page.len() < LOAD_PAGE as usize;
+        history.extend(page);
+        if done {
+            break;
+        }
+    }
+    let evidence = storage
+        .load_evidence(&rec.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let verified = storage
+        .load_peers(&rec.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    Ok(RoomSetup {
+        history,
+        evidence,
+        verified,
+        left: rec.left,
+        // Peers choose wall times; the node never lets one lie in the future.
+        last_activity_ms: rec.last_activity_ms.min(now_ms()),
+        check_lobby: false,
+        stored: true,
+        ..RoomSetup::new(room, false)
+    })
+}

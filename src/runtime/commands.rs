@@ -1,0 +1,252 @@
+//! What the views ask for, as node inputs. Password stretching (Argon2id) runs here, after
+//! the page has painted that it is busy; everything else is the node's.
+
+use leptos::prelude::{Set, Update};
+use natter_core::identity::PublicKey;
+use natter_core::log::{Body, EntryId};
+use natter_core::node::{Input, RoomSetup};
+use natter_core::room::{Invite, Room, RoomId};
+
+use super::boot::{local_storage, yield_to_browser, SETTINGS_KEY};
+use super::Runtime;
+use crate::state::Command;
+
+fn navigate(hash: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_hash(hash);
+    }
+}
+
+impl Runtime {
+    pub(super) async fn on_command(&mut self, command: Command) {
+        let room = |hex: &str| RoomId::from_hex(hex);
+        let entry = |hex: &str| EntryId::from_hex(hex);
+        match command {
+            Command::SetName(name) => self.handle(Input::SetName(name)).await,
+            Command::CreateRoom {
+                name,
+                password,
+                ephemeral,
+            } => self.create_room(name, password, ephemeral).await,
+            Command::JoinLink { link, password } => self.join_link(link, password).await,
+            Command::RetryPassword {
+                room: old,
+                password,
+            } => self.retry_password(&old, password).await,
+            Command::JoinNamed { name, password } => {
+                self.busy(Some("Opening the room…"));
+                yield_to_browser().await;
+                let r = Room::from_name_and_password(&name, &password);
+                self.busy(None);
+                match r {
+                    Ok(room) => self.add_room(RoomSetup::new(room, false)).await,
+                    Err(e) => self.notify(format!("Could not open the room {name:?}: {e}.")),
+                }
+            }
+            Command::Open(id) => self.open(id.as_deref().and_then(room)).await,
+            Command::Post {
+                room: r,
+                text,
+                reply_to,
+            } => {
+                let reply_to = reply_to.as_deref().and_then(entry);
+                if !text.trim().is_empty() {
+                    self.post(room(&r), Body::Text { text, reply_to }).await;
+                }
+            }
+            Command::Edit {
+                room: r,
+                target,
+                text,
+            } => {
+                if let Some(target) = entry(&target).filter(|_| !text.trim().is_empty()) {
+                    self.post(room(&r), Body::Edit { target, text }).await;
+                }
+            }
+            Command::Delete { room: r, target } => {
+                if let Some(target) = entry(&target) {
+                    self.post(room(&r), Body::Delete { target }).await;
+                }
+            }
+            Command::React {
+                room: r,
+                target,
+                emoji,
+            } => {
+                if let (Some(room), Some(target)) = (room(&r), entry(&target)) {
+                    let input = Input::React {
+                        room,
+                        target,
+                        emoji,
+                    };
+                    self.handle(input).await;
+                }
+            }
+            Command::Typing { room: r, active } => {
+                if let Some(room) = room(&r) {
+                    self.handle(Input::Typing { room, active }).await;
+                }
+            }
+            Command::MarkVerified { room: r, key } => {
+                if let (Some(room), Ok(key)) = (room(&r), PublicKey::from_text(&key)) {
+                    self.handle(Input::MarkVerified { room, key }).await;
+                }
+            }
+            Command::Visible(visible) => self.handle(Input::Visible(visible)).await,
+            Command::Leave(r) => self.leave(room(&r), false).await,
+            Command::DeleteRoom(r) => self.leave(room(&r), true).await,
+            Command::SaveSettings(settings) => {
+                if let Some(s) = local_storage() {
+                    let text = serde_json::to_string(&settings).unwrap_or_default();
+                    if s.set_item(SETTINGS_KEY, &text).is_err() {
+                        self.notify("The settings could not be saved on this device.".into());
+                    }
+                }
+                self.settings = settings.clone();
+                self.ui.settings.set(settings);
+            }
+            Command::EraseAll => self.erase_all().await,
+            Command::Unlock(_) => {}
+            Command::EnableLock(passphrase) => self.enable_lock(passphrase).await,
+            Command::DisableLock(passphrase) => self.disable_lock(passphrase).await,
+            Command::LockNow => {
+                // Locking is reloading: nothing of the session stays in memory, and the
+                // new page asks for the passphrase before it loads anything.
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
+            }
+            Command::Dismiss(id) => self.ui.notices.update(|n| n.retain(|x| x.id != id)),
+        }
+    }
+
+    async fn post(&mut self, room: Option<RoomId>, body: Body) {
+        if let Some(room) = room {
+            self.handle(Input::Post { room, body }).await;
+        }
+    }
+
+    async fn create_room(
+        &mut self,
+        name: Option<String>,
+        password: Option<String>,
+        ephemeral: bool,
+    ) {
+        let name = name.filter(|n| !n.trim().is_empty());
+        let password = password.filter(|p| !p.is_empty());
+        if password.is_some() {
+            self.busy(Some("Protecting the room with its password…"));
+            yield_to_browser().await;
+        }
+        let r = Room::create(&mut rand_core::OsRng, name.as_deref(), password.as_deref());
+        self.busy(None);
+        match r {
+            // Its creator knows the password: no lobby check.
+            Ok(room) => {
+                let setup = RoomSetup {
+                    check_lobby: false,
+                    ..RoomSetup::new(room, ephemeral)
+                };
+                self.add_room(setup).await
+            }
+            Err(e) => self.notify(format!("The room could not be created: {e}.")),
+        }
+    }
+
+    async fn join_link(&mut self, link: String, password: Option<String>) {
+        let invite = match Invite::parse(link.trim()) {
+            Ok(i) => i,
+            Err(e) => return self.notify(format!("This invite link cannot be used: {e}.")),
+        };
+        let password = password.filter(|p| !p.is_empty());
+        if invite.password_required() && password.is_none() {
+            self.ui.password_prompt.set(Some(link));
+            return;
+        }
+        if password.is_some() {
+            self.busy(Some("Checking the password…"));
+            yield_to_browser().await;
+        }
+        let r = Room::from_invite(&invite, password.as_deref());
+        self.busy(None);
+        match r {
+            Ok(room) => self.add_room(RoomSetup::new(room, false)).await,
+            Err(e) => self.notify(format!("Could not join the room: {e}.")),
+        }
+    }
+
+    /// With the room password entered again from the room `old` (whose password the lobby
+    /// made doubtful): joins the room that password opens (see [`Input::Repassword`]).
+    async fn retry_password(&mut self, old: &str, password: String) {
+        let Some(old) = RoomId::from_hex(old) else {
+            return;
+        };
+        let Some(invite) = self.node.room(&old).map(|r| r.room().invite()) else {
+            return;
+        };
+        if password.is_empty() {
+            return;
+        }
+        self.busy(Some("Checking the password…"));
+        yield_to_browser().await;
+        let r = Room::from_invite(&invite, Some(&password));
+        self.busy(None);
+        match r {
+            Ok(room) => {
+                let id = room.id();
+                self.handle(Input::Repassword {
+                    old,
+                    room: Box::new(room),
+                })
+                .await;
+                self.show(id);
+            }
+            Err(e) => self.notify(format!("Could not join the room: {e}.")),
+        }
+    }
+
+    /// Adds a room (or reopens it if it is already here) and shows it.
+    async fn add_room(&mut self, setup: RoomSetup) {
+        let id = setup.room.id();
+        self.handle(Input::AddRoom(Box::new(setup))).await;
+        self.ui.password_prompt.set(None);
+        self.show(id);
+    }
+
+    /// Shows room `id` (the route's change comes back as [`Command::Open`]).
+    fn show(&mut self, id: RoomId) {
+        self.dirty.insert(None);
+        navigate(&format!("#/room/{}", id.to_hex()));
+    }
+
+    async fn open(&mut self, id: Option<RoomId>) {
+        self.current = id.filter(|i| self.node.room(i).is_some());
+        match self.current {
+            Some(id) => {
+                self.unread.remove(&id);
+                self.dirty.insert(Some(id));
+                if self.node.room(&id).is_some_and(|r| r.left()) {
+                    self.handle(Input::Rejoin(id)).await;
+                }
+            }
+            None => self.ui.room.set(None),
+        }
+        self.dirty.insert(None);
+    }
+
+    async fn leave(&mut self, id: Option<RoomId>, delete: bool) {
+        let Some(id) = id else { return };
+        let input = if delete {
+            Input::Delete(id)
+        } else {
+            Input::Leave(id)
+        };
+        self.handle(input).await;
+        if self.current == Some(id) {
+            self.current = None;
+            self.ui.room.set(None);
+        }
+        self.dirty.insert(None);
+        navigate("#/");
+    }
+}

@@ -1,0 +1,326 @@
+//! What the views show of the node's state: the room list and the open room.
+//!
+//! Pure functions of a [`Node`] (no browser calls), so they are tested natively. The open
+//! room's messages carry their delivery status (how many connected peers hold each of our
+//! entries), reply excerpts and reactions; its peers are the connected ones first, then a
+//! bounded number known from the history ([`crate::safety::shown`]), each with its safety
+//! number and a warning when an unverified key uses the name of a verified one.
+
+use std::collections::{BTreeSet, HashMap};
+
+use natter_core::identity::PublicKey;
+use natter_core::log::EntryId;
+use natter_core::node::{room_name, ConnState, Node, Verdict};
+use natter_core::room::RoomId;
+use natter_core::sync::PeerId;
+use natter_core::wire::Presence;
+
+use crate::safety::SafetyNumbers;
+use crate::state::{Delivery, MessageView, PeerPresence, PeerView, RoomState, RoomSummary};
+
+/// Characters of a replied-to message shown above a reply.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// Every room, the most recently active first.
+pub fn room_list(node: &Node, unread: &HashMap<RoomId, u32>) -> Vec<RoomSummary> {
+    let mut list: Vec<RoomSummary> = node
+        .rooms()
+        .map(|(id, r)| RoomSummary {
+            id: id.to_hex(),
+            name: room_name(r.room()),
+            ephemeral: r.ephemeral(),
+            password: r.room().has_password(),
+            unread: unread.get(id).copied().unwrap_or(0),
+            last_activity_ms: r.last_activity_ms(),
+            peers_online: node.online(*id),
+            left: r.left(),
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        b.last_activity_ms
+            .cmp(&a.last_activity_ms)
+            .then(a.name.cmp(&b.name))
+    });
+    list
+}
+
+/// The open room as shown; `base_url` is where invite links point.
+pub fn room_state(
+    node: &Node,
+    id: RoomId,
+    base_url: &str,
+    safety: &mut SafetyNumbers,
+) -> Option<RoomState> {
+    let r = node.room(&id)?;
+    let me = node.me();
+    let view = r.sync().view();
+    let name_of = |k: &PublicKey| node.name_of(Some(&id), k);
+    // Delivery: how many connected peers hold each of our seqs.
+    let holders: Vec<u64> = node
+        .conns_in(id)
+        .filter(|(_, c)| c.verified_key().is_some())
+        .map(|(k, _)| r.sync().peer_holds(PeerId(k.0), &me))
+        .collect();
+    let by_id: HashMap<EntryId, usize> = view
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id, i))
+        .collect();
+    let messages = view
+        .messages
+        .iter()
+        .map(|m| {
+            let mine = m.author == me;
+            let delivered = holders.iter().filter(|h| **h >= m.seq).count();
+            let delivery = match (mine, delivered, r.ephemeral()) {
+                (false, _, _) => Delivery::None,
+                (true, 0, false) => Delivery::Saved,
+                (true, 0, true) => Delivery::InMemory,
+                (true, n, _) => Delivery::Delivered(n),
+            };
+            let reply_to = m.reply_to.map(|t| {
+                let excerpt = by_id
+                    .get(&t)
+                    .and_then(|i| view.messages.get(*i))
+                    .map(|o| {
+                        let text: String = o.text.chars().take(EXCERPT_CHARS).collect();
+                        format!("{}: {}", name_of(&o.author), text)
+                    })
+                    .unwrap_or_else(|| "an earlier message".into());
+                (t.to_hex(), excerpt)
+            });
+            MessageView {
+                id: m.id.to_hex(),
+                author: name_of(&m.author),
+                mine,
+                text: if m.deleted {
+                    String::new()
+                } else {
+                    m.text.clone()
+                },
+                wall_ms: m.wall_ms,
+                edited: m.edited,
+                deleted: m.deleted,
+                reply_to,
+                reactions: m
+                    .reactions
+                    .iter()
+                    .filter(|(_, who)| !who.is_empty())
+                    .map(|(e, who)| (e.clone(), who.len(), who.contains(&me)))
+                    .collect(),
+                delivery,
+            }
+        })
+        .collect();
+    // Peers: connected ones first, then (a bounded number) known from the history.
+    let mut keys: Vec<(PublicKey, PeerPresence)> = Vec::new();
+    let mut connecting = 0usize;
+    for (_, c) in node.conns_in(id) {
+        match &c.state {
+            ConnState::Verified { key, .. } => {
+                let p = if matches!(
+                    c.link,
+                    natter_core::node::Link::Disconnected | natter_core::node::Link::Failed
+                ) {
+                    PeerPresence::Connecting
+                } else if r.presence(key) == Presence::Online {
+                    PeerPresence::Online
+                } else {
+                    PeerPresence::Away
+                };
+                keys.push((*key, p));
+            }
+            _ => connecting += 1,
+        }
+    }
+    let connected: BTreeSet<PublicKey> = keys.iter().map(|(k, _)| *k).collect();
+    let offline = r
+        .sync()
+        .log()
+        .authors()
+        .filter(|a| **a != me && !connected.contains(*a));
+    let (offline, more_peers) = crate::safety::shown(offline, r.verified());
+    keys.extend(offline.into_iter().map(|k| (k, PeerPresence::Offline)));
+    let verified_names: Vec<(PublicKey, String)> =
+        r.verified().iter().map(|k| (*k, name_of(k))).collect();
+    let typing: BTreeSet<PublicKey> = r.typing().copied().collect();
+    let mut peers: Vec<PeerView> = keys
+        .into_iter()
+        .map(|(key, presence)| {
+            let name = name_of(&key);
+            let verified = r.verified().contains(&key);
+            let key_changed = !verified
+                && verified_names
+                    .iter()
+                    .any(|(vk, vn)| *vk != key && *vn == name);
+            PeerView {
+                key: key.to_text(),
+                safety_number: safety.of(&me, &key),
+                name,
+                presence,
+                verified,
+                key_changed,
+                typing: typing.contains(&key),
+            }
+        })
+        .collect();
+    peers.extend((0..connecting).map(|_| PeerView {
+        key: String::new(),
+        name: "Someone joining".into(),
+        presence: PeerPresence::Connecting,
+        safety_number: Vec::new(),
+        verified: false,
+        key_changed: false,
+        typing: false,
+    }));
+    Some(RoomState {
+        id: id.to_hex(),
+        name: room_name(r.room()),
+        invite_link: r.room().invite_link(base_url),
+        ephemeral: r.ephemeral(),
+        password: r.room().has_password(),
+        messages,
+        peers,
+        missing: r.missing(),
+        left: r.left(),
+        password_hint: r.lobby_verdict() == Some(Verdict::PasswordMayBeWrong),
+        more_peers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Ctx;
+    use natter_core::identity::Identity;
+    use natter_core::log::{Body, Draft, Entry, Record};
+    use natter_core::node::{Input, NodeConfig, RoomSetup};
+    use natter_core::room::{Room, RoomSecret};
+
+    fn node() -> Node {
+        Node::new(
+            Identity::from_secret_bytes(&[1; 32]),
+            "Me".into(),
+            NodeConfig::default(),
+            Box::new(rand_core::OsRng),
+        )
+    }
+
+    fn room() -> Result<Room, String> {
+        Room::from_parts(RoomSecret::from_bytes([9; 32]), Some("Tea"), None).ctx("room")
+    }
+
+    /// A profile entry (seq 1) of the identity made from `seed`.
+    fn profile(room: &Room, seed: u8, name: &str) -> Result<Record, String> {
+        let draft = Draft {
+            room_id: room.id(),
+            seq: 1,
+            prev_hash: EntryId::ZERO,
+            lamport: 1,
+            wall_ms: 0,
+            body: Body::Profile {
+                display_name: name.into(),
+            },
+        };
+        let entry = Entry::sign(&Identity::from_secret_bytes(&[seed; 32]), draft).ctx("sign")?;
+        Ok(Record::from_entry(entry))
+    }
+
+    fn post(node: &mut Node, id: RoomId, body: Body) -> Result<(), String> {
+        node.handle(10, Input::Post { room: id, body }).ctx("post")
+    }
+
+    #[test]
+    fn own_messages_say_where_they_are_and_replies_quote_what_they_answer() -> Result<(), String> {
+        let mut n = node();
+        let room = room()?;
+        let id = room.id();
+        n.handle(5, Input::AddRoom(Box::new(RoomSetup::new(room, false))))
+            .ctx("add")?;
+        let long = "x".repeat(200);
+        post(
+            &mut n,
+            id,
+            Body::Text {
+                text: long,
+                reply_to: None,
+            },
+        )?;
+        let first = room_state(&n, id, "https://n.test/", &mut SafetyNumbers::default())
+            .ok_or("no room")?;
+        let target = EntryId::from_hex(&first.messages[0].id).ok_or("id")?;
+        post(
+            &mut n,
+            id,
+            Body::Text {
+                text: "yes".into(),
+                reply_to: Some(target),
+            },
+        )?;
+        post(
+            &mut n,
+            id,
+            Body::Text {
+                text: "?".into(),
+                reply_to: Some(EntryId([5; 32])),
+            },
+        )?;
+        let s = room_state(&n, id, "https://n.test/", &mut SafetyNumbers::default())
+            .ok_or("no room")?;
+        assert_eq!(s.messages.len(), 3);
+        assert!(s
+            .messages
+            .iter()
+            .all(|m| m.mine && m.delivery == Delivery::Saved));
+        let (to, excerpt) = s.messages[1].reply_to.clone().ok_or("no reply")?;
+        assert_eq!(to, target.to_hex());
+        assert_eq!(excerpt, format!("Me: {}", "x".repeat(EXCERPT_CHARS)));
+        assert_eq!(
+            s.messages[2].reply_to.as_ref().map(|r| r.1.as_str()),
+            Some("an earlier message")
+        );
+        assert!(s.invite_link.starts_with("https://n.test/"));
+        Ok(())
+    }
+
+    #[test]
+    fn an_unverified_key_with_a_verified_name_is_flagged_and_ephemeral_rooms_say_so(
+    ) -> Result<(), String> {
+        let mut n = node();
+        let room = room()?;
+        let id = room.id();
+        let bob = profile(&room, 2, "Bob")?;
+        let impostor = profile(&room, 3, "Bob")?;
+        let bob_key = bob.entry.author;
+        let setup = RoomSetup {
+            history: vec![bob, impostor.clone()],
+            verified: [bob_key].into(),
+            stored: true,
+            ..RoomSetup::new(room, true)
+        };
+        n.handle(5, Input::AddRoom(Box::new(setup))).ctx("add")?;
+        post(
+            &mut n,
+            id,
+            Body::Text {
+                text: "hi".into(),
+                reply_to: None,
+            },
+        )?;
+        let s = room_state(&n, id, "", &mut SafetyNumbers::default()).ok_or("no room")?;
+        let by_key = |k: &PublicKey| s.peers.iter().find(|p| p.key == k.to_text());
+        let real = by_key(&bob_key).ok_or("bob listed")?;
+        let fake = by_key(&impostor.entry.author).ok_or("impostor listed")?;
+        assert!(real.verified && !real.key_changed);
+        assert!(!fake.verified && fake.key_changed);
+        assert_eq!(fake.presence, PeerPresence::Offline);
+        assert_eq!(s.messages[0].delivery, Delivery::InMemory);
+        let list = room_list(&n, &[(id, 4)].into());
+        assert_eq!(
+            (list.len(), list[0].unread, list[0].ephemeral),
+            (1, 4, true)
+        );
+        Ok(())
+    }
+}

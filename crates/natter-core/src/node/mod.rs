@@ -85,22 +85,28 @@
 //! Everything inside a room is bounded by [`crate::sync`] and below.
 
 pub mod conn;
+mod conns;
+mod io;
 pub mod lobby;
+mod room;
+mod signaling;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use rand_core::CryptoRngCore;
 
 use crate::hello::validate_display_name;
 use crate::identity::{Identity, PublicKey};
 use crate::log::{Body, EntryId, Record};
-use crate::peer_signal::PeerSignal;
 use crate::room::{Room, RoomId};
-use crate::sync::{self, Event, PeerId, RoomSync, SyncConfig, SyncError};
+use crate::sync::{self, Event, PeerId, RoomSync, SyncConfig};
 use crate::wire::Presence;
 
 pub use conn::{Conn, ConnState, Link};
+pub use io::{Input, NodeError, Output, RoomMeta, RoomSetup};
 pub use lobby::{LobbyCheck, Verdict};
+use room::Retry;
+pub use room::RoomNode;
 
 /// How long a peer's `Typing(true)` holds.
 pub const TYPING_TTL_MS: u64 = 6_000;
@@ -150,421 +156,6 @@ impl Default for NodeConfig {
             retry_ms: 1_000,
             max_retry_ms: 60_000,
         }
-    }
-}
-
-/// A room to add, new or as stored.
-#[derive(Debug)]
-pub struct RoomSetup {
-    /// The room.
-    pub room: Room,
-    /// Kept in memory only.
-    pub ephemeral: bool,
-    /// The stored history (empty for a new room).
-    pub history: Vec<Record>,
-    /// Stored equivocation evidence.
-    pub evidence: Vec<(Record, Record)>,
-    /// Keys the user verified in this room.
-    pub verified: BTreeSet<PublicKey>,
-    /// The user left it: kept, not joined.
-    pub left: bool,
-    /// When something last happened in it.
-    pub last_activity_ms: u64,
-    /// Watch the lobby's head counts for a hint that the password may be wrong.
-    pub check_lobby: bool,
-    /// Loaded from storage (no save needed).
-    pub stored: bool,
-}
-
-impl RoomSetup {
-    /// A room the user just created or joined.
-    pub fn new(room: Room, ephemeral: bool) -> RoomSetup {
-        let check_lobby = room.has_password();
-        RoomSetup {
-            room,
-            ephemeral,
-            history: Vec::new(),
-            evidence: Vec::new(),
-            verified: BTreeSet::new(),
-            left: false,
-            last_activity_ms: 0,
-            check_lobby,
-            stored: false,
-        }
-    }
-}
-
-/// What the driver tells the node.
-#[derive(Debug)]
-pub enum Input {
-    /// Add a room (or rejoin it if it is here and was left).
-    AddRoom(Box<RoomSetup>),
-    /// The user reopened a room it had left.
-    Rejoin(RoomId),
-    /// The user left a room: it is kept, not joined (an ephemeral room is gone).
-    Leave(RoomId),
-    /// The user deleted a room and its history.
-    Delete(RoomId),
-    /// The password of `old` was entered again and opens `room`: `old` is deleted if
-    /// nothing but our profile was ever written there, and `room` is added.
-    Repassword {
-        /// The room the earlier password made.
-        old: RoomId,
-        /// The room the new password makes.
-        room: Box<Room>,
-    },
-    /// The user posts in a room.
-    Post {
-        /// The room.
-        room: RoomId,
-        /// What.
-        body: Body,
-    },
-    /// The user reacts; the same emoji again takes the reaction back.
-    React {
-        /// The room.
-        room: RoomId,
-        /// The message.
-        target: EntryId,
-        /// The emoji.
-        emoji: String,
-    },
-    /// The user's display name.
-    SetName(String),
-    /// The user started or stopped typing.
-    Typing {
-        /// The room.
-        room: RoomId,
-        /// Whether typing.
-        active: bool,
-    },
-    /// The page is visible (online) or hidden (away).
-    Visible(bool),
-    /// The user compared safety numbers with `key` in `room`.
-    MarkVerified {
-        /// The room.
-        room: RoomId,
-        /// The key.
-        key: PublicKey,
-    },
-    /// The signaling connection was lost: sessions are void.
-    SignalingLost,
-    /// The server joined us to `room` (a room's or a lobby's id, hex).
-    Joined {
-        /// The room or lobby.
-        room: String,
-        /// Our session there.
-        session: String,
-        /// The sessions already there.
-        peers: Vec<String>,
-    },
-    /// A session joined `room`.
-    PeerJoined {
-        /// The room or lobby.
-        room: String,
-        /// The session.
-        session: String,
-    },
-    /// A session left `room`.
-    PeerLeft {
-        /// The room or lobby.
-        room: String,
-        /// The session.
-        session: String,
-    },
-    /// A sealed signal from session `from` in `room`.
-    Blob {
-        /// The room.
-        room: String,
-        /// The sender's session.
-        from: String,
-        /// The sealed text.
-        blob: String,
-    },
-    /// A connection has something for its peer (SDP, ICE): to be sealed and relayed.
-    LocalSignal {
-        /// The connection.
-        conn: ConnId,
-        /// The signal.
-        signal: PeerSignal,
-    },
-    /// A connection's channel opened with these DTLS fingerprints.
-    ChannelOpen {
-        /// The connection.
-        conn: ConnId,
-        /// Ours.
-        local_fingerprint: String,
-        /// The peer's.
-        remote_fingerprint: String,
-    },
-    /// Entry signatures in the next frame from `conn` that the driver has already checked
-    /// (e.g. with WebCrypto); they are not checked again.
-    Checked {
-        /// The connection.
-        conn: ConnId,
-        /// The entries whose signatures passed.
-        ids: Vec<EntryId>,
-    },
-    /// A frame arrived on a connection.
-    Frame {
-        /// The connection.
-        conn: ConnId,
-        /// The bytes.
-        bytes: Vec<u8>,
-    },
-    /// The link's state changed.
-    Link {
-        /// The connection.
-        conn: ConnId,
-        /// Its state.
-        link: Link,
-    },
-    /// What was sent on the connection has (nearly) left the driver's buffers.
-    Drained(ConnId),
-    /// The connection closed (or could not be made).
-    Closed(ConnId),
-    /// A timer fired (any time is harmless).
-    Tick,
-}
-
-/// A room as stored: what [`Output::SaveRoom`] carries.
-#[derive(Debug, Clone)]
-pub struct RoomMeta {
-    /// The room.
-    pub room: Room,
-    /// Left by the user.
-    pub left: bool,
-    /// Last activity.
-    pub last_activity_ms: u64,
-}
-
-/// What the driver must do, in order.
-#[derive(Debug)]
-pub enum Output {
-    /// Join `room` (a room's or a lobby's id, hex) on the signaling server.
-    JoinSignaling(String),
-    /// Leave it.
-    LeaveSignaling(String),
-    /// Relay a sealed signal to session `to` in `room`.
-    Signal {
-        /// The room (hex).
-        room: String,
-        /// The session.
-        to: String,
-        /// The sealed text.
-        blob: String,
-    },
-    /// Open a connection (then report its signals, opening, frames and closing).
-    OpenConn {
-        /// Its name.
-        conn: ConnId,
-        /// Whether this side yields when offers collide.
-        polite: bool,
-    },
-    /// Apply the peer's signal to a connection.
-    ApplySignal {
-        /// The connection.
-        conn: ConnId,
-        /// The signal.
-        signal: PeerSignal,
-    },
-    /// Close a connection; no [`Input::Closed`] is needed for it.
-    CloseConn(ConnId),
-    /// Send a frame.
-    Send {
-        /// The connection.
-        conn: ConnId,
-        /// The frame.
-        bytes: Vec<u8>,
-    },
-    /// Store our own new entries, and finish before executing anything later.
-    StoreOwn {
-        /// The room.
-        room: RoomId,
-        /// The entries.
-        records: Vec<Record>,
-    },
-    /// Store others' entries (may be written behind).
-    Store {
-        /// The room.
-        room: RoomId,
-        /// The entries.
-        records: Vec<Record>,
-    },
-    /// Store the room's record.
-    SaveRoom(Box<RoomMeta>),
-    /// Delete the room and everything stored of it.
-    DeleteRoom(RoomId),
-    /// Remember that the user verified `key` in `room`.
-    SavePeer {
-        /// The room.
-        room: RoomId,
-        /// The key.
-        key: PublicKey,
-    },
-    /// Keep proof that an author equivocated (one piece per author).
-    SaveEvidence {
-        /// The room.
-        room: RoomId,
-        /// The entry held.
-        first: Box<Record>,
-        /// The conflicting one.
-        second: Box<Record>,
-    },
-    /// Our display name changed (store it).
-    NameChanged(String),
-    /// Tell the user.
-    Notice(String),
-    /// Others wrote text messages in `room`.
-    Incoming {
-        /// The room.
-        room: RoomId,
-        /// How many.
-        count: u32,
-        /// The newest: its author's name and text.
-        latest: (String, String),
-    },
-    /// What is shown of `room` changed; `new` are entries accepted since the last report.
-    RoomChanged {
-        /// The room.
-        room: RoomId,
-        /// New entries, in the order accepted.
-        new: Vec<EntryId>,
-    },
-    /// Handle [`Input::Tick`] at this time.
-    ScheduleTimer(u64),
-}
-
-/// Why a local action failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NodeError {
-    /// The room is not here.
-    #[error("no such room")]
-    NoRoom,
-    /// The room's stored history could not be loaded.
-    #[error("the history of a room on this device is damaged: {0}")]
-    Load(SyncError),
-}
-
-/// When to connect to a session again, and how long to wait after that.
-#[derive(Debug, Clone, Copy)]
-struct Retry {
-    at: u64,
-    wait: u64,
-}
-
-/// One room on this device.
-#[derive(Debug)]
-pub struct RoomNode {
-    room: Room,
-    ephemeral: bool,
-    left: bool,
-    sync: RoomSync,
-    session: Option<String>,
-    lobby: Option<String>,
-    lobby_check: Option<LobbyCheck>,
-    verified: BTreeSet<PublicKey>,
-    blocked: VecDeque<String>,
-    /// Sessions the server says are in the room, and when to try connecting again.
-    present: BTreeMap<String, Retry>,
-    typing: BTreeMap<PublicKey, u64>,
-    presence: BTreeMap<PublicKey, Presence>,
-    timer_at: Option<u64>,
-    missing: u64,
-    last_activity_ms: u64,
-}
-
-impl RoomNode {
-    /// The room.
-    pub fn room(&self) -> &Room {
-        &self.room
-    }
-    /// Kept in memory only.
-    pub fn ephemeral(&self) -> bool {
-        self.ephemeral
-    }
-    /// Left by the user.
-    pub fn left(&self) -> bool {
-        self.left
-    }
-    /// Its sync machine.
-    pub fn sync(&self) -> &RoomSync {
-        &self.sync
-    }
-    /// Keys the user verified here.
-    pub fn verified(&self) -> &BTreeSet<PublicKey> {
-        &self.verified
-    }
-    /// Peers typing now.
-    pub fn typing(&self) -> impl Iterator<Item = &PublicKey> {
-        self.typing.keys()
-    }
-    /// A connected peer's presence (online unless it said otherwise).
-    pub fn presence(&self, key: &PublicKey) -> Presence {
-        self.presence.get(key).copied().unwrap_or(Presence::Online)
-    }
-    /// Entries known to exist but not held yet.
-    pub fn missing(&self) -> u64 {
-        self.missing
-    }
-    /// When something last happened here (never later than the last input's time).
-    pub fn last_activity_ms(&self) -> u64 {
-        self.last_activity_ms
-    }
-    /// What the lobby says of the password, for password rooms joined by link.
-    pub fn lobby_verdict(&self) -> Option<Verdict> {
-        self.lobby_check.map(|c| c.verdict())
-    }
-    /// Sessions blocked here (they failed a handshake or sent invalid data).
-    pub fn blocked(&self) -> impl Iterator<Item = &String> {
-        self.blocked.iter()
-    }
-    /// Our session here on the current signaling connection.
-    pub fn session(&self) -> Option<&str> {
-        self.session.as_deref()
-    }
-
-    fn is_blocked(&self, session: &str) -> bool {
-        self.blocked.iter().any(|s| s == session)
-    }
-
-    /// A session here that we should be connected to and are not.
-    fn wants_conn(&self, session: &str, conns: &BTreeMap<ConnId, Conn>) -> bool {
-        let id = self.room.id();
-        !self.left
-            && self.session.is_some()
-            && !self.is_blocked(session)
-            && !conns
-                .values()
-                .any(|c| c.room == id && c.remote_session == session)
-    }
-
-    fn block(&mut self, session: String) {
-        if self.is_blocked(&session) {
-            return;
-        }
-        if self.blocked.len() >= MAX_BLOCKED {
-            self.blocked.pop_front();
-        }
-        self.blocked.push_back(session);
-    }
-
-    fn meta(&self) -> RoomMeta {
-        RoomMeta {
-            room: self.room.clone(),
-            left: self.left,
-            last_activity_ms: self.last_activity_ms,
-        }
-    }
-
-    /// Nothing but our own profile was ever written here.
-    fn untouched(&self, me: &PublicKey) -> bool {
-        let log = self.sync.log();
-        log.authors().all(|a| a == me)
-            && log
-                .entries_of(me)
-                .iter()
-                .all(|rec| matches!(rec.entry.body, Body::Profile { .. }))
     }
 }
 
@@ -732,7 +323,7 @@ impl Node {
         r
     }
 
-    fn on_input(&mut self, input: Input) -> Result<(), NodeError> {
+    pub(super) fn on_input(&mut self, input: Input) -> Result<(), NodeError> {
         match input {
             Input::AddRoom(setup) => return self.add_room(*setup),
             Input::Rejoin(id) => {
@@ -938,7 +529,7 @@ impl Node {
         Ok(())
     }
 
-    fn leave(&mut self, id: RoomId, delete: bool) {
+    pub(super) fn leave(&mut self, id: RoomId, delete: bool) {
         let Some(r) = self.rooms.get_mut(&id) else {
             return;
         };
@@ -967,7 +558,7 @@ impl Node {
         }
     }
 
-    fn join_signaling(&mut self, id: RoomId) {
+    pub(super) fn join_signaling(&mut self, id: RoomId) {
         let Some(r) = self.rooms.get_mut(&id) else {
             return;
         };
@@ -980,7 +571,7 @@ impl Node {
         }
     }
 
-    fn save_room(&mut self, id: RoomId) {
+    pub(super) fn save_room(&mut self, id: RoomId) {
         if let Some(r) = self.rooms.get(&id).filter(|r| !r.ephemeral) {
             self.out.push_back(Output::SaveRoom(Box::new(r.meta())));
         }
@@ -1025,306 +616,6 @@ impl Node {
         self.feed(id, sync::Input::Post(body));
     }
 
-    // ----- signaling -----
-
-    fn on_joined(&mut self, room: &str, session: String, peers: Vec<String>) {
-        if let Some(id) = self.lobbies.get(room).copied() {
-            self.check(id, None, Some(peers.len()));
-            return;
-        }
-        let Some(id) = RoomId::from_hex(room) else {
-            return;
-        };
-        let Some(r) = self.rooms.get_mut(&id) else {
-            return;
-        };
-        r.session = Some(session);
-        r.present.clear();
-        let n = peers.len();
-        for p in peers {
-            self.mark_present(id, p.clone());
-            self.connect(id, p);
-        }
-        self.check(id, Some(n), None);
-    }
-
-    /// Someone joined or left a password room's lobby.
-    fn lobby_changed(&mut self, id: RoomId, joined: bool) {
-        let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) else {
-            return;
-        };
-        let before = check.verdict();
-        check.lobby_changed(joined);
-        if check.verdict() != before {
-            self.changed(id);
-        }
-    }
-
-    /// A head count for a password room's check: tells the user what it says.
-    fn check(&mut self, id: RoomId, room_peers: Option<usize>, lobby_peers: Option<usize>) {
-        let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) else {
-            return;
-        };
-        let before = check.verdict();
-        if let Some(n) = room_peers {
-            check.room_joined(n);
-        }
-        if let Some(n) = lobby_peers {
-            check.lobby_joined(n);
-        }
-        let after = check.verdict();
-        if after == before {
-            return;
-        }
-        if after == Verdict::NobodyOnline {
-            self.notice(
-                "Nobody from this room is online right now. If the password is wrong you will not \
-                 meet anyone; otherwise you connect when someone comes online."
-                    .into(),
-            );
-        }
-        self.changed(id);
-    }
-
-    /// Remembers that `session` is in room `id`, to connect to it again should its
-    /// connection close.
-    fn mark_present(&mut self, id: RoomId, session: String) {
-        let wait = self.config.retry_ms;
-        if let Some(r) = self.rooms.get_mut(&id) {
-            if r.present.len() < MAX_PRESENT || r.present.contains_key(&session) {
-                r.present.entry(session).or_insert(Retry { at: 0, wait });
-            }
-        }
-    }
-
-    /// The connection to `remote` in room `id`, opened unless it is blocked or the room is
-    /// full.
-    fn connect(&mut self, id: RoomId, remote: String) -> Option<ConnId> {
-        let r = self.rooms.get(&id)?;
-        let local = r.session.clone()?;
-        if r.left || r.is_blocked(&remote) || remote == local {
-            return None;
-        }
-        if let Some((k, _)) = self
-            .conns
-            .iter()
-            .find(|(_, c)| c.room == id && c.remote_session == remote)
-        {
-            return Some(*k);
-        }
-        if self.conns.values().filter(|c| c.room == id).count() >= self.config.max_conns_per_room {
-            return None;
-        }
-        let conn = ConnId(self.next_conn);
-        self.next_conn += 1;
-        let polite = local < remote;
-        let deadline = self.now.saturating_add(self.config.connect_timeout_ms);
-        self.conns
-            .insert(conn, Conn::new(id, local, remote, deadline));
-        self.out.push_back(Output::OpenConn { conn, polite });
-        self.changed(id);
-        Some(conn)
-    }
-
-    fn on_blob(&mut self, room: &str, from: String, blob: &str) {
-        let Some(id) = RoomId::from_hex(room) else {
-            return;
-        };
-        let Some(r) = self.rooms.get(&id) else { return };
-        let Some(local) = r.session.as_deref() else {
-            return;
-        };
-        let Ok(plain) = crate::seal::open_text(r.room.signal_key(), &id, &from, local, blob) else {
-            return;
-        };
-        let Some(signal) = PeerSignal::decode(&plain) else {
-            return;
-        };
-        if let Some(conn) = self.connect(id, from) {
-            self.out.push_back(Output::ApplySignal { conn, signal });
-        }
-    }
-
-    fn on_local_signal(&mut self, conn: ConnId, signal: &PeerSignal) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
-        };
-        let Some(r) = self.rooms.get(&c.room) else {
-            return;
-        };
-        let sealed = crate::seal::seal_to_text(
-            r.room.signal_key(),
-            &mut self.rng,
-            &c.room,
-            &c.local_session,
-            &c.remote_session,
-            &signal.encode(),
-        );
-        if let Ok(blob) = sealed {
-            self.out.push_back(Output::Signal {
-                room: c.room.to_hex(),
-                to: c.remote_session.clone(),
-                blob,
-            });
-        }
-    }
-
-    // ----- connections -----
-
-    fn on_open(&mut self, conn: ConnId, local_fp: &str, remote_fp: &str) {
-        let deadline = self.now.saturating_add(self.config.hello_timeout_ms);
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        if !matches!(c.state, ConnState::Connecting { .. }) {
-            return;
-        }
-        match c.open(&self.identity, &self.name, local_fp, remote_fp, deadline) {
-            Ok((hello, early)) => {
-                self.out.push_back(Output::Send { conn, bytes: hello });
-                for bytes in early {
-                    self.on_frame(conn, bytes);
-                }
-            }
-            Err(e) => self.close(conn, format!("A connection could not be secured: {e}.")),
-        }
-    }
-
-    fn on_frame(&mut self, conn: ConnId, bytes: Vec<u8>) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        if c.verified_key().is_some() {
-            let room = c.room;
-            self.feed(
-                room,
-                sync::Input::Frame {
-                    peer: conn.peer(),
-                    bytes,
-                },
-            );
-            return;
-        }
-        let (room, session) = (c.room, c.remote_session.clone());
-        match c.handshake(bytes) {
-            conn::Handshake::Held => {}
-            conn::Handshake::TooEarly => self.close(
-                conn,
-                "A peer sent too much before the connection was ready.".into(),
-            ),
-            conn::Handshake::Failed(why) => {
-                self.block(room, session);
-                self.close(
-                    conn,
-                    format!("A peer failed verification and was disconnected: {why}."),
-                );
-            }
-            conn::Handshake::Verified(hello) => {
-                let key = *hello.identity();
-                if key == self.me {
-                    // Ourselves, in another tab.
-                    self.block(room, session);
-                    self.close(conn, String::new());
-                    return;
-                }
-                // The same person over an older connection (a reload the old one has not
-                // noticed yet): the newer one wins, on both ends alike.
-                let older: Vec<ConnId> = self
-                    .conns
-                    .iter()
-                    .filter(|(k, o)| {
-                        **k != conn && o.room == room && o.verified_key() == Some(&key)
-                    })
-                    .map(|(k, _)| *k)
-                    .collect();
-                for o in older {
-                    self.close(o, String::new());
-                }
-                self.on_verified(conn, room, key);
-            }
-        }
-    }
-
-    fn on_verified(&mut self, conn: ConnId, room: RoomId, key: PublicKey) {
-        let session = self.conns.get(&conn).map(|c| c.remote_session.clone());
-        let wait = self.config.retry_ms;
-        if let Some(r) = self.rooms.get_mut(&room) {
-            if let Some(retry) = session.and_then(|s| r.present.get_mut(&s)) {
-                retry.wait = wait;
-            }
-            // A new connection starts active: an "away" said over an earlier one no
-            // longer holds.
-            r.presence.remove(&key);
-        }
-        self.feed(room, sync::Input::PeerConnected(conn.peer()));
-        if self.away {
-            // Peers take a new connection to be active; say that we are not.
-            self.feed(room, sync::Input::Presence(Presence::Away));
-        }
-        self.changed(room);
-    }
-
-    fn verified_room(&self, conn: ConnId) -> Option<RoomId> {
-        let c = self.conns.get(&conn)?;
-        c.verified_key().map(|_| c.room)
-    }
-
-    fn block(&mut self, room: RoomId, session: String) {
-        if let Some(r) = self.rooms.get_mut(&room) {
-            r.block(session);
-        }
-    }
-
-    /// Closes a connection from our side, with a notice unless `notice` is empty.
-    fn close(&mut self, conn: ConnId, notice: String) {
-        if self.conns.contains_key(&conn) {
-            self.out.push_back(Output::CloseConn(conn));
-            self.remove_conn(conn);
-        }
-        if !notice.is_empty() {
-            self.notice(notice);
-        }
-    }
-
-    fn close_where(&mut self, which: impl Fn(&Conn) -> bool) {
-        let doomed: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| which(c))
-            .map(|(k, _)| *k)
-            .collect();
-        for conn in doomed {
-            self.close(conn, String::new());
-        }
-    }
-
-    fn remove_conn(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.remove(&conn) else {
-            return;
-        };
-        let (now, max) = (self.now, self.config.max_retry_ms);
-        if let Some(retry) = self
-            .rooms
-            .get_mut(&c.room)
-            .and_then(|r| r.present.get_mut(&c.remote_session))
-        {
-            retry.at = now.saturating_add(retry.wait);
-            retry.wait = retry.wait.saturating_mul(2).min(max);
-        }
-        if let Some(key) = c.verified_key() {
-            self.feed(c.room, sync::Input::PeerDisconnected(conn.peer()));
-            let still = self
-                .conns
-                .values()
-                .any(|o| o.room == c.room && o.verified_key() == Some(key));
-            if let Some(r) = self.rooms.get_mut(&c.room).filter(|_| !still) {
-                r.typing.remove(key);
-                r.presence.remove(key);
-            }
-        }
-        self.changed(c.room);
-    }
-
     // ----- the rooms' machines -----
 
     fn on_tick(&mut self) {
@@ -1367,7 +658,7 @@ impl Node {
     }
 
     /// Connects again to the sessions still in their rooms whose wait is over.
-    fn reconnect(&mut self) {
+    pub(super) fn reconnect(&mut self) {
         let now = self.now;
         let mut due = Vec::new();
         for (id, r) in &self.rooms {
@@ -1394,7 +685,7 @@ impl Node {
     }
 
     /// Feeds one input to a room's machine and turns its outputs into ours.
-    fn feed(&mut self, id: RoomId, input: sync::Input) {
+    pub(super) fn feed(&mut self, id: RoomId, input: sync::Input) {
         let now = self.now;
         let Some(r) = self.rooms.get_mut(&id) else {
             return;
@@ -1538,12 +829,12 @@ impl Node {
 
     // ----- outputs -----
 
-    fn notice(&mut self, text: String) {
+    pub(super) fn notice(&mut self, text: String) {
         self.out
             .push_back(Output::Notice(shorten(&text, MAX_NOTICE_CHARS)));
     }
 
-    fn changed(&mut self, id: RoomId) {
+    pub(super) fn changed(&mut self, id: RoomId) {
         self.changed.entry(id).or_default();
     }
 

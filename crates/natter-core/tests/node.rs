@@ -1,0 +1,325 @@
+//! One `Node` driven by hand: the local actions, the bounds on what a server names, and
+//! the timers (whole networks of nodes are in `node_sim.rs`).
+
+use natter_core::identity::Identity;
+use natter_core::log::Body;
+use natter_core::node::{ConnId, Input, Node, NodeConfig, Output, RoomSetup};
+use natter_core::peer_signal::PeerSignal;
+use natter_core::room::{Room, RoomId, RoomSecret};
+use natter_core::sim::SimRng;
+
+fn node() -> Node {
+    Node::new(
+        Identity::from_secret_bytes(&[1; 32]),
+        "Ann".into(),
+        NodeConfig::default(),
+        Box::new(SimRng::new(1)),
+    )
+}
+
+fn room(byte: u8) -> Room {
+    Room::from_parts(RoomSecret::from_bytes([byte; 32]), None, None).expect("a room")
+}
+
+fn outputs(n: &mut Node) -> Vec<Output> {
+    std::iter::from_fn(|| n.poll_output()).collect()
+}
+
+fn step(n: &mut Node, now: u64, input: Input) -> Vec<Output> {
+    n.handle(now, input).expect("handled");
+    outputs(n)
+}
+
+/// A node in room `r` (persistent unless `ephemeral`), joined as session "m".
+fn joined(r: &Room, ephemeral: bool, peers: &[&str]) -> (Node, Vec<Output>) {
+    let mut n = node();
+    let mut out = step(
+        &mut n,
+        1,
+        Input::AddRoom(Box::new(RoomSetup::new(r.clone(), ephemeral))),
+    );
+    out.extend(step(
+        &mut n,
+        2,
+        Input::Joined {
+            room: r.id().to_hex(),
+            session: "m".into(),
+            peers: peers.iter().map(|p| (*p).to_owned()).collect(),
+        },
+    ));
+    (n, out)
+}
+
+fn opened(out: &[Output]) -> Vec<ConnId> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::OpenConn { conn, .. } => Some(*conn),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_room_is_joined_saved_and_gets_our_profile_stored_before_anything_else() {
+    let r = room(1);
+    let (_, out) = joined(&r, false, &[]);
+    assert!(matches!(&out[0], Output::JoinSignaling(id) if *id == r.id().to_hex()));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::SaveRoom(m) if m.room.id() == r.id())));
+    let stored = out
+        .iter()
+        .find_map(|o| match o {
+            Output::StoreOwn { records, .. } => Some(records),
+            _ => None,
+        })
+        .expect("our profile is stored");
+    assert!(
+        matches!(&stored[0].entry.body, Body::Profile { display_name } if display_name == "Ann")
+    );
+}
+
+#[test]
+fn an_ephemeral_room_asks_for_no_storage_at_all() {
+    let r = room(2);
+    let (mut n, mut out) = joined(&r, true, &[]);
+    let body = Body::Text {
+        text: "hi".into(),
+        reply_to: None,
+    };
+    out.extend(step(&mut n, 3, Input::Post { room: r.id(), body }));
+    out.extend(step(&mut n, 4, Input::Leave(r.id())));
+    assert!(out.iter().all(|o| !matches!(
+        o,
+        Output::StoreOwn { .. }
+            | Output::Store { .. }
+            | Output::SaveRoom(_)
+            | Output::DeleteRoom(_)
+    )));
+    assert!(
+        n.room(&r.id()).is_none(),
+        "leaving an ephemeral room forgets it"
+    );
+}
+
+#[test]
+fn reacting_twice_with_one_emoji_takes_the_reaction_back() {
+    let r = room(3);
+    let (mut n, _) = joined(&r, false, &[]);
+    let body = Body::Text {
+        text: "tea?".into(),
+        reply_to: None,
+    };
+    step(&mut n, 3, Input::Post { room: r.id(), body });
+    let log = n.room(&r.id()).expect("room").sync().log();
+    let target = log.entries_of(&n.me()).last().expect("posted").id;
+    let react = |n: &mut Node| {
+        step(
+            n,
+            4,
+            Input::React {
+                room: r.id(),
+                target,
+                emoji: "👍".into(),
+            },
+        )
+    };
+    react(&mut n);
+    react(&mut n);
+    let ours = n
+        .room(&r.id())
+        .expect("room")
+        .sync()
+        .log()
+        .entries_of(&n.me())
+        .to_vec();
+    let reaction = ours[ours.len() - 2].id;
+    assert!(matches!(
+        ours[ours.len() - 2].entry.body,
+        Body::Reaction { .. }
+    ));
+    assert!(matches!(ours[ours.len() - 1].entry.body, Body::Delete { target: t } if t == reaction));
+    let view = n.room(&r.id()).expect("room").sync().view();
+    assert!(view.messages[0]
+        .reactions
+        .iter()
+        .all(|(_, who)| who.is_empty()));
+}
+
+#[test]
+fn a_bad_name_is_refused_in_words_and_a_good_one_is_posted_in_every_room() {
+    let (a, b) = (room(4), room(5));
+    let (mut n, _) = joined(&a, false, &[]);
+    step(
+        &mut n,
+        3,
+        Input::AddRoom(Box::new(RoomSetup::new(b.clone(), false))),
+    );
+    let out = step(&mut n, 4, Input::SetName("x".repeat(500)));
+    assert!(matches!(&out[..], [Output::Notice(t)] if t.starts_with("That name cannot be used")));
+    let out = step(&mut n, 5, Input::SetName("  Ann   Lee ".into()));
+    assert!(matches!(&out[0], Output::NameChanged(name) if name == "Ann Lee"));
+    for r in [&a, &b] {
+        assert_eq!(
+            n.room(&r.id())
+                .expect("room")
+                .sync()
+                .log()
+                .display_name(&n.me()),
+            Some("Ann Lee")
+        );
+    }
+}
+
+#[test]
+fn a_server_naming_a_crowd_gets_a_bounded_number_of_connections() {
+    let r = room(6);
+    // Sessions on both sides of ours ("m") in the order politeness goes by.
+    let peers: Vec<String> = (0..500)
+        .map(|i| format!("{}{i:03}", if i % 2 == 0 { "a" } else { "p" }))
+        .collect();
+    let refs: Vec<&str> = peers.iter().map(String::as_str).collect();
+    let (mut n, out) = joined(&r, false, &refs);
+    assert_eq!(opened(&out).len(), NodeConfig::default().max_conns_per_room);
+    // Politeness follows the session ids' order.
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::OpenConn { polite: false, .. })));
+    let more = step(
+        &mut n,
+        3,
+        Input::PeerJoined {
+            room: r.id().to_hex(),
+            session: "zz".into(),
+        },
+    );
+    assert!(opened(&more).is_empty());
+}
+
+#[test]
+fn a_blob_that_does_not_open_is_dropped_and_one_that_does_reaches_its_connection() {
+    let r = room(7);
+    let (mut n, _) = joined(&r, false, &[]);
+    let junk = step(
+        &mut n,
+        3,
+        Input::Blob {
+            room: r.id().to_hex(),
+            from: "x".into(),
+            blob: "AAAA".into(),
+        },
+    );
+    assert!(opened(&junk).is_empty());
+    let signal = PeerSignal::Sdp {
+        kind: "offer".into(),
+        sdp: "v=0".into(),
+    };
+    let blob = natter_core::seal::seal_to_text(
+        r.signal_key(),
+        &mut SimRng::new(2),
+        &r.id(),
+        "x",
+        "m",
+        &signal.encode(),
+    )
+    .expect("sealed");
+    let out = step(
+        &mut n,
+        4,
+        Input::Blob {
+            room: r.id().to_hex(),
+            from: "x".into(),
+            blob,
+        },
+    );
+    let conn = opened(&out)[0];
+    assert!(out.iter().any(
+        |o| matches!(o, Output::ApplySignal { conn: c, signal: s } if *c == conn && *s == signal)
+    ));
+    // What the connection has to say is sealed to that session.
+    let out = step(
+        &mut n,
+        5,
+        Input::LocalSignal {
+            conn,
+            signal: signal.clone(),
+        },
+    );
+    let Some(Output::Signal { to, blob, .. }) = out.into_iter().next() else {
+        panic!("no signal relayed");
+    };
+    assert_eq!(to, "x");
+    let plain =
+        natter_core::seal::open_text(r.signal_key(), &r.id(), "m", "x", &blob).expect("opens");
+    assert_eq!(PeerSignal::decode(&plain), Some(signal));
+}
+
+#[test]
+fn a_peer_that_never_proves_itself_is_closed_at_its_deadline_and_retried_later() {
+    let r = room(8);
+    let (mut n, out) = joined(&r, false, &["p"]);
+    let conn = opened(&out)[0];
+    let fp = "sha-256 AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA";
+    let out = step(
+        &mut n,
+        10,
+        Input::ChannelOpen {
+            conn,
+            local_fingerprint: fp.into(),
+            remote_fingerprint: fp.into(),
+        },
+    );
+    assert!(
+        out.iter().any(|o| matches!(o, Output::Send { .. })),
+        "our hello"
+    );
+    let deadline = 10 + NodeConfig::default().hello_timeout_ms;
+    assert!(step(&mut n, deadline - 1, Input::Tick)
+        .iter()
+        .all(|o| !matches!(o, Output::CloseConn(_))));
+    let out = step(&mut n, deadline, Input::Tick);
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::CloseConn(c) if *c == conn)));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Notice(t) if t.contains("did not say who it is"))));
+    // The session is still in the room: it is tried again after the first wait.
+    let retry = deadline + NodeConfig::default().retry_ms;
+    assert!(opened(&step(&mut n, retry - 1, Input::Tick)).is_empty());
+    assert_eq!(opened(&step(&mut n, retry, Input::Tick)).len(), 1);
+    // A connection still negotiating when the peer leaves the server cannot finish.
+    let conn = n.conns_in(r.id()).next().expect("retried").0;
+    let out = step(
+        &mut n,
+        retry + 1,
+        Input::PeerLeft {
+            room: r.id().to_hex(),
+            session: "p".into(),
+        },
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::CloseConn(c) if *c == conn)));
+    // Nor is a session that left tried again.
+    assert!(opened(&step(&mut n, retry + 100_000, Input::Tick)).is_empty());
+}
+
+#[test]
+fn rooms_are_told_apart_by_id() {
+    let (a, b) = (room(9), room(10));
+    assert_ne!(a.id(), b.id());
+    let (mut n, _) = joined(&a, false, &[]);
+    assert!(n
+        .handle(
+            3,
+            Input::Post {
+                room: RoomId([0; 32]),
+                body: Body::Text {
+                    text: "x".into(),
+                    reply_to: None
+                }
+            }
+        )
+        .is_err());
+}

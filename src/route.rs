@@ -20,16 +20,15 @@
 //! Parsing is a pure function of the fragment so it is tested natively; only [`current`] and
 //! [`go`] touch the browser.
 
-/// Length of a room id in hex digits (32 bytes).
-const ROOM_ID_HEX_LEN: usize = 64;
+use natter_core::room::RoomId;
 
 /// A view the address can name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// The start page: rooms, new room, join.
     Home,
-    /// One room; the id is lower-case hex.
-    Room(String),
+    /// One room.
+    Room(RoomId),
     /// An invite link was opened; the payload is everything after `#/join/`.
     Join(String),
     /// Settings.
@@ -43,10 +42,7 @@ impl Route {
         let path = hash.strip_prefix('/').unwrap_or(hash);
         if let Some(id) = path.strip_prefix("room/") {
             let id = id.trim_end_matches('/');
-            if is_room_id(id) {
-                return Route::Room(id.to_ascii_lowercase());
-            }
-            return Route::Home;
+            return RoomId::from_hex(id).map_or(Route::Home, Route::Room);
         }
         if let Some(payload) = path.strip_prefix("join/") {
             if !payload.is_empty() {
@@ -71,22 +67,17 @@ impl Route {
     }
 
     /// The room this route shows, if any.
-    pub fn room_id(&self) -> Option<&str> {
+    pub fn room_id(&self) -> Option<RoomId> {
         match self {
-            Route::Room(id) => Some(id),
+            Route::Room(id) => Some(*id),
             _ => None,
         }
     }
 }
 
 /// The link to a room's view.
-pub fn room_href(id: &str) -> String {
-    format!("#/room/{id}")
-}
-
-/// Whether `s` is a room id: exactly 64 hex digits.
-fn is_room_id(s: &str) -> bool {
-    s.len() == ROOM_ID_HEX_LEN && s.bytes().all(|b| b.is_ascii_hexdigit())
+pub fn room_href(id: &RoomId) -> String {
+    format!("#/room/{}", id.to_hex())
 }
 
 /// The route the browser's address names now (Home when it cannot be read).
@@ -118,6 +109,10 @@ mod tests {
 
     const ID: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
+    fn room() -> RoomId {
+        RoomId::from_hex(ID).expect("an id")
+    }
+
     #[test]
     fn empty_and_root_fragments_are_home() {
         assert_eq!(Route::parse(""), Route::Home);
@@ -127,10 +122,7 @@ mod tests {
 
     #[test]
     fn a_room_fragment_with_64_hex_digits_is_that_room() {
-        assert_eq!(
-            Route::parse(&format!("#/room/{ID}")),
-            Route::Room(ID.to_owned())
-        );
+        assert_eq!(Route::parse(&format!("#/room/{ID}")), Route::Room(room()));
     }
 
     #[test]
@@ -138,7 +130,7 @@ mod tests {
         let upper = ID.to_ascii_uppercase();
         assert_eq!(
             Route::parse(&format!("#/room/{upper}")),
-            Route::Room(ID.to_owned())
+            Route::Room(room())
         );
     }
 
@@ -177,7 +169,7 @@ mod tests {
     fn every_route_parses_back_from_its_own_fragment() {
         for route in [
             Route::Home,
-            Route::Room(ID.to_owned()),
+            Route::Room(room()),
             Route::Join("payload".to_owned()),
             Route::Settings,
         ] {
@@ -187,7 +179,7 @@ mod tests {
 
     #[test]
     fn only_room_routes_name_a_room() {
-        assert_eq!(Route::Room(ID.to_owned()).room_id(), Some(ID));
+        assert_eq!(Route::Room(room()).room_id(), Some(room()));
         assert_eq!(Route::Home.room_id(), None);
         assert_eq!(Route::Join("x".to_owned()).room_id(), None);
     }

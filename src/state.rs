@@ -16,14 +16,15 @@
 
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
-
-use crate::components::status_bar::ServerState;
+use natter_core::identity::PublicKey;
+use natter_core::log::EntryId;
+use natter_core::room::RoomId;
 
 /// A room in the home list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomSummary {
-    /// The room id, hex (also the route: `#/room/<id>`).
-    pub id: String,
+    /// The room id (its hex form is the route: `#/room/<id>`).
+    pub id: RoomId,
     /// The room's name, or a short name made from its id.
     pub name: String,
     /// Held in memory only.
@@ -68,8 +69,8 @@ impl PeerPresence {
 /// A member of the open room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerView {
-    /// The identity key as text (43 characters); empty while still connecting.
-    pub key: String,
+    /// The identity key; none while still connecting.
+    pub key: Option<PublicKey>,
     /// The display name (or a short form of the key).
     pub name: String,
     /// Connection state.
@@ -113,8 +114,8 @@ impl Delivery {
 /// One message of the open room, ready to show. Text is shown as text, never as HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageView {
-    /// The entry id, hex.
-    pub id: String,
+    /// The entry id.
+    pub id: EntryId,
     /// The author's display name.
     pub author: String,
     /// Written by us.
@@ -128,7 +129,7 @@ pub struct MessageView {
     /// Deleted by its author.
     pub deleted: bool,
     /// The message this replies to: its id and a short excerpt, "author: text".
-    pub reply_to: Option<(String, String)>,
+    pub reply_to: Option<(EntryId, String)>,
     /// Reactions: emoji, how many, whether one of them is ours.
     pub reactions: Vec<(String, usize, bool)>,
     /// Delivery status of our own messages.
@@ -138,8 +139,8 @@ pub struct MessageView {
 /// The room being looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomState {
-    /// The room id, hex.
-    pub id: String,
+    /// The room id.
+    pub id: RoomId,
     /// The room's name (or a short name made from its id).
     pub name: String,
     /// The invite link (contains the secret in its fragment).
@@ -157,11 +158,36 @@ pub struct RoomState {
     /// The user left the room (kept, not connected).
     pub left: bool,
     /// Nobody is in the room but someone is in its lobby: the password may be wrong (a hint
-    /// only, see [`crate::lobby`]).
+    /// only, see [`natter_core::node::lobby`]).
     pub password_hint: bool,
     /// How many more people known from the history are not listed in `peers` (see
     /// [`crate::safety`]).
     pub more_peers: usize,
+}
+
+/// What the app knows about its server connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerState {
+    /// Still asking.
+    Checking,
+    /// The server answered; `ice_servers` is how many ICE servers it configured.
+    Reachable {
+        /// Number of ICE servers the server configured.
+        ice_servers: usize,
+    },
+    /// The server could not be reached; the text says why.
+    Unreachable(String),
+}
+
+impl ServerState {
+    /// The words shown to the user.
+    pub fn describe(&self) -> String {
+        match self {
+            ServerState::Checking => "Connecting to the server…".to_owned(),
+            ServerState::Reachable { .. } => "Server reachable".to_owned(),
+            ServerState::Unreachable(why) => why.clone(),
+        }
+    }
 }
 
 /// The signaling connection as the user sees it.
@@ -291,8 +317,8 @@ impl Theme {
 pub struct Incoming {
     /// Grows by one per batch.
     pub serial: u64,
-    /// The room's id, hex.
-    pub room: String,
+    /// The room.
+    pub room: Option<RoomId>,
     /// The room's name.
     pub room_name: String,
     /// How many text messages from others the batch held.
@@ -393,7 +419,7 @@ pub enum Command {
     /// doubtful.
     RetryPassword {
         /// The room joined with the earlier password.
-        room: String,
+        room: RoomId,
         /// The password entered now.
         password: String,
     },
@@ -405,61 +431,61 @@ pub enum Command {
         password: String,
     },
     /// The route now shows this room (None: no room). Marks it read; rejoins a left room.
-    Open(Option<String>),
+    Open(Option<RoomId>),
     /// Post a message.
     Post {
         /// The room.
-        room: String,
+        room: RoomId,
         /// The text.
         text: String,
         /// The entry it replies to.
-        reply_to: Option<String>,
+        reply_to: Option<EntryId>,
     },
     /// Edit one of our messages.
     Edit {
         /// The room.
-        room: String,
+        room: RoomId,
         /// The message.
-        target: String,
+        target: EntryId,
         /// The new text.
         text: String,
     },
     /// Delete one of our messages.
     Delete {
         /// The room.
-        room: String,
+        room: RoomId,
         /// The message.
-        target: String,
+        target: EntryId,
     },
     /// React to a message (again: remove our reaction).
     React {
         /// The room.
-        room: String,
+        room: RoomId,
         /// The message.
-        target: String,
+        target: EntryId,
         /// The emoji.
         emoji: String,
     },
     /// We started or stopped typing.
     Typing {
         /// The room.
-        room: String,
+        room: RoomId,
         /// Whether typing.
         active: bool,
     },
     /// Mark a peer's key as verified in a room (after comparing safety numbers).
     MarkVerified {
         /// The room.
-        room: String,
-        /// The key, as text.
-        key: String,
+        room: RoomId,
+        /// The key.
+        key: PublicKey,
     },
     /// The page became visible (`true`) or hidden: peers see us online or away.
     Visible(bool),
     /// Disconnect from a room but keep it (ephemeral rooms vanish).
-    Leave(String),
+    Leave(RoomId),
     /// Disconnect and wipe the room from this device.
-    DeleteRoom(String),
+    DeleteRoom(RoomId),
     /// Save settings (applies to connections made from now on).
     SaveSettings(Settings),
     /// Erase identity, rooms and history from this device.

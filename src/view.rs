@@ -26,7 +26,7 @@ pub fn room_list(node: &Node, unread: &HashMap<RoomId, u32>) -> Vec<RoomSummary>
     let mut list: Vec<RoomSummary> = node
         .rooms()
         .map(|(id, r)| RoomSummary {
-            id: id.to_hex(),
+            id: *id,
             name: room_name(r.room()),
             ephemeral: r.ephemeral(),
             password: r.room().has_password(),
@@ -88,10 +88,10 @@ pub fn room_state(
                         format!("{}: {}", name_of(&o.author), text)
                     })
                     .unwrap_or_else(|| "an earlier message".into());
-                (t.to_hex(), excerpt)
+                (t, excerpt)
             });
             MessageView {
-                id: m.id.to_hex(),
+                id: m.id,
                 author: name_of(&m.author),
                 mine,
                 text: if m.deleted {
@@ -155,7 +155,7 @@ pub fn room_state(
                     .iter()
                     .any(|(vk, vn)| *vk != key && *vn == name);
             PeerView {
-                key: key.to_text(),
+                key: Some(key),
                 safety_number: safety.of(&me, &key),
                 name,
                 presence,
@@ -166,7 +166,7 @@ pub fn room_state(
         })
         .collect();
     peers.extend((0..connecting).map(|_| PeerView {
-        key: String::new(),
+        key: None,
         name: "Someone joining".into(),
         presence: PeerPresence::Connecting,
         safety_number: Vec::new(),
@@ -175,7 +175,7 @@ pub fn room_state(
         typing: false,
     }));
     Some(RoomState {
-        id: id.to_hex(),
+        id,
         name: room_name(r.room()),
         invite_link: r.room().invite_link(base_url),
         ephemeral: r.ephemeral(),
@@ -249,7 +249,7 @@ mod tests {
         )?;
         let first = room_state(&n, id, "https://n.test/", &mut SafetyNumbers::default())
             .ok_or("no room")?;
-        let target = EntryId::from_hex(&first.messages[0].id).ok_or("id")?;
+        let target = first.messages[0].id;
         post(
             &mut n,
             id,
@@ -274,7 +274,7 @@ mod tests {
             .iter()
             .all(|m| m.mine && m.delivery == Delivery::Saved));
         let (to, excerpt) = s.messages[1].reply_to.clone().ok_or("no reply")?;
-        assert_eq!(to, target.to_hex());
+        assert_eq!(to, target);
         assert_eq!(excerpt, format!("Me: {}", "x".repeat(EXCERPT_CHARS)));
         assert_eq!(
             s.messages[2].reply_to.as_ref().map(|r| r.1.as_str()),
@@ -309,7 +309,7 @@ mod tests {
             },
         )?;
         let s = room_state(&n, id, "", &mut SafetyNumbers::default()).ok_or("no room")?;
-        let by_key = |k: &PublicKey| s.peers.iter().find(|p| p.key == k.to_text());
+        let by_key = |k: &PublicKey| s.peers.iter().find(|p| p.key == Some(*k));
         let real = by_key(&bob_key).ok_or("bob listed")?;
         let fake = by_key(&impostor.entry.author).ok_or("impostor listed")?;
         assert!(real.verified && !real.key_changed);

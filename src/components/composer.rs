@@ -8,6 +8,8 @@
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html::Textarea;
 use leptos::prelude::*;
+use natter_core::log::EntryId;
+use natter_core::room::RoomId;
 
 use crate::components::{non_blank, use_sender};
 use crate::state::Command;
@@ -26,14 +28,14 @@ pub enum Draft {
     /// Writing a reply to message `id`; `excerpt` is "author: text", shortened.
     Reply {
         /// The message replied to.
-        id: String,
+        id: EntryId,
         /// What is shown of it.
         excerpt: String,
     },
     /// Changing our message `id`.
     Edit {
         /// The message being edited.
-        id: String,
+        id: EntryId,
     },
 }
 
@@ -59,7 +61,7 @@ impl ComposerState {
     }
 
     /// Starts a reply to `id` by `author`.
-    pub fn reply(self, id: String, author: &str, text: &str) {
+    pub fn reply(self, id: EntryId, author: &str, text: &str) {
         self.mode.set(Draft::Reply {
             id,
             excerpt: excerpt(author, text),
@@ -68,7 +70,7 @@ impl ComposerState {
     }
 
     /// Starts editing our message `id`, whose text is `text`.
-    pub fn edit(self, id: String, text: String) {
+    pub fn edit(self, id: EntryId, text: String) {
         self.mode.set(Draft::Edit { id });
         self.text.set(text);
         self.focus();
@@ -118,7 +120,7 @@ fn now_ms() -> f64 {
 #[component]
 pub fn Composer(
     /// The room the messages go to.
-    room: String,
+    room: RoomId,
 ) -> impl IntoView {
     let sender = use_sender();
     let composer = expect_context::<ComposerState>();

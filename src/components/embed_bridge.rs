@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
+use natter_core::log::EntryId;
 use serde_json::Value;
 
 use crate::components::{use_sender, use_state};
@@ -51,7 +52,7 @@ pub fn EmbedBridge() -> impl IntoView {
             Some(Inbound::Send(text)) => {
                 match state
                     .room
-                    .with_untracked(|r| r.as_ref().map(|r| r.id.clone()))
+                    .with_untracked(|r| r.as_ref().map(|r| r.id))
                 {
                     Some(room) => sender.send(Command::Post {
                         room,
@@ -82,16 +83,13 @@ pub fn EmbedBridge() -> impl IntoView {
     };
 
     // Messages from others, each once.
-    let seen = StoredValue::new(HashSet::<String>::new());
+    let seen = StoredValue::new(HashSet::<EntryId>::new());
     Effect::new(move |_| {
         state.room.with(|room| {
             let Some(room) = room else { return };
             for m in room.messages.iter().filter(|m| !m.mine && !m.deleted) {
-                if seen
-                    .try_update_value(|s| s.insert(m.id.clone()))
-                    .unwrap_or(false)
-                {
-                    post(message_event(&m.id, &m.author, &m.text));
+                if seen.try_update_value(|s| s.insert(m.id)).unwrap_or(false) {
+                    post(message_event(&m.id.to_hex(), &m.author, &m.text));
                 }
             }
         });

@@ -37,7 +37,7 @@ impl JoinQuestion {
             .map_err(|e| format!("This invite link cannot be used: {e}."))?;
         let already_here = !invite.password_required()
             && Room::from_invite(&invite, None)
-                .map(|room| room.id().to_hex())
+                .map(|room| room.id())
                 .is_ok_and(|id| rooms.iter().any(|r| r.id == id && !r.left));
         Ok(JoinQuestion {
             name: invite.name().map(str::to_owned),
@@ -162,9 +162,9 @@ pub fn JoinQuestionView() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter_core::room::RoomSecret;
+    use natter_core::room::{RoomId, RoomSecret};
 
-    fn summary(id: String, left: bool) -> RoomSummary {
+    fn summary(id: RoomId, left: bool) -> RoomSummary {
         RoomSummary {
             id,
             name: "x".into(),
@@ -177,12 +177,12 @@ mod tests {
         }
     }
 
-    fn link(password: bool, name: Option<&str>) -> (String, String) {
+    fn link(password: bool, name: Option<&str>) -> (String, RoomId) {
         let secret = RoomSecret::from_bytes([7; 32]);
         let invite = Invite::new(secret, password, name).expect("a valid invite");
         let id = Room::from_invite(&invite, None)
-            .map(|r| r.id().to_hex())
-            .unwrap_or_default();
+            .map(|r| r.id())
+            .unwrap_or(RoomId([0; 32]));
         (invite.to_link("https://natter.example"), id)
     }
 
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn a_room_already_here_is_recognised_unless_it_was_left() {
         let (l, id) = link(false, Some("Ours"));
-        let here = JoinQuestion::read(&l, &[summary(id.clone(), false)]).expect("readable");
+        let here = JoinQuestion::read(&l, &[summary(id, false)]).expect("readable");
         assert!(here.already_here);
         assert!(here
             .facts("Ann")

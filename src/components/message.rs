@@ -8,6 +8,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use leptos::prelude::*;
+use natter_core::room::RoomId;
 
 use crate::components::composer::ComposerState;
 use crate::components::Sender;
@@ -59,7 +60,7 @@ pub fn Message(
     /// What to show.
     message: MessageView,
     /// The room it is in.
-    room: StoredValue<String>,
+    room: StoredValue<RoomId>,
     /// Where the buttons send their commands.
     sender: Sender,
     /// The room's composer (for Reply and Edit).
@@ -174,7 +175,7 @@ mod tests {
 
     fn message() -> MessageView {
         MessageView {
-            id: "ab".into(),
+            id: natter_core::log::EntryId([0xab; 32]),
             author: "Ann".into(),
             mine: true,
             text: "hi".into(),

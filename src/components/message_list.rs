@@ -6,6 +6,7 @@
 
 use leptos::html::Div;
 use leptos::prelude::*;
+use natter_core::room::RoomId;
 
 use crate::components::composer::ComposerState;
 use crate::components::message::{fingerprint, Message};
@@ -26,7 +27,7 @@ pub fn first_shown(total: usize, limit: usize) -> usize {
 #[component]
 pub fn MessageList(
     /// The room shown.
-    room: String,
+    room: RoomId,
 ) -> impl IntoView {
     let state = use_state();
     let sender = use_sender();
@@ -54,7 +55,7 @@ pub fn MessageList(
     // Follow the newest message while the reader is at the bottom.
     let log = NodeRef::<Div>::new();
     let at_bottom = StoredValue::new(true);
-    let last = Memo::new(move |_| visible.with(|v| v.last().map(|(_, m)| (m.id.clone(), m.mine))));
+    let last = Memo::new(move |_| visible.with(|v| v.last().map(|(_, m)| (m.id, m.mine))));
     Effect::new(move |_| {
         let newest_is_mine = last.get().is_some_and(|(_, mine)| mine);
         if at_bottom.get_value() || newest_is_mine {
@@ -104,7 +105,7 @@ pub fn MessageList(
             }}
             <For
                 each=move || visible.get()
-                key=|(print, m)| (m.id.clone(), *print)
+                key=|(print, m)| (m.id, *print)
                 children=move |(_, message)| {
                     view! { <Message message room sender composer /> }
                 }

@@ -3,8 +3,8 @@
 //! the room but does not show the text.
 
 use leptos::prelude::*;
+use natter_core::node::shorten;
 
-use crate::components::announcer::shorten;
 use crate::components::use_state;
 use crate::state::Incoming;
 use crate::visibility::use_visible;
@@ -36,9 +36,10 @@ pub fn Notifier() -> impl IntoView {
         if !settings.notifications || visible.get_untracked() {
             return;
         }
+        let Some(room) = incoming.room else { return };
         if let Some((title, body)) = notification_text(&incoming, settings.privacy_screen) {
-            let route = format!("#/room/{}", incoming.room);
-            if let Err(why) = crate::notify::show(&title, &body, &incoming.room, &route) {
+            let route = crate::route::room_href(&room);
+            if let Err(why) = crate::notify::show(&title, &body, &room.to_hex(), &route) {
                 leptos::logging::warn!("notification not shown: {why}");
             }
         }
@@ -53,7 +54,7 @@ mod tests {
     fn the_text_is_shown_unless_private() {
         let incoming = Incoming {
             serial: 3,
-            room: "ab".into(),
+            room: Some(natter_core::room::RoomId([0xab; 32])),
             room_name: "Team".into(),
             count: 1,
             latest: Some(("Ann".into(), "lunch?".into())),

@@ -1,9 +1,10 @@
 //! The hint a password room shows while nobody is in it but somebody is in its lobby: the
-//! password may be wrong (see [`crate::lobby`] for why that is never more than a hint), with
+//! password may be wrong (see [`natter_core::node::lobby`] for why that is never more than a hint), with
 //! a way to enter it again. Nothing is left or removed by it.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use natter_core::room::RoomId;
 
 use crate::components::join::InvitePassword;
 use crate::components::{use_sender, use_state};
@@ -14,7 +15,7 @@ use natter_core::node::lobby::PASSWORD_HINT;
 #[component]
 pub fn PasswordHint(
     /// The room shown.
-    room: String,
+    room: RoomId,
 ) -> impl IntoView {
     let state = use_state();
     let sender = use_sender();

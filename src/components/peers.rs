@@ -6,6 +6,7 @@
 //! as an alert.
 
 use leptos::prelude::*;
+use natter_core::room::RoomId;
 
 use crate::components::{use_sender, use_state};
 use crate::state::{Command, PeerView};
@@ -27,7 +28,7 @@ pub fn more_peers_text(n: usize) -> String {
 #[component]
 pub fn Peers(
     /// The room shown.
-    room: String,
+    room: RoomId,
 ) -> impl IntoView {
     let state = use_state();
     let sender = use_sender();
@@ -58,7 +59,7 @@ pub fn Peers(
                     key=|(i, p)| {
                         (
                             *i,
-                            p.key.clone(),
+                            p.key,
                             p.name.clone(),
                             p.presence.label(),
                             p.verified,
@@ -81,7 +82,7 @@ pub fn Peers(
 #[component]
 fn Peer(
     peer: PeerView,
-    room: StoredValue<String>,
+    room: StoredValue<RoomId>,
     sender: crate::components::Sender,
 ) -> impl IntoView {
     let PeerView {
@@ -112,9 +113,7 @@ fn Peer(
     });
     let verification = if verified {
         Some(view! { <p class="verified">"Verified"</p> }.into_any())
-    } else if key.is_empty() {
-        None
-    } else {
+    } else if let Some(key) = key {
         let key = StoredValue::new(key);
         let mark = move |_| {
             sender.send(Command::MarkVerified {
@@ -130,6 +129,8 @@ fn Peer(
             }
             .into_any(),
         )
+    } else {
+        None
     };
     view! {
         <li class="peer">

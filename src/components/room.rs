@@ -6,6 +6,7 @@
 //! it the view says so and links home.
 
 use leptos::prelude::*;
+use natter_core::room::RoomId;
 
 use crate::components::composer::{Composer, ComposerState};
 use crate::components::invite::Invite;
@@ -40,10 +41,10 @@ fn catch_up_text(missing: u64) -> Option<String> {
 #[component]
 pub fn Room(
     /// The room id from the route.
-    id: String,
+    id: RoomId,
 ) -> impl IntoView {
     let state = use_state();
-    let route_id = id.clone();
+    let route_id = id;
     let shown = Memo::new(move |_| {
         let ready = state.ready.get();
         state.room.with(|r| match r {
@@ -62,13 +63,13 @@ pub fn Room(
             </section>
         }
         .into_any(),
-        Shown::Open => view! { <OpenRoom id=id.clone() /> }.into_any(),
+        Shown::Open => view! { <OpenRoom id /> }.into_any(),
     }
 }
 
 /// The open room.
 #[component]
-fn OpenRoom(id: String) -> impl IntoView {
+fn OpenRoom(id: RoomId) -> impl IntoView {
     let state = use_state();
     provide_context(ComposerState::new());
     let name = Memo::new(move |_| {
@@ -107,11 +108,11 @@ fn OpenRoom(id: String) -> impl IntoView {
                             })
                     }}
                 </div>
-                <PasswordHint room=id.clone() />
+                <PasswordHint room=id />
                 <p class="catch-up" aria-live="polite">
                     {move || catch_up_text(missing.get())}
                 </p>
-                <MessageList room=id.clone() />
+                <MessageList room=id />
                 <p class="typing" aria-live="polite">
                     {move || {
                         typing_lines(&typing.get())
@@ -120,10 +121,10 @@ fn OpenRoom(id: String) -> impl IntoView {
                             .collect_view()
                     }}
                 </p>
-                <Composer room=id.clone() />
+                <Composer room=id />
             </section>
             <aside class="side">
-                <Peers room=id.clone() />
+                <Peers room=id />
                 <Invite />
                 <RoomActions room=id />
             </aside>

@@ -2,6 +2,7 @@
 //! cannot be undone, so it asks for a second, explicit confirmation.
 
 use leptos::prelude::*;
+use natter_core::room::RoomId;
 
 use crate::components::confirm::Confirmation;
 use crate::components::use_sender;
@@ -12,7 +13,7 @@ use crate::state::Command;
 #[component]
 pub fn RoomActions(
     /// The room shown.
-    room: String,
+    room: RoomId,
 ) -> impl IntoView {
     let sender = use_sender();
     let room = StoredValue::new(room);

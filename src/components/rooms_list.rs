@@ -24,7 +24,7 @@ pub fn RoomsList() -> impl IntoView {
             <ul class="room-list">
                 <For
                     each=move || state.rooms.get()
-                    key=|r| (r.id.clone(), r.name.clone(), r.unread, r.left, r.ephemeral, r.password)
+                    key=|r| (r.id, r.name.clone(), r.unread, r.left, r.ephemeral, r.password)
                     children=move |r| {
                         let unread = (r.unread > 0)
                             .then(|| view! { <span class="badge">{format!("{} unread", r.unread)}</span> });

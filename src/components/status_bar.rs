@@ -7,32 +7,7 @@
 
 use leptos::prelude::*;
 
-use crate::state::{SignalingState, UiState};
-
-/// What the app knows about its server connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerState {
-    /// Still asking.
-    Checking,
-    /// The server answered; `ice_servers` is how many ICE servers it configured.
-    Reachable {
-        /// Number of ICE servers the server configured.
-        ice_servers: usize,
-    },
-    /// The server could not be reached; the text says why.
-    Unreachable(String),
-}
-
-impl ServerState {
-    /// The words shown to the user.
-    pub fn describe(&self) -> String {
-        match self {
-            ServerState::Checking => "Connecting to the server…".to_owned(),
-            ServerState::Reachable { .. } => "Server reachable".to_owned(),
-            ServerState::Unreachable(why) => why.clone(),
-        }
-    }
-}
+use crate::state::{ServerState, SignalingState, UiState};
 
 /// The status line's words.
 ///

@@ -27,7 +27,7 @@ pub fn TitleBadge() -> impl IntoView {
         let incoming = state.incoming.get();
         let open = state
             .room
-            .with_untracked(|r| r.as_ref().is_some_and(|r| r.id == incoming.room));
+            .with_untracked(|r| r.as_ref().is_some_and(|r| Some(r.id) == incoming.room));
         if open && !visible.get_untracked() {
             unseen_here.update(|n| *n += u64::from(incoming.count));
         }

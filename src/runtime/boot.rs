@@ -12,8 +12,8 @@ use natter_core::room::{PasswordKey, Room, RoomSecret};
 use natter_core::vault::{VaultError, VaultKey};
 
 use super::{now_ms, Runtime};
-use crate::components::status_bar::ServerState;
 use crate::signaling::{Signaling, SignalingConfig};
+use crate::state::ServerState;
 use crate::state::{Command, Notice, UiState};
 use crate::storage::{EntryCursor, RoomRecord, Storage, StoredLock};
 

@@ -2,25 +2,17 @@
 //! the page has painted that it is busy; everything else is the node's.
 
 use leptos::prelude::{Set, Update};
-use natter_core::identity::PublicKey;
-use natter_core::log::{Body, EntryId};
+use natter_core::log::Body;
 use natter_core::node::{Input, RoomSetup};
 use natter_core::room::{Invite, Room, RoomId};
 
 use super::boot::{local_storage, yield_to_browser, SETTINGS_KEY};
 use super::Runtime;
+use crate::route::{self, Route};
 use crate::state::Command;
-
-fn navigate(hash: &str) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().set_hash(hash);
-    }
-}
 
 impl Runtime {
     pub(super) async fn on_command(&mut self, command: Command) {
-        let room = |hex: &str| RoomId::from_hex(hex);
-        let entry = |hex: &str| EntryId::from_hex(hex);
         match command {
             Command::SetName(name) => self.handle(Input::SetName(name)).await,
             Command::CreateRoom {
@@ -29,10 +21,7 @@ impl Runtime {
                 ephemeral,
             } => self.create_room(name, password, ephemeral).await,
             Command::JoinLink { link, password } => self.join_link(link, password).await,
-            Command::RetryPassword {
-                room: old,
-                password,
-            } => self.retry_password(&old, password).await,
+            Command::RetryPassword { room, password } => self.retry_password(room, password).await,
             Command::JoinNamed { name, password } => {
                 self.busy(Some("Opening the room…"));
                 yield_to_browser().await;
@@ -43,58 +32,41 @@ impl Runtime {
                     Err(e) => self.notify(format!("Could not open the room {name:?}: {e}.")),
                 }
             }
-            Command::Open(id) => self.open(id.as_deref().and_then(room)).await,
+            Command::Open(id) => self.open(id).await,
             Command::Post {
-                room: r,
+                room,
                 text,
                 reply_to,
             } => {
-                let reply_to = reply_to.as_deref().and_then(entry);
                 if !text.trim().is_empty() {
-                    self.post(room(&r), Body::Text { text, reply_to }).await;
+                    self.post(room, Body::Text { text, reply_to }).await;
                 }
             }
-            Command::Edit {
-                room: r,
-                target,
-                text,
-            } => {
-                if let Some(target) = entry(&target).filter(|_| !text.trim().is_empty()) {
-                    self.post(room(&r), Body::Edit { target, text }).await;
+            Command::Edit { room, target, text } => {
+                if !text.trim().is_empty() {
+                    self.post(room, Body::Edit { target, text }).await;
                 }
             }
-            Command::Delete { room: r, target } => {
-                if let Some(target) = entry(&target) {
-                    self.post(room(&r), Body::Delete { target }).await;
-                }
-            }
+            Command::Delete { room, target } => self.post(room, Body::Delete { target }).await,
             Command::React {
-                room: r,
+                room,
                 target,
                 emoji,
             } => {
-                if let (Some(room), Some(target)) = (room(&r), entry(&target)) {
-                    let input = Input::React {
-                        room,
-                        target,
-                        emoji,
-                    };
-                    self.handle(input).await;
-                }
+                let input = Input::React {
+                    room,
+                    target,
+                    emoji,
+                };
+                self.handle(input).await;
             }
-            Command::Typing { room: r, active } => {
-                if let Some(room) = room(&r) {
-                    self.handle(Input::Typing { room, active }).await;
-                }
-            }
-            Command::MarkVerified { room: r, key } => {
-                if let (Some(room), Ok(key)) = (room(&r), PublicKey::from_text(&key)) {
-                    self.handle(Input::MarkVerified { room, key }).await;
-                }
+            Command::Typing { room, active } => self.handle(Input::Typing { room, active }).await,
+            Command::MarkVerified { room, key } => {
+                self.handle(Input::MarkVerified { room, key }).await
             }
             Command::Visible(visible) => self.handle(Input::Visible(visible)).await,
-            Command::Leave(r) => self.leave(room(&r), false).await,
-            Command::DeleteRoom(r) => self.leave(room(&r), true).await,
+            Command::Leave(room) => self.leave(room, false).await,
+            Command::DeleteRoom(room) => self.leave(room, true).await,
             Command::SaveSettings(settings) => {
                 if let Some(s) = local_storage() {
                     let text = serde_json::to_string(&settings).unwrap_or_default();
@@ -120,10 +92,8 @@ impl Runtime {
         }
     }
 
-    async fn post(&mut self, room: Option<RoomId>, body: Body) {
-        if let Some(room) = room {
-            self.handle(Input::Post { room, body }).await;
-        }
+    async fn post(&mut self, room: RoomId, body: Body) {
+        self.handle(Input::Post { room, body }).await;
     }
 
     async fn create_room(
@@ -177,10 +147,7 @@ impl Runtime {
 
     /// With the room password entered again from the room `old` (whose password the lobby
     /// made doubtful): joins the room that password opens (see [`Input::Repassword`]).
-    async fn retry_password(&mut self, old: &str, password: String) {
-        let Some(old) = RoomId::from_hex(old) else {
-            return;
-        };
+    async fn retry_password(&mut self, old: RoomId, password: String) {
         let Some(invite) = self.node.room(&old).map(|r| r.room().invite()) else {
             return;
         };
@@ -213,14 +180,24 @@ impl Runtime {
         self.show(id);
     }
 
-    /// Shows room `id` (the route's change comes back as [`Command::Open`]).
+    /// Shows room `id`: it is the open room at once, and the address follows (the
+    /// route's change then comes back as a [`Command::Open`] of the room already open).
     fn show(&mut self, id: RoomId) {
+        if self.node.room(&id).is_some() {
+            self.current = Some(id);
+            self.unread.remove(&id);
+            self.dirty.insert(Some(id));
+        }
         self.dirty.insert(None);
-        navigate(&format!("#/room/{}", id.to_hex()));
+        route::go(&Route::Room(id));
     }
 
     async fn open(&mut self, id: Option<RoomId>) {
-        self.current = id.filter(|i| self.node.room(i).is_some());
+        let id = id.filter(|i| self.node.room(i).is_some());
+        if id.is_some() && id == self.current {
+            return;
+        }
+        self.current = id;
         match self.current {
             Some(id) => {
                 self.unread.remove(&id);
@@ -234,8 +211,7 @@ impl Runtime {
         self.dirty.insert(None);
     }
 
-    async fn leave(&mut self, id: Option<RoomId>, delete: bool) {
-        let Some(id) = id else { return };
+    async fn leave(&mut self, id: RoomId, delete: bool) {
         let input = if delete {
             Input::Delete(id)
         } else {
@@ -247,6 +223,6 @@ impl Runtime {
             self.ui.room.set(None);
         }
         self.dirty.insert(None);
-        navigate("#/");
+        route::go(&Route::Home);
     }
 }

@@ -310,7 +310,7 @@ impl Runtime {
                     .unwrap_or_default();
                 self.ui.incoming.update(|i| {
                     i.serial += 1;
-                    i.room = room.to_hex();
+                    i.room = Some(room);
                     i.room_name = room_name;
                     i.count = count;
                     i.latest = Some(latest);

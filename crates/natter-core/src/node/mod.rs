@@ -207,14 +207,11 @@ impl rand_core::RngCore for NodeRng {
 
 impl rand_core::CryptoRng for NodeRng {}
 
-/// Cuts `text` to `max` characters, marking the cut with an ellipsis.
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
 pub fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),
-        Some(_) => {
-            let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-            format!("{}…", kept.trim_end())
-        }
     }
 }
 

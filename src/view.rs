@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use natter_core::identity::PublicKey;
-use natter_core::log::EntryId;
+use natter_core::log::{EntryId, RoomView};
 use natter_core::node::{room_name, ConnState, Node, Verdict};
 use natter_core::room::RoomId;
 use natter_core::sync::PeerId;
@@ -44,16 +44,17 @@ pub fn room_list(node: &Node, unread: &HashMap<RoomId, u32>) -> Vec<RoomSummary>
     list
 }
 
-/// The open room as shown; `base_url` is where invite links point.
+/// The open room as shown, from its `view` (kept up to date by the caller, see
+/// [`natter_core::log::ViewBuilder`]); `base_url` is where invite links point.
 pub fn room_state(
     node: &Node,
     id: RoomId,
+    view: &RoomView,
     base_url: &str,
     safety: &mut SafetyNumbers,
 ) -> Option<RoomState> {
     let r = node.room(&id)?;
     let me = node.me();
-    let view = r.sync().view();
     let name_of = |k: &PublicKey| node.name_of(Some(&id), k);
     // Delivery: how many connected peers hold each of our seqs.
     let holders: Vec<u64> = node
@@ -227,7 +228,30 @@ mod tests {
         Ok(Record::from_entry(entry))
     }
 
-    fn post(node: &mut Node, id: RoomId, body: Body) -> Result<(), String> {
+    /// The room as shown, its view built from the node's log.
+    fn shown(node: &Node, id: RoomId) -> Result<RoomState, String> {
+        let view = node.room(&id).map(|r| r.sync().view()).unwrap_or_default();
+        room_state(
+            node,
+            id,
+            &view,
+            "https://n.test/",
+            &mut SafetyNumbers::default(),
+        )
+        .ok_or_else(|| "no room".to_owned())
+    }
+
+    /// Posts a text (replying to `reply_to`).
+    fn post(
+        node: &mut Node,
+        id: RoomId,
+        text: &str,
+        reply_to: Option<EntryId>,
+    ) -> Result<(), String> {
+        let body = Body::Text {
+            text: text.into(),
+            reply_to,
+        };
         node.handle(10, Input::Post { room: id, body }).ctx("post")
     }
 
@@ -239,35 +263,12 @@ mod tests {
         n.handle(5, Input::AddRoom(Box::new(RoomSetup::new(room, false))))
             .ctx("add")?;
         let long = "x".repeat(200);
-        post(
-            &mut n,
-            id,
-            Body::Text {
-                text: long,
-                reply_to: None,
-            },
-        )?;
-        let first = room_state(&n, id, "https://n.test/", &mut SafetyNumbers::default())
-            .ok_or("no room")?;
+        post(&mut n, id, &long, None)?;
+        let first = shown(&n, id)?;
         let target = first.messages[0].id;
-        post(
-            &mut n,
-            id,
-            Body::Text {
-                text: "yes".into(),
-                reply_to: Some(target),
-            },
-        )?;
-        post(
-            &mut n,
-            id,
-            Body::Text {
-                text: "?".into(),
-                reply_to: Some(EntryId([5; 32])),
-            },
-        )?;
-        let s = room_state(&n, id, "https://n.test/", &mut SafetyNumbers::default())
-            .ok_or("no room")?;
+        post(&mut n, id, "yes", Some(target))?;
+        post(&mut n, id, "?", Some(EntryId([5; 32])))?;
+        let s = shown(&n, id)?;
         assert_eq!(s.messages.len(), 3);
         assert!(s
             .messages
@@ -300,15 +301,8 @@ mod tests {
             ..RoomSetup::new(room, true)
         };
         n.handle(5, Input::AddRoom(Box::new(setup))).ctx("add")?;
-        post(
-            &mut n,
-            id,
-            Body::Text {
-                text: "hi".into(),
-                reply_to: None,
-            },
-        )?;
-        let s = room_state(&n, id, "", &mut SafetyNumbers::default()).ok_or("no room")?;
+        post(&mut n, id, "hi", None)?;
+        let s = shown(&n, id)?;
         let by_key = |k: &PublicKey| s.peers.iter().find(|p| p.key == Some(*k));
         let real = by_key(&bob_key).ok_or("bob listed")?;
         let fake = by_key(&impostor.entry.author).ok_or("impostor listed")?;

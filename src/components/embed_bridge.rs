@@ -50,10 +50,7 @@ pub fn EmbedBridge() -> impl IntoView {
             .unwrap_or(Value::Null);
         match parse_command(&data) {
             Some(Inbound::Send(text)) => {
-                match state
-                    .room
-                    .with_untracked(|r| r.as_ref().map(|r| r.id))
-                {
+                match state.room.with_untracked(|r| r.as_ref().map(|r| r.id)) {
                     Some(room) => sender.send(Command::Post {
                         room,
                         text,

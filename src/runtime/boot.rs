@@ -118,6 +118,7 @@ pub(super) async fn boot(
         writes: Default::default(),
         verifier: crate::sigcheck::WebVerifier::new(),
         safety: Default::default(),
+        view: None,
     };
     for n in notices {
         rt.notify(n);

@@ -37,7 +37,7 @@ use std::rc::Rc;
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use leptos::prelude::{Set, Update};
-use natter_core::log::Record;
+use natter_core::log::{EntryId, Record, ViewBuilder};
 use natter_core::node::{ConnId, Input, Link, Node, Output, MAX_NOTICE_CHARS};
 use natter_core::room::RoomId;
 
@@ -91,6 +91,8 @@ struct Runtime {
     verifier: crate::sigcheck::WebVerifier,
     /// Safety numbers of the peers shown, each computed once ([`crate::safety`]).
     safety: crate::safety::SafetyNumbers,
+    /// The open room's view, extended as entries arrive rather than built per refresh.
+    view: Option<(RoomId, ViewBuilder)>,
 }
 
 fn now_ms() -> u64 {
@@ -316,7 +318,8 @@ impl Runtime {
                     i.latest = Some(latest);
                 });
             }
-            Output::RoomChanged { room, .. } => {
+            Output::RoomChanged { room, new } => {
+                self.extend_view(room, &new);
                 self.dirty.insert(Some(room));
             }
             Output::ScheduleTimer(at) => self.timer_at = Some(at),
@@ -550,11 +553,44 @@ impl Runtime {
         });
     }
 
+    /// Applies new entries to the open room's view; one that sorts before what it shows
+    /// (older history arriving) makes the next refresh build the view again.
+    fn extend_view(&mut self, room: RoomId, new: &[EntryId]) {
+        let Some((id, view)) = self.view.as_mut().filter(|(id, _)| *id == room) else {
+            return;
+        };
+        let Some(log) = self.node.room(id).map(|r| r.sync().log()) else {
+            self.view = None;
+            return;
+        };
+        let mut recs: Vec<_> = new.iter().filter_map(|e| log.get_by_id(e)).collect();
+        recs.sort_by_key(|r| r.entry.display_key());
+        if !recs.into_iter().all(|r| view.push(r)) {
+            self.view = None;
+        }
+    }
+
     /// Refreshes the open room's view if it changed, and the room list.
     fn flush_ui(&mut self) {
         let dirty = std::mem::take(&mut self.dirty);
         if let Some(cur) = self.current.filter(|c| dirty.contains(&Some(*c))) {
-            let state = crate::view::room_state(&self.node, cur, &base_url(), &mut self.safety);
+            // Built again for another room, or when it is behind the log (a room left and
+            // joined again, say).
+            let held = self.node.room(&cur).map_or(0, |r| r.sync().log().len());
+            if self
+                .view
+                .as_ref()
+                .is_none_or(|(id, v)| *id != cur || v.applied() != held)
+            {
+                let built = self
+                    .node
+                    .room(&cur)
+                    .map(|r| ViewBuilder::of(r.sync().log().in_display_order()));
+                self.view = built.map(|b| (cur, b));
+            }
+            let state = self.view.as_ref().and_then(|(_, v)| {
+                crate::view::room_state(&self.node, cur, v.view(), &base_url(), &mut self.safety)
+            });
             self.ui.room.set(state);
         }
         self.refresh_rooms();

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use natter_core::identity::Identity;
-use natter_core::log::{Body, Draft, Entry, EntryId, Record, ENTRY_SIGNING_DOMAIN};
+use natter_core::log::{
+    Body, Draft, Entry, EntryId, Record, RoomView, ViewBuilder, ENTRY_SIGNING_DOMAIN,
+};
 use natter_core::room::RoomId;
 use natter_core::sync::{Input, Output, PeerId, RoomSync, SyncConfig};
 
@@ -267,5 +269,37 @@ fn main() {
         tr.other_bytes as f64 / raw as f64,
         took.as_secs_f64() * 1e3
     );
+    // --- The open room's view as messages arrive ---------------------------------------
+    // 100,000 entries held, then 100 new messages one by one: building the view again per
+    // message (the floor: what a refresh cost before) against extending it.
+    let big = history(12, 20, 5_000);
+    let (held, arriving) = big.split_at(big.len() - 100);
+    let held_refs: Vec<&Record> = held.iter().collect();
+    let t = Instant::now();
+    let mut shown = 0;
+    for i in 0..arriving.len() {
+        let all = held_refs.iter().copied().chain(&arriving[..=i]);
+        shown = RoomView::build(all).messages.len();
+    }
+    let rebuild = t.elapsed();
+    assert_eq!(shown, big.len());
+    let mut kept = ViewBuilder::of(held_refs.iter().copied());
+    let t = Instant::now();
+    for r in arriving {
+        assert!(kept.push(r));
+    }
+    let extend = t.elapsed();
+    assert_eq!(kept.view().messages.len(), big.len());
+    println!("\n| the open room's view, 100,000 entries, a message arrives | per message |");
+    println!("| --- | --- |");
+    println!(
+        "| built again (raw floor: what every refresh did) | {} |",
+        per(rebuild, arriving.len())
+    );
+    println!(
+        "| extended (natter_core::log::ViewBuilder) | {} |",
+        per(extend, arriving.len())
+    );
+
     println!("\ntotal bench time {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -1008,135 +1008,194 @@ impl RoomView {
     /// ignored). Edits and deletes apply only to the same author's entries; the last edit in
     /// display order wins; a delete tombstones a message or withdraws a reaction.
     pub fn build<'a>(entries: impl IntoIterator<Item = &'a Record>) -> RoomView {
+        ViewBuilder::of(entries).view
+    }
+}
+
+/// A [`RoomView`] kept up to date as entries arrive: an entry that sorts after every entry
+/// applied so far is applied at once, exactly as [`RoomView::build`] would; one that sorts
+/// earlier (a catch-up of older history) is refused, and the caller builds again.
+#[derive(Debug, Clone, Default)]
+pub struct ViewBuilder {
+    view: RoomView,
+    /// Message id → its index in `view.messages`.
+    index: HashMap<EntryId, usize>,
+    /// Reaction entry id → (message index, emoji, reactor).
+    reactions: HashMap<EntryId, (usize, String, PublicKey)>,
+    /// How many live reactions each (message, emoji, author) has: a delete removes one.
+    live: HashMap<(usize, String, PublicKey), u32>,
+    authors: HashMap<EntryId, PublicKey>,
+    last: Option<((u64, PublicKey, u64), EntryId)>,
+    applied: usize,
+}
+
+impl ViewBuilder {
+    /// The view of `entries` (any order), ready to be extended.
+    pub fn of<'a>(entries: impl IntoIterator<Item = &'a Record>) -> ViewBuilder {
         let mut recs: Vec<&Record> = entries.into_iter().collect();
         recs.sort_by(display_order);
         recs.dedup_by_key(|r| r.id);
-        let mut view = RoomView::default();
-        let mut index: HashMap<EntryId, usize> = HashMap::new();
-        // Reaction entry id → (message index, emoji, reactor).
-        let mut reactions: HashMap<EntryId, (usize, String, PublicKey)> = HashMap::new();
-        // How many live reactions each (message, emoji, author) has: a delete removes one.
-        let mut live: HashMap<(usize, String, PublicKey), u32> = HashMap::new();
-        let mut authors: HashMap<EntryId, PublicKey> = HashMap::new();
+        let mut b = ViewBuilder::default();
         for r in recs {
-            let e = &r.entry;
-            authors.insert(r.id, e.author);
-            match &e.body {
-                Body::Text { text, reply_to } => {
-                    index.insert(r.id, view.messages.len());
-                    view.messages.push(Message {
-                        id: r.id,
-                        author: e.author,
-                        seq: e.seq,
-                        lamport: e.lamport,
-                        wall_ms: e.wall_ms,
-                        text: text.clone(),
-                        reply_to: *reply_to,
-                        attachment: None,
-                        edited: false,
-                        deleted: false,
-                        reactions: BTreeMap::new(),
-                    });
-                }
-                Body::Attachment {
-                    digest,
-                    size,
-                    mime,
-                    name,
-                } => {
-                    index.insert(r.id, view.messages.len());
-                    view.messages.push(Message {
-                        id: r.id,
-                        author: e.author,
-                        seq: e.seq,
-                        lamport: e.lamport,
-                        wall_ms: e.wall_ms,
-                        text: String::new(),
-                        reply_to: None,
-                        attachment: Some((*digest, *size, mime.clone(), name.clone())),
-                        edited: false,
-                        deleted: false,
-                        reactions: BTreeMap::new(),
-                    });
-                }
-                // A profile entry is valid with any name within its length, but only names a
-                // hello could carry are shown (no blank, control or bidi-override names).
-                Body::Profile { display_name } if shown_name(display_name) => {
-                    view.names.insert(e.author, display_name.clone());
-                }
-                Body::Profile { .. } => {}
-                Body::Edit { target, text } => match index.get(target) {
-                    Some(&i) if view.messages[i].author != e.author => {
-                        view.issues.push(ViewIssue::NotOwnEntry {
-                            entry: r.id,
-                            author: e.author,
-                        })
-                    }
-                    Some(&i)
-                        if !view.messages[i].deleted && view.messages[i].attachment.is_none() =>
-                    {
-                        view.messages[i].text = text.clone();
-                        view.messages[i].edited = true;
-                    }
-                    _ => view.issues.push(ViewIssue::UnknownTarget { entry: r.id }),
-                },
-                Body::Delete { target } => {
-                    match authors.get(target) {
-                        Some(a) if *a != e.author => {
-                            view.issues.push(ViewIssue::NotOwnEntry {
-                                entry: r.id,
-                                author: e.author,
-                            });
-                            continue;
-                        }
-                        None => {
-                            view.issues.push(ViewIssue::UnknownTarget { entry: r.id });
-                            continue;
-                        }
-                        Some(_) => {}
-                    }
-                    if let Some(&i) = index.get(target) {
-                        let m = &mut view.messages[i];
-                        m.deleted = true;
-                        m.text.clear();
-                        m.attachment = None;
-                    } else if let Some((i, emoji, who)) = reactions.remove(target) {
-                        // Counted, not searched: a scan of every live reaction per delete
-                        // made the view quadratic in what one member may post.
-                        let key = (i, emoji, who);
-                        let n = live.get_mut(&key).map_or(0, |n| {
-                            *n = n.saturating_sub(1);
-                            *n
-                        });
-                        let (i, emoji, who) = key;
-                        if n == 0 {
-                            live.remove(&(i, emoji.clone(), who));
-                            if let Some(set) = view.messages[i].reactions.get_mut(&emoji) {
-                                set.remove(&who);
-                                if set.is_empty() {
-                                    view.messages[i].reactions.remove(&emoji);
-                                }
-                            }
-                        }
-                    } else {
-                        view.issues.push(ViewIssue::UnknownTarget { entry: r.id });
-                    }
-                }
-                Body::Reaction { target, emoji } => match index.get(target) {
-                    Some(&i) => {
-                        view.messages[i]
-                            .reactions
-                            .entry(emoji.clone())
-                            .or_default()
-                            .insert(e.author);
-                        reactions.insert(r.id, (i, emoji.clone(), e.author));
-                        *live.entry((i, emoji.clone(), e.author)).or_insert(0) += 1;
-                    }
-                    None => view.issues.push(ViewIssue::UnknownTarget { entry: r.id }),
-                },
+            b.apply(r);
+        }
+        b
+    }
+
+    /// The view so far.
+    pub fn view(&self) -> &RoomView {
+        &self.view
+    }
+
+    /// How many entries it was built from: a caller can tell it is behind its log.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+
+    /// Applies `r` if it sorts after everything applied (an entry already applied is
+    /// ignored). `false`: it sorts earlier, and the view must be built again.
+    pub fn push(&mut self, r: &Record) -> bool {
+        let key = r.entry.display_key();
+        match &self.last {
+            Some((_, id)) if *id == r.id => true,
+            Some((last, _)) if key <= *last => false,
+            _ => {
+                self.apply(r);
+                true
             }
         }
-        view
+    }
+
+    fn apply(&mut self, r: &Record) {
+        self.last = Some((r.entry.display_key(), r.id));
+        self.applied += 1;
+        let e = &r.entry;
+        self.authors.insert(r.id, e.author);
+        match &e.body {
+            Body::Text { text, reply_to } => {
+                self.index.insert(r.id, self.view.messages.len());
+                self.view.messages.push(Message {
+                    id: r.id,
+                    author: e.author,
+                    seq: e.seq,
+                    lamport: e.lamport,
+                    wall_ms: e.wall_ms,
+                    text: text.clone(),
+                    reply_to: *reply_to,
+                    attachment: None,
+                    edited: false,
+                    deleted: false,
+                    reactions: BTreeMap::new(),
+                });
+            }
+            Body::Attachment {
+                digest,
+                size,
+                mime,
+                name,
+            } => {
+                self.index.insert(r.id, self.view.messages.len());
+                self.view.messages.push(Message {
+                    id: r.id,
+                    author: e.author,
+                    seq: e.seq,
+                    lamport: e.lamport,
+                    wall_ms: e.wall_ms,
+                    text: String::new(),
+                    reply_to: None,
+                    attachment: Some((*digest, *size, mime.clone(), name.clone())),
+                    edited: false,
+                    deleted: false,
+                    reactions: BTreeMap::new(),
+                });
+            }
+            // A profile entry is valid with any name within its length, but only names a
+            // hello could carry are shown (no blank, control or bidi-override names).
+            Body::Profile { display_name } if shown_name(display_name) => {
+                self.view.names.insert(e.author, display_name.clone());
+            }
+            Body::Profile { .. } => {}
+            Body::Edit { target, text } => match self.index.get(target) {
+                Some(&i) if self.view.messages[i].author != e.author => {
+                    self.view.issues.push(ViewIssue::NotOwnEntry {
+                        entry: r.id,
+                        author: e.author,
+                    })
+                }
+                Some(&i)
+                    if !self.view.messages[i].deleted
+                        && self.view.messages[i].attachment.is_none() =>
+                {
+                    self.view.messages[i].text = text.clone();
+                    self.view.messages[i].edited = true;
+                }
+                _ => self
+                    .view
+                    .issues
+                    .push(ViewIssue::UnknownTarget { entry: r.id }),
+            },
+            Body::Delete { target } => {
+                match self.authors.get(target) {
+                    Some(a) if *a != e.author => {
+                        self.view.issues.push(ViewIssue::NotOwnEntry {
+                            entry: r.id,
+                            author: e.author,
+                        });
+                        return;
+                    }
+                    None => {
+                        self.view
+                            .issues
+                            .push(ViewIssue::UnknownTarget { entry: r.id });
+                        return;
+                    }
+                    Some(_) => {}
+                }
+                if let Some(&i) = self.index.get(target) {
+                    let m = &mut self.view.messages[i];
+                    m.deleted = true;
+                    m.text.clear();
+                    m.attachment = None;
+                } else if let Some((i, emoji, who)) = self.reactions.remove(target) {
+                    // Counted, not searched: a scan of every live reaction per delete
+                    // made the view quadratic in what one member may post.
+                    let key = (i, emoji, who);
+                    let n = self.live.get_mut(&key).map_or(0, |n| {
+                        *n = n.saturating_sub(1);
+                        *n
+                    });
+                    let (i, emoji, who) = key;
+                    if n == 0 {
+                        self.live.remove(&(i, emoji.clone(), who));
+                        if let Some(set) = self.view.messages[i].reactions.get_mut(&emoji) {
+                            set.remove(&who);
+                            if set.is_empty() {
+                                self.view.messages[i].reactions.remove(&emoji);
+                            }
+                        }
+                    }
+                } else {
+                    self.view
+                        .issues
+                        .push(ViewIssue::UnknownTarget { entry: r.id });
+                }
+            }
+            Body::Reaction { target, emoji } => match self.index.get(target) {
+                Some(&i) => {
+                    self.view.messages[i]
+                        .reactions
+                        .entry(emoji.clone())
+                        .or_default()
+                        .insert(e.author);
+                    self.reactions.insert(r.id, (i, emoji.clone(), e.author));
+                    *self.live.entry((i, emoji.clone(), e.author)).or_insert(0) += 1;
+                }
+                None => self
+                    .view
+                    .issues
+                    .push(ViewIssue::UnknownTarget { entry: r.id }),
+            },
+        }
     }
 }
 
@@ -1348,6 +1407,61 @@ mod tests {
         log.append(e1.clone());
         assert_eq!(log.append(e2), Append::ChainBreak { existing: e1.id });
         assert!(log.is_flagged(&a.public()));
+    }
+
+    #[test]
+    fn a_view_kept_up_to_date_equals_one_built_at_once_and_refuses_older_entries() {
+        let (a, b) = (ident(1), ident(2));
+        // Two authors writing, editing, reacting and taking reactions back, interleaved.
+        let mut recs: Vec<Record> = Vec::new();
+        let (mut pa, mut pb) = (EntryId::ZERO, EntryId::ZERO);
+        let mut first = None;
+        for i in 1..=60u64 {
+            let (who, prev) = if i % 3 == 0 {
+                (&b, &mut pb)
+            } else {
+                (&a, &mut pa)
+            };
+            let seq = recs
+                .iter()
+                .filter(|r| r.entry.author == who.public())
+                .count() as u64
+                + 1;
+            let target = first.unwrap_or(EntryId::ZERO);
+            let body = match i % 5 {
+                _ if i < 3 => text(&format!("m{i}")),
+                1 => Body::Reaction {
+                    target,
+                    emoji: "👍".into(),
+                },
+                2 => Body::Edit {
+                    target,
+                    text: format!("e{i}"),
+                },
+                3 => match recs.last() {
+                    Some(r) if matches!(r.entry.body, Body::Reaction { .. }) => {
+                        Body::Delete { target: r.id }
+                    }
+                    _ => text(&format!("m{i}")),
+                },
+                _ => text(&format!("m{i}")),
+            };
+            let r = sign(who, seq, *prev, i, body);
+            *prev = r.id;
+            first.get_or_insert(r.id);
+            recs.push(r);
+        }
+        let built = RoomView::build(recs.iter().rev());
+        let mut kept = ViewBuilder::default();
+        for r in &recs {
+            assert!(kept.push(r), "in display order, every entry applies");
+        }
+        assert!(kept.push(&recs[59]), "the last one again changes nothing");
+        assert_eq!(kept.view(), &built);
+        assert_eq!(kept.applied(), recs.len());
+        assert!(!kept.push(&recs[10]), "an older entry needs a rebuild");
+        let again = ViewBuilder::of(recs.iter().rev());
+        assert_eq!(again.view(), &built);
     }
 
     #[test]

@@ -198,6 +198,35 @@ impl SimRng {
     }
 }
 
+/// Runs `run(seed)` for every seed below `seeds` on all cores; returns the failures.
+pub fn sweep(seeds: u64, run: impl Fn(u64) -> Result<(), String> + Sync) -> Vec<String> {
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let seed = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if seed >= seeds {
+                    break;
+                }
+                if let Err(e) = run(seed) {
+                    failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The number in environment variable `name`, or `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// For the simulated nodes' sealing nonces only: reproducible, not secret.
 impl rand_core::RngCore for SimRng {
     fn next_u32(&mut self) -> u32 {

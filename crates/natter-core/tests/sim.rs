@@ -5,46 +5,22 @@
 //! `NATTER_SIM_SEEDS`, `NATTER_SIM_NODES`, `NATTER_SIM_POSTS`, e.g.
 //! `NATTER_SIM_SEEDS=2000 NATTER_SIM_NODES=100 cargo test -p natter-core --release --test sim`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-
-use natter_core::sim::{Adversary, Sim, SimConfig};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use natter_core::sim::{env_or, Adversary, Sim, SimConfig};
 
 /// Runs `seeds` scenarios on all cores; returns the failures.
 fn sweep(seeds: u64, make: impl Fn(u64) -> SimConfig + Sync) -> Vec<String> {
-    let next = AtomicU64::new(0);
-    let failures = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds {
-                    break;
-                }
-                let mut sim = Sim::new(make(seed));
-                sim.run();
-                if let Err(e) = sim.check() {
-                    failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                }
-            });
-        }
-    });
-    failures.into_inner().unwrap_or_else(|p| p.into_inner())
+    natter_core::sim::sweep(seeds, |seed| {
+        let mut sim = Sim::new(make(seed));
+        sim.run();
+        sim.check().map(drop)
+    })
 }
 
 #[test]
 fn honest_nodes_converge_under_loss_partitions_and_crashes() {
-    let seeds = env("NATTER_SIM_SEEDS", 200);
-    let nodes = env("NATTER_SIM_NODES", 20) as usize;
-    let posts = env("NATTER_SIM_POSTS", 50) as usize;
+    let seeds = env_or("NATTER_SIM_SEEDS", 200);
+    let nodes = env_or("NATTER_SIM_NODES", 20) as usize;
+    let posts = env_or("NATTER_SIM_POSTS", 50) as usize;
     let failures = sweep(seeds, |seed| SimConfig::standard(seed, nodes, posts));
     assert!(
         failures.is_empty(),
@@ -55,8 +31,8 @@ fn honest_nodes_converge_under_loss_partitions_and_crashes() {
 
 #[test]
 fn adversaries_are_disconnected_while_honest_nodes_converge() {
-    let seeds = env("NATTER_SIM_SEEDS", 200) / 10;
-    let nodes = env("NATTER_SIM_NODES", 20) as usize;
+    let seeds = env_or("NATTER_SIM_SEEDS", 200) / 10;
+    let nodes = env_or("NATTER_SIM_NODES", 20) as usize;
     let failures = sweep(seeds.max(1), |seed| {
         let mut cfg = SimConfig::standard(1_000_000 + seed, nodes, 10);
         cfg.adversaries = vec![

@@ -394,39 +394,8 @@ impl Node {
                 session,
                 peers,
             } => self.on_joined(&room, session, peers),
-            Input::PeerJoined { room, session } => {
-                if let Some(id) = self.lobbies.get(&room).copied() {
-                    self.lobby_changed(id, true);
-                    return Ok(());
-                }
-                let Some(id) = RoomId::from_hex(&room) else {
-                    return Ok(());
-                };
-                self.mark_present(id, session.clone());
-                self.connect(id, session);
-                if let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) {
-                    check.met_someone();
-                    self.changed(id);
-                }
-            }
-            Input::PeerLeft { room, session } => {
-                if let Some(id) = self.lobbies.get(&room).copied() {
-                    self.lobby_changed(id, false);
-                    return Ok(());
-                }
-                let Some(id) = RoomId::from_hex(&room) else {
-                    return Ok(());
-                };
-                if let Some(r) = self.rooms.get_mut(&id) {
-                    r.present.remove(&session);
-                }
-                for c in self.conns.values_mut() {
-                    if c.room == id && c.remote_session == session {
-                        c.remote_left = true;
-                    }
-                }
-                self.close_where(Conn::is_dead);
-            }
+            Input::PeerJoined { room, session } => self.on_peer(&room, session, true),
+            Input::PeerLeft { room, session } => self.on_peer(&room, session, false),
             Input::Blob { room, from, blob } => self.on_blob(&room, from, &blob),
             Input::LocalSignal { conn, signal } => self.on_local_signal(conn, &signal),
             Input::ChannelOpen {

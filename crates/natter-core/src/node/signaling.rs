@@ -30,6 +30,36 @@ impl Node {
         self.check(id, Some(n), None);
     }
 
+    /// Session `session` joined (or left) `room`, a room's or a lobby's id.
+    pub(super) fn on_peer(&mut self, room: &str, session: String, joined: bool) {
+        if let Some(id) = self.lobbies.get(room).copied() {
+            return self.lobby_changed(id, joined);
+        }
+        let Some(id) = RoomId::from_hex(room) else {
+            return;
+        };
+        if joined {
+            self.mark_present(id, session.clone());
+            self.connect(id, session);
+            if let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) {
+                check.met_someone();
+                self.changed(id);
+            }
+            return;
+        }
+        if let Some(r) = self.rooms.get_mut(&id) {
+            r.present.remove(&session);
+        }
+        // A connection that is up carries on without the server; one still negotiating,
+        // or whose link is down, cannot recover.
+        for c in self.conns.values_mut() {
+            if c.room == id && c.remote_session == session {
+                c.remote_left = true;
+            }
+        }
+        self.close_where(Conn::is_dead);
+    }
+
     /// Someone joined or left a password room's lobby.
     pub(super) fn lobby_changed(&mut self, id: RoomId, joined: bool) {
         let Some(check) = self.rooms.get_mut(&id).and_then(|r| r.lobby_check.as_mut()) else {

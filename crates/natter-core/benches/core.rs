@@ -272,7 +272,8 @@ fn main() {
     // --- The open room's view as messages arrive ---------------------------------------
     // 100,000 entries held, then 100 new messages one by one: building the view again per
     // message (the floor: what a refresh cost before) against extending it.
-    let big = history(12, 20, 5_000);
+    let mut big = history(12, 20, 5_000);
+    big.sort_by_key(|r| r.entry.display_key());
     let (held, arriving) = big.split_at(big.len() - 100);
     let held_refs: Vec<&Record> = held.iter().collect();
     let t = Instant::now();

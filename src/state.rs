@@ -163,6 +163,9 @@ pub struct RoomState {
     /// How many more people known from the history are not listed in `peers` (see
     /// [`crate::safety`]).
     pub more_peers: usize,
+    /// How many messages the room holds; `messages` are the latest of them, as many as
+    /// the list asked for ([`Command::ShowMessages`]).
+    pub total_messages: usize,
 }
 
 /// What the app knows about its server connection.
@@ -500,6 +503,8 @@ pub enum Command {
     LockNow,
     /// Hide a notice.
     Dismiss(u64),
+    /// The message list shows the latest `n` messages of the open room.
+    ShowMessages(usize),
 }
 
 /// The sending side of the runtime's command queue, shared with every view via context.

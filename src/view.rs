@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use natter_core::identity::PublicKey;
-use natter_core::log::{EntryId, RoomView};
+use natter_core::log::ViewBuilder;
 use natter_core::node::{room_name, ConnState, Node, Verdict};
 use natter_core::room::RoomId;
 use natter_core::sync::PeerId;
@@ -44,17 +44,21 @@ pub fn room_list(node: &Node, unread: &HashMap<RoomId, u32>) -> Vec<RoomSummary>
     list
 }
 
-/// The open room as shown, from its `view` (kept up to date by the caller, see
-/// [`natter_core::log::ViewBuilder`]); `base_url` is where invite links point.
+/// The open room as shown, with its latest `shown` messages, from its view (kept up to
+/// date by the caller); `base_url` is where invite links point. Only the messages shown are
+/// turned into views, so a refresh costs what is shown, not the room's whole history.
 pub fn room_state(
     node: &Node,
     id: RoomId,
-    view: &RoomView,
+    built: &ViewBuilder,
+    shown: usize,
     base_url: &str,
     safety: &mut SafetyNumbers,
 ) -> Option<RoomState> {
     let r = node.room(&id)?;
     let me = node.me();
+    let view = built.view();
+    let first = view.messages.len().saturating_sub(shown);
     let name_of = |k: &PublicKey| node.name_of(Some(&id), k);
     // Delivery: how many connected peers hold each of our seqs.
     let holders: Vec<u64> = node
@@ -62,14 +66,7 @@ pub fn room_state(
         .filter(|(_, c)| c.verified_key().is_some())
         .map(|(k, _)| r.sync().peer_holds(PeerId(k.0), &me))
         .collect();
-    let by_id: HashMap<EntryId, usize> = view
-        .messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.id, i))
-        .collect();
-    let messages = view
-        .messages
+    let messages = view.messages[first..]
         .iter()
         .map(|m| {
             let mine = m.author == me;
@@ -81,9 +78,9 @@ pub fn room_state(
                 (true, n, _) => Delivery::Delivered(n),
             };
             let reply_to = m.reply_to.map(|t| {
-                let excerpt = by_id
-                    .get(&t)
-                    .and_then(|i| view.messages.get(*i))
+                let excerpt = built
+                    .position(&t)
+                    .and_then(|i| view.messages.get(i))
                     .map(|o| {
                         let text: String = o.text.chars().take(EXCERPT_CHARS).collect();
                         format!("{}: {}", name_of(&o.author), text)
@@ -187,6 +184,7 @@ pub fn room_state(
         left: r.left(),
         password_hint: r.lobby_verdict() == Some(Verdict::PasswordMayBeWrong),
         more_peers,
+        total_messages: view.messages.len(),
     })
 }
 
@@ -195,7 +193,7 @@ mod tests {
     use super::*;
     use crate::test_support::Ctx;
     use natter_core::identity::Identity;
-    use natter_core::log::{Body, Draft, Entry, Record};
+    use natter_core::log::{Body, Draft, Entry, EntryId, Record};
     use natter_core::node::{Input, NodeConfig, RoomSetup};
     use natter_core::room::{Room, RoomSecret};
 
@@ -230,11 +228,20 @@ mod tests {
 
     /// The room as shown, its view built from the node's log.
     fn shown(node: &Node, id: RoomId) -> Result<RoomState, String> {
-        let view = node.room(&id).map(|r| r.sync().view()).unwrap_or_default();
+        shown_latest(node, id, usize::MAX)
+    }
+
+    /// The room as shown with its latest `n` messages.
+    fn shown_latest(node: &Node, id: RoomId, n: usize) -> Result<RoomState, String> {
+        let built = node
+            .room(&id)
+            .map(|r| ViewBuilder::of(r.sync().log().in_display_order()))
+            .unwrap_or_default();
         room_state(
             node,
             id,
-            &view,
+            &built,
+            n,
             "https://n.test/",
             &mut SafetyNumbers::default(),
         )
@@ -282,6 +289,10 @@ mod tests {
             Some("an earlier message")
         );
         assert!(s.invite_link.starts_with("https://n.test/"));
+        // Only the latest are made into views; a reply still quotes what it answers.
+        let latest = shown_latest(&n, id, 2)?;
+        assert_eq!((latest.total_messages, latest.messages.len()), (3, 2));
+        assert_eq!(latest.messages[0].reply_to, s.messages[1].reply_to);
         Ok(())
     }
 

@@ -11,6 +11,7 @@ use natter_core::room::RoomId;
 use crate::components::composer::ComposerState;
 use crate::components::message::{fingerprint, Message};
 use crate::components::{use_sender, use_state};
+use crate::state::Command;
 
 /// How many messages are shown at first and added per "Show earlier messages".
 pub const PAGE: usize = 200;
@@ -33,11 +34,13 @@ pub fn MessageList(
     let sender = use_sender();
     let composer = expect_context::<ComposerState>();
     let room = StoredValue::new(room);
+    // The runtime makes views of the latest `limit` messages only (it is told how many).
     let limit = RwSignal::new(PAGE);
+    Effect::new(move |_| sender.send(Command::ShowMessages(limit.get())));
     let total = Memo::new(move |_| {
         state
             .room
-            .with(|r| r.as_ref().map_or(0, |r| r.messages.len()))
+            .with(|r| r.as_ref().map_or(0, |r| r.total_messages))
     });
     let visible = Memo::new(move |_| {
         let limit = limit.get();

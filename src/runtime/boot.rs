@@ -119,6 +119,7 @@ pub(super) async fn boot(
         verifier: crate::sigcheck::WebVerifier::new(),
         safety: Default::default(),
         view: None,
+        shown: crate::components::message_list::PAGE,
     };
     for n in notices {
         rt.notify(n);

@@ -89,6 +89,12 @@ impl Runtime {
                 }
             }
             Command::Dismiss(id) => self.ui.notices.update(|n| n.retain(|x| x.id != id)),
+            Command::ShowMessages(n) => {
+                if n != self.shown {
+                    self.shown = n;
+                    self.dirty.extend(self.current.map(Some));
+                }
+            }
         }
     }
 

@@ -93,6 +93,8 @@ struct Runtime {
     safety: crate::safety::SafetyNumbers,
     /// The open room's view, extended as entries arrive rather than built per refresh.
     view: Option<(RoomId, ViewBuilder)>,
+    /// How many of the open room's latest messages the list shows.
+    shown: usize,
 }
 
 fn now_ms() -> u64 {
@@ -588,8 +590,9 @@ impl Runtime {
                     .map(|r| ViewBuilder::of(r.sync().log().in_display_order()));
                 self.view = built.map(|b| (cur, b));
             }
+            let shown = self.shown;
             let state = self.view.as_ref().and_then(|(_, v)| {
-                crate::view::room_state(&self.node, cur, v.view(), &base_url(), &mut self.safety)
+                crate::view::room_state(&self.node, cur, v, shown, &base_url(), &mut self.safety)
             });
             self.ui.room.set(state);
         }

@@ -1047,6 +1047,11 @@ impl ViewBuilder {
         &self.view
     }
 
+    /// Where message `id` is in the view's messages.
+    pub fn position(&self, id: &EntryId) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
     /// How many entries it was built from: a caller can tell it is behind its log.
     pub fn applied(&self) -> usize {
         self.applied

@@ -91,7 +91,7 @@ pub mod lobby;
 mod room;
 mod signaling;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand_core::CryptoRngCore;
 
@@ -472,6 +472,7 @@ impl Node {
                 lobby_check: setup.check_lobby.then(LobbyCheck::default),
                 verified: setup.verified,
                 blocked: VecDeque::new(),
+                blocked_set: Default::default(),
                 present: BTreeMap::new(),
                 typing: BTreeMap::new(),
                 presence: BTreeMap::new(),
@@ -627,9 +628,10 @@ impl Node {
     pub(super) fn reconnect(&mut self) {
         let now = self.now;
         let mut due = Vec::new();
+        let connected = self.connected();
         for (id, r) in &self.rooms {
             for (session, retry) in &r.present {
-                if retry.at <= now && r.wants_conn(session, &self.conns) {
+                if retry.at <= now && r.wants_conn(session, &connected) {
                     due.push((*id, session.clone()));
                 }
             }
@@ -812,14 +814,23 @@ impl Node {
         }
     }
 
+    /// The (room, remote session) of every connection.
+    pub(super) fn connected(&self) -> BTreeSet<(RoomId, &str)> {
+        self.conns
+            .values()
+            .map(|c| (c.room, c.remote_session.as_str()))
+            .collect()
+    }
+
     fn schedule(&mut self) {
         let conns = self.conns.values().filter_map(Conn::deadline);
         let typing = self.rooms.values().flat_map(|r| r.typing.values().copied());
         let rooms = self.rooms.values().filter_map(|r| r.timer_at);
+        let connected = self.connected();
         let retries = self.rooms.values().flat_map(|r| {
             r.present
                 .iter()
-                .filter(|(s, _)| r.wants_conn(s, &self.conns))
+                .filter(|(s, _)| r.wants_conn(s, &connected))
                 .map(|(_, retry)| retry.at.max(self.now))
         });
         let next = conns.chain(typing).chain(rooms).chain(retries).min();

@@ -4,11 +4,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::identity::PublicKey;
 use crate::log::Body;
-use crate::room::Room;
+use crate::room::{Room, RoomId};
 use crate::sync::RoomSync;
 use crate::wire::Presence;
 
-use super::{Conn, ConnId, LobbyCheck, RoomMeta, Verdict, MAX_BLOCKED};
+use super::{LobbyCheck, RoomMeta, Verdict, MAX_BLOCKED};
 
 /// When to connect to a session again, and how long to wait after that.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +29,8 @@ pub struct RoomNode {
     pub(super) lobby_check: Option<LobbyCheck>,
     pub(super) verified: BTreeSet<PublicKey>,
     pub(super) blocked: VecDeque<String>,
+    /// The same sessions, to look them up.
+    pub(super) blocked_set: BTreeSet<String>,
     /// Sessions the server says are in the room, and when to try connecting again.
     pub(super) present: BTreeMap<String, Retry>,
     pub(super) typing: BTreeMap<PublicKey, u64>,
@@ -89,18 +91,15 @@ impl RoomNode {
     }
 
     pub(super) fn is_blocked(&self, session: &str) -> bool {
-        self.blocked.iter().any(|s| s == session)
+        self.blocked_set.contains(session)
     }
 
     /// A session here that we should be connected to and are not.
-    pub(super) fn wants_conn(&self, session: &str, conns: &BTreeMap<ConnId, Conn>) -> bool {
-        let id = self.room.id();
+    pub(super) fn wants_conn(&self, session: &str, connected: &BTreeSet<(RoomId, &str)>) -> bool {
         !self.left
             && self.session.is_some()
             && !self.is_blocked(session)
-            && !conns
-                .values()
-                .any(|c| c.room == id && c.remote_session == session)
+            && !connected.contains(&(self.room.id(), session))
     }
 
     pub(super) fn block(&mut self, session: String) {
@@ -108,8 +107,11 @@ impl RoomNode {
             return;
         }
         if self.blocked.len() >= MAX_BLOCKED {
-            self.blocked.pop_front();
+            if let Some(old) = self.blocked.pop_front() {
+                self.blocked_set.remove(&old);
+            }
         }
+        self.blocked_set.insert(session.clone());
         self.blocked.push_back(session);
     }
 

@@ -159,24 +159,8 @@ enum Ev {
 
 #[derive(Debug)]
 enum Delivery {
-    Joined {
-        room: String,
-        session: String,
-        peers: Vec<String>,
-    },
-    PeerJoined {
-        room: String,
-        session: String,
-    },
-    PeerLeft {
-        room: String,
-        session: String,
-    },
-    Blob {
-        room: String,
-        from: String,
-        blob: String,
-    },
+    /// From the server: joined, a peer joined or left, a sealed signal.
+    Server(Input),
     /// The browser has our offer ready.
     LocalOffer {
         conn: ConnId,
@@ -636,10 +620,10 @@ impl NodeSim {
             for &o in &others {
                 self.deliver(
                     o,
-                    Delivery::PeerLeft {
+                    Delivery::Server(Input::PeerLeft {
                         room: room.to_owned(),
                         session: session.clone(),
-                    },
+                    }),
                 );
             }
         }
@@ -658,19 +642,19 @@ impl NodeSim {
                 for o in others {
                     self.deliver(
                         o,
-                        Delivery::PeerJoined {
+                        Delivery::Server(Input::PeerJoined {
                             room: room.clone(),
                             session: session.clone(),
-                        },
+                        }),
                     );
                 }
                 self.deliver(
                     dev,
-                    Delivery::Joined {
+                    Delivery::Server(Input::Joined {
                         room,
                         session,
                         peers,
-                    },
+                    }),
                 );
             }
             Ev::Leave { dev, life, room } if alive(self, dev, life) => {
@@ -688,7 +672,7 @@ impl NodeSim {
                     .and_then(|m| m.iter().find(|(_, d)| **d == dev).map(|(s, _)| s.clone()));
                 let target = members.and_then(|m| m.get(&to).copied());
                 if let (Some(from), Some(target)) = (from, target) {
-                    self.deliver(target, Delivery::Blob { room, from, blob });
+                    self.deliver(target, Delivery::Server(Input::Blob { room, from, blob }));
                 }
             }
             Ev::Deliver { dev, life, what } if alive(self, dev, life) => {
@@ -772,8 +756,8 @@ impl NodeSim {
         if self.devices[dev].adversary == Some(NodeAdversary::Outsider) {
             // No key: garbage to every session it hears of.
             let sessions = match &what {
-                Delivery::Joined { peers, .. } => peers.clone(),
-                Delivery::PeerJoined { session, .. } => vec![session.clone()],
+                Delivery::Server(Input::Joined { peers, .. }) => peers.clone(),
+                Delivery::Server(Input::PeerJoined { session, .. }) => vec![session.clone()],
                 _ => Vec::new(),
             };
             let life = self.devices[dev].life;
@@ -795,18 +779,7 @@ impl NodeSim {
             return;
         }
         let input = match what {
-            Delivery::Joined {
-                room,
-                session,
-                peers,
-            } => Input::Joined {
-                room,
-                session,
-                peers,
-            },
-            Delivery::PeerJoined { room, session } => Input::PeerJoined { room, session },
-            Delivery::PeerLeft { room, session } => Input::PeerLeft { room, session },
-            Delivery::Blob { room, from, blob } => Input::Blob { room, from, blob },
+            Delivery::Server(input) => input,
             Delivery::LocalOffer { conn } => {
                 let Some(end) = self.devices[dev].ends.get(&conn) else {
                     return;

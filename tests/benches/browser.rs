@@ -38,7 +38,8 @@
 //! markdown table on standard output; progress goes to standard error. To measure another
 //! build without touching `dist/`, point `NATTER_BENCH_DIST` at its directory (e.g. one
 //! made by `trunk build --release --dist <dir>`): the same server then serves that. To run
-//! one measurement alone, set `NATTER_BENCH_ONLY` to `navigation`, `latency` or `catch-up`.
+//! one measurement alone, set `NATTER_BENCH_ONLY` to `navigation`, `latency`, `catch-up` or
+//! `big-room` (opening a room of 100,000 stored entries).
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -118,11 +119,14 @@ async fn run() -> TestResult<bool> {
     let latency = measure("latency", latency(&driver, &base)).await;
     eprintln!("== late joiner catch-up ({HISTORY} entries)");
     let catch_up = measure("catch-up", catch_up(&driver, &base)).await;
+    eprintln!("== opening a room of {BIG_ROOM} entries");
+    let big = measure("big-room", big_room(&driver, &base)).await;
 
-    let ok = sizes.is_ok() && fine(&nav) && fine(&latency) && fine(&catch_up);
+    let ok = sizes.is_ok() && fine(&nav) && fine(&latency) && fine(&catch_up) && fine(&big);
     let table = table(&latency, &catch_up, &sizes, &nav);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{table}").ctx("printing the table")?;
+    writeln!(out, "{}", big_room_row(&big)).ctx("printing the table")?;
     drop(driver);
     server.stop().await;
     Ok(ok)
@@ -1066,28 +1070,7 @@ async fn catch_up_in(
     holder
         .execute_async(&format!("{IDB_HELPERS}{IDB_APP_READY}"), vec![])
         .await?;
-    holder
-        .execute("window.__benchRecords = []; return true;", vec![])
-        .await?;
-    for chunk in history.records.chunks(1000) {
-        let rows: Vec<Value> = chunk
-            .iter()
-            .map(|r| {
-                json!([
-                    r.id.to_hex(),
-                    format!("{:016x}", r.entry.lamport),
-                    format!("{:016x}", r.entry.seq),
-                    hex(&r.bytes),
-                ])
-            })
-            .collect();
-        holder
-            .execute(
-                "window.__benchRecords.push(...arguments[0]); return window.__benchRecords.length;",
-                vec![Value::Array(rows)],
-            )
-            .await?;
-    }
+    stage(holder, history).await?;
     let raw_idb_ms = number(
         &holder
             .execute_async(
@@ -1098,26 +1081,7 @@ async fn catch_up_in(
         "the raw insert time",
     )?;
     eprintln!("catch-up: raw IndexedDB insert of {n} records: {raw_idb_ms:.0} ms");
-    let last_activity = history.records.last().map(|r| r.entry.wall_ms).unwrap_or(0);
-    let stored = holder
-        .execute_async(
-            &format!("{IDB_HELPERS}{IDB_WRITE_APP}"),
-            vec![
-                json!(hex(&history.author_secret)),
-                json!(room_hex),
-                json!(hex(history.room.secret().as_bytes())),
-                json!(history.room.name()),
-                json!(r#"{"left":false,"password_key":null,"evidence":[]}"#),
-                json!(format!("{last_activity:016x}")),
-                json!(history.author_hex),
-            ],
-        )
-        .await?;
-    if stored.as_u64() != Some(n as u64) {
-        return Err(format!(
-            "wrote {n} entries into the holder's database, it holds {stored}"
-        ));
-    }
+    write_app(holder, history).await?;
 
     // The holder comes back with the room and its history, online.
     holder.reload().await?;
@@ -1223,6 +1187,142 @@ async fn catch_up_in(
 
 /// When the page's first peer channel opened, in ms since its navigation: the first
 /// `conn N: Open` line of its console trace (each line starts with `performance.now()`).
+/// Hands `history`'s records to the page, in chunks, for the IndexedDB scripts.
+async fn stage(b: &Browser, history: &History) -> TestResult {
+    b.execute("window.__benchRecords = []; return true;", vec![])
+        .await?;
+    for chunk in history.records.chunks(1000) {
+        let rows: Vec<Value> = chunk
+            .iter()
+            .map(|r| {
+                json!([
+                    r.id.to_hex(),
+                    format!("{:016x}", r.entry.lamport),
+                    format!("{:016x}", r.entry.seq),
+                    hex(&r.bytes),
+                ])
+            })
+            .collect();
+        b.execute(
+            "window.__benchRecords.push(...arguments[0]); return window.__benchRecords.length;",
+            vec![Value::Array(rows)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes `history` (staged) into the app's database as its room, with its author as the
+/// page's identity.
+async fn write_app(b: &Browser, history: &History) -> TestResult {
+    let room_hex = history.room.id().to_hex();
+    let n = history.records.len();
+    let last_activity = history.records.last().map(|r| r.entry.wall_ms).unwrap_or(0);
+    let stored = b
+        .execute_async(
+            &format!("{IDB_HELPERS}{IDB_WRITE_APP}"),
+            vec![
+                json!(hex(&history.author_secret)),
+                json!(room_hex),
+                json!(hex(history.room.secret().as_bytes())),
+                json!(history.room.name()),
+                json!(r#"{"left":false,"password_key":null,"evidence":[]}"#),
+                json!(format!("{last_activity:016x}")),
+                json!(history.author_hex),
+            ],
+        )
+        .await?;
+    if stored.as_u64() != Some(n as u64) {
+        return Err(format!(
+            "wrote {n} entries into the b's database, it holds {stored}"
+        ));
+    }
+
+    Ok(())
+}
+
+/// Entries in the room of the opening benchmark.
+const BIG_ROOM: usize = 100_000;
+
+/// Notes, from the start of the document, when the message log first shows `__LAST__`,
+/// and the JS heap then.
+const OPEN_RECORDER: &str = r#"
+(() => {
+  if (location.protocol !== "http:" && location.protocol !== "https:") return;
+  const LAST = __LAST__;
+  const state = { shown: null, heap: null };
+  window.__benchOpen = state;
+  const tick = () => {
+    const log = document.querySelector('[role="log"]');
+    if (log && log.textContent.includes(LAST)) {
+      state.shown = performance.now();
+      state.heap = performance.memory ? performance.memory.usedJSHeapSize : null;
+      return;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+"#;
+
+#[derive(Debug)]
+struct BigRoom {
+    entries: usize,
+    /// Navigation (a reload) to the room's newest message drawn, ms.
+    open_ms: f64,
+    /// The page's JS heap then, bytes (the wasm memory is not part of it).
+    heap: Option<f64>,
+}
+
+/// Opens a room of [`BIG_ROOM`] entries stored on this device: from a reload to its newest
+/// message drawn.
+async fn big_room(driver: &Driver, base: &str) -> TestResult<BigRoom> {
+    let history = generate_history(BIG_ROOM)?;
+    let b = launch(driver, "big").await?;
+    let result = big_room_in(&b, base, &history).await;
+    finish("big-room", result, vec![b]).await
+}
+
+async fn big_room_in(b: &Browser, base: &str, history: &History) -> TestResult<BigRoom> {
+    b.open_home(base).await?;
+    b.execute_async(&format!("{IDB_HELPERS}{IDB_APP_READY}"), vec![])
+        .await?;
+    stage(b, history).await?;
+    write_app(b, history).await?;
+    let last = history.last_text();
+    let recorder = OPEN_RECORDER.replace("__LAST__", &json!(last).to_string());
+    on_new_document(b, &recorder).await?;
+    b.goto(&format!("{base}/#/room/{}", history.room.id().to_hex()))
+        .await?;
+    b.reload().await?;
+    b.wait_for_message(&last, Duration::from_secs(300)).await?;
+    let state = b.execute("return window.__benchOpen;", vec![]).await?;
+    Ok(BigRoom {
+        entries: history.records.len(),
+        open_ms: number(&state["shown"], "the time the newest message was drawn")?,
+        heap: state["heap"].as_f64(),
+    })
+}
+
+/// The opening benchmark's row.
+fn big_room_row(big: &TestResult<BigRoom>) -> String {
+    match big {
+        Ok(b) => format!(
+            "| opening a room of {} entries stored on this device (s), reload to its newest \
+             message drawn | {:.2}; JS heap then {} | — | ≤ 1 s: {} |",
+            thousands(b.entries as f64),
+            b.open_ms / 1e3,
+            b.heap
+                .map_or("not reported".to_owned(), |h| format!("{:.0} MB", h / 1e6)),
+            verdict(b.open_ms <= 1_000.0)
+        ),
+        Err(e) => format!(
+            "| opening a room of {BIG_ROOM} entries | failed: {} | — | ≤ 1 s |",
+            e.replace('|', "/").replace('\n', " ")
+        ),
+    }
+}
+
 async fn channel_open_ms(b: &Browser) -> TestResult<Option<f64>> {
     let lines = b
         .execute("return window.__natterWarnings || [];", vec![])

@@ -7,29 +7,9 @@ use libfuzzer_sys::fuzz_target;
 use natter_core::room::{RoomId, SymmetricKey};
 use natter_core::seal::{open, open_text, seal};
 
-/// A fixed "random" source, so a sealed box is reproducible from the input.
-struct Counter(u64);
-
-impl rand_core::RngCore for Counter {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        self.0
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for b in dest {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-
-impl rand_core::CryptoRng for Counter {}
+#[path = "counter.rs"]
+mod counter;
+use counter::Counter;
 
 fn take<'a>(data: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     let (head, rest) = data.split_at_checked(n)?;

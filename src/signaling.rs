@@ -547,6 +547,11 @@ mod browser {
                     self.backoff.on_server_reconnect(after_ms);
                     return;
                 }
+                // Join codes use a socket of their own (`crate::joincode`).
+                ServerMessage::CodeOpened { .. }
+                | ServerMessage::CodeMessage { .. }
+                | ServerMessage::CodeWaiting { .. }
+                | ServerMessage::CodeClosed { .. } => return,
             };
             self.emit(event);
         }

@@ -17,6 +17,7 @@
 //! | [`log`] | signed per-author append-only logs |
 //! | [`hello`] | the DataChannel handshake binding an identity to a connection |
 //! | [`hex`] | the text form of ids and keys |
+//! | [`joincode`] | short join codes: a room's invite handed over a PAKE |
 //! | [`wire`] | binary frames between peers |
 //! | [`sync`] | the per-room sync state machine |
 //! | [`node`] | the whole peer protocol of one device: rooms, sessions, handshakes, sync |
@@ -27,6 +28,7 @@
 pub mod hello;
 pub mod hex;
 pub mod identity;
+pub mod joincode;
 pub mod log;
 pub mod node;
 pub mod peer_signal;

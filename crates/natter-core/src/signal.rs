@@ -28,6 +28,10 @@
 //! | `leave` | `{"v":1,"type":"leave","room":"3f2a…"}` | leave a room; peers get `peer_left` |
 //! | `signal` | `{"v":1,"type":"signal","room":"3f2a…","to":"q8Zr…","blob":"base64…"}` | relay `blob` to session `to` in `room` |
 //! | `ping` | `{"v":1,"type":"ping"}` | application-level keep-alive; answered by `pong` |
+//! | `code_open` | `{"v":1,"type":"code_open","ttl_ms":300000}` | open a join-code mailbox for at most `ttl_ms`; answered by `code_opened` |
+//! | `code_claim` | `{"v":1,"type":"code_claim","mailbox":42,"blob":"base64…"}` | take mailbox 42 as its joiner (one try) and hand its owner `blob` |
+//! | `code_send` | `{"v":1,"type":"code_send","mailbox":42,"blob":"base64…"}` | relay `blob` to the other side of mailbox 42 |
+//! | `code_close` | `{"v":1,"type":"code_close","mailbox":42}` | owner: close the mailbox; joiner: give up this try |
 //!
 //! # Server → client ([`ServerMessage`])
 //!
@@ -40,6 +44,34 @@
 //! | `pong` | `{"v":1,"type":"pong"}` |
 //! | `error` | `{"v":1,"type":"error","code":"unknown_peer","message":"no such session in this room","room":"3f2a…"}` |
 //! | `reconnect` | `{"v":1,"type":"reconnect","after_ms":1400}` |
+//! | `code_opened` | `{"v":1,"type":"code_opened","mailbox":42,"expires_in_ms":300000}` |
+//! | `code_message` | `{"v":1,"type":"code_message","mailbox":42,"blob":"base64…"}` |
+//! | `code_waiting` | `{"v":1,"type":"code_waiting","mailbox":42,"tries_left":2}` |
+//! | `code_closed` | `{"v":1,"type":"code_closed","mailbox":42,"reason":"expired"}` |
+//!
+//! # Join-code mailboxes
+//!
+//! A join code ([`crate::joincode`]) names a mailbox on the server plus a secret the server
+//! never sees. The server only relays opaque blobs between the mailbox's owner (who opened
+//! it) and one joiner at a time; the two run a PAKE inside those blobs. The server keeps:
+//!
+//! - a mailbox lives in memory from `code_open` until the first of: its owner's
+//!   `code_close` (reason `done` to the joiner), its expiry by the server's clock
+//!   (`expired`), its last try used up (`burned`), or its owner's connection closing
+//!   (`gone`). Each end is told with `code_closed`; nothing outlives it, nothing is written;
+//! - `ttl_ms` is cut to the server's longest code lifetime; `code_opened.expires_in_ms`
+//!   says what was granted;
+//! - mailbox numbers are random among the free ones, two digits while few are open, more
+//!   as more are: at least 10, so a code's digits split unambiguously;
+//! - `code_claim` fails with `no_such_code` for a mailbox that is not open and with
+//!   `code_busy` while another joiner holds it. Each claim uses one of the mailbox's tries
+//!   ([`MAX_CODE_TRIES`]); when a joiner gives up (`code_close`) or disconnects, its owner
+//!   gets `code_waiting` with the tries left, or `code_closed burned` when none are;
+//! - `code_send` and `code_close` from a connection that is neither the owner nor the
+//!   current joiner get `no_such_code`; blobs longer than [`MAX_CODE_BLOB_CHARS`] get
+//!   `bad_message`;
+//! - limits: open mailboxes per connection, per address and in total (`too_many_codes`),
+//!   and claims per address per minute (`too_many_tries`).
 //!
 //! # Invariants the server keeps
 //!
@@ -69,6 +101,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The longest accepted room id, in bytes.
 pub const MAX_ROOM_ID_BYTES: usize = 64;
+
+/// How many joiners may try one join-code mailbox before the server burns it.
+pub const MAX_CODE_TRIES: u32 = 3;
+
+/// The longest blob a join-code message may carry, in characters of its base64 text.
+pub const MAX_CODE_BLOB_CHARS: usize = 2048;
 
 /// The path of the signaling WebSocket endpoint on the server.
 pub const WS_PATH: &str = "/ws";
@@ -135,6 +173,30 @@ pub enum ClientMessage<'a> {
     },
     /// Application-level keep-alive; answered by [`ServerMessage::Pong`].
     Ping,
+    /// Open a join-code mailbox; answered by [`ServerMessage::CodeOpened`].
+    CodeOpen {
+        /// How long the code should be valid, in milliseconds (the server may cut it).
+        ttl_ms: u64,
+    },
+    /// Become the joiner of `mailbox` (one try) and hand its owner `blob`.
+    CodeClaim {
+        /// The mailbox number from the code.
+        mailbox: u32,
+        /// An opaque payload (base64), relayed as [`ServerMessage::CodeMessage`].
+        blob: Cow<'a, str>,
+    },
+    /// Relay `blob` to the other side of `mailbox`.
+    CodeSend {
+        /// A mailbox this connection owns or is the joiner of.
+        mailbox: u32,
+        /// An opaque payload (base64).
+        blob: Cow<'a, str>,
+    },
+    /// The owner closes `mailbox`; a joiner gives up its try.
+    CodeClose {
+        /// The mailbox.
+        mailbox: u32,
+    },
 }
 
 /// The wire shape of every client message: one flat object, so that decoding is a single
@@ -150,6 +212,8 @@ struct RawClient<'a> {
     to: Option<Text<'a>>,
     #[serde(borrow)]
     blob: Option<Text<'a>>,
+    ttl_ms: Option<u64>,
+    mailbox: Option<u32>,
 }
 
 /// A JSON string that borrows from the input when it holds no escapes. (`Cow<str>` inside
@@ -188,6 +252,10 @@ struct RawClientOut<'m> {
     room: Option<&'m str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     to: Option<&'m str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mailbox: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     blob: Option<&'m str>,
 }
@@ -256,6 +324,10 @@ impl<'a> ClientMessage<'a> {
             ClientMessage::Leave { .. } => "leave",
             ClientMessage::Signal { .. } => "signal",
             ClientMessage::Ping => "ping",
+            ClientMessage::CodeOpen { .. } => "code_open",
+            ClientMessage::CodeClaim { .. } => "code_claim",
+            ClientMessage::CodeSend { .. } => "code_send",
+            ClientMessage::CodeClose { .. } => "code_close",
         }
     }
 
@@ -280,18 +352,45 @@ impl<'a> ClientMessage<'a> {
                 blob: required(raw.blob, "blob")?,
             }),
             "ping" => Ok(ClientMessage::Ping),
+            "code_open" => Ok(ClientMessage::CodeOpen {
+                ttl_ms: present(raw.ttl_ms, "ttl_ms")?,
+            }),
+            "code_claim" => Ok(ClientMessage::CodeClaim {
+                mailbox: present(raw.mailbox, "mailbox")?,
+                blob: required(raw.blob, "blob")?,
+            }),
+            "code_send" => Ok(ClientMessage::CodeSend {
+                mailbox: present(raw.mailbox, "mailbox")?,
+                blob: required(raw.blob, "blob")?,
+            }),
+            "code_close" => Ok(ClientMessage::CodeClose {
+                mailbox: present(raw.mailbox, "mailbox")?,
+            }),
             _ => Err(DecodeError::UnknownType),
         }
     }
 
     /// Encodes this message as the JSON text of one frame.
     pub fn encode(&self) -> String {
+        let (mut ttl_ms, mut mailbox) = (None, None);
         let (room, to, blob) = match self {
             ClientMessage::Join { room } | ClientMessage::Leave { room } => {
                 (Some(room), None, None)
             }
             ClientMessage::Signal { room, to, blob } => (Some(room), Some(to), Some(blob)),
             ClientMessage::Ping => (None, None, None),
+            ClientMessage::CodeOpen { ttl_ms: t } => {
+                ttl_ms = Some(*t);
+                (None, None, None)
+            }
+            ClientMessage::CodeClaim { mailbox: m, blob } | ClientMessage::CodeSend { mailbox: m, blob } => {
+                mailbox = Some(*m);
+                (None, None, Some(blob))
+            }
+            ClientMessage::CodeClose { mailbox: m } => {
+                mailbox = Some(*m);
+                (None, None, None)
+            }
         };
         let raw = RawClientOut {
             v: PROTOCOL_VERSION,
@@ -299,6 +398,8 @@ impl<'a> ClientMessage<'a> {
             room: room.map(|s| s.as_ref()),
             to: to.map(|s| s.as_ref()),
             blob: blob.map(|s| s.as_ref()),
+            ttl_ms,
+            mailbox,
         };
         // Serializing a struct of strings and integers into a String cannot fail.
         serde_json::to_string(&raw).unwrap_or_default()
@@ -318,6 +419,16 @@ impl<'a> ClientMessage<'a> {
                 blob: own(blob),
             },
             ClientMessage::Ping => ClientMessage::Ping,
+            ClientMessage::CodeOpen { ttl_ms } => ClientMessage::CodeOpen { ttl_ms },
+            ClientMessage::CodeClaim { mailbox, blob } => ClientMessage::CodeClaim {
+                mailbox,
+                blob: own(blob),
+            },
+            ClientMessage::CodeSend { mailbox, blob } => ClientMessage::CodeSend {
+                mailbox,
+                blob: own(blob),
+            },
+            ClientMessage::CodeClose { mailbox } => ClientMessage::CodeClose { mailbox },
         }
     }
 }
@@ -363,6 +474,15 @@ pub enum ErrorCode {
     IdleTimeout,
     /// The connection did not read its messages fast enough (hard).
     SlowConsumer,
+    /// `code_claim`, `code_send` or `code_close` for a join-code mailbox that is not open,
+    /// or that this connection is not a party to.
+    NoSuchCode,
+    /// Another joiner is trying this join code right now.
+    CodeBusy,
+    /// Too many open join codes for this connection, this address or the server.
+    TooManyCodes,
+    /// Too many join-code tries from this address lately.
+    TooManyTries,
     /// A code this version does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -524,6 +644,52 @@ pub enum ServerMessage<'a> {
         /// The delay before reconnecting, already spread with jitter by the server.
         after_ms: u64,
     },
+    /// A join-code mailbox was opened for this connection.
+    CodeOpened {
+        /// Its number.
+        mailbox: u32,
+        /// How long it stays open, by the server's clock.
+        expires_in_ms: u64,
+    },
+    /// A blob from the other side of a join-code mailbox.
+    CodeMessage {
+        /// The mailbox.
+        mailbox: u32,
+        /// The opaque payload, exactly as sent.
+        #[serde(borrow)]
+        blob: Cow<'a, str>,
+    },
+    /// To a mailbox's owner: its joiner gave up or left, and another may try.
+    CodeWaiting {
+        /// The mailbox.
+        mailbox: u32,
+        /// Tries left before the mailbox is burned.
+        tries_left: u32,
+    },
+    /// A join-code mailbox is closed (to its owner and its joiner, if any).
+    CodeClosed {
+        /// The mailbox.
+        mailbox: u32,
+        /// Why.
+        reason: CodeEnd,
+    },
+}
+
+/// Why a join-code mailbox closed ([`ServerMessage::CodeClosed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeEnd {
+    /// Its owner closed it.
+    Done,
+    /// Its time ran out.
+    Expired,
+    /// Its last try was used up.
+    Burned,
+    /// Its owner's connection closed.
+    Gone,
+    /// A reason this version does not know (sent by a newer server).
+    #[serde(other)]
+    Unknown,
 }
 
 /// Adds `"v"` in front of a server message when encoding.
@@ -555,6 +721,10 @@ struct RawServer<'a> {
     message: Option<Text<'a>>,
     retry_after_ms: Option<u64>,
     after_ms: Option<u64>,
+    mailbox: Option<u32>,
+    expires_in_ms: Option<u64>,
+    tries_left: Option<u32>,
+    reason: Option<CodeEnd>,
 }
 
 impl<'a> ServerMessage<'a> {
@@ -592,7 +762,12 @@ impl<'a> ServerMessage<'a> {
             ServerMessage::Error { message, room, .. } => {
                 message.len() + room.as_ref().map_or(0, |r| r.len()) + 40
             }
-            ServerMessage::Pong | ServerMessage::Reconnect { .. } => 0,
+            ServerMessage::CodeMessage { blob, .. } => blob.len(),
+            ServerMessage::Pong
+            | ServerMessage::Reconnect { .. }
+            | ServerMessage::CodeOpened { .. }
+            | ServerMessage::CodeWaiting { .. }
+            | ServerMessage::CodeClosed { .. } => 0,
         }
     }
 
@@ -636,6 +811,22 @@ impl<'a> ServerMessage<'a> {
             },
             "reconnect" => ServerMessage::Reconnect {
                 after_ms: present(raw.after_ms, "after_ms")?,
+            },
+            "code_opened" => ServerMessage::CodeOpened {
+                mailbox: present(raw.mailbox, "mailbox")?,
+                expires_in_ms: present(raw.expires_in_ms, "expires_in_ms")?,
+            },
+            "code_message" => ServerMessage::CodeMessage {
+                mailbox: present(raw.mailbox, "mailbox")?,
+                blob: required(raw.blob, "blob")?,
+            },
+            "code_waiting" => ServerMessage::CodeWaiting {
+                mailbox: present(raw.mailbox, "mailbox")?,
+                tries_left: present(raw.tries_left, "tries_left")?,
+            },
+            "code_closed" => ServerMessage::CodeClosed {
+                mailbox: present(raw.mailbox, "mailbox")?,
+                reason: present(raw.reason, "reason")?,
             },
             _ => return Err(DecodeError::UnknownType),
         })
@@ -713,6 +904,118 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn join_code_messages_round_trip_with_fixed_text() {
+        let cases = [
+            (
+                ClientMessage::CodeOpen { ttl_ms: 300_000 },
+                r#"{"v":1,"type":"code_open","ttl_ms":300000}"#,
+            ),
+            (
+                ClientMessage::CodeClaim {
+                    mailbox: 42,
+                    blob: "QUJD".into(),
+                },
+                r#"{"v":1,"type":"code_claim","mailbox":42,"blob":"QUJD"}"#,
+            ),
+            (
+                ClientMessage::CodeSend {
+                    mailbox: 42,
+                    blob: "QQ".into(),
+                },
+                r#"{"v":1,"type":"code_send","mailbox":42,"blob":"QQ"}"#,
+            ),
+            (
+                ClientMessage::CodeClose { mailbox: 7001 },
+                r#"{"v":1,"type":"code_close","mailbox":7001}"#,
+            ),
+        ];
+        for (msg, text) in cases {
+            assert_eq!(msg.encode(), text);
+            assert_eq!(ClientMessage::decode(text), Ok(msg.clone()));
+            assert_eq!(msg.clone().into_owned(), msg);
+        }
+        let servers = [
+            (
+                ServerMessage::CodeOpened {
+                    mailbox: 42,
+                    expires_in_ms: 60_000,
+                },
+                r#"{"v":1,"type":"code_opened","mailbox":42,"expires_in_ms":60000}"#,
+            ),
+            (
+                ServerMessage::CodeMessage {
+                    mailbox: 42,
+                    blob: "QUJD".into(),
+                },
+                r#"{"v":1,"type":"code_message","mailbox":42,"blob":"QUJD"}"#,
+            ),
+            (
+                ServerMessage::CodeWaiting {
+                    mailbox: 42,
+                    tries_left: 2,
+                },
+                r#"{"v":1,"type":"code_waiting","mailbox":42,"tries_left":2}"#,
+            ),
+            (
+                ServerMessage::CodeClosed {
+                    mailbox: 42,
+                    reason: CodeEnd::Burned,
+                },
+                r#"{"v":1,"type":"code_closed","mailbox":42,"reason":"burned"}"#,
+            ),
+            (
+                ServerMessage::Error {
+                    code: ErrorCode::NoSuchCode,
+                    message: "no such code".into(),
+                    room: None,
+                    retry_after_ms: None,
+                },
+                r#"{"v":1,"type":"error","code":"no_such_code","message":"no such code"}"#,
+            ),
+        ];
+        for (msg, text) in servers {
+            assert_eq!(msg.encode(), text);
+            assert_eq!(ServerMessage::decode(text), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn join_code_messages_missing_or_out_of_range_fields_are_malformed() {
+        for text in [
+            r#"{"v":1,"type":"code_open"}"#,
+            r#"{"v":1,"type":"code_open","ttl_ms":-5}"#,
+            r#"{"v":1,"type":"code_claim","mailbox":42}"#,
+            r#"{"v":1,"type":"code_claim","blob":"QQ"}"#,
+            r#"{"v":1,"type":"code_send","mailbox":4294967296,"blob":"QQ"}"#,
+            r#"{"v":1,"type":"code_close","mailbox":"42"}"#,
+        ] {
+            assert!(
+                matches!(ClientMessage::decode(text), Err(DecodeError::BadMessage(_))),
+                "input {text}"
+            );
+        }
+        for text in [
+            r#"{"v":1,"type":"code_opened","mailbox":42}"#,
+            r#"{"v":1,"type":"code_message","mailbox":42}"#,
+            r#"{"v":1,"type":"code_waiting","mailbox":42}"#,
+            r#"{"v":1,"type":"code_closed","mailbox":42}"#,
+        ] {
+            assert!(
+                matches!(ServerMessage::decode(text), Err(DecodeError::BadMessage(_))),
+                "input {text}"
+            );
+        }
+        // A reason from a newer server still closes the mailbox.
+        assert_eq!(
+            ServerMessage::decode(r#"{"v":1,"type":"code_closed","mailbox":4,"reason":"moon"}"#),
+            Ok(ServerMessage::CodeClosed {
+                mailbox: 4,
+                reason: CodeEnd::Unknown
+            })
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@ pub mod components;
 pub mod embed;
 // Desktop notifications through the browser (permission asked only from a user action).
 pub mod notify;
+// One join-code exchange on a socket of its own (module docs in the file).
+#[cfg(target_arch = "wasm32")]
+pub mod joincode;
 // Hash routes: which view the address shows.
 pub mod route;
 // One RTCPeerConnection and its DataChannel per remote peer (module docs in the file).

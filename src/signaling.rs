@@ -121,6 +121,8 @@ pub struct SignalingConfig {
 
 #[cfg(target_arch = "wasm32")]
 pub use browser::Signaling;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use browser::{page_url, Connection, SocketEvent};
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
@@ -165,19 +167,7 @@ mod browser {
         pub fn connect(
             config: SignalingConfig,
         ) -> Result<(Signaling, mpsc::UnboundedReceiver<SignalEvent>), SignalingError> {
-            let window = web_sys::window()
-                .ok_or_else(|| SignalingError::NoLocation("there is no browser window".into()))?;
-            let location = window.location();
-            let protocol = location
-                .protocol()
-                .map_err(|e| SignalingError::NoLocation(describe(&e)))?;
-            let host = location
-                .host()
-                .map_err(|e| SignalingError::NoLocation(describe(&e)))?;
-            Ok(Signaling::connect_to(
-                &signaling_url(&protocol, &host),
-                config,
-            ))
+            Ok(Signaling::connect_to(&page_url()?, config))
         }
 
         /// Connects to the signaling endpoint at `url` (a `ws:` or `wss:` URL). The socket
@@ -240,9 +230,24 @@ mod browser {
         }
     }
 
-    /// What the socket's event handlers report to the background task.
+    /// The signaling endpoint of the server that served this page: `wss://<host>/ws` for
+    /// HTTPS pages, `ws://<host>/ws` otherwise.
+    pub(crate) fn page_url() -> Result<String, SignalingError> {
+        let window = web_sys::window()
+            .ok_or_else(|| SignalingError::NoLocation("there is no browser window".into()))?;
+        let location = window.location();
+        let protocol = location
+            .protocol()
+            .map_err(|e| SignalingError::NoLocation(describe(&e)))?;
+        let host = location
+            .host()
+            .map_err(|e| SignalingError::NoLocation(describe(&e)))?;
+        Ok(signaling_url(&protocol, &host))
+    }
+
+    /// What the socket's event handlers report to its owner.
     #[derive(Debug)]
-    enum SocketEvent {
+    pub(crate) enum SocketEvent {
         Open,
         Text(String),
         Other,
@@ -252,9 +257,9 @@ mod browser {
 
     /// One WebSocket and the closures attached to it. Dropping it detaches and drops the
     /// closures and closes the socket.
-    struct Connection {
+    pub(crate) struct Connection {
         ws: WebSocket,
-        events: mpsc::UnboundedReceiver<SocketEvent>,
+        pub(crate) events: mpsc::UnboundedReceiver<SocketEvent>,
         _on_open: Closure<dyn FnMut(JsValue)>,
         _on_message: Closure<dyn FnMut(MessageEvent)>,
         _on_error: Closure<dyn FnMut(JsValue)>,
@@ -262,7 +267,7 @@ mod browser {
     }
 
     impl Connection {
-        fn open(url: &str) -> Result<Connection, String> {
+        pub(crate) fn open(url: &str) -> Result<Connection, String> {
             let ws = WebSocket::new(url).map_err(|e| describe(&e))?;
             let (tx, events) = mpsc::unbounded();
             let t = tx.clone();
@@ -301,7 +306,7 @@ mod browser {
             })
         }
 
-        fn send(&self, message: &ClientMessage<'_>) -> Result<(), String> {
+        pub(crate) fn send(&self, message: &ClientMessage<'_>) -> Result<(), String> {
             self.ws
                 .send_with_str(&message.encode())
                 .map_err(|e| describe(&e))

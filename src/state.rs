@@ -365,6 +365,12 @@ pub struct UiState {
     pub lock_on: RwSignal<bool>,
     /// The app is locked: nothing is loaded until the passphrase is given.
     pub locked: RwSignal<bool>,
+    /// We chose a display name (rather than keeping the "Guest" one made for us).
+    pub name_chosen: RwSignal<bool>,
+    /// The join code we are showing, if any.
+    pub code_invite: RwSignal<Option<CodeInviteView>>,
+    /// Where our entering of a join code stands, if we entered one.
+    pub code_join: RwSignal<Option<CodeJoinView>>,
 }
 
 impl UiState {
@@ -387,6 +393,9 @@ impl UiState {
             embed_origins: RwSignal::new(Vec::new()),
             lock_on: RwSignal::new(false),
             locked: RwSignal::new(false),
+            name_chosen: RwSignal::new(false),
+            code_invite: RwSignal::new(None),
+            code_join: RwSignal::new(None),
         }
     }
 }
@@ -505,6 +514,105 @@ pub enum Command {
     Dismiss(u64),
     /// The message list shows the latest `n` messages of the open room.
     ShowMessages(usize),
+    /// Show a join code for `room`, valid for `ttl_ms` (replaces one shown before).
+    InviteWithCode {
+        /// The room.
+        room: RoomId,
+        /// How long the code should be valid.
+        ttl_ms: u64,
+    },
+    /// Close the join code shown.
+    CancelCode,
+    /// Join the room behind a join code someone showed us.
+    JoinWithCode {
+        /// The code as typed.
+        code: String,
+    },
+}
+
+/// The name a new identity gets until its user chooses one: "Guest" and the first four
+/// characters of its key's text.
+pub fn guest_name(key_text: &str) -> String {
+    format!("Guest {}", key_text.get(..4).unwrap_or("0000"))
+}
+
+/// The lifetimes a join code may be given, as the menu offers them.
+pub const CODE_LIFETIMES: [(&str, u64); 5] = [
+    ("1 minute", 60_000),
+    ("5 minutes", 300_000),
+    ("1 hour", 3_600_000),
+    ("12 hours", 43_200_000),
+    ("24 hours", 86_400_000),
+];
+
+/// The join code we show in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeInviteView {
+    /// The room it invites to.
+    pub room: RoomId,
+    /// The code, once the server opened its mailbox (`42-123-456`).
+    pub code: Option<String>,
+    /// When the server will close it (ms since the epoch), by our clock.
+    pub expires_at_ms: Option<u64>,
+    /// Where it stands, in words.
+    pub status: String,
+    /// Still open: the code can be entered.
+    pub open: bool,
+}
+
+impl CodeInviteView {
+    /// The view of an inviter's session; `now_ms` turns the server's lifetime into a time.
+    pub fn of(room: RoomId, session: &natter_core::joincode::Session, now_ms: u64) -> Self {
+        use natter_core::joincode::Status;
+        let status = match session.status() {
+            Status::Opening | Status::Checking | Status::Invited(_) => {
+                "Asking the server for a code…".to_owned()
+            }
+            Status::Waiting { tries_left } if *tries_left < natter_core::signal::MAX_CODE_TRIES => {
+                let tries = if *tries_left == 1 { "try" } else { "tries" };
+                format!(
+                    "Someone entered a wrong code ({tries_left} {tries} left). Waiting for someone to enter the code…"
+                )
+            }
+            Status::Waiting { .. } => "Waiting for someone to enter the code…".to_owned(),
+            Status::Claimed => "Someone is entering the code…".to_owned(),
+            Status::Joined { name: Some(name) } => format!("{name} joined with the code."),
+            Status::Joined { name: None } => "Someone joined with the code.".to_owned(),
+            Status::Failed(f) => f.to_string(),
+        };
+        CodeInviteView {
+            room,
+            code: session.code().map(|c| c.to_string()),
+            expires_at_ms: session.expires_in_ms().map(|ms| now_ms.saturating_add(ms)),
+            status,
+            open: !session.status().is_over(),
+        }
+    }
+}
+
+/// Our entering of a join code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeJoinView {
+    /// Where it stands, in words.
+    pub status: String,
+    /// Still under way.
+    pub busy: bool,
+}
+
+impl CodeJoinView {
+    /// The view of a joiner's session.
+    pub fn of(session: &natter_core::joincode::Session) -> Self {
+        use natter_core::joincode::Status;
+        let status = match session.status() {
+            Status::Invited(_) => "The code matched. Opening the room…".to_owned(),
+            Status::Failed(f) => f.to_string(),
+            _ => "Checking the code…".to_owned(),
+        };
+        CodeJoinView {
+            status,
+            busy: !session.status().is_over(),
+        }
+    }
 }
 
 /// The sending side of the runtime's command queue, shared with every view via context.
@@ -516,5 +624,101 @@ impl Commands {
     /// command is dropped.
     pub fn send(&self, command: Command) {
         let _ = self.0.unbounded_send(command);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use natter_core::joincode::{Gift, Session};
+    use natter_core::room::{Room, RoomSecret};
+    use natter_core::signal::{CodeEnd, ServerMessage};
+    use rand_core::OsRng;
+
+    fn inviter() -> Session {
+        let room =
+            Room::from_parts(RoomSecret::from_bytes([1; 32]), None, None).expect("a valid room");
+        Session::invite(
+            Gift {
+                invite: room.invite(),
+                password_key: None,
+            },
+            60_000,
+        )
+    }
+
+    #[test]
+    fn an_inviters_code_shows_with_its_deadline_and_what_happens_to_it() {
+        let room = RoomId([3; 32]);
+        let mut s = inviter();
+        let opening = CodeInviteView::of(room, &s, 1_000);
+        assert_eq!(opening.code, None);
+        assert!(opening.open);
+        s.handle(
+            &ServerMessage::CodeOpened {
+                mailbox: 42,
+                expires_in_ms: 60_000,
+            },
+            &mut OsRng,
+        );
+        let waiting = CodeInviteView::of(room, &s, 1_000);
+        assert!(waiting
+            .code
+            .as_deref()
+            .is_some_and(|c| c.starts_with("42-")));
+        assert_eq!(waiting.expires_at_ms, Some(61_000));
+        assert_eq!(waiting.status, "Waiting for someone to enter the code…");
+        s.handle(
+            &ServerMessage::CodeWaiting {
+                mailbox: 42,
+                tries_left: 1,
+            },
+            &mut OsRng,
+        );
+        let tried = CodeInviteView::of(room, &s, 1_000);
+        assert!(tried
+            .status
+            .starts_with("Someone entered a wrong code (1 try left)"));
+        s.handle(
+            &ServerMessage::CodeClosed {
+                mailbox: 42,
+                reason: CodeEnd::Expired,
+            },
+            &mut OsRng,
+        );
+        let expired = CodeInviteView::of(room, &s, 1_000);
+        assert_eq!(expired.status, "The code expired.");
+        assert!(!expired.open);
+    }
+
+    #[test]
+    fn a_joiners_view_is_busy_until_the_exchange_ends() {
+        let code = natter_core::joincode::Code::parse("42-000-000").expect("a code");
+        let mut s = Session::join(code, "", &mut OsRng);
+        assert_eq!(
+            CodeJoinView::of(&s),
+            CodeJoinView {
+                status: "Checking the code…".into(),
+                busy: true
+            }
+        );
+        s.handle(
+            &ServerMessage::Error {
+                code: natter_core::signal::ErrorCode::NoSuchCode,
+                message: "no".into(),
+                room: None,
+                retry_after_ms: None,
+            },
+            &mut OsRng,
+        );
+        let view = CodeJoinView::of(&s);
+        assert!(!view.busy);
+        assert!(view.status.contains("not open any more"), "{}", view.status);
+    }
+
+    #[test]
+    fn the_guest_name_is_made_from_the_key() {
+        assert_eq!(guest_name("abcdefgh"), "Guest abcd");
+        assert_eq!(guest_name("ab"), "Guest 0000");
     }
 }

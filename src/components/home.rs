@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::code_join::CodeJoin;
 use crate::components::join::{JoinForms, PasswordPrompt};
 use crate::components::name_form::NameForm;
 use crate::components::new_room::NewRoom;
@@ -27,6 +28,7 @@ pub fn Home() -> impl IntoView {
             <div class="home-forms">
                 <NewRoom />
                 <JoinForms />
+                <CodeJoin />
             </div>
         </div>
     }

@@ -6,8 +6,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use natter_core::room::RoomId;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::components::code_invite::CodeInvite;
 use crate::components::qr::qr_svg;
 use crate::components::use_state;
 
@@ -35,9 +37,12 @@ async fn copy_to_clipboard(text: String) -> Result<(), String> {
         .map_err(|e| describe_js_error(&e))
 }
 
-/// The Invite panel.
+/// The Invite panel of `room`: its link, and a join code.
 #[component]
-pub fn Invite() -> impl IntoView {
+pub fn Invite(
+    /// The room.
+    room: RoomId,
+) -> impl IntoView {
     let state = use_state();
     let link = Memo::new(move |_| {
         state.room.with(|r| {
@@ -92,6 +97,7 @@ pub fn Invite() -> impl IntoView {
             </div>
             <p class="copy-result" aria-live="polite">{move || copy_result.get()}</p>
             {qr}
+            <CodeInvite room />
         </section>
     }
 }

@@ -12,6 +12,7 @@ use leptos::html::H2;
 use leptos::prelude::*;
 use natter_core::room::{Invite, Room};
 
+use crate::components::first_name::{send_first_name, FirstName};
 use crate::components::join::InvitePassword;
 use crate::components::{use_sender, use_state};
 use crate::route::{self, Route};
@@ -87,6 +88,7 @@ pub fn JoinQuestionView() -> impl IntoView {
         Memo::new(move |_| state.rooms.with(|rooms| JoinQuestion::read(&link, rooms)))
     };
     let password = RwSignal::new(String::new());
+    let my_name = RwSignal::new(String::new());
     let heading = NodeRef::<H2>::new();
     Effect::new(move |_| {
         if let Some(h) = heading.get() {
@@ -102,6 +104,7 @@ pub fn JoinQuestionView() -> impl IntoView {
         if needs_password && pw.is_empty() {
             return;
         }
+        send_first_name(sender, state, my_name);
         sender.send(Command::JoinLink {
             link: link.get_value(),
             password: needs_password.then_some(pw),
@@ -144,6 +147,7 @@ pub fn JoinQuestionView() -> impl IntoView {
                     </p>
                     <ul class="facts">{facts}</ul>
                     <form aria-label="Join this room" on:submit=join>
+                        <FirstName id="join-question-name" value=my_name />
                         {field}
                         <div class="button-row">
                             <button type="submit">"Join"</button>

@@ -40,7 +40,7 @@ const MAX_DATE_MS: u64 = 8_640_000_000_000_000;
 
 /// `HH:MM` in local time and an ISO timestamp, or `None` for an unknown time (none, or
 /// beyond what a date can be).
-fn times(wall_ms: u64) -> Option<(String, String)> {
+pub(crate) fn times(wall_ms: u64) -> Option<(String, String)> {
     if wall_ms == 0 || wall_ms > MAX_DATE_MS {
         return None;
     }

@@ -5,9 +5,12 @@
 pub mod announcer;
 pub mod appearance;
 pub mod busy;
+pub mod code_invite;
+pub mod code_join;
 pub mod composer;
 pub mod confirm;
 pub mod embed_bridge;
+pub mod first_name;
 pub mod home;
 pub mod idle_lock;
 pub mod invite;

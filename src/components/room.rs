@@ -11,6 +11,7 @@ use natter_core::room::RoomId;
 use crate::components::composer::{Composer, ComposerState};
 use crate::components::invite::Invite;
 use crate::components::message_list::MessageList;
+use crate::components::name_form::NameForm;
 use crate::components::password_hint::PasswordHint;
 use crate::components::peers::Peers;
 use crate::components::room_actions::RoomActions;
@@ -125,7 +126,10 @@ fn OpenRoom(id: RoomId) -> impl IntoView {
             </section>
             <aside class="side">
                 <Peers room=id />
-                <Invite />
+                <Invite room=id />
+                <section class="panel" aria-label="Your name">
+                    <NameForm label="Your name" id="room-my-name" />
+                </section>
                 <RoomActions room=id />
             </aside>
         </div>

@@ -43,6 +43,7 @@ pub(super) async fn boot(
     commands: &mut mpsc::UnboundedReceiver<Command>,
 ) -> (Runtime, Vec<Command>) {
     let (rtc_tx, rtc_rx) = mpsc::unbounded();
+    let (gift_tx, gift_rx) = mpsc::unbounded();
     let settings: crate::state::Settings = local_storage()
         .and_then(|s| s.get_item(SETTINGS_KEY).ok().flatten())
         .and_then(|text| serde_json::from_str(&text).ok())
@@ -87,7 +88,7 @@ pub(super) async fn boot(
         None => {
             let identity = Identity::generate(&mut rand_core::OsRng);
             let text = identity.public().to_text();
-            let name = format!("Guest {}", text.get(..4).unwrap_or("0000"));
+            let name = crate::state::guest_name(&text);
             (identity, name, true)
         }
     };
@@ -120,6 +121,9 @@ pub(super) async fn boot(
         safety: Default::default(),
         view: None,
         shown: crate::components::message_list::PAGE,
+        code_cancel: None,
+        gift_tx,
+        gift_rx,
     };
     for n in notices {
         rt.notify(n);
@@ -127,7 +131,7 @@ pub(super) async fn boot(
     if fresh {
         rt.save_identity().await;
     }
-    rt.ui.my_name.set(rt.node.name().to_owned());
+    rt.show_name(rt.node.name().to_owned());
     rt.ui.my_key.set(rt.node.me().to_text());
     match crate::server::fetch_config().await {
         Ok(cfg) => {

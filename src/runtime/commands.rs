@@ -89,6 +89,9 @@ impl Runtime {
                 }
             }
             Command::Dismiss(id) => self.ui.notices.update(|n| n.retain(|x| x.id != id)),
+            Command::InviteWithCode { room, ttl_ms } => self.invite_with_code(room, ttl_ms),
+            Command::CancelCode => self.cancel_code(),
+            Command::JoinWithCode { code } => self.join_with_code(&code),
             Command::ShowMessages(n) => {
                 if n != self.shown {
                     self.shown = n;
@@ -179,7 +182,7 @@ impl Runtime {
     }
 
     /// Adds a room (or reopens it if it is already here) and shows it.
-    async fn add_room(&mut self, setup: RoomSetup) {
+    pub(super) async fn add_room(&mut self, setup: RoomSetup) {
         let id = setup.room.id();
         self.handle(Input::AddRoom(Box::new(setup))).await;
         self.ui.password_prompt.set(None);

@@ -28,6 +28,7 @@
 //! Ephemeral rooms run the same node; it simply emits no storage outputs for them.
 
 mod boot;
+mod codes;
 mod commands;
 mod lock;
 
@@ -95,6 +96,11 @@ struct Runtime {
     view: Option<(RoomId, ViewBuilder)>,
     /// How many of the open room's latest messages the list shows.
     shown: usize,
+    /// Closes the join code shown ([`codes`]).
+    code_cancel: Option<futures::channel::oneshot::Sender<()>>,
+    /// What matched join codes hand over, back into the loop.
+    gift_tx: mpsc::UnboundedSender<natter_core::joincode::Gift>,
+    gift_rx: mpsc::UnboundedReceiver<natter_core::joincode::Gift>,
 }
 
 fn now_ms() -> u64 {
@@ -126,6 +132,7 @@ impl Runtime {
             Command(Option<Command>),
             Signal(Option<SignalEvent>),
             Rtc(Option<(u64, RtcEvent)>),
+            Gift(Option<natter_core::joincode::Gift>),
             Timer,
         }
         let mut armed: Option<u64> = None;
@@ -152,6 +159,7 @@ impl Runtime {
                 c = commands.next() => Wake::Command(c),
                 s = signal_rx.next() => Wake::Signal(s),
                 r = self.rtc_rx.next() => Wake::Rtc(r),
+                g = self.gift_rx.next() => Wake::Gift(g),
                 _ = timer => Wake::Timer,
             };
             match wake {
@@ -159,7 +167,8 @@ impl Runtime {
                 Wake::Command(None) => return,
                 Wake::Signal(Some(s)) => self.on_signal_event(s).await,
                 Wake::Rtc(Some((key, ev))) => self.on_rtc(ConnId(key), ev).await,
-                Wake::Signal(None) | Wake::Rtc(None) => {}
+                Wake::Gift(Some(gift)) => self.on_gift(gift).await,
+                Wake::Signal(None) | Wake::Rtc(None) | Wake::Gift(None) => {}
                 Wake::Timer => {
                     armed = None;
                     if self.timer_at.is_some_and(|at| at <= now_ms()) {
@@ -295,7 +304,7 @@ impl Runtime {
                 }
             }
             Output::NameChanged(name) => {
-                self.ui.my_name.set(name);
+                self.show_name(name);
                 self.save_identity().await;
             }
             Output::Notice(text) => self.notify(text),
@@ -326,6 +335,13 @@ impl Runtime {
             }
             Output::ScheduleTimer(at) => self.timer_at = Some(at),
         }
+    }
+
+    /// Our name as the views show it, and whether it is one we chose.
+    fn show_name(&self, name: String) {
+        let guest = crate::state::guest_name(&self.node.me().to_text());
+        self.ui.name_chosen.set(name != guest);
+        self.ui.my_name.set(name);
     }
 
     async fn save_identity(&mut self) {

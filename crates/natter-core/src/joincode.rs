@@ -295,7 +295,9 @@ pub enum Failure {
     #[error("Too many tries from this network lately. Wait a minute and try again.")]
     TooManyTries,
     /// The other side broke the protocol.
-    #[error("The other side sent something that is not part of a code exchange; the code was closed.")]
+    #[error(
+        "The other side sent something that is not part of a code exchange; the code was closed."
+    )]
     Protocol,
     /// The connection to the server ended.
     #[error("The connection to the server was lost.")]
@@ -429,8 +431,13 @@ enum InviterState {
 
 /// The joiner's side.
 enum JoinerState {
-    Claiming { spake: Spake2<Ed25519Group>, msg_b: Vec<u8> },
-    AwaitingGift { keys: Keys },
+    Claiming {
+        spake: Spake2<Ed25519Group>,
+        msg_b: Vec<u8>,
+    },
+    AwaitingGift {
+        keys: Keys,
+    },
     Done,
 }
 
@@ -543,7 +550,9 @@ impl Session {
                 mailbox,
                 expires_in_ms,
             } => self.on_opened(*mailbox, *expires_in_ms, rng),
-            ServerMessage::CodeMessage { mailbox, blob } if ours(mailbox) => self.on_blob(blob, rng),
+            ServerMessage::CodeMessage { mailbox, blob } if ours(mailbox) => {
+                self.on_blob(blob, rng)
+            }
             ServerMessage::CodeWaiting {
                 mailbox,
                 tries_left,
@@ -714,7 +723,10 @@ fn inviter_step<R: RngCore + CryptoRng>(
                 .ok()
                 .filter(|n| crate::hello::validate_display_name(n).is_ok());
             Ok(Step {
-                send: Some(blob(KIND_GIFT, &[&seal(&keys.seal_inviter, &gift.encode())])),
+                send: Some(blob(
+                    KIND_GIFT,
+                    &[&seal(&keys.seal_inviter, &gift.encode())],
+                )),
                 status: Status::Joined { name },
             })
         }

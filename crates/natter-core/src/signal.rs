@@ -383,7 +383,8 @@ impl<'a> ClientMessage<'a> {
                 ttl_ms = Some(*t);
                 (None, None, None)
             }
-            ClientMessage::CodeClaim { mailbox: m, blob } | ClientMessage::CodeSend { mailbox: m, blob } => {
+            ClientMessage::CodeClaim { mailbox: m, blob }
+            | ClientMessage::CodeSend { mailbox: m, blob } => {
                 mailbox = Some(*m);
                 (None, None, Some(blob))
             }

@@ -544,7 +544,7 @@ impl Session {
         if self.status.is_over() {
             return;
         }
-        let ours = |m: &u32| self.code.map_or(true, |c| c.mailbox == *m);
+        let ours = |m: &u32| self.code.is_none_or(|c| c.mailbox == *m);
         match msg {
             ServerMessage::CodeOpened {
                 mailbox,

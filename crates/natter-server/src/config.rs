@@ -101,7 +101,29 @@ pub struct Limits {
     pub reconnect_after: Duration,
     /// How long a graceful shutdown waits for connections to close.
     pub shutdown_grace: Duration,
+    /// Join-code mailboxes one connection may own at once. More: `too_many_codes`.
+    pub max_codes_per_connection: usize,
+    /// Join-code mailboxes the connections from one address (counted as for
+    /// `max_connections_per_ip`) may own at once. More: `too_many_codes`.
+    pub max_codes_per_ip: usize,
+    /// Join-code mailboxes on the whole server. More: `too_many_codes`. At most
+    /// [`MAX_CODES_LIMIT`].
+    pub max_codes: usize,
+    /// Longest lifetime of a join-code mailbox; a longer `ttl_ms` in `code_open` is cut to
+    /// it (and `code_opened` says so). Positive and at most [`MAX_CODE_TTL_LIMIT`].
+    pub max_code_ttl: Duration,
+    /// `code_claim`s one address may send per minute (a token bucket: this many at once,
+    /// then this many a minute; rule and the bound on remembered addresses in
+    /// `crate::codes`). More: `too_many_tries`.
+    pub code_claims_per_minute: u32,
 }
+
+/// The largest accepted [`Limits::max_codes`]: 50,000, about half of the five-digit mailbox
+/// numbers `1000..=99999`, so that a free number is found in two draws on average.
+pub const MAX_CODES_LIMIT: usize = 50_000;
+
+/// The largest accepted [`Limits::max_code_ttl`]: 30 days.
+pub const MAX_CODE_TTL_LIMIT: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -123,6 +145,11 @@ impl Default for Limits {
             send_timeout: Duration::from_secs(10),
             reconnect_after: Duration::from_millis(1000),
             shutdown_grace: Duration::from_secs(5),
+            max_codes_per_connection: 4,
+            max_codes_per_ip: 16,
+            max_codes: 10_000,
+            max_code_ttl: Duration::from_secs(24 * 3600),
+            code_claims_per_minute: 10,
         }
     }
 }
@@ -215,6 +242,14 @@ pub struct Args {
     /// Bytes queued in all outboxes together [default: an eighth of memory, 64 MiB..4 GiB].
     #[arg(long)]
     pub max_outbox_bytes: Option<usize>,
+    /// Longest lifetime of a join code, in seconds (longer requests are cut to it).
+    #[arg(
+        long,
+        value_name = "seconds",
+        default_value_t = Limits::default().max_code_ttl.as_secs(),
+        env = "NATTER_MAX_CODE_TTL"
+    )]
+    pub max_code_ttl: u64,
 }
 
 /// How logs are written.
@@ -266,6 +301,7 @@ impl Args {
             max_outbox_bytes: self
                 .max_outbox_bytes
                 .unwrap_or_else(crate::outbox::default_budget),
+            max_code_ttl: Duration::from_secs(self.max_code_ttl),
             ..Limits::default()
         };
         let trusted_proxies = self
@@ -315,6 +351,10 @@ impl Config {
             ("max_connections_per_ip", l.max_connections_per_ip),
             ("max_connections", l.max_connections),
             ("outbox_capacity", l.outbox_capacity),
+            ("max_codes_per_connection", l.max_codes_per_connection),
+            ("max_codes_per_ip", l.max_codes_per_ip),
+            ("max_codes", l.max_codes),
+            ("code_claims_per_minute", l.code_claims_per_minute as usize),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -327,6 +367,18 @@ impl Config {
                  a message of the largest size always fits",
                 l.max_outbox_bytes,
                 l.max_frame_bytes.saturating_mul(4)
+            )));
+        }
+        if l.max_codes > MAX_CODES_LIMIT {
+            return Err(Error::InvalidConfig(format!(
+                "max_codes must be at most {}",
+                MAX_CODES_LIMIT
+            )));
+        }
+        if l.max_code_ttl.is_zero() || l.max_code_ttl > MAX_CODE_TTL_LIMIT {
+            return Err(Error::InvalidConfig(format!(
+                "the longest code lifetime (--max-code-ttl) must be positive and at most {} s",
+                MAX_CODE_TTL_LIMIT.as_secs()
             )));
         }
         if l.ping_interval.is_zero() || l.idle_timeout.is_zero() || l.handshake_timeout.is_zero() {
@@ -503,6 +555,32 @@ mod tests {
         assert!(
             matches!(tiny.into_config(), Err(Error::InvalidConfig(m)) if m.contains("max_outbox_bytes"))
         );
+    }
+
+    #[test]
+    fn the_code_lifetime_flag_is_in_seconds_and_must_be_positive_and_bounded() {
+        let default = Args::parse_from(["natter-server"]).into_config();
+        assert_eq!(
+            default.ok().map(|c| c.limits.max_code_ttl),
+            Some(Duration::from_secs(86_400))
+        );
+        let set = Args::parse_from(["natter-server", "--max-code-ttl", "600"]);
+        assert_eq!(
+            set.into_config().ok().map(|c| c.limits.max_code_ttl),
+            Some(Duration::from_secs(600))
+        );
+        for bad in ["0", "2592001", "18446744073709551615"] {
+            let args = Args::parse_from(["natter-server", "--max-code-ttl", bad]);
+            assert!(
+                matches!(args.into_config(), Err(Error::InvalidConfig(m)) if m.contains("max-code-ttl")),
+                "{bad} was accepted"
+            );
+        }
+        let mut config = Config::default();
+        config.limits.max_codes = MAX_CODES_LIMIT + 1;
+        assert!(matches!(config.validate(), Err(Error::InvalidConfig(_))));
+        config.limits.max_codes = 0;
+        assert!(matches!(config.validate(), Err(Error::InvalidConfig(_))));
     }
 
     #[test]

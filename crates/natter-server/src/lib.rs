@@ -6,7 +6,8 @@
 //!   Content-Security-Policy ([`http`]);
 //! - `GET /healthz` and `GET /config` (the ICE servers for browsers, empty by default);
 //! - `/ws`, the signaling WebSocket (RFC 6455) speaking the versioned JSON protocol of
-//!   [`natter_core::signal`] ([`ws`]), with rooms kept in memory only.
+//!   [`natter_core::signal`] ([`ws`]), with rooms and join-code mailboxes kept in memory
+//!   only.
 //!
 //! The server introduces peers and relays opaque sealed blobs; it never parses a blob,
 //! never writes anything to disk, and never relays across rooms. Everything a stranger
@@ -32,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+mod codes;
 pub mod config;
 pub mod http;
 pub mod outbox;
@@ -71,6 +73,8 @@ pub enum Error {
 pub(crate) struct State {
     pub(crate) config: Config,
     pub(crate) rooms: rooms::Rooms,
+    /// The join-code mailboxes.
+    pub(crate) codes: Arc<codes::Codes>,
     /// The `/config` body, encoded once.
     pub(crate) client_config_json: String,
     /// Becomes `true` when the server shuts down.
@@ -99,6 +103,13 @@ pub(crate) struct Connections {
 pub(crate) struct Admission {
     state: Arc<State>,
     ip: IpAddr,
+}
+
+impl Admission {
+    /// The address the connection is counted under (see [`State::admit`]).
+    pub(crate) fn ip(&self) -> IpAddr {
+        self.ip
+    }
 }
 
 impl Drop for Admission {
@@ -209,6 +220,7 @@ pub async fn serve(
     ));
     let state = Arc::new(State {
         rooms: rooms::Rooms::new(config.limits.max_rooms, config.limits.max_peers_per_room),
+        codes: codes::Codes::new(&config.limits),
         config,
         client_config_json,
         shutdown: stop_rx,

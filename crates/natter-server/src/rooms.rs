@@ -43,7 +43,7 @@ pub(crate) struct ConnHandle {
 impl ConnHandle {
     /// Queues `msg` without waiting; a full outbox, or a budget that cannot take the
     /// message, flags the connection as too slow.
-    fn deliver(&self, msg: Utf8Bytes) {
+    pub(crate) fn deliver(&self, msg: Utf8Bytes) {
         let Some(charge) = self.budget.charge(&self.queued, msg.len()) else {
             self.overflow.notify_one();
             return;

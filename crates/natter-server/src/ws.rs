@@ -12,7 +12,7 @@
 //! | 1002 / 1007 | WebSocket protocol error / invalid UTF-8 in a text frame |
 //! | 1009 | frame larger than `max_frame_bytes` (after `error frame_too_large`) |
 //! | 1012 | server restart (after `reconnect {after_ms}`) |
-//! | 4000 | no `join` within `handshake_timeout` |
+//! | 4000 | no `join`, `code_open` or `code_claim` within `handshake_timeout` |
 //! | 4001 | nothing received within `idle_timeout` |
 //! | 4002 | more than `flood_tolerance` frames sent after `rate_limited` |
 //! | 4003 | too many connections from this address or in total |
@@ -39,6 +39,14 @@
 //!
 //! The per-address limit counts the TCP peer's address, or the client's address from
 //! `X-Forwarded-For` when the peer is a trusted proxy ([`crate::proxy`]).
+//!
+//! Join-code messages (`code_open`, `code_claim`, `code_send`, `code_close`) go to the
+//! mailbox registry (`crate::codes`, where their rules are written down); this task only
+//! checks what needs no registry (`ttl_ms` 0 and blobs longer than
+//! [`MAX_CODE_BLOB_CHARS`] get `bad_message`), answers `code_opened` and error frames
+//! directly, and closes or gives up its mailboxes when it ends. A `code_open` or
+//! `code_claim`, refused or not, counts as the first act the handshake timeout waits for,
+//! as a `join` does, so a page that only uses a join code is not closed with 4000.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -50,11 +58,14 @@ use axum::extract::{ConnectInfo, State as AxState};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
-use natter_core::signal::{validate_room_id, ClientMessage, CloseCode, ErrorCode, ServerMessage};
+use natter_core::signal::{
+    validate_room_id, ClientMessage, CloseCode, ErrorCode, ServerMessage, MAX_CODE_BLOB_CHARS,
+};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
+use crate::codes::{CodeError, Party};
 use crate::outbox::Queued;
 use crate::rooms::{encode, ConnHandle, JoinError};
 use crate::{Admission, State};
@@ -221,6 +232,8 @@ struct Conn {
     state: Arc<State>,
     handle: Arc<ConnHandle>,
     memberships: Vec<Membership>,
+    /// This connection as a party to join-code mailboxes.
+    party: Party,
     bucket: TokenBucket,
     /// Frames dropped for rate limiting since the last accepted frame.
     violations: u32,
@@ -233,14 +246,16 @@ async fn run(socket: WebSocket, state: Arc<State>, admission: Admission) {
     let limits = &state.config.limits;
     let now = Instant::now();
     let (tx, mut outbox) = mpsc::channel(limits.outbox_capacity);
+    let handle = Arc::new(ConnHandle {
+        tx,
+        overflow: Default::default(),
+        budget: state.outbox_budget.clone(),
+        queued: Default::default(),
+    });
     let mut conn = Conn {
         socket,
-        handle: Arc::new(ConnHandle {
-            tx,
-            overflow: Default::default(),
-            budget: state.outbox_budget.clone(),
-            queued: Default::default(),
-        }),
+        party: state.codes.party(handle.clone(), admission.ip()),
+        handle,
         memberships: Vec::new(),
         bucket: TokenBucket::new(limits.frames_per_sec, limits.frame_burst, now),
         violations: 0,
@@ -522,7 +537,70 @@ impl Conn {
                 }
                 Flow::Continue
             }
+            ClientMessage::CodeOpen { ttl_ms } => self.code_open(ttl_ms).await,
+            ClientMessage::CodeClaim { mailbox, blob } => {
+                self.joined_once = true;
+                if !code_blob_fits(&blob) {
+                    return self.code_blob_too_long().await;
+                }
+                let result = self.state.codes.claim(&self.party, mailbox, &blob);
+                self.code_outcome(result).await
+            }
+            ClientMessage::CodeSend { mailbox, blob } => {
+                if !code_blob_fits(&blob) {
+                    return self.code_blob_too_long().await;
+                }
+                let result = self.state.codes.send(&self.party, mailbox, &blob);
+                self.code_outcome(result).await
+            }
+            ClientMessage::CodeClose { mailbox } => {
+                let result = self.state.codes.close(&self.party, mailbox);
+                self.code_outcome(result).await
+            }
         }
+    }
+
+    /// Handles `code_open`: answers `code_opened` with the granted lifetime, or an error.
+    async fn code_open(&mut self, ttl_ms: u64) -> Flow {
+        self.joined_once = true;
+        if ttl_ms == 0 {
+            self.send_error(ErrorCode::BadMessage, "ttl_ms must be positive", None, None)
+                .await;
+            return Flow::Continue;
+        }
+        match self
+            .state
+            .codes
+            .open(&self.party, Duration::from_millis(ttl_ms))
+        {
+            Ok(opened) => {
+                let msg = encode(&ServerMessage::CodeOpened {
+                    mailbox: opened.mailbox,
+                    expires_in_ms: u64::try_from(opened.expires_in.as_millis()).unwrap_or(u64::MAX),
+                });
+                // Sent directly; nothing can be queued for the mailbox before its owner
+                // has read its number.
+                self.send(Message::Text(msg)).await
+            }
+            Err(err) => self.code_outcome(Err(err)).await,
+        }
+    }
+
+    /// Sends the error frame for a refused code request, if it was refused.
+    async fn code_outcome(&mut self, result: Result<(), CodeError>) -> Flow {
+        if let Err(err) = result {
+            let (code, message) = err.describe();
+            self.send_error(code, message, None, None).await;
+        }
+        Flow::Continue
+    }
+
+    /// Refuses a join-code blob longer than [`MAX_CODE_BLOB_CHARS`].
+    async fn code_blob_too_long(&mut self) -> Flow {
+        tracing::debug!("code blob too long");
+        self.send_error(ErrorCode::BadMessage, "code blob too long", None, None)
+            .await;
+        Flow::Continue
     }
 
     /// Handles `join`.
@@ -585,12 +663,21 @@ impl Conn {
         }
     }
 
-    /// Leaves every room; the other members get `peer_left`.
+    /// Leaves every room (the other members get `peer_left`), closes the join-code
+    /// mailboxes this connection owns (their joiners get `code_closed gone`) and gives up
+    /// the tries it holds as a joiner (their owners get `code_waiting` or `burned`).
     fn leave_all(&mut self) {
         for m in self.memberships.drain(..) {
             self.state.rooms.leave(&m.room, &m.session);
         }
+        self.state.codes.disconnect(&self.party);
     }
+}
+
+/// Whether a join-code blob is within [`MAX_CODE_BLOB_CHARS`] characters.
+fn code_blob_fits(blob: &str) -> bool {
+    // Counting bytes first makes the usual (ASCII, short) case one comparison.
+    blob.len() <= MAX_CODE_BLOB_CHARS || blob.chars().count() <= MAX_CODE_BLOB_CHARS
 }
 
 /// The `pong` frame, constant.

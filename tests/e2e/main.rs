@@ -5,6 +5,7 @@
 
 mod access;
 mod chat;
+mod codes;
 mod comfort;
 mod consent;
 mod embed;
@@ -59,5 +60,9 @@ fn main() {
         embed::embedded_natter_chats_through_post_message,
         consent::another_site_cannot_join_or_rename_without_consent,
         lock::app_lock_seals_storage_and_asks_for_the_passphrase,
+        codes::join_codes_hand_over_the_room_unseen_by_the_server,
+        codes::join_codes_refuse_a_wrong_code_and_stay_open,
+        codes::join_codes_expire,
+        codes::join_codes_first_join_asks_for_a_name,
     ])
 }

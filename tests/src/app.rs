@@ -19,6 +19,9 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(40);
 /// How long creating or joining a room may take (password stretching included).
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long the server may take to open a join code, or to answer one typed.
+pub const CODE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// One message of the log as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -355,6 +358,140 @@ impl Browser {
             .execute("return window.__natterTampered || 0;", vec![])
             .await?;
         v.as_u64().ok_or_else(|| format!("odd tamper count {v}"))
+    }
+}
+
+/// Join codes: showing one in a room's Invite panel, entering one on the home view, and
+/// recording what the page's WebSockets carry meanwhile.
+impl Browser {
+    /// In the open room's Invite panel, chooses `lifetime` under "Code valid for" ("1
+    /// minute", "5 minutes", ...; `None` keeps the default), clicks "Show a code" and returns
+    /// the code once the server opened it, as shown ("42-123-456"). For a room that shows
+    /// no code yet.
+    pub async fn show_code(&self, lifetime: Option<&str>) -> TestResult<String> {
+        let panel = self.find_by_role("region", "Invite").await?;
+        if let Some(lifetime) = lifetime {
+            let menu = self
+                .find_by_role_within(&panel, "combobox", "Code valid for")
+                .await?;
+            menu.scroll_into_view()
+                .await
+                .ctx("scrolling to the lifetime menu")?;
+            thirtyfour::components::SelectElement::new(&menu)
+                .await
+                .ctx("reading the lifetime menu")?
+                .select_by_visible_text(lifetime)
+                .await
+                .ctx(&format!("{} choosing the lifetime {lifetime:?}", self.name))?;
+        }
+        let button = self
+            .find_by_role_within(&panel, "button", "Show a code")
+            .await?;
+        button.scroll_into_view().await.ctx("scrolling to it")?;
+        button
+            .click()
+            .await
+            .ctx(&format!("{} clicking \"Show a code\"", self.name))?;
+        let panel = &panel;
+        let shown = wait_until(
+            &format!("{}: a join code to show", self.name),
+            CODE_TIMEOUT,
+            move || async move {
+                let Some(p) = self
+                    .try_find_by_role_within(panel, "paragraph", "Join code")
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let text = p.text().await.ctx("reading the join code")?;
+                let text = text.trim();
+                Ok((!text.is_empty()).then(|| text.to_owned()))
+            },
+        )
+        .await;
+        match shown {
+            Ok(code) => Ok(code),
+            Err(e) => {
+                let status = self.code_status().await.unwrap_or_default();
+                Err(format!("{e}; the code status reads {status:?}"))
+            }
+        }
+    }
+
+    /// The code shown in the open room's Invite panel now, if any.
+    pub async fn shown_code(&self) -> TestResult<Option<String>> {
+        let panel = self.find_by_role("region", "Invite").await?;
+        let Some(p) = self
+            .try_find_by_role_within(&panel, "paragraph", "Join code")
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(p.text().await.ctx("reading the join code")?))
+    }
+
+    /// The inviter's "Code status" line.
+    pub async fn code_status(&self) -> TestResult<String> {
+        let el = self.find_by_role("status", "Code status").await?;
+        el.text().await.ctx("reading the code status")
+    }
+
+    /// Waits until the inviter's "Code status" line satisfies `accept`, and returns it.
+    pub async fn wait_for_code_status(
+        &self,
+        accept: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> TestResult<String> {
+        self.wait_for_text("status", "Code status", accept, timeout)
+            .await
+    }
+
+    /// On the home view, under "Join with a code": types `code` into "Join code" and, when
+    /// given, `name` into "Your name (optional)" (a field shown only to someone who never
+    /// chose a name), then clicks "Join with code". What follows shows in the "Join code
+    /// status" line, or as the room view.
+    pub async fn enter_code(&self, code: &str, name: Option<&str>) -> TestResult {
+        self.find_by_role("heading", "Join with a code").await?;
+        self.type_into("textbox", "Join code", code).await?;
+        if let Some(name) = name {
+            self.type_into("textbox", "Your name (optional)", name)
+                .await?;
+        }
+        self.click("button", "Join with code").await
+    }
+
+    /// Waits until the joiner's "Join code status" line satisfies `accept`, and returns it.
+    pub async fn wait_for_join_code_status(
+        &self,
+        accept: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> TestResult<String> {
+        self.wait_for_text("status", "Join code status", accept, timeout)
+            .await
+    }
+
+    /// Starts recording the frames of the WebSockets this page opens from now on
+    /// ([`crate::scripts::WEBSOCKET_RECORDER`]); a reload ends the recording.
+    pub async fn record_websocket_frames(&self) -> TestResult {
+        self.execute(crate::scripts::WEBSOCKET_RECORDER, vec![])
+            .await?;
+        Ok(())
+    }
+
+    /// The text of every frame recorded since [`Browser::record_websocket_frames`], sent and
+    /// received, in order.
+    pub async fn websocket_frames(&self) -> TestResult<Vec<String>> {
+        let frames = self
+            .execute("return window.__frames || null;", vec![])
+            .await?;
+        if frames.is_null() {
+            return Err(format!(
+                "{}: no WebSocket frames were recorded (the recorder is not installed, or the \
+                 page was reloaded)",
+                self.name
+            ));
+        }
+        serde_json::from_value(frames).ctx("decoding the recorded frames")
     }
 }
 

@@ -323,6 +323,21 @@ impl Browser {
         }
     }
 
+    /// The element with this `role` and `name` inside `scope` if there is one now (no
+    /// waiting).
+    pub async fn try_find_by_role_within(
+        &self,
+        scope: &WebElement,
+        role: &str,
+        name: &str,
+    ) -> TestResult<Option<WebElement>> {
+        let candidates = scope
+            .find_all(By::Css(candidate_selector(role)))
+            .await
+            .ctx("listing candidate elements")?;
+        first_matching(candidates, Some(role), name).await
+    }
+
     /// Waits for the password input whose accessible name is `label`.
     ///
     /// Chromium gives `<input type=password>` the computed role `textbox`, so
@@ -551,6 +566,7 @@ fn candidate_selector(role: &str) -> String {
         "article" => "article",
         "img" => "img",
         "form" => "form",
+        "paragraph" => "p",
         _ => "",
     };
     if implicit.is_empty() {

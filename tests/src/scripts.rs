@@ -9,6 +9,9 @@
 //! - [`NOTIFICATION_RECORDER`] records the desktop notifications the page shows.
 //! - [`RTC_RECORDER`] records every `RTCPeerConnection` the page creates (for `getStats()`),
 //!   and holds the opt-in *tamper* switch that makes this browser a misbehaving peer.
+//!
+//! [`WEBSOCKET_RECORDER`] is not installed in every page: a test runs it in a loaded page to
+//! record what that page's new WebSockets carry.
 
 /// Records console errors and uncaught exceptions into `window.__natterErrors` (and console
 /// warnings into `window.__natterWarnings`) from the first script of every document.
@@ -108,4 +111,34 @@ pub const NOTIFICATION_RECORDER: &str = r#"
     },
   });
 })();
+"#;
+
+/// Records the text of every WebSocket frame the page sends or receives from now on into
+/// `window.__frames`, by replacing `window.WebSocket` with a subclass; run with
+/// [`crate::browser::Browser::execute`] in a loaded page (not installed in every page), it
+/// sees the sockets the app opens afterwards, not the ones already open.
+///
+/// `instanceof WebSocket` stays true for sockets opened before, so the app's type checks
+/// on them keep working. Running it twice changes nothing.
+pub const WEBSOCKET_RECORDER: &str = r#"
+if (window.__framesRecorder !== true) {
+  window.__framesRecorder = true;
+  window.__frames = [];
+  const Orig = window.WebSocket;
+  class Recorded extends Orig {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => window.__frames.push(String(e.data)));
+    }
+    send(data) {
+      window.__frames.push(String(data));
+      return super.send(data);
+    }
+    static [Symbol.hasInstance](v) {
+      return v instanceof Orig;
+    }
+  }
+  window.WebSocket = Recorded;
+}
+return true;
 "#;

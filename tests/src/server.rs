@@ -42,6 +42,7 @@ impl TestServer {
             crate::workspace_root().join("dist"),
             ice_servers,
             Vec::new(),
+            natter_server::Limits::default(),
         )
         .await
     }
@@ -51,7 +52,27 @@ impl TestServer {
     pub async fn start_embeddable(embed_origins: Vec<String>) -> TestResult<Self> {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
         let dist = crate::workspace_root().join("dist");
-        Self::start_in(addr, dist, Vec::new(), embed_origins).await
+        Self::start_in(
+            addr,
+            dist,
+            Vec::new(),
+            embed_origins,
+            natter_server::Limits::default(),
+        )
+        .await
+    }
+
+    /// Starts a server of its own on a free loopback port that keeps every join code open
+    /// at most `max_code_ttl`, whatever lifetime the inviter asks for (so a test can watch a
+    /// code expire without waiting a minute).
+    pub async fn start_with_code_ttl(max_code_ttl: Duration) -> TestResult<Self> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let dist = crate::workspace_root().join("dist");
+        let limits = natter_server::Limits {
+            max_code_ttl,
+            ..natter_server::Limits::default()
+        };
+        Self::start_in(addr, dist, Vec::new(), Vec::new(), limits).await
     }
 
     /// Starts a server of its own on a free loopback port serving the build in `dist` (a
@@ -62,6 +83,7 @@ impl TestServer {
             dist,
             Vec::new(),
             Vec::new(),
+            natter_server::Limits::default(),
         )
         .await
     }
@@ -71,6 +93,7 @@ impl TestServer {
         dist: std::path::PathBuf,
         ice_servers: Vec<IceServer>,
         embed_origins: Vec<String>,
+        limits: natter_server::Limits,
     ) -> TestResult<Self> {
         if !dist.join("index.html").is_file() {
             return Err(format!(
@@ -83,6 +106,7 @@ impl TestServer {
             dist,
             ice_servers,
             embed_origins,
+            limits,
             ..natter_server::Config::default()
         };
         let handle = bind(&config).await?;

@@ -6,6 +6,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use natter_core::room::RoomId;
 
+use crate::components::invite::select_all;
 use crate::components::message::times;
 use crate::components::{use_sender, use_state};
 use crate::state::{Command, CODE_LIFETIMES};
@@ -39,7 +40,9 @@ pub fn CodeInvite(
                 .and_then(times)
                 .map(|(short, _)| format!("Valid until {short}, for one person."));
             Some(view! {
-                <p class="join-code" aria-label="Join code">{text}</p>
+                <label for="join-code-shown">"Join code"</label>
+                <input id="join-code-shown" class="join-code" type="text" readonly
+                    prop:value=text on:focus=select_all />
                 <p class="hint">{until}</p>
                 <button type="button" class="secondary" on:click=cancel>"Cancel code"</button>
             })

@@ -37,6 +37,16 @@ async fn copy_to_clipboard(text: String) -> Result<(), String> {
         .map_err(|e| describe_js_error(&e))
 }
 
+/// Selects a read-only field's text when it gets focus, ready to copy.
+pub fn select_all(ev: leptos::ev::FocusEvent) {
+    if let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.select();
+    }
+}
+
 /// The Invite panel of `room`: its link, and a join code.
 #[component]
 pub fn Invite(
@@ -64,14 +74,6 @@ pub fn Invite(
             };
             copy_result.set(words);
         });
-    };
-    let select_all = move |ev: leptos::ev::FocusEvent| {
-        if let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        {
-            input.select();
-        }
     };
     let qr = move || {
         match svg.get() {

@@ -397,13 +397,13 @@ impl Browser {
             &format!("{}: a join code to show", self.name),
             CODE_TIMEOUT,
             move || async move {
-                let Some(p) = self
-                    .try_find_by_role_within(panel, "paragraph", "Join code")
+                let Some(field) = self
+                    .try_find_by_role_within(panel, "textbox", "Join code")
                     .await?
                 else {
                     return Ok(None);
                 };
-                let text = p.text().await.ctx("reading the join code")?;
+                let text = self.value_of(&field).await?;
                 let text = text.trim();
                 Ok((!text.is_empty()).then(|| text.to_owned()))
             },
@@ -421,13 +421,13 @@ impl Browser {
     /// The code shown in the open room's Invite panel now, if any.
     pub async fn shown_code(&self) -> TestResult<Option<String>> {
         let panel = self.find_by_role("region", "Invite").await?;
-        let Some(p) = self
-            .try_find_by_role_within(&panel, "paragraph", "Join code")
+        let Some(field) = self
+            .try_find_by_role_within(&panel, "textbox", "Join code")
             .await?
         else {
             return Ok(None);
         };
-        Ok(Some(p.text().await.ctx("reading the join code")?))
+        Ok(Some(self.value_of(&field).await?))
     }
 
     /// The inviter's "Code status" line.

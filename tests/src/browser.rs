@@ -566,7 +566,6 @@ fn candidate_selector(role: &str) -> String {
         "article" => "article",
         "img" => "img",
         "form" => "form",
-        "paragraph" => "p",
         _ => "",
     };
     if implicit.is_empty() {

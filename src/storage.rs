@@ -841,19 +841,52 @@ mod browser {
                 .get_all(Some(range), Some(limit))
                 .await
                 .map_err(failed)?;
-            values
+            values.iter().map(|value| self.read_entry(value)).collect()
+        }
+
+        /// Loads the latest `limit` entries of `room` in display order (the newest page,
+        /// what a room shows first).
+        pub async fn load_latest_entries(
+            &self,
+            room: &RoomId,
+            limit: u32,
+        ) -> Result<Vec<Record>, StorageError> {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let tx = self
+                .db
+                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(ENTRIES).map_err(failed)?;
+            let index = store.index(BY_DISPLAY).map_err(failed)?;
+            let pairs = index
+                .scan(
+                    Some(room_entries(room)?),
+                    Some(limit),
+                    None,
+                    Some(rexie::Direction::Prev),
+                )
+                .await
+                .map_err(failed)?;
+            let mut records = pairs
                 .iter()
-                .map(|value| {
-                    let place = || match get_bytes(value, "id") {
-                        Ok(id) => format!("entries/{}", hex(&id)),
-                        Err(_) => "entries/?".into(),
-                    };
-                    let raw = self
-                        .read_content(place, value)?
-                        .ok_or_else(|| corrupt("an entry holds no bytes"))?;
-                    codec::entry(&raw)
-                })
-                .collect()
+                .map(|(_, value)| self.read_entry(value))
+                .collect::<Result<Vec<_>, _>>()?;
+            records.reverse();
+            Ok(records)
+        }
+
+        /// One stored entry's record.
+        fn read_entry(&self, value: &JsValue) -> Result<Record, StorageError> {
+            let place = || match get_bytes(value, "id") {
+                Ok(id) => format!("entries/{}", hex(&id)),
+                Err(_) => "entries/?".into(),
+            };
+            let raw = self
+                .read_content(place, value)?
+                .ok_or_else(|| corrupt("an entry holds no bytes"))?;
+            codec::entry(&raw)
         }
 
         /// How many entries of `room` are stored.
@@ -1818,6 +1851,38 @@ mod browser_tests {
             .load_entries(&room, None, 0)
             .await
             .ctx("load an empty page")?
+            .is_empty());
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_latest_page_is_the_newest_entries_of_that_room_in_order() -> Result<(), String> {
+        let db = fresh("natter-test-latest").await?;
+        let (room, next_door) = (RoomId([6; 32]), RoomId([7; 32]));
+        let lamports: Vec<u64> = (1..=10).collect();
+        let mut all = chain(room, 1, &lamports)?;
+        all.extend(chain(room, 2, &lamports[..7])?);
+        db.put_entries(&room, &all).await.ctx("store the entries")?;
+        // A room whose keys sort right after: its entries must not be taken for ours.
+        let other = chain(next_door, 3, &lamports)?;
+        db.put_entries(&next_door, &other)
+            .await
+            .ctx("store the other room's entries")?;
+        all.sort_by_key(|r| r.entry.display_key());
+        let latest = db
+            .load_latest_entries(&room, 5)
+            .await
+            .ctx("load the latest page")?;
+        assert_eq!(display_keys(&latest), display_keys(&all[all.len() - 5..]));
+        let everything = db
+            .load_latest_entries(&room, 100)
+            .await
+            .ctx("load more than there is")?;
+        assert_eq!(display_keys(&everything), display_keys(&all));
+        assert!(db
+            .load_latest_entries(&RoomId([8; 32]), 5)
+            .await
+            .ctx("load an empty room")?
             .is_empty());
         Ok(())
     }

@@ -58,7 +58,6 @@ pub fn room_state(
     let r = node.room(&id)?;
     let me = node.me();
     let view = built.view();
-    let first = view.messages.len().saturating_sub(shown);
     let name_of = |k: &PublicKey| node.name_of(Some(&id), k);
     // Delivery: how many connected peers hold each of our seqs.
     let holders: Vec<u64> = node
@@ -66,51 +65,12 @@ pub fn room_state(
         .filter(|(_, c)| c.verified_key().is_some())
         .map(|(k, _)| r.sync().peer_holds(PeerId(k.0), &me))
         .collect();
-    let messages = view.messages[first..]
-        .iter()
-        .map(|m| {
-            let mine = m.author == me;
-            let delivered = holders.iter().filter(|h| **h >= m.seq).count();
-            let delivery = match (mine, delivered, r.ephemeral()) {
-                (false, _, _) => Delivery::None,
-                (true, 0, false) => Delivery::Saved,
-                (true, 0, true) => Delivery::InMemory,
-                (true, n, _) => Delivery::Delivered(n),
-            };
-            let reply_to = m.reply_to.map(|t| {
-                let excerpt = built
-                    .position(&t)
-                    .and_then(|i| view.messages.get(i))
-                    .map(|o| {
-                        let text: String = o.text.chars().take(EXCERPT_CHARS).collect();
-                        format!("{}: {}", name_of(&o.author), text)
-                    })
-                    .unwrap_or_else(|| "an earlier message".into());
-                (t, excerpt)
-            });
-            MessageView {
-                id: m.id,
-                author: name_of(&m.author),
-                mine,
-                text: if m.deleted {
-                    String::new()
-                } else {
-                    m.text.clone()
-                },
-                wall_ms: m.wall_ms,
-                edited: m.edited,
-                deleted: m.deleted,
-                reply_to,
-                reactions: m
-                    .reactions
-                    .iter()
-                    .filter(|(_, who)| !who.is_empty())
-                    .map(|(e, who)| (e.clone(), who.len(), who.contains(&me)))
-                    .collect(),
-                delivery,
-            }
-        })
-        .collect();
+    let delivery = |seq: u64| match (holders.iter().filter(|h| **h >= seq).count(), r.ephemeral()) {
+        (0, false) => Delivery::Saved,
+        (0, true) => Delivery::InMemory,
+        (n, _) => Delivery::Delivered(n),
+    };
+    let messages = message_views(built, shown, &me, &name_of, delivery);
     // Peers: connected ones first, then (a bounded number) known from the history.
     let mut keys: Vec<(PublicKey, PeerPresence)> = Vec::new();
     let mut connecting = 0usize;
@@ -186,6 +146,99 @@ pub fn room_state(
         more_peers,
         total_messages: view.messages.len(),
     })
+}
+
+/// The latest `shown` messages of `built` as shown: `name_of` names authors, `delivery`
+/// says what became of our entry with a given seq.
+fn message_views(
+    built: &ViewBuilder,
+    shown: usize,
+    me: &PublicKey,
+    name_of: &dyn Fn(&PublicKey) -> String,
+    delivery: impl Fn(u64) -> Delivery,
+) -> Vec<MessageView> {
+    let view = built.view();
+    let first = view.messages.len().saturating_sub(shown);
+    view.messages[first..]
+        .iter()
+        .map(|m| {
+            let mine = m.author == *me;
+            let delivery = if mine {
+                delivery(m.seq)
+            } else {
+                Delivery::None
+            };
+            let reply_to = m.reply_to.map(|t| {
+                let excerpt = built
+                    .position(&t)
+                    .and_then(|i| view.messages.get(i))
+                    .map(|o| {
+                        let text: String = o.text.chars().take(EXCERPT_CHARS).collect();
+                        format!("{}: {}", name_of(&o.author), text)
+                    })
+                    .unwrap_or_else(|| "an earlier message".into());
+                (t, excerpt)
+            });
+            MessageView {
+                id: m.id,
+                author: name_of(&m.author),
+                mine,
+                text: if m.deleted {
+                    String::new()
+                } else {
+                    m.text.clone()
+                },
+                wall_ms: m.wall_ms,
+                edited: m.edited,
+                deleted: m.deleted,
+                reply_to,
+                reactions: m
+                    .reactions
+                    .iter()
+                    .filter(|(_, who)| !who.is_empty())
+                    .map(|(e, who)| (e.clone(), who.len(), who.contains(me)))
+                    .collect(),
+                delivery,
+            }
+        })
+        .collect()
+}
+
+/// A stored room before its history has loaded: its newest `records` (a page from
+/// storage, ours to trust), shown at once while the rest loads. Names are the ones that
+/// page holds; peers and delivery come with the whole room.
+pub fn preview_state(
+    room: &natter_core::room::Room,
+    records: &[natter_core::log::Record],
+    me: &PublicKey,
+    my_name: &str,
+    left: bool,
+    base_url: &str,
+) -> RoomState {
+    let built = ViewBuilder::of(records);
+    let names = &built.view().names;
+    let name_of = |k: &PublicKey| {
+        if k == me {
+            my_name.to_owned()
+        } else {
+            names.get(k).cloned().unwrap_or_else(|| k.short())
+        }
+    };
+    let messages = message_views(&built, records.len(), me, &name_of, |_| Delivery::Saved);
+    RoomState {
+        id: room.id(),
+        name: room_name(room),
+        invite_link: room.invite_link(base_url),
+        ephemeral: false,
+        password: room.has_password(),
+        total_messages: messages.len(),
+        messages,
+        peers: Vec::new(),
+        missing: 0,
+        left,
+        password_hint: false,
+        more_peers: 0,
+    }
 }
 
 #[cfg(test)]
@@ -326,6 +379,80 @@ mod tests {
             (list.len(), list[0].unread, list[0].ephemeral),
             (1, 4, true)
         );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod preview_tests {
+    use super::*;
+    use crate::test_support::Ctx;
+    use natter_core::identity::Identity;
+    use natter_core::log::{Body, Draft, Entry, EntryId, Record};
+    use natter_core::room::{Room, RoomSecret};
+
+    /// The chain of `texts` by the identity made from `seed`, a profile `name` first.
+    fn chain(room: &Room, seed: u8, name: &str, texts: &[&str]) -> Result<Vec<Record>, String> {
+        let who = Identity::from_secret_bytes(&[seed; 32]);
+        let bodies = std::iter::once(Body::Profile {
+            display_name: name.into(),
+        })
+        .chain(texts.iter().map(|t| Body::Text {
+            text: (*t).into(),
+            reply_to: None,
+        }));
+        let mut prev = EntryId::ZERO;
+        let mut out = Vec::new();
+        for (i, body) in bodies.enumerate() {
+            let seq = i as u64 + 1;
+            let draft = Draft {
+                room_id: room.id(),
+                seq,
+                prev_hash: prev,
+                lamport: seq * 2 + u64::from(seed),
+                wall_ms: 1_000 * seq,
+                body,
+            };
+            let record = Record::from_entry(Entry::sign(&who, draft).ctx("sign")?);
+            prev = record.id;
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_stored_rooms_newest_page_shows_at_once_with_the_names_it_holds() -> Result<(), String> {
+        let room =
+            Room::from_parts(RoomSecret::from_bytes([4; 32]), Some("Tea"), None).ctx("room")?;
+        let me = Identity::from_secret_bytes(&[1; 32]).public();
+        let mut records = chain(&room, 1, "Me", &["mine"])?;
+        records.extend(chain(&room, 2, "Ann", &["hello", "again"])?);
+        // A page that starts after Bob's profile: he is shown by his short key. Display
+        // order is by Lamport time: 5, 6, 7 (Bob), 8.
+        let bob = chain(&room, 3, "Bob", &["late"])?;
+        records.push(bob[1].clone());
+        let state = preview_state(&room, &records, &me, "Myself", false, "https://n.test/");
+        assert_eq!(state.id, room.id());
+        assert_eq!(state.name, "Tea");
+        let shown: Vec<(String, String, bool)> = state
+            .messages
+            .iter()
+            .map(|m| (m.author.clone(), m.text.clone(), m.mine))
+            .collect();
+        let bob_key = Identity::from_secret_bytes(&[3; 32]).public();
+        assert_eq!(
+            shown,
+            vec![
+                ("Myself".to_owned(), "mine".to_owned(), true),
+                ("Ann".to_owned(), "hello".to_owned(), false),
+                (bob_key.short(), "late".to_owned(), false),
+                ("Ann".to_owned(), "again".to_owned(), false),
+            ]
+        );
+        assert_eq!(state.messages[0].delivery, Delivery::Saved);
+        assert_eq!(state.total_messages, 4);
+        assert!(state.peers.is_empty());
+        assert!(state.invite_link.starts_with("https://n.test/#/join/"));
         Ok(())
     }
 }

@@ -133,6 +133,7 @@ pub(super) async fn boot(
     }
     rt.show_name(rt.node.name().to_owned());
     rt.ui.my_key.set(rt.node.me().to_text());
+    rt.preview_route_room().await;
     match crate::server::fetch_config().await {
         Ok(cfg) => {
             rt.ui.server.set(ServerState::Reachable {
@@ -223,14 +224,56 @@ impl Runtime {
     }
 }
 
-/// A stored room with its history, evidence and verified peers.
-async fn load_room(storage: &Storage, rec: RoomRecord) -> Result<RoomSetup, String> {
-    let room = Room::from_parts(
+impl Runtime {
+    /// Shows the room the address names from its newest page on this device, before any
+    /// room's whole history has loaded and been checked, which takes seconds for a long
+    /// one. The room is interactive at once; what is posted meanwhile waits in the command
+    /// queue for the node, and the loaded room replaces the preview when the route's
+    /// `Command::Open` arrives after boot.
+    async fn preview_route_room(&mut self) {
+        let (Some(storage), crate::route::Route::Room(id)) =
+            (self.storage.clone(), crate::route::current())
+        else {
+            return;
+        };
+        let Ok(records) = storage.load_rooms().await else {
+            return;
+        };
+        let Some(rec) = records.into_iter().find(|r| r.id == id) else {
+            return;
+        };
+        let left = rec.left;
+        let Ok(room) = stored_room(&rec) else { return };
+        let page = crate::components::message_list::PAGE as u32;
+        let Ok(latest) = storage.load_latest_entries(&id, page).await else {
+            return;
+        };
+        let me = self.node.me();
+        let state = crate::view::preview_state(
+            &room,
+            &latest,
+            &me,
+            self.node.name(),
+            left,
+            &super::base_url(),
+        );
+        self.ui.room.set(Some(state));
+    }
+}
+
+/// The room a stored record names, rebuilt without running Argon2id.
+fn stored_room(rec: &RoomRecord) -> Result<Room, String> {
+    Room::from_parts(
         RoomSecret::from_bytes(rec.secret),
         rec.name.as_deref(),
         rec.password_key.map(PasswordKey::from_bytes),
     )
-    .map_err(|e| format!("A stored room could not be opened: {e}"))?;
+    .map_err(|e| format!("A stored room could not be opened: {e}"))
+}
+
+/// A stored room with its history, evidence and verified peers.
+async fn load_room(storage: &Storage, rec: RoomRecord) -> Result<RoomSetup, String> {
+    let room = stored_room(&rec)?;
     let mut history = Vec::new();
     let mut cursor = None;
     loop {

@@ -10,6 +10,7 @@
 //! | module | concern |
 //! | --- | --- |
 //! | [`identity`] | Ed25519 identities and safety numbers |
+//! | [`blob`] | attachments' chunks and the Merkle root that verifies each on arrival |
 //! | [`room`] | room secrets, room ids, invite links, passwords, derived keys |
 //! | [`seal`] | AEAD sealing of signaling blobs |
 //! | [`signal`] | the JSON messages between clients and the signaling server |
@@ -25,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+pub mod blob;
 pub mod hello;
 pub mod hex;
 pub mod identity;

@@ -11,6 +11,7 @@
 //! | --- | --- |
 //! | [`identity`] | Ed25519 identities and safety numbers |
 //! | [`blob`] | attachments' chunks and the Merkle root that verifies each on arrival |
+//! | [`fetch`] | pulling one attachment's chunks from every peer that has them |
 //! | [`room`] | room secrets, room ids, invite links, passwords, derived keys |
 //! | [`seal`] | AEAD sealing of signaling blobs |
 //! | [`signal`] | the JSON messages between clients and the signaling server |
@@ -27,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod blob;
+pub mod fetch;
 pub mod hello;
 pub mod hex;
 pub mod identity;

@@ -30,7 +30,8 @@
 //! # Why 64 KiB
 //!
 //! A chunk and its proof travel in one DataChannel message, well under Chromium's 256 KiB
-//! limit; a gigabyte is 16,384 chunks, a proof 14 hashes (448 bytes), and the sender keeps
+//! limit (on a channel of their own: the log's frames stay within 64 KiB, and text must
+//! not wait behind a file); a gigabyte is 16,384 chunks, a proof 14 hashes (448 bytes), and the sender keeps
 //! 32 bytes of leaf hash per chunk ([`Outboard`]) to answer any request without hashing the
 //! file again.
 //!

@@ -12,6 +12,7 @@
 //! | [`identity`] | Ed25519 identities and safety numbers |
 //! | [`blob`] | attachments' chunks and the Merkle root that verifies each on arrival |
 //! | [`fetch`] | pulling one attachment's chunks from every peer that has them |
+//! | [`blobwire`] | frames of the attachments channel |
 //! | [`room`] | room secrets, room ids, invite links, passwords, derived keys |
 //! | [`seal`] | AEAD sealing of signaling blobs |
 //! | [`signal`] | the JSON messages between clients and the signaling server |
@@ -28,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod blob;
+pub mod blobwire;
 pub mod fetch;
 pub mod hello;
 pub mod hex;

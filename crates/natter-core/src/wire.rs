@@ -68,6 +68,9 @@ pub enum WireError {
     /// A flag or enum byte is out of range.
     #[error("invalid value {0} for a flag or state byte")]
     BadValue(u8),
+    /// A number is outside what its field allows (a file's length, a range of chunks).
+    #[error("{0} is out of range")]
+    OutOfRange(&'static str),
     /// The frame is structurally malformed.
     #[error("malformed frame: {0}")]
     Malformed(#[from] LogError),

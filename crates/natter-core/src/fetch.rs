@@ -294,15 +294,26 @@ impl Fetch {
                 p.asked.remove(&index);
                 p.slow.insert(index);
             }
-            // When every holder has been slow, they may all try again.
-            let holders = self.peers.values().filter(|p| p.holds(index));
-            if holders.clone().all(|p| p.slow.contains(&index)) {
+        }
+        self.schedule(now_ms);
+    }
+
+    /// Chunks every peer still holding them was slow to send may be asked of them all
+    /// again (checked as peers time out, leave or are dropped).
+    fn release_slow(&mut self) {
+        let slow: BTreeSet<u64> = self
+            .peers
+            .values()
+            .flat_map(|p| p.slow.iter().copied())
+            .collect();
+        for index in slow {
+            let mut holders = self.peers.values().filter(|p| p.holds(index));
+            if holders.all(|p| p.slow.contains(&index)) {
                 for p in self.peers.values_mut() {
                     p.slow.remove(&index);
                 }
             }
         }
-        self.schedule(now_ms);
     }
 
     fn forget(&mut self, peer: PeerId) {
@@ -326,6 +337,7 @@ impl Fetch {
         if self.is_done() {
             return;
         }
+        self.release_slow();
         let deadline = now_ms.saturating_add(self.config.request_timeout_ms);
         loop {
             let mut asked_any = false;

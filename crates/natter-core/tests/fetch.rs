@@ -325,3 +325,46 @@ fn bad_starts_and_maps_are_refused() {
         "the second peer is past the limit"
     );
 }
+
+#[test]
+fn a_slow_peer_is_asked_again_once_the_only_other_holder_is_dropped() {
+    let bytes = file(1);
+    let ob = Outboard::of(&bytes).expect("an outboard");
+    let mut fetch =
+        Fetch::new(ob.root(), bytes.len() as u64, [], FetchConfig::default()).expect("a fetch");
+    fetch.peer_has(0, PeerId(1), Availability::All);
+    fetch.peer_has(0, PeerId(2), Availability::All);
+    assert_eq!(
+        fetch.poll_output(),
+        Some(FetchOutput::Request {
+            peer: PeerId(1),
+            index: 0
+        })
+    );
+    // Peer 1 is slow: the chunk is asked of peer 2, which sends garbage.
+    fetch.tick(20_000);
+    assert_eq!(
+        fetch.poll_output(),
+        Some(FetchOutput::Request {
+            peer: PeerId(2),
+            index: 0
+        })
+    );
+    let proof = ob.proof(0).expect("a proof");
+    fetch.received(20_001, PeerId(2), 0, vec![0; bytes.len()], &proof);
+    assert!(matches!(
+        fetch.poll_output(),
+        Some(FetchOutput::Blame {
+            peer: PeerId(2),
+            ..
+        })
+    ));
+    // Peer 1 is the only holder left: it is asked again rather than never.
+    assert_eq!(
+        fetch.poll_output(),
+        Some(FetchOutput::Request {
+            peer: PeerId(1),
+            index: 0
+        })
+    );
+}

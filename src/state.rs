@@ -630,27 +630,27 @@ impl Commands {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::Ctx;
     use natter_core::joincode::{Gift, Session};
     use natter_core::room::{Room, RoomSecret};
     use natter_core::signal::{CodeEnd, ServerMessage};
     use rand_core::OsRng;
 
-    fn inviter() -> Session {
-        let room =
-            Room::from_parts(RoomSecret::from_bytes([1; 32]), None, None).expect("a valid room");
-        Session::invite(
+    fn inviter() -> Result<Session, String> {
+        let room = Room::from_parts(RoomSecret::from_bytes([1; 32]), None, None).ctx("a room")?;
+        Ok(Session::invite(
             Gift {
                 invite: room.invite(),
                 password_key: None,
             },
             60_000,
-        )
+        ))
     }
 
     #[test]
-    fn an_inviters_code_shows_with_its_deadline_and_what_happens_to_it() {
+    fn an_inviters_code_shows_with_its_deadline_and_what_happens_to_it() -> Result<(), String> {
         let room = RoomId([3; 32]);
-        let mut s = inviter();
+        let mut s = inviter()?;
         let opening = CodeInviteView::of(room, &s, 1_000);
         assert_eq!(opening.code, None);
         assert!(opening.open);
@@ -689,11 +689,12 @@ mod tests {
         let expired = CodeInviteView::of(room, &s, 1_000);
         assert_eq!(expired.status, "The code expired.");
         assert!(!expired.open);
+        Ok(())
     }
 
     #[test]
-    fn a_joiners_view_is_busy_until_the_exchange_ends() {
-        let code = natter_core::joincode::Code::parse("42-000-000").expect("a code");
+    fn a_joiners_view_is_busy_until_the_exchange_ends() -> Result<(), String> {
+        let code = natter_core::joincode::Code::parse("42-000-000").ctx("a code")?;
         let mut s = Session::join(code, "", &mut OsRng);
         assert_eq!(
             CodeJoinView::of(&s),
@@ -714,6 +715,7 @@ mod tests {
         let view = CodeJoinView::of(&s);
         assert!(!view.busy);
         assert!(view.status.contains("not open any more"), "{}", view.status);
+        Ok(())
     }
 
     #[test]

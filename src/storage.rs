@@ -831,12 +831,7 @@ mod browser {
                 ),
             }
             .map_err(bad_range)?;
-            let tx = self
-                .db
-                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
-                .map_err(failed)?;
-            let store = tx.store(ENTRIES).map_err(failed)?;
-            let index = store.index(BY_DISPLAY).map_err(failed)?;
+            let (_tx, index) = self.display_index()?;
             let values = index
                 .get_all(Some(range), Some(limit))
                 .await
@@ -854,12 +849,7 @@ mod browser {
             if limit == 0 {
                 return Ok(Vec::new());
             }
-            let tx = self
-                .db
-                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
-                .map_err(failed)?;
-            let store = tx.store(ENTRIES).map_err(failed)?;
-            let index = store.index(BY_DISPLAY).map_err(failed)?;
+            let (_tx, index) = self.display_index()?;
             let pairs = index
                 .scan(
                     Some(room_entries(room)?),
@@ -877,6 +867,18 @@ mod browser {
             Ok(records)
         }
 
+        /// The entries' display index, in a read-only transaction of its own (kept alive
+        /// beside it while its requests run).
+        fn display_index(&self) -> Result<(rexie::Transaction, rexie::StoreIndex), StorageError> {
+            let tx = self
+                .db
+                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(ENTRIES).map_err(failed)?;
+            let index = store.index(BY_DISPLAY).map_err(failed)?;
+            Ok((tx, index))
+        }
+
         /// One stored entry's record.
         fn read_entry(&self, value: &JsValue) -> Result<Record, StorageError> {
             let place = || match get_bytes(value, "id") {
@@ -891,12 +893,7 @@ mod browser {
 
         /// How many entries of `room` are stored.
         pub async fn count_entries(&self, room: &RoomId) -> Result<u32, StorageError> {
-            let tx = self
-                .db
-                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
-                .map_err(failed)?;
-            let store = tx.store(ENTRIES).map_err(failed)?;
-            let index = store.index(BY_DISPLAY).map_err(failed)?;
+            let (_tx, index) = self.display_index()?;
             index.count(Some(room_entries(room)?)).await.map_err(failed)
         }
 

@@ -48,14 +48,7 @@ pub async fn join_codes_hand_over_the_room_unseen_by_the_server(ctx: Ctx) -> Tes
     alice
         .assert_accessible("a room showing a join code")
         .await?;
-    bob.enter_code(&code.replace('-', " "), Some("Bob")).await?;
-    let joined = bob.wait_for_room_view().await?;
-    if joined != room.id {
-        return Err(format!(
-            "the code {code} opened room {joined}, Alice showed it in {}",
-            room.id
-        ));
-    }
+    joins_with(&bob, &code.replace('-', " "), Some("Bob"), &room.id).await?;
     alice
         .wait_for_code_status(|t| t == "Bob joined with the code.", CODE_TIMEOUT)
         .await?;
@@ -133,14 +126,7 @@ pub async fn join_codes_refuse_a_wrong_code_and_stay_open(ctx: Ctx) -> TestResul
         ));
     }
 
-    bob.enter_code(&code, None).await?;
-    let joined = bob.wait_for_room_view().await?;
-    if joined != room.id {
-        return Err(format!(
-            "the code {code} opened room {joined}, Alice showed it in {}",
-            room.id
-        ));
-    }
+    joins_with(&bob, &code, None, &room.id).await?;
     alice
         .wait_for_code_status(|t| t == "Someone joined with the code.", CODE_TIMEOUT)
         .await?;
@@ -230,6 +216,18 @@ pub async fn join_codes_first_join_asks_for_a_name(ctx: Ctx) -> TestResult {
 }
 
 /// Fails unless `b` shows no "Your name (optional)" field (after the app settled).
+/// `b` enters `code` (giving `name`, if asked) and lands in the room `room`.
+async fn joins_with(b: &Browser, code: &str, name: Option<&str>, room: &str) -> TestResult {
+    b.enter_code(code, name).await?;
+    let joined = b.wait_for_room_view().await?;
+    if joined != room {
+        return Err(format!(
+            "the code {code} opened room {joined}, it was shown in {room}"
+        ));
+    }
+    Ok(())
+}
+
 async fn not_asked_for_a_name(b: &Browser) -> TestResult {
     wait_until(
         &format!("{}: no {FIRST_NAME:?} field", b.name),

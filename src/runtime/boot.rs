@@ -133,7 +133,8 @@ pub(super) async fn boot(
     }
     rt.show_name(rt.node.name().to_owned());
     rt.ui.my_key.set(rt.node.me().to_text());
-    rt.preview_route_room().await;
+    let records = rt.room_records().await;
+    rt.preview_route_room(&records).await;
     match crate::server::fetch_config().await {
         Ok(cfg) => {
             rt.ui.server.set(ServerState::Reachable {
@@ -151,7 +152,7 @@ pub(super) async fn boot(
         }
         Err(e) => rt.notify(e.to_string()),
     }
-    rt.load_rooms().await;
+    rt.load_rooms(records).await;
     rt.ui.ready.set(true);
     rt.refresh_rooms();
     (rt, deferred)
@@ -207,13 +208,20 @@ async fn unlock(
 }
 
 impl Runtime {
-    async fn load_rooms(&mut self) {
+    /// The stored rooms' records (none without storage; a failure is told).
+    async fn room_records(&mut self) -> Vec<RoomRecord> {
+        let Some(storage) = self.storage.clone() else {
+            return Vec::new();
+        };
+        storage.load_rooms().await.unwrap_or_else(|e| {
+            self.notify(e.to_string());
+            Vec::new()
+        })
+    }
+
+    async fn load_rooms(&mut self, records: Vec<RoomRecord>) {
         let Some(storage) = self.storage.clone() else {
             return;
-        };
-        let records = match storage.load_rooms().await {
-            Ok(r) => r,
-            Err(e) => return self.notify(e.to_string()),
         };
         for rec in records {
             match load_room(&storage, rec).await {
@@ -230,20 +238,17 @@ impl Runtime {
     /// one. The room is interactive at once; what is posted meanwhile waits in the command
     /// queue for the node, and the loaded room replaces the preview when the route's
     /// `Command::Open` arrives after boot.
-    async fn preview_route_room(&mut self) {
+    async fn preview_route_room(&mut self, records: &[RoomRecord]) {
         let (Some(storage), crate::route::Route::Room(id)) =
             (self.storage.clone(), crate::route::current())
         else {
             return;
         };
-        let Ok(records) = storage.load_rooms().await else {
-            return;
-        };
-        let Some(rec) = records.into_iter().find(|r| r.id == id) else {
+        let Some(rec) = records.iter().find(|r| r.id == id) else {
             return;
         };
         let left = rec.left;
-        let Ok(room) = stored_room(&rec) else { return };
+        let Ok(room) = stored_room(rec) else { return };
         let page = crate::components::message_list::PAGE as u32;
         let Ok(latest) = storage.load_latest_entries(&id, page).await else {
             return;

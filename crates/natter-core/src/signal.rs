@@ -868,6 +868,21 @@ pub struct ClientConfig {
     /// `postMessage` (the same list the server sends as CSP `frame-ancestors`).
     #[serde(rename = "embedOrigins", default)]
     pub embed_origins: Vec<String>,
+    /// A keeper the operator runs beside the server, offered to members who want a room
+    /// kept (`"keeper":{"key":"…","name":"…"}`); absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeper: Option<KeeperInfo>,
+}
+
+/// A keeper offered by the server: its key (as [`crate::identity::PublicKey::to_text`]
+/// writes it) and the name it goes by. Members still check the key: the server could name
+/// its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeeperInfo {
+    /// The keeper's Ed25519 key, base64url.
+    pub key: String,
+    /// Its display name.
+    pub name: String,
 }
 
 #[cfg(test)]
@@ -1231,11 +1246,15 @@ mod tests {
                 credential: Some("c".into()),
             }],
             embed_origins: vec!["https://blog.example.org".into()],
+            keeper: Some(KeeperInfo {
+                key: "k".into(),
+                name: "Keeper".into(),
+            }),
         };
         let text = serde_json::to_string(&cfg).unwrap_or_default();
         assert_eq!(
             text,
-            r#"{"iceServers":[{"urls":"turn:turn.example.invalid:3478","username":"u","credential":"c"}],"embedOrigins":["https://blog.example.org"]}"#
+            r#"{"iceServers":[{"urls":"turn:turn.example.invalid:3478","username":"u","credential":"c"}],"embedOrigins":["https://blog.example.org"],"keeper":{"key":"k","name":"Keeper"}}"#
         );
         assert_eq!(
             serde_json::to_string(&ClientConfig::default()).ok(),

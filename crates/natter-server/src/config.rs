@@ -29,6 +29,8 @@ pub struct Config {
     /// app's check of `postMessage` commands (it reaches the app through `/config`). Default:
     /// none, so only the server's own pages may frame the app.
     pub embed_origins: Vec<String>,
+    /// A keeper run beside this server, offered to members in `/config`. Default: none.
+    pub keeper: Option<natter_core::signal::KeeperInfo>,
     /// Extra page origins (e.g. `https://chat.example.org`) whose scripts may open `/ws`,
     /// besides the server's own origin; `*` allows any. Requests without an `Origin` header
     /// (not from a browser) are always allowed. Default: none, so only pages served by this
@@ -50,6 +52,7 @@ impl Default for Config {
             dist: PathBuf::from("dist"),
             ice_servers: Vec::new(),
             embed_origins: Vec::new(),
+            keeper: None,
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
@@ -184,6 +187,13 @@ pub struct Args {
         env = "NATTER_EMBED_ORIGINS"
     )]
     pub embed_origins: Vec<String>,
+    /// The key of a keeper run beside this server (`natter-keeper --print-key`), offered to
+    /// members who want a room kept.
+    #[arg(long, env = "NATTER_KEEPER_KEY")]
+    pub keeper_key: Option<String>,
+    /// The name that keeper goes by.
+    #[arg(long, default_value = "Keeper", env = "NATTER_KEEPER_NAME")]
+    pub keeper_name: String,
     /// Other page origins allowed to open /ws, comma-separated (e.g. `https://chat.example.org`), or `*`.
     #[arg(long, value_delimiter = ',', env = "NATTER_ALLOWED_ORIGINS")]
     pub allowed_origins: Vec<String>,
@@ -314,8 +324,22 @@ impl Args {
                     .map_err(|e| Error::InvalidConfig(format!("--trusted-proxy: {e}")))
             })
             .collect::<Result<_, _>>()?;
+        let keeper = match self.keeper_key.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(key) => {
+                natter_core::identity::PublicKey::from_text(key)
+                    .map_err(|e| Error::InvalidConfig(format!("--keeper-key: {e}")))?;
+                natter_core::hello::validate_display_name(self.keeper_name.trim())
+                    .map_err(|e| Error::InvalidConfig(format!("--keeper-name: {e}")))?;
+                Some(natter_core::signal::KeeperInfo {
+                    key: key.to_owned(),
+                    name: self.keeper_name.trim().to_owned(),
+                })
+            }
+        };
         let config = Config {
             addr: SocketAddr::new(self.bind, self.port),
+            keeper,
             dist: self.dist,
             ice_servers,
             embed_origins: self
@@ -463,6 +487,33 @@ mod tests {
             Some("'self'".into())
         );
         assert_eq!(config.map(|c| c.embed_origins.len()), Some(0));
+    }
+
+    #[test]
+    fn a_keeper_is_offered_only_with_a_valid_key_and_name() {
+        let key = natter_core::identity::Identity::from_secret_bytes(&[7; 32])
+            .public()
+            .to_text();
+        let config = Args::parse_from(["natter-server", "--keeper-key", &key]).into_config();
+        assert_eq!(
+            config.ok().and_then(|c| c.keeper),
+            Some(natter_core::signal::KeeperInfo {
+                key: key.clone(),
+                name: "Keeper".into()
+            })
+        );
+        let none = Args::parse_from(["natter-server"]).into_config();
+        assert_eq!(none.ok().map(|c| c.keeper), Some(None));
+        for bad in [
+            vec!["--keeper-key", "not a key"],
+            vec!["--keeper-key", &key, "--keeper-name", "   "],
+        ] {
+            let args = Args::parse_from(std::iter::once("natter-server").chain(bad.clone()));
+            assert!(
+                matches!(args.into_config(), Err(Error::InvalidConfig(_))),
+                "{bad:?} was accepted"
+            );
+        }
     }
 
     #[test]

@@ -208,6 +208,7 @@ pub async fn serve(
     let client_config_json = serde_json::to_string(&natter_core::signal::ClientConfig {
         ice_servers: config.ice_servers.clone(),
         embed_origins: config.embed_origins.clone(),
+        keeper: config.keeper.clone(),
     })
     .map_err(|e| Error::InvalidConfig(format!("ICE servers cannot be encoded: {e}")))?;
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -111,6 +111,12 @@ impl Identity {
     pub fn sign(&self, msg: &[u8]) -> Signature {
         Signature(self.key.sign(msg).to_bytes())
     }
+
+    /// The X25519 secret of this key: the unclamped scalar half of SHA-512(seed), whose
+    /// public half is [`PublicKey`]'s Montgomery form ([`crate::keeper`] seals to it).
+    pub(crate) fn x25519_secret(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.key.to_scalar_bytes())
+    }
 }
 
 /// An Ed25519 public key as 32 bytes. Ordered and hashable so it can key maps; whether the

@@ -229,7 +229,7 @@ impl fmt::Debug for Gift {
 }
 
 impl Gift {
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = vec![u8::from(self.password_key.is_some())];
         if let Some(k) = &self.password_key {
             out.extend_from_slice(k.as_bytes());
@@ -238,7 +238,7 @@ impl Gift {
         out
     }
 
-    fn decode(bytes: &[u8]) -> Option<Gift> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Gift> {
         let (&flags, rest) = bytes.split_first()?;
         let (password_key, payload) = match flags {
             0 => (None, rest),

@@ -21,6 +21,7 @@
 //! | [`hello`] | the DataChannel handshake binding an identity to a connection |
 //! | [`hex`] | the text form of ids and keys |
 //! | [`joincode`] | short join codes: a room's invite handed over a PAKE |
+//! | [`keeper`] | a room's invite sealed to an always-online keeper, and its answer |
 //! | [`wire`] | binary frames between peers |
 //! | [`sync`] | the per-room sync state machine |
 //! | [`node`] | the whole peer protocol of one device: rooms, sessions, handshakes, sync |
@@ -35,6 +36,7 @@ pub mod hello;
 pub mod hex;
 pub mod identity;
 pub mod joincode;
+pub mod keeper;
 pub mod log;
 pub mod node;
 pub mod peer_signal;

@@ -28,6 +28,7 @@
 //!   4 Reaction   target:[32] emoji:str
 //!   5 Attachment digest:[32] size:u64 mime:str name:str
 //!   6 Profile    display_name:str
+//!   7 Keeper     key:[32] keep:u8 (0 or 1)
 //! str         := len:u32 utf8-bytes
 //! opt_id      := 0 | 1 id:[32]
 //! entry bytes := signed part || signature:[64]
@@ -49,6 +50,10 @@
 //!   (equivocation). The first entry is kept, the author is flagged, and none of the author's
 //!   later entries are accepted.
 //! - Display order is `(lamport, author, seq)`: a total order every peer computes alike.
+//! - The room's keepers ([`RoomLog::keepers`], [`RoomView::keepers`]) are the keys whose
+//!   latest `Keeper` entry in display order says `keep`. Any member may sign one: a keeper
+//!   only holds and serves what members signed, so naming one grants it nothing beyond what
+//!   the invite it was handed already did.
 //!
 //! Persistence is not done here: the sync state machine emits `Store` outputs that the driver
 //! executes (see `crate::sync`). [`RoomLog`] is the in-memory index (and copy) of what is held.
@@ -224,6 +229,15 @@ pub enum Body {
         /// The name (at most [`MAX_DISPLAY_NAME_CHARS`] characters).
         display_name: String,
     },
+    /// `key` keeps the room from now on (`keep`), or stops keeping it: a keeper is an
+    /// always-online peer a member invited ([`crate::keeper`]) so the history survives while
+    /// no member is online.
+    Keeper {
+        /// The keeper's key.
+        key: PublicKey,
+        /// Keeps the room (`true`) or no longer does (`false`).
+        keep: bool,
+    },
 }
 
 impl Body {
@@ -246,7 +260,7 @@ impl Body {
         }
         match self {
             Body::Text { text: t, .. } | Body::Edit { text: t, .. } => text(t),
-            Body::Delete { .. } => Ok(()),
+            Body::Delete { .. } | Body::Keeper { .. } => Ok(()),
             Body::Reaction { emoji, .. } => {
                 if emoji.is_empty() {
                     return Err(LogError::EmptyEmoji);
@@ -278,7 +292,7 @@ impl Body {
             Body::Edit { target, .. } | Body::Delete { target } | Body::Reaction { target, .. } => {
                 Some(*target)
             }
-            Body::Attachment { .. } | Body::Profile { .. } => None,
+            Body::Attachment { .. } | Body::Profile { .. } | Body::Keeper { .. } => None,
         }
     }
 
@@ -330,6 +344,11 @@ impl Body {
                 out.push(6);
                 put_str(out, display_name);
             }
+            Body::Keeper { key, keep } => {
+                out.push(7);
+                out.extend_from_slice(&key.0);
+                out.push(u8::from(*keep));
+            }
         }
     }
 
@@ -365,6 +384,14 @@ impl Body {
             },
             6 => Body::Profile {
                 display_name: r.str("display_name", MAX_DISPLAY_NAME_BYTES)?,
+            },
+            7 => Body::Keeper {
+                key: PublicKey(r.array()?),
+                keep: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    m => return Err(LogError::BadMarker(m)),
+                },
             },
             t => return Err(LogError::UnknownBody(t)),
         };
@@ -789,6 +816,9 @@ pub struct RoomLog {
     flagged: BTreeSet<PublicKey>,
     max_lamport: u64,
     total: usize,
+    /// Per key named by a `Keeper` entry: the display key of the latest such entry, and
+    /// whether it says the key keeps the room (at most one per held entry).
+    keepers: BTreeMap<PublicKey, ((u64, PublicKey, u64), bool)>,
 }
 
 impl RoomLog {
@@ -801,6 +831,7 @@ impl RoomLog {
             flagged: BTreeSet::new(),
             max_lamport: 0,
             total: 0,
+            keepers: BTreeMap::new(),
         }
     }
 
@@ -842,6 +873,14 @@ impl RoomLog {
         self.ids.insert(rec.id, (author, seq));
         if matches!(&rec.entry.body, Body::Profile { display_name } if shown_name(display_name)) {
             log.profile = Some(log.records.len());
+        }
+        if let Body::Keeper { key, keep } = rec.entry.body {
+            // The latest in display order wins, whatever order entries arrive in.
+            let at = rec.entry.display_key();
+            let latest = self.keepers.entry(key).or_insert((at, keep));
+            if at >= latest.0 {
+                *latest = (at, keep);
+            }
         }
         log.records.push(rec);
         self.total += 1;
@@ -910,6 +949,20 @@ impl RoomLog {
             Body::Profile { display_name } => Some(display_name.as_str()),
             _ => None,
         }
+    }
+
+    /// The room's keepers: the keys whose latest `Keeper` entry in display order says they
+    /// keep it (the same set as [`RoomView::keepers`], kept as entries are appended).
+    pub fn keepers(&self) -> impl Iterator<Item = &PublicKey> {
+        self.keepers
+            .iter()
+            .filter(|(_, (_, keep))| *keep)
+            .map(|(k, _)| k)
+    }
+
+    /// Whether `key` keeps the room now.
+    pub fn is_keeper(&self, key: &PublicKey) -> bool {
+        self.keepers.get(key).is_some_and(|(_, keep)| *keep)
     }
 
     /// The largest Lamport time held up to [`MAX_LAMPORT_FOLLOWED`] (0 if none).
@@ -986,7 +1039,7 @@ pub enum ViewIssue {
 }
 
 /// The materialised room: messages in display order with edits, deletes and reactions
-/// applied, and display names.
+/// applied, display names, and the room's keepers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoomView {
     /// Messages in display order.
@@ -995,6 +1048,10 @@ pub struct RoomView {
     pub names: BTreeMap<PublicKey, String>,
     /// Entries that were ignored, and why.
     pub issues: Vec<ViewIssue>,
+    /// Keys whose latest `Keeper` entry says they keep the room.
+    keepers: BTreeSet<PublicKey>,
+    /// Keys whose latest `Keeper` entry says they stopped.
+    keepers_removed: BTreeSet<PublicKey>,
 }
 
 /// Orders records as they are shown: `(lamport, author, seq)`. (One function for every such
@@ -1004,6 +1061,17 @@ fn display_order(a: &&Record, b: &&Record) -> std::cmp::Ordering {
 }
 
 impl RoomView {
+    /// The room's keepers: keys whose latest `Keeper` entry in display order says `keep`.
+    pub fn keepers(&self) -> &BTreeSet<PublicKey> {
+        &self.keepers
+    }
+
+    /// Whether `key`'s latest `Keeper` entry in display order says it stopped keeping the
+    /// room (`false` for a key never named, or named a keeper last).
+    pub fn keeper_removed(&self, key: &PublicKey) -> bool {
+        self.keepers_removed.contains(key)
+    }
+
     /// Applies `entries` in display order (they are sorted here; duplicates by id are
     /// ignored). Edits and deletes apply only to the same author's entries; the last edit in
     /// display order wins; a delete tombstones a message or withdraws a reaction.
@@ -1120,6 +1188,15 @@ impl ViewBuilder {
                 self.view.names.insert(e.author, display_name.clone());
             }
             Body::Profile { .. } => {}
+            Body::Keeper { key, keep } => {
+                let (to, from) = if *keep {
+                    (&mut self.view.keepers, &mut self.view.keepers_removed)
+                } else {
+                    (&mut self.view.keepers_removed, &mut self.view.keepers)
+                };
+                from.remove(key);
+                to.insert(*key);
+            }
             Body::Edit { target, text } => match self.index.get(target) {
                 Some(&i) if self.view.messages[i].author != e.author => {
                     self.view.issues.push(ViewIssue::NotOwnEntry {
@@ -1604,5 +1681,106 @@ mod tests {
             assert_eq!(log.append(r), Append::Appended);
         }
         assert_eq!(log.display_name(&a.public()), Some("Ann"));
+    }
+
+    #[test]
+    fn the_latest_keeper_entry_in_display_order_decides_and_is_no_message() {
+        let (a, b) = (ident(1), ident(2));
+        let (k1, k2) = (ident(10).public(), ident(11).public());
+        let keeper = |key, keep| Body::Keeper { key, keep };
+        let a1 = sign(&a, 1, EntryId::ZERO, 1, keeper(k1, true));
+        let a2 = sign(&a, 2, a1.id, 2, keeper(k2, true));
+        // Bob stops k1 later in display order, though his entry may arrive first.
+        let b1 = sign(&b, 1, EntryId::ZERO, 3, keeper(k1, false));
+        let a3 = sign(&a, 3, a2.id, 4, text("hi"));
+        let view = RoomView::build([&b1, &a3, &a2, &a1]);
+        assert_eq!(view.keepers(), &BTreeSet::from([k2]));
+        assert!(view.keeper_removed(&k1));
+        assert!(!view.keeper_removed(&k2));
+        assert!(!view.keeper_removed(&a.public()), "never named");
+        assert_eq!(view.messages.len(), 1, "only the text is a message");
+        let mut log = RoomLog::new(RoomId([7; 32]));
+        for r in [b1.clone(), a1.clone(), a2.clone(), a3.clone()] {
+            assert_eq!(log.append(r), Append::Appended);
+        }
+        assert_eq!(
+            log.keepers().copied().collect::<BTreeSet<_>>(),
+            *view.keepers()
+        );
+        assert!(!log.is_keeper(&k1) && log.is_keeper(&k2));
+        // Named again, after the removal: a keeper once more.
+        let a4 = sign(&a, 4, a3.id, 5, keeper(k1, true));
+        log.append(a4.clone());
+        let view = RoomView::build([&a1, &a2, &b1, &a3, &a4]);
+        assert_eq!(view.keepers(), &BTreeSet::from([k1, k2]));
+        assert!(!view.keeper_removed(&k1));
+        assert!(log.is_keeper(&k1));
+    }
+
+    /// Random rooms of a few authors posting texts, reactions, deletes and keeper entries
+    /// for a few keys, with clashing Lamport times: the view built at once, the view kept up
+    /// to date in display order, one rebuilt whenever an entry arrives out of order, and the
+    /// log's own keeper set all agree, whatever order the entries arrive in.
+    #[test]
+    fn keepers_agree_between_the_built_the_extended_view_and_the_log() {
+        use rand_chacha::rand_core::RngCore;
+        let authors: Vec<Identity> = (1..=3).map(ident).collect();
+        let keys: Vec<PublicKey> = (20..24).map(|s| ident(s).public()).collect();
+        for seed in 0..40u64 {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+            let mut pick = |n: usize| (rng.next_u32() as usize) % n;
+            let mut heads = vec![(0u64, EntryId::ZERO); authors.len()];
+            let mut recs: Vec<Record> = Vec::new();
+            for _ in 0..30 {
+                let who = pick(authors.len());
+                let body = match pick(5) {
+                    0 | 1 => Body::Keeper {
+                        key: keys[pick(keys.len())],
+                        keep: pick(3) > 0,
+                    },
+                    2 if !recs.is_empty() => Body::Reaction {
+                        target: recs[pick(recs.len())].id,
+                        emoji: "👍".into(),
+                    },
+                    3 if !recs.is_empty() => Body::Delete {
+                        target: recs[pick(recs.len())].id,
+                    },
+                    _ => text("m"),
+                };
+                let lamport = 1 + pick(8) as u64;
+                let (seq, prev) = heads[who];
+                let r = sign(&authors[who], seq + 1, prev, lamport, body);
+                heads[who] = (seq + 1, r.id);
+                recs.push(r);
+            }
+            let built = RoomView::build(&recs);
+            // In display order, every entry extends the view.
+            let mut ordered: Vec<&Record> = recs.iter().collect();
+            ordered.sort_by(display_order);
+            let mut kept = ViewBuilder::default();
+            for r in &ordered {
+                assert!(kept.push(r), "seed {seed}");
+            }
+            assert_eq!(kept.view(), &built, "seed {seed}");
+            // In arrival (chain) order, rebuilding whenever the extension refuses.
+            let mut log = RoomLog::new(RoomId([7; 32]));
+            let mut live = ViewBuilder::default();
+            for r in &recs {
+                assert_eq!(log.append(r.clone()), Append::Appended, "seed {seed}");
+                if !live.push(r) {
+                    live = ViewBuilder::of(log.in_display_order());
+                }
+                let log_keepers: BTreeSet<PublicKey> = log.keepers().copied().collect();
+                assert_eq!(&log_keepers, live.view().keepers(), "seed {seed}");
+            }
+            assert_eq!(live.view(), &built, "seed {seed}");
+            for k in &keys {
+                assert_eq!(log.is_keeper(k), built.keepers().contains(k), "seed {seed}");
+                assert!(
+                    !(built.keepers().contains(k) && built.keeper_removed(k)),
+                    "seed {seed}"
+                );
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Wire format: golden bytes for every frame kind, round trips, and total decoding.
 
 use natter_core::identity::{Identity, PublicKey};
-use natter_core::log::{Body, Draft, Entry, EntryId, Record};
+use natter_core::log::{Body, Draft, Entry, EntryId, LogError, Record};
 use natter_core::room::RoomId;
 use natter_core::wire::{
     encode_entries, encode_summary, encode_want, Frame, Head, Presence, WantRange, WireError,
@@ -100,6 +100,44 @@ fn an_entry_has_fixed_bytes_and_id() {
     assert_eq!(got, format!("{header}00{GOLDEN_SIGNATURE}"));
     assert_eq!(print_golden("entry id", &r.id.0), GOLDEN_ENTRY_ID);
 }
+
+#[test]
+fn a_keeper_entry_has_fixed_bytes_and_id_and_a_keep_flag_of_0_or_1() {
+    let body = |keep| Body::Keeper {
+        key: PublicKey([3; 32]),
+        keep,
+    };
+    let header = format!(
+        "01{}{}0000000000000001{}00000000000000050000018bcfe5680007{}",
+        "02".repeat(32),
+        hex(&alice().public().0),
+        "00".repeat(32),
+        "03".repeat(32),
+    );
+    let kept = record(1, EntryId::ZERO, body(true));
+    let got = print_golden("keeper entry", &kept.bytes);
+    assert_eq!(got, format!("{header}01{GOLDEN_KEEPER_SIGNATURE}"));
+    assert_eq!(
+        print_golden("keeper entry id", &kept.id.0),
+        GOLDEN_KEEPER_ID
+    );
+    let stopped = record(1, EntryId::ZERO, body(false));
+    assert!(hex(&stopped.bytes).starts_with(&format!("{header}00")));
+    assert_eq!(Record::from_bytes(&stopped.bytes), Ok(stopped.clone()));
+    // The flag is the byte before the signature: anything but 0 or 1 is refused.
+    let at = stopped.bytes.len() - 65;
+    for flag in [2u8, 0x80, 0xff] {
+        let mut bad = stopped.bytes.clone();
+        bad[at] = flag;
+        assert_eq!(Record::from_bytes(&bad), Err(LogError::BadMarker(flag)));
+    }
+    // Cut short inside the key.
+    let cut = &stopped.bytes[..at - 10];
+    assert_eq!(Record::from_bytes(cut), Err(LogError::Truncated));
+}
+
+const GOLDEN_KEEPER_SIGNATURE: &str = "edb0a3f128e18163134ac2652c3f90a58d52d7530e7aa290977995a7cb8707eaebbc53a0f4b4b73b1b28b0693a95408a3b45b116279b2f6aac2c3dfa514c6508";
+const GOLDEN_KEEPER_ID: &str = "ae3b5c9c403807504d86ddece8a56d6b1840b2b121fcca02b0bbc82c4826261e";
 
 const GOLDEN_SIGNATURE: &str = "f5b51cf1e153074b7dff2e7cd72602b444cb42fd1ecc3ce6c890c61783de96e61de903a133fefc36934f2d9f543d409a4bf3ff6e84fcafae44d555c31691cd00";
 const GOLDEN_ENTRY_ID: &str = "9d1d22e757a372d7ed2ccdf2d7047bc2f61eccd7ebde9479dd6ea014932fb6ac";
@@ -276,6 +314,10 @@ fn arb_body() -> impl Strategy<Value = Body> {
             }
         ),
         "\\PC{0,30}".prop_map(|display_name| Body::Profile { display_name }),
+        (arb_key(), any::<bool>()).prop_map(|(key, keep)| Body::Keeper {
+            key: PublicKey(key),
+            keep
+        }),
     ]
 }
 

@@ -1,0 +1,457 @@
+//! The keeper's driver of natter-core's [`Node`]: signaling, UDP and timers in, the node's
+//! outputs executed.
+//!
+//! # What
+//!
+//! One task owns everything: the node, the store, the str0m connections and the signaling
+//! pool. It waits for the next of a server message, a datagram, or the earliest timer (the
+//! node's or a connection's), turns it into node inputs, then executes every output in order
+//! (the same order rules as the browser: entries are on disk before anything after them
+//! runs). Invitations arrive in the keeper's mailbox ([`crate::mailbox`]).
+//!
+//! The keeper is a member like any other: it pulls and pushes, so a post made while its
+//! author is alone with the keeper reaches the keeper at once. It never posts messages; a
+//! member's signed `Keeper` entry naming this key with `keep = false` makes it delete the
+//! room and everything it stored of it.
+//!
+//! # Logs
+//!
+//! Structured (`tracing`), with room ids shortened and no message text, names of members,
+//! keys of rooms or signals.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use natter_core::log::Body;
+use natter_core::node::{ConnId, Input, Node, NodeConfig, Output, RoomSetup};
+use natter_core::room::RoomId;
+use rand_core::SeedableRng;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::mailbox::Mailbox;
+use crate::rtc::{Datagram, PeerRtc, RtcEvent};
+use crate::signaling::{Pool, SigEvent};
+use crate::store::Store;
+use crate::Config;
+
+/// The longest wait before the signaling pool is opened again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A room id as logged: enough to tell rooms apart, not to find them on the server.
+pub(crate) fn short(room: &RoomId) -> String {
+    room.to_hex().get(..8).unwrap_or("").to_owned()
+}
+
+/// A keeper modified to break the signature of every entry it serves, for the test that
+/// browsers refuse what such a keeper sends: debug builds only, with
+/// `NATTER_KEEPER_TAMPER=1`. Flips the last byte of `Entries` and `Push` frames (kind 4 and
+/// 5, after the version byte): the last entry's signature.
+#[cfg(debug_assertions)]
+fn tamper(mut frame: Vec<u8>) -> Vec<u8> {
+    use std::sync::OnceLock;
+    static ON: OnceLock<bool> = OnceLock::new();
+    let on = *ON.get_or_init(|| std::env::var_os("NATTER_KEEPER_TAMPER").is_some());
+    if on && matches!(frame.get(1), Some(4 | 5)) {
+        if let Some(last) = frame.last_mut() {
+            *last ^= 0x01;
+        }
+    }
+    frame
+}
+
+#[cfg(not(debug_assertions))]
+fn tamper(frame: Vec<u8>) -> Vec<u8> {
+    frame
+}
+
+/// Adds every room of `store` to `node`, with its history: a keeper's cold start. Returns
+/// the rooms and entries loaded.
+pub fn load(store: &Store, node: &mut Node) -> Result<BTreeMap<RoomId, u64>, String> {
+    let started = Instant::now();
+    let rooms = store.load().map_err(|e| e.to_string())?;
+    let (count, entries) = (
+        rooms.len(),
+        rooms.iter().map(|r| r.history.len()).sum::<usize>(),
+    );
+    let mut bytes = BTreeMap::new();
+    for stored in rooms {
+        let id = stored.room.id();
+        bytes.insert(id, stored.bytes);
+        let setup = RoomSetup {
+            history: stored.history,
+            evidence: stored.evidence,
+            stored: true,
+            check_lobby: false,
+            ..RoomSetup::new(stored.room, false)
+        };
+        if let Err(e) = node.handle(now_ms(), Input::AddRoom(Box::new(setup))) {
+            tracing::error!(room = %short(&id), error = %e, "a stored room does not load");
+        }
+    }
+    tracing::info!(
+        rooms = count,
+        entries,
+        ms = started.elapsed().as_millis() as u64,
+        "loaded the store"
+    );
+    Ok(bytes)
+}
+
+/// The running keeper.
+pub(crate) struct Driver {
+    pub(crate) node: Node,
+    pub(crate) store: Store,
+    pub(crate) config: Config,
+    pub(crate) pool: Pool,
+    pub(crate) mailbox: Mailbox,
+    conns: BTreeMap<ConnId, PeerRtc>,
+    socket: UdpSocket,
+    local: SocketAddr,
+    node_timer: Option<u64>,
+    reopen_at: Option<Instant>,
+    backoff: Duration,
+    datagrams: Vec<Datagram>,
+    rtc_deadline: Option<Instant>,
+    /// Bytes of entries stored per room.
+    bytes: BTreeMap<RoomId, u64>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        config: Config,
+        store: Store,
+        socket: UdpSocket,
+        local: SocketAddr,
+        events: mpsc::UnboundedSender<SigEvent>,
+    ) -> Result<Driver, String> {
+        let identity = store.identity().map_err(|e| e.to_string())?;
+        let node_config = NodeConfig {
+            max_conns_per_room: config.max_peers_per_room,
+            ..NodeConfig::default()
+        };
+        let rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)
+            .map_err(|e| format!("seeding the RNG: {e}"))?;
+        let mailbox = Mailbox::new(&identity.public());
+        let node = Node::new(identity, config.name.clone(), node_config, Box::new(rng));
+        let pool = Pool::new(config.ws_url(), config.rooms_per_socket, events);
+        Ok(Driver {
+            node,
+            store,
+            config,
+            pool,
+            mailbox,
+            conns: BTreeMap::new(),
+            socket,
+            local,
+            node_timer: None,
+            reopen_at: None,
+            backoff: Duration::from_secs(1),
+            datagrams: Vec::new(),
+            rtc_deadline: None,
+            bytes: BTreeMap::new(),
+        })
+    }
+
+    /// Adds every stored room, then joins the mailbox.
+    pub(crate) fn start(&mut self) -> Result<(), String> {
+        self.bytes = load(&self.store, &mut self.node)?;
+        for link in self.config.keep.clone() {
+            let room = natter_core::room::Invite::parse(&link)
+                .map_err(|e| e.to_string())
+                .and_then(|i| {
+                    natter_core::room::Room::from_invite(&i, None).map_err(|e| e.to_string())
+                })
+                .map_err(|e| format!("--keep: {e}"))?;
+            if self.node.room(&room.id()).is_none() {
+                tracing::info!(room = %short(&room.id()), "keeping a room given on the command line");
+                let setup = RoomSetup {
+                    check_lobby: false,
+                    ..RoomSetup::new(room, false)
+                };
+                self.input(Input::AddRoom(Box::new(setup)));
+            }
+        }
+        self.pool.join(self.mailbox.id());
+        self.pump();
+        Ok(())
+    }
+
+    /// Runs until the process is stopped.
+    pub(crate) async fn run(&mut self, mut events: mpsc::UnboundedReceiver<SigEvent>) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            self.send_datagrams().await;
+            let wait = self.next_deadline();
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_signaling(ev),
+                    None => return,
+                },
+                got = self.socket.recv_from(&mut buf) => match got {
+                    Ok((n, from)) => self.on_datagram(from, n, &buf),
+                    Err(e) => tracing::warn!(error = %e, "reading the UDP socket"),
+                },
+                _ = tokio::time::sleep_until(wait.into()) => {}
+            }
+            self.on_timers();
+            self.pump();
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let now = Instant::now();
+        let mut at = self.rtc_deadline.unwrap_or(now + Duration::from_secs(5));
+        if let Some(t) = self.node_timer {
+            let ms = t.saturating_sub(now_ms());
+            at = at.min(now + Duration::from_millis(ms));
+        }
+        if let Some(t) = self.reopen_at {
+            at = at.min(t);
+        }
+        at.max(now)
+    }
+
+    fn on_timers(&mut self) {
+        if self.node_timer.is_some_and(|t| t <= now_ms()) {
+            self.node_timer = None;
+            self.input(Input::Tick);
+        }
+        if self.reopen_at.is_some_and(|t| t <= Instant::now()) {
+            self.reopen_at = None;
+            tracing::info!("connecting to the signaling server again");
+            self.pool.reopen();
+        }
+    }
+
+    fn on_datagram(&mut self, from: SocketAddr, n: usize, buf: &[u8]) {
+        let bytes = &buf[..n];
+        let now = Instant::now();
+        if let Some(c) = self.conns.values_mut().find(|c| c.accepts(from, bytes)) {
+            c.receive(now, from, bytes);
+        }
+    }
+
+    fn on_signaling(&mut self, ev: SigEvent) {
+        let input = match ev {
+            SigEvent::Joined {
+                room,
+                session,
+                peers,
+            } => {
+                self.backoff = Duration::from_secs(1);
+                if room == self.mailbox.id() {
+                    self.mailbox.joined(session);
+                    return;
+                }
+                Input::Joined {
+                    room,
+                    session,
+                    peers,
+                }
+            }
+            SigEvent::PeerJoined { room, session } => Input::PeerJoined { room, session },
+            SigEvent::PeerLeft { room, session } => Input::PeerLeft { room, session },
+            SigEvent::Signal { room, from, blob } => {
+                if room == self.mailbox.id() {
+                    return self.on_invite(&from, &blob);
+                }
+                Input::Blob { room, from, blob }
+            }
+            SigEvent::Error(why) => {
+                tracing::warn!(error = %why, "the signaling server refused something");
+                return;
+            }
+            SigEvent::Lost(generation, why) => {
+                if generation != self.pool.generation() {
+                    return;
+                }
+                tracing::warn!(error = %why, retry_s = self.backoff.as_secs(), "lost the signaling server");
+                self.pool.drop_all();
+                self.mailbox.lost();
+                self.reopen_at = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                Input::SignalingLost
+            }
+        };
+        self.input(input);
+    }
+
+    pub(crate) fn input(&mut self, input: Input) {
+        if let Err(e) = self.node.handle(now_ms(), input) {
+            tracing::warn!(error = %e, "the node refused an input");
+        }
+    }
+
+    /// Executes the node's outputs and the connections' events until both are quiet.
+    pub(crate) fn pump(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(out) = self.node.poll_output() {
+                busy = true;
+                self.execute(out);
+            }
+            let now = Instant::now();
+            self.rtc_deadline = None;
+            let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+            for id in ids {
+                let Some(c) = self.conns.get_mut(&id) else {
+                    continue;
+                };
+                if let Some(t) = c.poll(now, &mut self.datagrams) {
+                    self.rtc_deadline = Some(self.rtc_deadline.map_or(t, |d| d.min(t)));
+                }
+                let mut events = Vec::new();
+                while let Some(e) = c.next_event() {
+                    events.push(e);
+                }
+                for e in events {
+                    busy = true;
+                    self.on_rtc(id, e);
+                }
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    fn on_rtc(&mut self, conn: ConnId, e: RtcEvent) {
+        let input = match e {
+            RtcEvent::Signal(signal) => Input::LocalSignal { conn, signal },
+            RtcEvent::Open { local, remote } => {
+                tracing::info!(conn = conn.0, "channel open");
+                Input::ChannelOpen {
+                    conn,
+                    local_fingerprint: local,
+                    remote_fingerprint: remote,
+                }
+            }
+            RtcEvent::Frame(bytes) => Input::Frame { conn, bytes },
+            RtcEvent::Link(link) => Input::Link { conn, link },
+            RtcEvent::Drained => Input::Drained(conn),
+            RtcEvent::Closed(why) => {
+                tracing::debug!(conn = conn.0, why = %why, "connection closed");
+                self.conns.remove(&conn);
+                Input::Closed(conn)
+            }
+        };
+        self.input(input);
+    }
+
+    fn execute(&mut self, out: Output) {
+        match out {
+            Output::JoinSignaling(room) => self.pool.join(&room),
+            Output::LeaveSignaling(room) => self.pool.leave(&room),
+            Output::Signal { room, to, blob } => self.pool.signal(&room, &to, &blob),
+            Output::OpenConn { conn, polite } => {
+                match PeerRtc::new(self.local, polite, Instant::now()) {
+                    Ok(c) => {
+                        self.conns.insert(conn, c);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not open a connection");
+                        self.input(Input::Closed(conn));
+                    }
+                }
+            }
+            Output::ApplySignal { conn, signal } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.signal(signal);
+                }
+            }
+            Output::CloseConn(conn) => {
+                if let Some(mut c) = self.conns.remove(&conn) {
+                    c.close("closed by the protocol".into());
+                }
+            }
+            Output::Send { conn, bytes } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.send(tamper(bytes));
+                }
+            }
+            Output::StoreOwn { room, records } | Output::Store { room, records } => {
+                match self.store.store(&room, &records) {
+                    Ok(()) => {
+                        let added: u64 = records.iter().map(|r| r.bytes.len() as u64).sum();
+                        *self.bytes.entry(room).or_default() += added;
+                        tracing::debug!(room = %short(&room), entries = records.len(), "stored");
+                    }
+                    Err(e) => {
+                        tracing::error!(room = %short(&room), error = %e, "storing entries failed")
+                    }
+                }
+                self.check_removal(room, &records);
+            }
+            Output::SaveRoom(meta) => {
+                if let Err(e) = self.store.save_room(&meta.room) {
+                    tracing::error!(error = %e, "saving a room failed");
+                }
+            }
+            Output::DeleteRoom(room) => match self.store.delete_room(&room) {
+                Ok(()) => {
+                    self.bytes.remove(&room);
+                    tracing::info!(room = %short(&room), "deleted the room and its history");
+                }
+                Err(e) => {
+                    tracing::error!(room = %short(&room), error = %e, "deleting a room failed")
+                }
+            },
+            Output::SaveEvidence {
+                room,
+                first,
+                second,
+            } => {
+                if let Err(e) = self.store.save_evidence(&room, &first, &second) {
+                    tracing::error!(error = %e, "saving evidence failed");
+                }
+            }
+            Output::Notice(words) => tracing::info!(notice = %words, "node"),
+            Output::ScheduleTimer(at) => self.node_timer = Some(at),
+            Output::SavePeer { .. }
+            | Output::NameChanged(_)
+            | Output::Incoming { .. }
+            | Output::RoomChanged { .. } => {}
+        }
+    }
+
+    /// A member's `Keeper` entry that stops this keeper: the room and its copy go.
+    fn check_removal(&mut self, room: RoomId, records: &[natter_core::log::Record]) {
+        let me = self.node.me();
+        let names_me = records
+            .iter()
+            .any(|r| matches!(&r.entry.body, Body::Keeper { key, .. } if *key == me));
+        if !names_me {
+            return;
+        }
+        let removed = self
+            .node
+            .room(&room)
+            .is_some_and(|r| r.sync().view().keeper_removed(&me));
+        if removed {
+            tracing::info!(room = %short(&room), "a member stopped this keeper: deleting the room");
+            self.input(Input::Delete(room));
+        }
+    }
+
+    /// Bytes of entries stored in all rooms.
+    pub(crate) fn stored_bytes(&self) -> u64 {
+        self.bytes.values().sum()
+    }
+
+    async fn send_datagrams(&mut self) {
+        for d in std::mem::take(&mut self.datagrams) {
+            if let Err(e) = self.socket.send_to(&d.bytes, d.to).await {
+                tracing::debug!(error = %e, "sending a datagram");
+            }
+        }
+    }
+}

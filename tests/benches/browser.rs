@@ -41,18 +41,14 @@
 //! one measurement alone, set `NATTER_BENCH_ONLY` to `navigation`, `latency`, `catch-up` or
 //! `big-room` (opening a room of 100,000 stored entries).
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use natter_core::identity::Identity;
-use natter_core::log::{Body, Draft, Entry, EntryId, Record};
-use natter_core::room::{Room, RoomSecret};
 use natter_e2e::app::{DELIVERY_TIMEOUT, JOIN_TIMEOUT};
 use natter_e2e::browser::{Browser, Driver};
+use natter_e2e::history::{self, hex, History};
 use natter_e2e::server::TestServer;
 use natter_e2e::{Context, TestResult};
 use serde_json::{json, Value};
@@ -739,85 +735,6 @@ async fn wait_seen(b: &Browser, token: &str) -> TestResult {
 // ---------------------------------------------------------------------------------------
 // Late joiner catch-up
 
-/// A room with a long history by one author, generated natively.
-struct History {
-    room: Room,
-    author_secret: [u8; 32],
-    author_hex: String,
-    records: Vec<Record>,
-}
-
-impl History {
-    fn total_bytes(&self) -> usize {
-        self.records.iter().map(|r| r.bytes.len()).sum()
-    }
-
-    fn last_text(&self) -> String {
-        history_text(self.records.len().saturating_sub(1))
-    }
-}
-
-fn history_text(i: usize) -> String {
-    format!("history {i:05}: the quick brown fox jumps over the lazy dog")
-}
-
-/// 32 unpredictable bytes (from the standard library's randomly keyed hasher).
-fn random32() -> [u8; 32] {
-    let mut out = [0u8; 32];
-    for (i, chunk) in out.chunks_mut(8).enumerate() {
-        let v = RandomState::new().hash_one(i).to_le_bytes();
-        chunk.copy_from_slice(&v);
-    }
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn generate_history(n: usize) -> TestResult<History> {
-    let author_secret = random32();
-    let identity = Identity::from_secret_bytes(&author_secret);
-    let room = Room::from_parts(RoomSecret::from_bytes(random32()), Some("History"), None)
-        .ctx("making the room")?;
-    let start = now_ms().saturating_sub(n as u64 * 1000);
-    let mut prev = EntryId::ZERO;
-    let mut records = Vec::with_capacity(n);
-    for i in 0..n {
-        let entry = Entry::sign(
-            &identity,
-            Draft {
-                room_id: room.id(),
-                seq: i as u64 + 1,
-                prev_hash: prev,
-                lamport: i as u64 + 1,
-                wall_ms: start + i as u64 * 1000,
-                body: Body::Text {
-                    text: history_text(i),
-                    reply_to: None,
-                },
-            },
-        )
-        .ctx("signing an entry")?;
-        let record = Record::from_entry(entry);
-        prev = record.id;
-        records.push(record);
-    }
-    Ok(History {
-        room,
-        author_hex: hex(identity.public().as_bytes()),
-        author_secret,
-        records,
-    })
-}
-
 /// Shared helpers of the IndexedDB scripts.
 const IDB_HELPERS: &str = r#"
 const req = (r) => new Promise((res, rej) => { r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
@@ -1033,7 +950,7 @@ struct CatchUp {
 /// history, and returns the runs in order of their catch-up time.
 async fn catch_up(driver: &Driver, base: &str) -> TestResult<Vec<CatchUp>> {
     let started = Instant::now();
-    let history = generate_history(HISTORY)?;
+    let history = history::generate(HISTORY, None)?;
     eprintln!(
         "catch-up: generated {} entries ({} bytes) in {:.1} s",
         history.records.len(),
@@ -1277,7 +1194,7 @@ struct BigRoom {
 /// Opens a room of [`BIG_ROOM`] entries stored on this device: from a reload to its newest
 /// message drawn.
 async fn big_room(driver: &Driver, base: &str) -> TestResult<BigRoom> {
-    let history = generate_history(BIG_ROOM)?;
+    let history = history::generate(BIG_ROOM, None)?;
     let b = launch(driver, "big").await?;
     let result = big_room_in(&b, base, &history).await;
     finish("big-room", result, vec![b]).await

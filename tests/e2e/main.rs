@@ -11,6 +11,7 @@ mod consent;
 mod embed;
 mod ephemeral;
 mod foundation;
+mod keeper;
 mod lock;
 mod messages;
 mod offline;
@@ -40,6 +41,9 @@ fn main() {
         chat::history_survives_reload,
         offline::late_joiner_syncs_from_b_alone,
         offline::offline_post_is_delivered_later,
+        keeper::keeper_serves_a_late_joiner,
+        keeper::keeper_killed_mid_catch_up,
+        keeper::tampering_keeper_is_refused,
         password::password_room,
         password::a_stranger_in_the_lobby_costs_the_joiner_nothing,
         server_loss::server_killed_mid_chat,

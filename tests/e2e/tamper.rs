@@ -15,7 +15,7 @@ use crate::setup::{say, see_each_other, user};
 const FORGED: &str = "forged message from Alice";
 
 /// Words an alert about Alice's bad entries may use.
-fn names_the_misbehaviour(alert: &str) -> bool {
+pub fn names_the_misbehaviour(alert: &str) -> bool {
     let t = alert.to_lowercase();
     [
         "verif",

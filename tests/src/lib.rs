@@ -21,8 +21,10 @@
 pub mod a11y;
 pub mod app;
 pub mod browser;
+pub mod history;
 pub mod http;
 pub mod idb;
+pub mod keeper;
 pub mod netns;
 pub mod rtc;
 pub mod runner;

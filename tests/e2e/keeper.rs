@@ -1,0 +1,198 @@
+//! The keeper: a native peer (natter-keeper, a real process) that keeps a room's history
+//! when no member is online.
+
+use std::time::Duration;
+
+use natter_e2e::app::DELIVERY_TIMEOUT;
+use natter_e2e::keeper::Keeper;
+use natter_e2e::runner::Ctx;
+use natter_e2e::wait::{never_during, wait_until};
+use natter_e2e::{Context, TestResult};
+
+use crate::setup::{authored_by, user};
+
+/// Alice has the keeper keep her room, writes while nobody else is there and closes her
+/// browser; Bob opens the invite later, with only the keeper online, and gets Alice's
+/// messages, shown as Alice's.
+pub async fn keeper_serves_a_late_joiner(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+    let alice = user(&ctx, &base, "alice", "Alice").await?;
+    let room = alice.create_named_room("Kept room").await?;
+    let keeper = Keeper::start_with(&base, data.path(), &["--keep", &room.link]).await?;
+    let result = async {
+        alice
+            .wait_for_peer("Keeper", "online", DELIVERY_TIMEOUT)
+            .await?;
+        let tokens = ["[A1]", "[A2]"];
+        alice.post("[A1] written while alone").await?;
+        alice.post("[A2] the keeper holds it").await?;
+        let alice_ref = &alice;
+        wait_until(
+            "Alice's [A2] to say \"delivered to 1 peer\"",
+            DELIVERY_TIMEOUT,
+            move || async move {
+                let shown = alice_ref.messages().await?;
+                Ok(shown
+                    .iter()
+                    .any(|m| m.text.contains("[A2]") && m.text.contains("delivered to 1 peer"))
+                    .then_some(()))
+            },
+        )
+        .await?;
+        alice.quit().await?;
+
+        let bob = user(&ctx, &base, "bob", "Bob").await?;
+        bob.join(&room.link).await?;
+        bob.wait_for_messages(&tokens, DELIVERY_TIMEOUT).await?;
+        authored_by(&bob, &tokens, "Alice").await?;
+        bob.screenshot("keeper-late-joiner").await?;
+        let _ = Duration::ZERO;
+        Ok(())
+    }
+    .await;
+    result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))
+}
+
+/// A keeper's store holding `history`, in the directory `data`.
+fn fill_store(data: &std::path::Path, history: &natter_e2e::history::History) -> TestResult {
+    let store =
+        natter_keeper::store::Store::open(&data.join("keeper.redb")).map_err(|e| e.to_string())?;
+    store.save_room(&history.room).map_err(|e| e.to_string())?;
+    store
+        .store(&history.room.id(), &history.records)
+        .map_err(|e| e.to_string())
+}
+
+/// How many of `author`'s entries `b` stored in `room`.
+async fn stored_of(
+    b: &natter_e2e::browser::Browser,
+    room: &str,
+    author: &str,
+) -> TestResult<usize> {
+    let dump = natter_e2e::idb::dump(b).await?;
+    Ok(dump
+        .entries_of(room)
+        .iter()
+        .filter(|r| {
+            r["value"]["display"]["bytes"]
+                .as_str()
+                .is_some_and(|d| d.contains(author))
+        })
+        .count())
+}
+
+/// A modified keeper breaks the signature of every entry it serves: Bob, with only that
+/// keeper online, is told in words, drops it, and neither shows nor stores any of it.
+pub async fn tampering_keeper_is_refused(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+    let history = natter_e2e::history::generate(3, Some("Alice"))?;
+    fill_store(data.path(), &history)?;
+    let keeper = Keeper::start_tampering(&base, data.path()).await?;
+    let result = async {
+        let bob = user(&ctx, &base, "bob", "Bob").await?;
+        bob.join(&history.room.invite_link(&base)).await?;
+        bob.wait_for_alert(
+            "about the keeper's bad entries",
+            crate::tamper::names_the_misbehaviour,
+            DELIVERY_TIMEOUT,
+        )
+        .await?;
+        let bob_ref = &bob;
+        never_during(Duration::from_secs(3), move || async move {
+            let shown = bob_ref.messages().await?;
+            Ok(shown
+                .iter()
+                .any(|m| m.text.contains("history 0"))
+                .then(|| format!("Bob shows what the tampering keeper sent: {shown:?}")))
+        })
+        .await?;
+        let stored = stored_of(&bob, &history.room.id().to_hex(), &history.author_hex).await?;
+        if stored != 0 {
+            return Err(format!(
+                "Bob stored {stored} entries the keeper tampered with"
+            ));
+        }
+        bob.screenshot("keeper-tampering").await?;
+        Ok(())
+    }
+    .await;
+    result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))
+}
+
+/// Fails unless the keeper's last start loaded one room with at least `n` entries.
+fn loaded_at_least(keeper: &Keeper, n: usize) -> TestResult {
+    let log = keeper.log();
+    let entries = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("loaded the store"))
+        .and_then(|l| l.split("entries=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse::<usize>().ok())
+        .ok_or_else(|| {
+            format!(
+                "the keeper did not say what it loaded:\n{}",
+                keeper.tail(20)
+            )
+        })?;
+    if entries < n {
+        return Err(format!(
+            "the keeper loaded {entries} entries, it held at least {n}"
+        ));
+    }
+    Ok(())
+}
+
+/// Entries in the history the keeper holds for the kill test.
+const KILL_HISTORY: usize = 20_000;
+
+/// The keeper holds a long history of Alice's; Bob joins with only the keeper online, and
+/// the keeper is killed (SIGKILL) while it serves him. Started again on the same store, it
+/// has every entry, and Bob's catch-up completes.
+pub async fn keeper_killed_mid_catch_up(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+    let history = natter_e2e::history::generate(KILL_HISTORY, Some("Alice"))?;
+    fill_store(data.path(), &history)?;
+    let keeper = Keeper::start(&base, data.path()).await?;
+    let held = history.records.len();
+    loaded_at_least(&keeper, held)?;
+
+    let bob = user(&ctx, &base, "bob", "Bob").await?;
+    bob.join(&history.room.invite_link(&base)).await?;
+    keeper
+        .wait_for_log("channel open", DELIVERY_TIMEOUT)
+        .await?;
+    keeper.kill().await?;
+
+    let keeper = Keeper::start(&base, data.path()).await?;
+    let result = async {
+        // Everything it held before the kill (the history, its own profile and whatever of
+        // Bob's it stored) is there after it.
+        loaded_at_least(&keeper, held + 1)?;
+        let last = history.last_text();
+        bob.wait_for_message(&last, DELIVERY_TIMEOUT)
+            .await
+            .map_err(|e| e.chars().take(600).collect::<String>())?;
+        authored_by(&bob, &[&last], "Alice")
+            .await
+            .map_err(|e| e.chars().take(600).collect::<String>())?;
+        let want = history.records.len();
+        let bob_ref = &bob;
+        let room_hex = history.room.id().to_hex();
+        let (room_hex, author) = (&room_hex, &history.author_hex);
+        wait_until(
+            "Bob to store every entry of Alice's",
+            DELIVERY_TIMEOUT,
+            move || async move {
+                Ok((stored_of(bob_ref, room_hex, author).await? == want).then_some(()))
+            },
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))
+}

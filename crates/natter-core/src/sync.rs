@@ -42,6 +42,16 @@
 //!    want whose peer left). A received entry whose predecessor is missing is held in a
 //!    bounded pending set (already verified) and the gap is wanted from the sender; it is
 //!    stored only once the chain up to it is held.
+//! 6. **Low priority.** The driver may mark a connected peer as of low priority
+//!    ([`Input::SetLowPriority`]; the node marks the room's keepers, see [`crate::node`]).
+//!    A keeper is always online and holds everything, so without this every member's
+//!    catch-up would be served from it and its uplink. While at least one normal peer is
+//!    connected, the wants a low-priority peer's summary calls for wait
+//!    [`SyncConfig::low_priority_delay_ms`] (1.5 s; gathered per author, and later summaries
+//!    do not push the time back); then only what is still missing and not wanted from
+//!    anyone else is wanted from it. With no normal peer connected, or once the last one
+//!    leaves, its offers are wanted at once, as anyone's. A fork proof (step 2) and the gap
+//!    before an entry it sent are wanted from it at once.
 //!
 //! # Verification and blame
 //!
@@ -73,6 +83,7 @@
 //! | the same entry served to one peer | once while queued, then once per half want timeout | an honest peer only wants again after its timeout |
 //! | pending entries | [`SyncConfig::max_pending`] entries and [`SyncConfig::max_pending_bytes`] bytes, each kept at most [`SyncConfig::pending_ttl_ms`], dropped with the peer that sent them | a chain that never completes holds no memory for long; a dropped entry is wanted again once its predecessors are held |
 //! | authors one peer names that we hold nothing of | [`MAX_UNHELD_AUTHORS_PER_PEER`] | made-up authors cannot grow `known`, the wants in flight or the missing count without bound |
+//! | wants held back for a low-priority peer | one per author its summaries name, and [`SyncConfig::low_priority_delay_ms`] long | the authors are those of its `known` claims |
 //! | claims a peer does not serve | forgotten at the want's timeout, and with the peer when it leaves | no fake "missing" count outlives the want or the peer |
 //! | heads in a periodic summary | those the peer lacks plus [`SUMMARY_SLICE`] | many authors do not make every repair round cost a full version vector |
 //! | numbers in frames (seqs, Lamport times, counts) | saturating arithmetic | a peer's `u64::MAX` cannot overflow a sum |
@@ -194,6 +205,10 @@ pub struct SyncConfig {
     /// With [`Relay::Lazy`], how long announcements are gathered before they are sent, so a
     /// burst of accepted entries costs one announcement per peer (0: announce at once).
     pub announce_delay_ms: u64,
+    /// How long wants a low-priority peer's summary calls for wait while a normal peer is
+    /// connected ([`Input::SetLowPriority`]): what a normal peer offers in that time is
+    /// taken from it instead.
+    pub low_priority_delay_ms: u64,
 }
 
 /// How entries received from one peer are passed on to the others (own new entries are
@@ -221,6 +236,7 @@ impl Default for SyncConfig {
             serve_window_bytes: 1 << 20,
             relay: Relay::Lazy,
             announce_delay_ms: 50,
+            low_priority_delay_ms: 1_500,
         }
     }
 }
@@ -250,6 +266,14 @@ pub enum Input {
     /// What was sent to this peer has (nearly) left the driver's buffers: the machine may
     /// serve it another [`SyncConfig::serve_window_bytes`] of wanted entries.
     Drained(PeerId),
+    /// A connected peer is of low priority (a keeper), or no longer: history is taken from
+    /// it only when no normal peer offers it (see the module doc). Peers start normal.
+    SetLowPriority {
+        /// The peer.
+        peer: PeerId,
+        /// Low priority.
+        low: bool,
+    },
 }
 
 /// Why a peer was disconnected.
@@ -392,6 +416,12 @@ struct PeerState {
     queue: VecDeque<WantRange>,
     /// Bytes of served entries handed to the driver since the last [`Input::Drained`].
     outstanding: usize,
+    /// Low priority ([`Input::SetLowPriority`]).
+    low: bool,
+    /// A low-priority peer's wants held back while a normal peer is connected: per author
+    /// the highest seq its summaries offered, and when they are due.
+    deferred: BTreeMap<PublicKey, u64>,
+    deferred_until: Option<u64>,
 }
 
 /// A verified entry whose predecessor is missing, who sent it and when.
@@ -566,6 +596,11 @@ impl RoomSync {
             .unwrap_or(0)
     }
 
+    /// Whether `peer` is connected and of low priority ([`Input::SetLowPriority`]).
+    pub fn is_low_priority(&self, peer: PeerId) -> bool {
+        self.peers.get(&peer).is_some_and(|st| st.low)
+    }
+
     /// Entries held pending (predecessor missing).
     pub fn pending_len(&self) -> usize {
         self.pending.len()
@@ -589,6 +624,8 @@ impl RoomSync {
         self.inflight.retain(|_, f| f.peer != peer);
         self.retain_pending(|_, p| p.from != peer);
         self.recount_advertised();
+        // The last normal peer may have gone: then nothing held back waits any longer.
+        self.release_deferred();
     }
 
     /// Rebuilds `advertised` from what the connected peers claim, then reports progress.
@@ -640,6 +677,15 @@ impl RoomSync {
                 self.serve(peer);
                 Ok(())
             }
+            Input::SetLowPriority { peer, low } => {
+                if let Some(st) = self.peers.get_mut(&peer) {
+                    st.low = low;
+                }
+                // A peer that turned normal, or the last normal peer turned low: what was
+                // held back has no reason to wait.
+                self.release_deferred();
+                Ok(())
+            }
             Input::Frame { peer, bytes } => {
                 if self.peers.contains_key(&peer) {
                     self.on_frame(peer, &bytes);
@@ -674,6 +720,7 @@ impl RoomSync {
                 if self.announce_at.is_some_and(|at| at <= now) {
                     self.flush_announcements();
                 }
+                self.release_deferred();
                 Ok(())
             }
         };
@@ -681,8 +728,11 @@ impl RoomSync {
             self.next_summary_at = self.now + self.config.summary_interval_ms;
         }
         let deadline = self
-            .announce_at
-            .map_or(self.next_summary_at, |a| a.min(self.next_summary_at));
+            .peers
+            .values()
+            .filter_map(|st| st.deferred_until)
+            .chain(self.announce_at)
+            .fold(self.next_summary_at, u64::min);
         if self.timer_at != Some(deadline) {
             self.timer_at = Some(deadline);
             self.out
@@ -923,6 +973,8 @@ impl RoomSync {
     }
 
     fn on_summary(&mut self, peer: PeerId, heads: Vec<Head>) {
+        // A low-priority peer's offers wait while a normal peer may offer the same.
+        let defer = self.peers.get(&peer).is_some_and(|st| st.low) && self.normal_peer_connected();
         let mut wants = Vec::new();
         for h in heads {
             let have = self.log.len_of(&h.author);
@@ -944,7 +996,13 @@ impl RoomSync {
                 let adv = self.advertised.entry(h.author).or_insert(0);
                 *adv = (*adv).max(h.seq);
             }
-            if h.seq > have {
+            if h.seq > have && defer {
+                let d = st.deferred.entry(h.author).or_insert(0);
+                *d = (*d).max(h.seq);
+                if st.deferred_until.is_none() {
+                    st.deferred_until = Some(self.now + self.config.low_priority_delay_ms);
+                }
+            } else if h.seq > have {
                 if let Some(w) = self.want_range(peer, h.author, h.seq) {
                     wants.push(w);
                 }
@@ -961,6 +1019,48 @@ impl RoomSync {
             self.send(peer, f);
         }
         self.progress();
+    }
+
+    fn normal_peer_connected(&self) -> bool {
+        self.peers.values().any(|st| !st.low)
+    }
+
+    /// Sends the wants held back for low-priority peers that are due (all of them when no
+    /// normal peer is connected), for what is still missing and not asked of anyone else;
+    /// what a peer no longer claims (its claim expired) is left out.
+    fn release_deferred(&mut self) {
+        let now = self.now;
+        let everything = !self.normal_peer_connected();
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, st)| {
+                st.deferred_until
+                    .is_some_and(|at| everything || !st.low || at <= now)
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in due {
+            let Some(st) = self.peers.get_mut(&peer) else {
+                continue;
+            };
+            st.deferred_until = None;
+            let offers: Vec<(PublicKey, u64)> = std::mem::take(&mut st.deferred)
+                .into_iter()
+                .map(|(a, seq)| (a, seq.min(st.known.get(&a).copied().unwrap_or(0))))
+                .collect();
+            let mut wants = Vec::new();
+            for (author, upto) in offers {
+                if !self.log.is_flagged(&author) {
+                    if let Some(w) = self.want_range(peer, author, upto) {
+                        wants.push(w);
+                    }
+                }
+            }
+            for f in wire::encode_want(&wants) {
+                self.send(peer, f);
+            }
+        }
     }
 
     /// Reports the entries connected peers claim that we lack, when the count changed.

@@ -1,12 +1,15 @@
 //! One `Node` driven by hand: the local actions, the bounds on what a server names, and
 //! the timers (whole networks of nodes are in `node_sim.rs`).
 
+use natter_core::hello::{Hello, HelloContext};
 use natter_core::identity::Identity;
 use natter_core::log::Body;
 use natter_core::node::{ConnId, Input, Node, NodeConfig, Output, RoomSetup};
 use natter_core::peer_signal::PeerSignal;
 use natter_core::room::{Room, RoomId, RoomSecret};
 use natter_core::sim::SimRng;
+use natter_core::sync::PeerId;
+use natter_core::wire::Frame;
 
 fn node() -> Node {
     Node::new(
@@ -322,4 +325,79 @@ fn rooms_are_told_apart_by_id() {
             }
         )
         .is_err());
+}
+
+/// Opens `conn` (to session `session` of `peer`) and hands the node the peer's hello.
+fn verify(n: &mut Node, r: &Room, conn: ConnId, session: &str, peer: &Identity, now: u64) {
+    let (ours, theirs) = (
+        "sha-256 AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA",
+        "sha-256 BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB",
+    );
+    step(
+        n,
+        now,
+        Input::ChannelOpen {
+            conn,
+            local_fingerprint: ours.into(),
+            remote_fingerprint: theirs.into(),
+        },
+    );
+    let ctx = HelloContext::new(r.id(), theirs, ours, session, "m").expect("a context");
+    let hello = Hello::new(peer, "Peer", &ctx).expect("a hello");
+    step(
+        n,
+        now,
+        Input::Frame {
+            conn,
+            bytes: Frame::Hello(hello.to_bytes()).encode(),
+        },
+    );
+    assert_eq!(
+        n.conn(conn).and_then(|c| c.verified_key()),
+        Some(&peer.public())
+    );
+}
+
+#[test]
+fn a_peer_the_room_names_a_keeper_is_of_low_priority_from_its_hello_and_as_the_room_changes() {
+    let r = room(11);
+    let (keeper, member) = (
+        Identity::from_secret_bytes(&[20; 32]),
+        Identity::from_secret_bytes(&[21; 32]),
+    );
+    let (mut n, out) = joined(&r, false, &["k", "p"]);
+    let conns = opened(&out);
+    let session = |c: ConnId, n: &Node| n.conn(c).map(|c| c.remote_session.clone());
+    let (to_keeper, to_member) = if session(conns[0], &n).as_deref() == Some("k") {
+        (conns[0], conns[1])
+    } else {
+        (conns[1], conns[0])
+    };
+    let post = |n: &mut Node, now, key, keep| {
+        step(
+            n,
+            now,
+            Input::Post {
+                room: r.id(),
+                body: Body::Keeper { key, keep },
+            },
+        );
+    };
+    post(&mut n, 3, keeper.public(), true);
+    verify(&mut n, &r, to_keeper, "k", &keeper, 4);
+    verify(&mut n, &r, to_member, "p", &member, 5);
+    let low = |n: &Node, c: ConnId| {
+        n.room(&r.id())
+            .expect("room")
+            .sync()
+            .is_low_priority(PeerId(c.0))
+    };
+    assert!(low(&n, to_keeper), "named before its hello verified");
+    assert!(!low(&n, to_member));
+    // The room changes its mind: the keeper stops, the member keeps.
+    post(&mut n, 6, keeper.public(), false);
+    assert!(!low(&n, to_keeper));
+    post(&mut n, 7, member.public(), true);
+    assert!(low(&n, to_member));
+    assert!(!low(&n, to_keeper));
 }

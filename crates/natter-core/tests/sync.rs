@@ -1,5 +1,7 @@
 //! The sync state machine between a few peers wired by hand.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use natter_core::identity::Identity;
 use natter_core::log::{Body, Draft, Entry, EntryId, Record};
 use natter_core::room::RoomId;
@@ -916,4 +918,300 @@ fn a_hole_in_our_own_stored_chain_is_refused_rather_than_forked() {
         true,
     );
     assert!(r.is_err(), "a post after the hole would fork our log");
+}
+
+// ----- low priority (keepers) -----
+
+/// Three machines on a clock: a joiner (0) that holds nothing, a normal peer (1) and a
+/// keeper (2), with a latency per link; the joiner counts the entries each peer sends it.
+struct Timed {
+    nodes: Vec<RoomSync>,
+    now: u64,
+    latency: BTreeMap<(usize, usize), u64>,
+    queue: BTreeMap<(u64, u64), (usize, usize, Vec<u8>)>,
+    sent: u64,
+    timers: Vec<Option<u64>>,
+    /// Entries delivered to the joiner, by sender.
+    got: BTreeMap<usize, usize>,
+    /// Nodes that stopped serving: the entries they send are lost.
+    mute: BTreeSet<usize>,
+    /// When the joiner sent a want, and to whom.
+    wants: Vec<(u64, usize)>,
+    /// When the joiner first held `TOTAL` entries.
+    done_at: Option<u64>,
+}
+
+const AUTHORS: u8 = 5;
+const PER_AUTHOR: usize = 100;
+const TOTAL: usize = AUTHORS as usize * PER_AUTHOR;
+const JOINER: usize = 0;
+const NORMAL: usize = 1;
+const KEEPER: usize = 2;
+
+/// `AUTHORS` members' histories of `PER_AUTHOR` entries each.
+fn history() -> Vec<Record> {
+    let mut all = Vec::new();
+    for a in 0..AUTHORS {
+        let mut m = node(100 + a);
+        post(&mut m, PER_AUTHOR);
+        all.extend(m.log().entries_of(&m.me()).iter().cloned());
+    }
+    all
+}
+
+fn holding(seed: u8, recs: &[Record]) -> RoomSync {
+    RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[seed; 32]),
+        SyncConfig::default(),
+        recs.to_vec(),
+        [],
+        true,
+    )
+    .expect("loads")
+}
+
+impl Timed {
+    fn new(normal_holds: &[Record], keeper_holds: &[Record]) -> Timed {
+        let nodes = vec![
+            RoomSync::new(
+                ROOM,
+                Identity::from_secret_bytes(&[50; 32]),
+                SyncConfig::default(),
+            ),
+            holding(51, normal_holds),
+            holding(52, keeper_holds),
+        ];
+        Timed {
+            nodes,
+            now: 0,
+            latency: BTreeMap::new(),
+            queue: BTreeMap::new(),
+            sent: 0,
+            timers: vec![None; 3],
+            got: BTreeMap::new(),
+            mute: BTreeSet::new(),
+            wants: Vec::new(),
+            done_at: None,
+        }
+    }
+
+    fn linked(&self, a: usize, b: usize) -> bool {
+        self.latency.contains_key(&(a.min(b), a.max(b)))
+    }
+
+    /// Connects the joiner to `peer` with this one-way latency, marking it low priority
+    /// on the joiner's side as a node does when its hello verifies.
+    fn connect(&mut self, peer: usize, latency: u64, low: bool) {
+        self.latency.insert((JOINER, peer), latency);
+        let now = self.now;
+        self.nodes[JOINER]
+            .handle(now, Input::PeerConnected(PeerId(peer as u64)))
+            .expect("connect");
+        if low {
+            self.nodes[JOINER]
+                .handle(
+                    now,
+                    Input::SetLowPriority {
+                        peer: PeerId(peer as u64),
+                        low: true,
+                    },
+                )
+                .expect("low");
+        }
+        self.nodes[peer]
+            .handle(now, Input::PeerConnected(PeerId(JOINER as u64)))
+            .expect("connect");
+        self.pump(JOINER);
+        self.pump(peer);
+    }
+
+    fn pump(&mut self, i: usize) {
+        for o in self.nodes[i].drain_outputs() {
+            match o {
+                Output::Send { peer, bytes } => {
+                    let to = peer.0 as usize;
+                    let Some(&lat) = self.latency.get(&(i.min(to), i.max(to))) else {
+                        continue;
+                    };
+                    let frame = Frame::decode(&bytes);
+                    if self.mute.contains(&i) && matches!(frame, Ok(Frame::Entries(_))) {
+                        continue;
+                    }
+                    if i == JOINER && matches!(frame, Ok(Frame::Want(_))) {
+                        self.wants.push((self.now, to));
+                    }
+                    self.sent += 1;
+                    self.queue
+                        .insert((self.now + lat, self.sent), (i, to, bytes));
+                }
+                Output::ScheduleTimer { at_ms } => self.timers[i] = Some(at_ms),
+                Output::Store(_) | Output::Event(_) | Output::Disconnect { .. } => {}
+            }
+        }
+    }
+
+    /// Delivers frames and fires timers up to `end`.
+    fn run_until(&mut self, end: u64) {
+        loop {
+            let next_frame = self.queue.keys().next().map(|k| k.0);
+            let next_timer = self.timers.iter().flatten().min().copied();
+            let next = match (next_frame, next_timer) {
+                (Some(f), Some(t)) => f.min(t),
+                (f, t) => match f.or(t) {
+                    Some(x) => x,
+                    None => break,
+                },
+            };
+            if next > end {
+                break;
+            }
+            self.now = next;
+            if next_frame == Some(next) {
+                let Some((_, (from, to, bytes))) = self.queue.pop_first() else {
+                    break;
+                };
+                if !self.linked(from, to) {
+                    continue;
+                }
+                if to == JOINER {
+                    if let Ok(Frame::Entries(recs) | Frame::Push(recs)) = Frame::decode(&bytes) {
+                        *self.got.entry(from).or_insert(0) += recs.len();
+                    }
+                }
+                let now = self.now;
+                self.nodes[to]
+                    .handle(
+                        now,
+                        Input::Frame {
+                            peer: PeerId(from as u64),
+                            bytes,
+                        },
+                    )
+                    .expect("frames never fail");
+                self.nodes[from]
+                    .handle(now, Input::Drained(PeerId(to as u64)))
+                    .expect("drained");
+                self.pump(to);
+                self.pump(from);
+            } else {
+                for i in 0..self.nodes.len() {
+                    if self.timers[i].is_some_and(|t| t <= next) {
+                        self.timers[i] = None;
+                        self.nodes[i].handle(next, Input::Tick).expect("tick");
+                        self.pump(i);
+                    }
+                }
+            }
+            if self.done_at.is_none() && self.nodes[JOINER].log().len() >= TOTAL {
+                self.done_at = Some(self.now);
+            }
+        }
+        self.now = self.now.max(end);
+    }
+}
+
+#[test]
+fn a_joiner_takes_nothing_from_a_keeper_that_a_normal_peer_offers_too() {
+    let all = history();
+    // Whichever summary arrives first.
+    for (normal_ms, keeper_ms) in [(50, 5), (5, 50), (20, 20)] {
+        let mut t = Timed::new(&all, &all);
+        t.connect(KEEPER, keeper_ms, true);
+        t.connect(NORMAL, normal_ms, false);
+        t.run_until(60_000);
+        let case = format!("normal {normal_ms} ms, keeper {keeper_ms} ms");
+        assert_eq!(t.nodes[JOINER].log().len(), TOTAL, "{case}");
+        assert_eq!(t.got.get(&NORMAL), Some(&TOTAL), "{case}");
+        assert_eq!(t.got.get(&KEEPER), None, "{case}");
+        assert!(t.wants.iter().all(|(_, to)| *to == NORMAL), "{case}");
+        assert!(t.nodes[JOINER].is_low_priority(PeerId(KEEPER as u64)));
+        assert!(!t.nodes[JOINER].is_low_priority(PeerId(NORMAL as u64)));
+    }
+}
+
+#[test]
+fn what_only_the_keeper_holds_is_wanted_from_it_after_the_delay() {
+    let all = history();
+    // The normal peer holds the first three authors; the keeper all five.
+    let partial: Vec<Record> = all[..3 * PER_AUTHOR].to_vec();
+    let mut t = Timed::new(&partial, &all);
+    t.connect(KEEPER, 5, true);
+    t.connect(NORMAL, 50, false);
+    t.run_until(60_000);
+    assert_eq!(t.nodes[JOINER].log().len(), TOTAL);
+    assert_eq!(t.got.get(&NORMAL), Some(&(3 * PER_AUTHOR)));
+    assert_eq!(t.got.get(&KEEPER), Some(&(2 * PER_AUTHOR)));
+    let delay = SyncConfig::default().low_priority_delay_ms;
+    let to_keeper: Vec<u64> = t
+        .wants
+        .iter()
+        .filter(|(_, to)| *to == KEEPER)
+        .map(|(at, _)| *at)
+        .collect();
+    // Its summary arrived at 5 ms: the wants left 1.5 s later, not before.
+    assert_eq!(to_keeper, vec![5 + delay]);
+}
+
+#[test]
+fn with_only_the_keeper_connected_everything_is_wanted_from_it_at_once() {
+    let all = history();
+    let mut t = Timed::new(&[], &all);
+    t.connect(KEEPER, 20, true);
+    t.run_until(1_000);
+    assert_eq!(t.nodes[JOINER].log().len(), TOTAL);
+    assert_eq!(t.got.get(&KEEPER), Some(&TOTAL));
+    assert_eq!(
+        t.wants.first(),
+        Some(&(20, KEEPER)),
+        "on its summary's arrival"
+    );
+    assert!(t
+        .done_at
+        .is_some_and(|d| d < SyncConfig::default().low_priority_delay_ms));
+}
+
+#[test]
+fn the_last_normal_peer_leaving_releases_the_keepers_wants_at_once() {
+    let all = history();
+    let mut t = Timed::new(&[], &all);
+    t.connect(NORMAL, 5, false);
+    t.connect(KEEPER, 5, true);
+    t.run_until(100);
+    assert!(t.wants.iter().all(|(_, to)| *to != KEEPER), "held back");
+    t.latency.remove(&(JOINER, NORMAL));
+    t.nodes[JOINER]
+        .handle(100, Input::PeerDisconnected(PeerId(NORMAL as u64)))
+        .expect("gone");
+    t.pump(JOINER);
+    t.run_until(1_000);
+    assert_eq!(t.wants.first(), Some(&(100, KEEPER)));
+    assert_eq!(t.nodes[JOINER].log().len(), TOTAL);
+}
+
+#[test]
+fn a_keeper_that_stops_answering_stalls_a_joiner_no_longer_than_the_want_timeout() {
+    let all = history();
+    let cfg = SyncConfig::default();
+    let mut t = Timed::new(&all, &all);
+    // Alone with the keeper, the joiner wants everything from it at once; it answers
+    // summaries but serves nothing.
+    t.mute.insert(KEEPER);
+    t.connect(KEEPER, 20, true);
+    t.run_until(1_000);
+    assert_eq!(t.wants, vec![(20, KEEPER)]);
+    // A member who holds everything comes online.
+    t.connect(NORMAL, 20, false);
+    t.run_until(120_000);
+    assert_eq!(t.nodes[JOINER].log().len(), TOTAL);
+    assert_eq!(t.got.get(&KEEPER), None);
+    assert_eq!(t.got.get(&NORMAL), Some(&TOTAL));
+    // The want to the keeper times out; the next round of summaries finds the member.
+    let done = t.done_at.unwrap_or(u64::MAX);
+    assert!(
+        done <= 20 + cfg.want_timeout_ms + cfg.summary_interval_ms + 1_000,
+        "done at {done} ms"
+    );
+    // And the keeper's later summaries do not take the wants back from the member.
+    assert_eq!(t.wants.iter().filter(|(_, to)| *to == KEEPER).count(), 1);
 }

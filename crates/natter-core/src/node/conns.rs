@@ -96,6 +96,20 @@ impl Node {
             r.presence.remove(&key);
         }
         self.feed(room, sync::Input::PeerConnected(conn.peer()));
+        if self
+            .rooms
+            .get(&room)
+            .is_some_and(|r| r.sync.log().is_keeper(&key))
+        {
+            // Before anything it sends reaches the machine.
+            self.feed(
+                room,
+                sync::Input::SetLowPriority {
+                    peer: conn.peer(),
+                    low: true,
+                },
+            );
+        }
         if self.away {
             // Peers take a new connection to be active; say that we are not.
             self.feed(room, sync::Input::Presence(Presence::Away));

@@ -36,7 +36,12 @@
 //! 6. **Sync.** A verified connection is a peer of the room's [`RoomSync`] (pull, push,
 //!    repair, blame: see [`crate::sync`]). A peer that machine reports as misbehaving is
 //!    closed and its session blocked; the others carry on.
-//! 7. **Leave.** A connection whose link is down while the peer's session has left the
+//! 7. **Keepers are of low priority.** A peer whose key the room names a keeper
+//!    ([`crate::log::RoomLog::keepers`], from `Keeper` entries) is marked of low priority in
+//!    the room's machine ([`sync::Input::SetLowPriority`]) when its hello verifies, and
+//!    marked again whenever the room's keeper set changes: history is taken from it only
+//!    when no other connected peer offers it in time.
+//! 8. **Leave.** A connection whose link is down while the peer's session has left the
 //!    server is closed: it cannot recover. Losing the server closes only the connections
 //!    still negotiating; open ones carry on.
 //!
@@ -315,6 +320,7 @@ impl Node {
     pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<(), NodeError> {
         self.now = self.now.max(now_ms);
         let r = self.on_input(input);
+        self.update_keepers();
         self.flush_changes();
         self.schedule();
         r
@@ -478,6 +484,7 @@ impl Node {
                 presence: BTreeMap::new(),
                 timer_at: None,
                 missing: 0,
+                keepers: BTreeSet::new(),
                 last_activity_ms: if setup.stored {
                     last_activity
                 } else {
@@ -804,6 +811,35 @@ impl Node {
 
     pub(super) fn changed(&mut self, id: RoomId) {
         self.changed.entry(id).or_default();
+    }
+
+    /// Marks the peers of every changed room whose keeper set changed as of low priority
+    /// exactly when the room names them keepers.
+    fn update_keepers(&mut self) {
+        let rooms: Vec<RoomId> = self.changed.keys().copied().collect();
+        for id in rooms {
+            let Some(r) = self.rooms.get_mut(&id) else {
+                continue;
+            };
+            let now: BTreeSet<PublicKey> = r.sync.log().keepers().copied().collect();
+            if now == r.keepers {
+                continue;
+            }
+            r.keepers = now.clone();
+            let peers: Vec<(ConnId, bool)> = self
+                .conns_in(id)
+                .filter_map(|(conn, c)| Some((conn, now.contains(c.verified_key()?))))
+                .collect();
+            for (conn, low) in peers {
+                self.feed(
+                    id,
+                    sync::Input::SetLowPriority {
+                        peer: conn.peer(),
+                        low,
+                    },
+                );
+            }
+        }
     }
 
     fn flush_changes(&mut self) {

@@ -38,6 +38,8 @@ pub struct RoomNode {
     pub(super) timer_at: Option<u64>,
     pub(super) missing: u64,
     pub(super) last_activity_ms: u64,
+    /// The room's keepers as last applied to its connections (their low priority).
+    pub(super) keepers: BTreeSet<PublicKey>,
 }
 
 impl RoomNode {

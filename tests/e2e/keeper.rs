@@ -27,19 +27,7 @@ pub async fn keeper_serves_a_late_joiner(ctx: Ctx) -> TestResult {
         let tokens = ["[A1]", "[A2]"];
         alice.post("[A1] written while alone").await?;
         alice.post("[A2] the keeper holds it").await?;
-        let alice_ref = &alice;
-        wait_until(
-            "Alice's [A2] to say \"delivered to 1 peer\"",
-            DELIVERY_TIMEOUT,
-            move || async move {
-                let shown = alice_ref.messages().await?;
-                Ok(shown
-                    .iter()
-                    .any(|m| m.text.contains("[A2]") && m.text.contains("delivered to 1 peer"))
-                    .then_some(()))
-            },
-        )
-        .await?;
+        delivered_to_one(&alice, "[A2]").await?;
         alice.quit().await?;
 
         let bob = user(&ctx, &base, "bob", "Bob").await?;
@@ -195,4 +183,66 @@ pub async fn keeper_killed_mid_catch_up(ctx: Ctx) -> TestResult {
     }
     .await;
     result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))
+}
+
+/// Alice lets her browser use nothing but a TURN relay (coturn, in the namespace): she still
+/// reaches the keeper, through the relay, and what she writes reaches it.
+pub async fn keeper_through_a_relay_only(ctx: Ctx) -> TestResult {
+    let coturn = natter_e2e::turn::Coturn::start().await?;
+    let base = ctx.base_url();
+    let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+    let alice = user(&ctx, &base, "alice", "Alice").await?;
+    alice
+        .save_ice_settings(
+            &base,
+            &[&coturn.url()],
+            natter_e2e::turn::USERNAME,
+            natter_e2e::turn::CREDENTIAL,
+            true,
+        )
+        .await?;
+    alice.open_home(&base).await?;
+    let room = alice.create_named_room("Relayed keeper").await?;
+    let keeper = Keeper::start_with(&base, data.path(), &["--keep", &room.link]).await?;
+    let result = async {
+        alice
+            .wait_for_peer("Keeper", "online", DELIVERY_TIMEOUT)
+            .await?;
+        crate::relay::relayed_ends(&alice, false).await?;
+        alice.post("[A1] through the relay to the keeper").await?;
+        keeper
+            .wait_for_log("stored room=", DELIVERY_TIMEOUT)
+            .await?;
+        delivered_to_one(&alice, "[A1]").await
+    }
+    .await;
+    result.map_err(|e: String| {
+        format!(
+            "{e}\n--- keeper log ---\n{}\n--- coturn log ---\n{}",
+            keeper.tail(40),
+            coturn
+                .log()
+                .lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+/// Waits until `b`'s own message containing `token` says it was delivered to one peer.
+async fn delivered_to_one(b: &natter_e2e::browser::Browser, token: &str) -> TestResult {
+    wait_until(
+        &format!("{}'s {token} to say \"delivered to 1 peer\"", b.name),
+        DELIVERY_TIMEOUT,
+        move || async move {
+            let shown = b.messages().await?;
+            Ok(shown
+                .iter()
+                .any(|m| m.text.contains(token) && m.text.contains("delivered to 1 peer"))
+                .then_some(()))
+        },
+    )
+    .await
 }

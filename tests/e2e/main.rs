@@ -44,6 +44,7 @@ fn main() {
         keeper::keeper_serves_a_late_joiner,
         keeper::keeper_killed_mid_catch_up,
         keeper::tampering_keeper_is_refused,
+        keeper::keeper_through_a_relay_only,
         password::password_room,
         password::a_stranger_in_the_lobby_costs_the_joiner_nothing,
         server_loss::server_killed_mid_chat,

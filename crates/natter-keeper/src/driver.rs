@@ -123,6 +123,8 @@ pub(crate) struct Driver {
     rtc_deadline: Option<Instant>,
     /// Bytes of entries stored per room.
     bytes: BTreeMap<RoomId, u64>,
+    /// Rooms (and the mailbox) the server confirmed since the pool last opened.
+    joined: usize,
 }
 
 impl Driver {
@@ -158,6 +160,7 @@ impl Driver {
             datagrams: Vec::new(),
             rtc_deadline: None,
             bytes: BTreeMap::new(),
+            joined: 0,
         })
     }
 
@@ -248,6 +251,10 @@ impl Driver {
                 peers,
             } => {
                 self.backoff = Duration::from_secs(1);
+                self.joined += 1;
+                if self.joined == self.pool.rooms() {
+                    tracing::info!(rooms = self.joined, "joined every room");
+                }
                 if room == self.mailbox.id() {
                     self.mailbox.joined(session);
                     return;
@@ -277,6 +284,7 @@ impl Driver {
                 tracing::warn!(error = %why, retry_s = self.backoff.as_secs(), "lost the signaling server");
                 self.pool.drop_all();
                 self.mailbox.lost();
+                self.joined = 0;
                 self.reopen_at = Some(Instant::now() + self.backoff);
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
                 Input::SignalingLost

@@ -12,6 +12,8 @@ pub mod notify;
 // One join-code exchange on a socket of its own (module docs in the file).
 #[cfg(target_arch = "wasm32")]
 pub mod joincode;
+// Asking a keeper to keep a room available: its mailbox exchange (module docs in the file).
+pub mod keeper;
 // Hash routes: which view the address shows.
 pub mod route;
 // One RTCPeerConnection and its DataChannel per remote peer (module docs in the file).

@@ -25,6 +25,21 @@ pub struct ClientConfig {
     /// Origins allowed to embed the app and send it commands (see [`crate::embed`]).
     #[serde(rename = "embedOrigins", default)]
     pub embed_origins: Vec<String>,
+    /// The keeper the operator runs beside the server, offered to keep rooms available
+    /// (see [`crate::keeper`]); none when absent.
+    #[serde(default)]
+    pub keeper: Option<KeeperInfo>,
+}
+
+/// A keeper offered by the server: its key and name, as the server's configuration says
+/// (the key is checked when it is used, like a key the user typed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct KeeperInfo {
+    /// Its Ed25519 key, as `natter_core::identity::PublicKey::to_text` writes it.
+    pub key: String,
+    /// Its display name.
+    #[serde(default)]
+    pub name: String,
 }
 
 /// One ICE server entry, in the shape `RTCPeerConnection` expects.
@@ -52,4 +67,25 @@ pub async fn fetch_config() -> Result<ClientConfig, ServerError> {
     resp.json::<ClientConfig>()
         .await
         .map_err(|e| ServerError::BadAnswer(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keeper_is_read_from_the_config_and_is_optional() -> Result<(), serde_json::Error> {
+        let none: ClientConfig = serde_json::from_str(r#"{"iceServers":[]}"#)?;
+        assert_eq!(none.keeper, None);
+        let some: ClientConfig =
+            serde_json::from_str(r#"{"keeper":{"key":"abc","name":"Keeper"},"extra":1}"#)?;
+        assert_eq!(
+            some.keeper,
+            Some(KeeperInfo {
+                key: "abc".into(),
+                name: "Keeper".into()
+            })
+        );
+        Ok(())
+    }
 }

@@ -115,13 +115,21 @@ async fn run() -> TestResult<bool> {
     let latency = measure("latency", latency(&driver, &base)).await;
     eprintln!("== late joiner catch-up ({HISTORY} entries)");
     let catch_up = measure("catch-up", catch_up(&driver, &base)).await;
+    eprintln!("== late joiner catch-up from the keeper ({HISTORY} entries)");
+    let from_keeper = measure("keeper-catch-up", catch_up_from_keeper(&driver, &base)).await;
     eprintln!("== opening a room of {BIG_ROOM} entries");
     let big = measure("big-room", big_room(&driver, &base)).await;
 
-    let ok = sizes.is_ok() && fine(&nav) && fine(&latency) && fine(&catch_up) && fine(&big);
+    let ok = sizes.is_ok()
+        && fine(&nav)
+        && fine(&latency)
+        && fine(&catch_up)
+        && fine(&from_keeper)
+        && fine(&big);
     let table = table(&latency, &catch_up, &sizes, &nav);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{table}").ctx("printing the table")?;
+    writeln!(out, "{}", keeper_row(&from_keeper, &catch_up)).ctx("printing the table")?;
     writeln!(out, "{}", big_room_row(&big)).ctx("printing the table")?;
     drop(driver);
     server.stop().await;
@@ -1013,47 +1021,7 @@ async fn catch_up_in(
         .await?;
     eprintln!("catch-up: the holder is online with the history");
 
-    let recorder = CATCH_UP_RECORDER
-        .replace("__ROOM__", &room_hex)
-        .replace("__AUTHOR__", &history.author_hex)
-        .replace("__WANT__", &n.to_string());
-    on_new_document(joiner, &recorder).await?;
-    joiner.open_invite(&link).await?;
-    joiner.confirm_join(None).await?;
-    let profiling = std::env::var_os("NATTER_BENCH_PROFILE").is_some();
-    if profiling {
-        profile_start(joiner).await?;
-    }
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let mut last_report = Instant::now();
-    let state = loop {
-        let state = joiner
-            .execute("return window.__benchCatchup ?? null;", vec![])
-            .await?;
-        if !state["done"].is_null() {
-            break state;
-        }
-        if Instant::now() > deadline {
-            let errors = joiner.console_errors().await.unwrap_or_default();
-            return Err(format!(
-                "the joiner did not store the history within 300 s: {state} (console errors: {errors:?})"
-            ));
-        }
-        if last_report.elapsed() > Duration::from_secs(5) {
-            eprintln!("catch-up: joiner {state}");
-            last_report = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    if profiling {
-        profile_report(joiner, "the joiner").await?;
-    }
-    let natter_ms = number(&state["done"], "the catch-up time")?;
-    let first_ms = state["first"].as_f64();
-    let open_ms = channel_open_ms(joiner).await?;
-    eprintln!(
-        "catch-up: natter {natter_ms:.0} ms (channel open at {open_ms:?} ms, first history entry seen at {first_ms:?} ms)"
-    );
+    let (natter_ms, first_ms, open_ms) = time_join(joiner, &link, history).await?;
     // NATTER_BENCH_TRACE=1: each page's connection trace (ms since its navigation).
     if std::env::var_os("NATTER_BENCH_TRACE").is_some() {
         for (who, b) in [("holder", holder), ("joiner", joiner)] {
@@ -1100,6 +1068,154 @@ async fn catch_up_in(
         raw_ms,
         raw_idb_ms,
     })
+}
+
+/// The joiner opens `link` with the catch-up recorder installed; returns when it stored the
+/// last of `history`: (ms from navigation to the last entry stored, to the first, to the
+/// first channel opening).
+async fn time_join(
+    joiner: &Browser,
+    link: &str,
+    history: &History,
+) -> TestResult<(f64, Option<f64>, Option<f64>)> {
+    let room_hex = history.room.id().to_hex();
+    let n = history.records.len();
+    let recorder = CATCH_UP_RECORDER
+        .replace("__ROOM__", &room_hex)
+        .replace("__AUTHOR__", &history.author_hex)
+        .replace("__WANT__", &n.to_string());
+    on_new_document(joiner, &recorder).await?;
+    joiner.open_invite(link).await?;
+    joiner.confirm_join(None).await?;
+    let profiling = std::env::var_os("NATTER_BENCH_PROFILE").is_some();
+    if profiling {
+        profile_start(joiner).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut last_report = Instant::now();
+    let state = loop {
+        let state = joiner
+            .execute("return window.__benchCatchup ?? null;", vec![])
+            .await?;
+        if !state["done"].is_null() {
+            break state;
+        }
+        if Instant::now() > deadline {
+            let errors = joiner.console_errors().await.unwrap_or_default();
+            return Err(format!(
+                "the joiner did not store the history within 300 s: {state} (console errors: {errors:?})"
+            ));
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            eprintln!("catch-up: joiner {state}");
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    if profiling {
+        profile_report(joiner, "the joiner").await?;
+    }
+    let natter_ms = number(&state["done"], "the catch-up time")?;
+    let first_ms = state["first"].as_f64();
+    let open_ms = channel_open_ms(joiner).await?;
+    eprintln!(
+        "catch-up: natter {natter_ms:.0} ms (channel open at {open_ms:?} ms, first history entry seen at {first_ms:?} ms)"
+    );
+    Ok((natter_ms, first_ms, open_ms))
+}
+
+/// The late joiner's catch-up served by a keeper alone (the real binary, its store filled
+/// with the same history), [`CATCH_UP_RUNS`] times; also the keeper's CPU time and memory
+/// growth while it served. Sorted by catch-up time.
+async fn catch_up_from_keeper(driver: &Driver, base: &str) -> TestResult<Vec<KeeperCatchUp>> {
+    let history = history::generate(HISTORY, None)?;
+    let mut runs = Vec::new();
+    for run in 1..=CATCH_UP_RUNS {
+        eprintln!("keeper catch-up: run {run} of {CATCH_UP_RUNS}");
+        let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+        {
+            let store = natter_keeper::store::Store::open(&data.path().join("keeper.redb"))
+                .map_err(|e| e.to_string())?;
+            store.save_room(&history.room).map_err(|e| e.to_string())?;
+            store
+                .store(&history.room.id(), &history.records)
+                .map_err(|e| e.to_string())?;
+        }
+        let keeper = natter_e2e::keeper::Keeper::start(base, data.path()).await?;
+        keeper
+            .wait_for_log("joined every room", JOIN_TIMEOUT)
+            .await?;
+        let (rss0, cpu0) = keeper.usage();
+        let joiner = launch(driver, "joiner").await?;
+        let link = history.room.invite_link(base);
+        let r = time_join(&joiner, &link, &history).await;
+        let (rss1, cpu1) = keeper.usage();
+        let (natter_ms, _, _) = finish("keeper catch-up", r, vec![joiner]).await?;
+        keeper.kill().await?;
+        eprintln!(
+            "keeper catch-up: {natter_ms:.0} ms; keeper CPU {} ticks, RSS {rss0} → {rss1} KiB",
+            cpu1 - cpu0
+        );
+        runs.push(KeeperCatchUp {
+            natter_ms,
+            cpu_ms: (cpu1.saturating_sub(cpu0) * 10) as f64,
+            rss_growth_kib: rss1.saturating_sub(rss0),
+        });
+        tokio::time::sleep(SETTLE).await;
+    }
+    runs.sort_by(|a, b| a.natter_ms.total_cmp(&b.natter_ms));
+    Ok(runs)
+}
+
+/// One catch-up from the keeper.
+struct KeeperCatchUp {
+    natter_ms: f64,
+    /// The keeper's CPU time while it served, ms.
+    cpu_ms: f64,
+    /// Its resident memory's growth while it served, KiB.
+    rss_growth_kib: u64,
+}
+
+/// A failed measurement, as a table cell.
+fn failed(e: &str) -> String {
+    format!("failed: {}", e.replace('|', "/").replace('\n', " "))
+}
+
+/// The keeper row: its catch-up beside the browser peer's median, and what serving cost it.
+fn keeper_row(
+    keeper: &TestResult<Vec<KeeperCatchUp>>,
+    browser: &TestResult<Vec<CatchUp>>,
+) -> String {
+    let peer = match browser {
+        Ok(runs) if !runs.is_empty() => Some(runs[runs.len() / 2].natter_ms),
+        _ => None,
+    };
+    match keeper {
+        Ok(runs) if !runs.is_empty() => {
+            let k = &runs[runs.len() / 2];
+            let s = k.natter_ms / 1000.0;
+            let beside = peer
+                .map(|p| format!("{:.2} (from a browser peer, median)", p / 1000.0))
+                .unwrap_or_else(|| "— (the browser catch-up failed)".into());
+            format!(
+                "| late joiner catch-up of {} entries from the keeper alone (s) | {s:.2} (median of {}: {:.2}–{:.2}); \
+                 the keeper spent {:.0} ms of CPU and grew {} KiB serving it | {beside} | no slower than from a browser: {} |",
+                thousands(HISTORY as f64),
+                runs.len(),
+                runs[0].natter_ms / 1000.0,
+                runs[runs.len() - 1].natter_ms / 1000.0,
+                k.cpu_ms,
+                k.rss_growth_kib,
+                verdict(peer.is_some_and(|p| k.natter_ms <= p))
+            )
+        }
+        Ok(_) => "| late joiner catch-up from the keeper | no runs | — | — |".into(),
+        Err(e) => format!(
+            "| late joiner catch-up of {} entries from the keeper alone (s) | {} | — | no slower than from a browser |",
+            thousands(HISTORY as f64),
+            failed(e)
+        ),
+    }
 }
 
 /// When the page's first peer channel opened, in ms since its navigation: the first
@@ -1294,7 +1410,6 @@ fn table(
     sizes: &TestResult<Sizes>,
     nav: &TestResult<Vec<f64>>,
 ) -> String {
-    let failed = |e: &String| format!("failed: {}", e.replace('|', "/").replace('\n', " "));
     let mut rows = vec![
         "| measure | natter | raw baseline | goal |".to_owned(),
         "|---|---|---|---|".to_owned(),

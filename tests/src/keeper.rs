@@ -137,6 +137,15 @@ impl Keeper {
         Ok(keeper)
     }
 
+    /// Its resident memory (KiB) and CPU time so far (clock ticks, 1/100 s).
+    pub fn usage(&self) -> (u64, u64) {
+        let pid = self.child.id().map(|p| p.to_string()).unwrap_or_default();
+        (
+            natter_keeper::usage::rss_kib(&pid).unwrap_or(0),
+            natter_keeper::usage::cpu_ticks(&pid).unwrap_or(0),
+        )
+    }
+
     /// Everything it logged so far.
     pub fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()

@@ -126,26 +126,11 @@ fn fill(path: &Path, rooms: usize, entries: usize) -> Result<()> {
 }
 
 fn rss_kib(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    natter_keeper::usage::rss_kib(pid).unwrap_or(0)
 }
 
-/// User plus system CPU time of a process, in clock ticks.
 fn cpu_ticks(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0)
+    natter_keeper::usage::cpu_ticks(pid).unwrap_or(0)
 }
 
 struct Cold {
@@ -238,7 +223,10 @@ async fn measure_idle(base: &str, rooms: usize) -> Result<Usage> {
     let joined = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         let mut lines = std::io::BufReader::new(stdout).lines();
-        let found = lines.by_ref().map_while(|l| l.ok()).any(|l| l.contains(&want));
+        let found = lines
+            .by_ref()
+            .map_while(|l| l.ok())
+            .any(|l| l.contains(&want));
         // Keep draining so the keeper never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         found
@@ -248,7 +236,9 @@ async fn measure_idle(base: &str, rooms: usize) -> Result<Usage> {
         _ => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("the keeper did not join its {rooms} rooms within {JOIN_TIMEOUT:?}"));
+            return Err(format!(
+                "the keeper did not join its {rooms} rooms within {JOIN_TIMEOUT:?}"
+            ));
         }
     }
     tokio::time::sleep(SETTLE).await;

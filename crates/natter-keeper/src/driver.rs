@@ -36,6 +36,8 @@ use crate::signaling::{Pool, SigEvent};
 use crate::store::Store;
 use crate::Config;
 
+/// How often the keeper logs what it holds and uses.
+const USAGE_EVERY: Duration = Duration::from_secs(60);
 /// The longest wait before the signaling pool is opened again.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -125,6 +127,8 @@ pub(crate) struct Driver {
     bytes: BTreeMap<RoomId, u64>,
     /// Rooms (and the mailbox) the server confirmed since the pool last opened.
     joined: usize,
+    /// When usage is logged next.
+    usage_at: Instant,
 }
 
 impl Driver {
@@ -161,6 +165,7 @@ impl Driver {
             rtc_deadline: None,
             bytes: BTreeMap::new(),
             joined: 0,
+            usage_at: Instant::now() + USAGE_EVERY,
         })
     }
 
@@ -220,10 +225,20 @@ impl Driver {
         if let Some(t) = self.reopen_at {
             at = at.min(t);
         }
-        at.max(now)
+        at.min(self.usage_at).max(now)
     }
 
     fn on_timers(&mut self) {
+        if self.usage_at <= Instant::now() {
+            self.usage_at = Instant::now() + USAGE_EVERY;
+            tracing::info!(
+                rooms = self.node.rooms().count(),
+                connections = self.conns.len(),
+                stored_bytes = self.stored_bytes(),
+                rss_kib = crate::usage::rss_kib("self").unwrap_or(0),
+                "usage"
+            );
+        }
         if self.node_timer.is_some_and(|t| t <= now_ms()) {
             self.node_timer = None;
             self.input(Input::Tick);

@@ -25,6 +25,7 @@ pub mod mailbox;
 pub mod rtc;
 pub mod signaling;
 pub mod store;
+pub mod usage;
 
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::path::PathBuf;

@@ -83,6 +83,8 @@ pub struct PeerView {
     pub key_changed: bool,
     /// The peer is typing.
     pub typing: bool,
+    /// The room names this key a keeper (an always-online peer a member invited).
+    pub keeper: bool,
 }
 
 /// Where one of our messages has got to.
@@ -134,6 +136,8 @@ pub struct MessageView {
     pub reactions: Vec<(String, usize, bool)>,
     /// Delivery status of our own messages.
     pub delivery: Delivery,
+    /// The author is one of the room's keepers.
+    pub keeper: bool,
 }
 
 /// The room being looked at.
@@ -166,6 +170,30 @@ pub struct RoomState {
     /// How many messages the room holds; `messages` are the latest of them, as many as
     /// the list asked for ([`Command::ShowMessages`]).
     pub total_messages: usize,
+    /// The room's keepers, at most [`crate::view::MAX_KEEPERS_SHOWN`] of them.
+    pub keepers: Vec<KeeperView>,
+    /// How many more keepers the room names than `keepers` lists.
+    pub more_keepers: usize,
+}
+
+/// A keeper of the open room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeeperView {
+    /// Its key.
+    pub key: PublicKey,
+    /// Its name as the room knows it (its short key when the room knows none).
+    pub name: String,
+}
+
+/// Where our asking a keeper to keep a room stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeeperAskView {
+    /// The room.
+    pub room: RoomId,
+    /// Where it stands, in words.
+    pub status: String,
+    /// Still under way.
+    pub busy: bool,
 }
 
 /// What the app knows about its server connection.
@@ -371,6 +399,10 @@ pub struct UiState {
     pub code_invite: RwSignal<Option<CodeInviteView>>,
     /// Where our entering of a join code stands, if we entered one.
     pub code_join: RwSignal<Option<CodeJoinView>>,
+    /// The keeper the server offers (from its `/config`), if any.
+    pub keeper: RwSignal<Option<crate::server::KeeperInfo>>,
+    /// Where our latest asking of a keeper stands, if we asked one.
+    pub keeper_ask: RwSignal<Option<KeeperAskView>>,
 }
 
 impl UiState {
@@ -396,6 +428,8 @@ impl UiState {
             name_chosen: RwSignal::new(false),
             code_invite: RwSignal::new(None),
             code_join: RwSignal::new(None),
+            keeper: RwSignal::new(None),
+            keeper_ask: RwSignal::new(None),
         }
     }
 }
@@ -528,6 +562,20 @@ pub enum Command {
         /// The code as typed.
         code: String,
     },
+    /// Ask the keeper with this key to keep `room` available (replaces an asking under way).
+    KeepRoom {
+        /// The room.
+        room: RoomId,
+        /// The keeper's key.
+        key: PublicKey,
+    },
+    /// Tell the room that the keeper with this key no longer keeps it.
+    StopKeeping {
+        /// The room.
+        room: RoomId,
+        /// The keeper's key.
+        key: PublicKey,
+    },
 }
 
 /// The name a new identity gets until its user chooses one: "Guest" and the first four
@@ -611,6 +659,17 @@ impl CodeJoinView {
         CodeJoinView {
             status,
             busy: !session.status().is_over(),
+        }
+    }
+}
+
+impl KeeperAskView {
+    /// The view of asking a keeper to keep `room`.
+    pub fn of(room: RoomId, status: &crate::keeper::AskStatus) -> Self {
+        KeeperAskView {
+            room,
+            status: status.words(),
+            busy: !status.is_over(),
         }
     }
 }

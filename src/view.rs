@@ -16,10 +16,16 @@ use natter_core::sync::PeerId;
 use natter_core::wire::Presence;
 
 use crate::safety::SafetyNumbers;
-use crate::state::{Delivery, MessageView, PeerPresence, PeerView, RoomState, RoomSummary};
+use crate::state::{
+    Delivery, KeeperView, MessageView, PeerPresence, PeerView, RoomState, RoomSummary,
+};
 
 /// Characters of a replied-to message shown above a reply.
 pub const EXCERPT_CHARS: usize = 80;
+
+/// The most keepers of a room listed (any member may name keys keepers; the rest are
+/// counted, not listed, and get no safety number).
+pub const MAX_KEEPERS_SHOWN: usize = 8;
 
 /// Every room, the most recently active first.
 pub fn room_list(node: &Node, unread: &HashMap<RoomId, u32>) -> Vec<RoomSummary> {
@@ -100,6 +106,19 @@ pub fn room_state(
         .filter(|a| **a != me && !connected.contains(*a));
     let (offline, more_peers) = crate::safety::shown(offline, r.verified());
     keys.extend(offline.into_iter().map(|k| (k, PeerPresence::Offline)));
+    // The keepers listed are peers too (with a safety number), even before they wrote.
+    let keepers: Vec<PublicKey> = view
+        .keepers()
+        .iter()
+        .take(MAX_KEEPERS_SHOWN)
+        .copied()
+        .collect();
+    let more_keepers = view.keepers().len() - keepers.len();
+    for k in &keepers {
+        if *k != me && !keys.iter().any(|(listed, _)| listed == k) {
+            keys.push((*k, PeerPresence::Offline));
+        }
+    }
     let verified_names: Vec<(PublicKey, String)> =
         r.verified().iter().map(|k| (*k, name_of(k))).collect();
     let typing: BTreeSet<PublicKey> = r.typing().copied().collect();
@@ -120,6 +139,7 @@ pub fn room_state(
                 verified,
                 key_changed,
                 typing: typing.contains(&key),
+                keeper: view.keepers().contains(&key),
             }
         })
         .collect();
@@ -131,6 +151,7 @@ pub fn room_state(
         verified: false,
         key_changed: false,
         typing: false,
+        keeper: false,
     }));
     Some(RoomState {
         id,
@@ -145,6 +166,14 @@ pub fn room_state(
         password_hint: r.lobby_verdict() == Some(Verdict::PasswordMayBeWrong),
         more_peers,
         total_messages: view.messages.len(),
+        keepers: keepers
+            .into_iter()
+            .map(|key| KeeperView {
+                name: name_of(&key),
+                key,
+            })
+            .collect(),
+        more_keepers,
     })
 }
 
@@ -199,6 +228,7 @@ fn message_views(
                     .map(|(e, who)| (e.clone(), who.len(), who.contains(me)))
                     .collect(),
                 delivery,
+                keeper: view.keepers().contains(&m.author),
             }
         })
         .collect()
@@ -238,6 +268,8 @@ pub fn preview_state(
         left,
         password_hint: false,
         more_peers: 0,
+        keepers: Vec::new(),
+        more_keepers: 0,
     }
 }
 
@@ -378,6 +410,69 @@ mod tests {
         assert_eq!(
             (list.len(), list[0].unread, list[0].ephemeral),
             (1, 4, true)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_keeper_is_listed_with_a_badge_and_a_safety_number_until_it_is_stopped(
+    ) -> Result<(), String> {
+        let mut n = node();
+        let room = room()?;
+        let id = room.id();
+        n.handle(5, Input::AddRoom(Box::new(RoomSetup::new(room, false))))
+            .ctx("add")?;
+        let key = Identity::from_secret_bytes(&[5; 32]).public();
+        let keep = |keep| Input::Post {
+            room: id,
+            body: Body::Keeper { key, keep },
+        };
+        n.handle(10, keep(true)).ctx("keep")?;
+        post(&mut n, id, "hi", None)?;
+        let s = shown(&n, id)?;
+        assert_eq!(
+            s.keepers,
+            vec![KeeperView {
+                key,
+                name: key.short()
+            }]
+        );
+        assert_eq!(s.more_keepers, 0);
+        let listed = s
+            .peers
+            .iter()
+            .find(|p| p.key == Some(key))
+            .ok_or("keeper listed")?;
+        assert!(listed.keeper && !listed.verified);
+        assert_eq!(listed.safety_number.len(), 12);
+        assert_eq!(listed.presence, PeerPresence::Offline);
+        // Our message is not the keeper's; the entry itself is no message.
+        assert_eq!(s.messages.len(), 1);
+        assert!(!s.messages[0].keeper);
+        n.handle(20, keep(false)).ctx("stop")?;
+        let s = shown(&n, id)?;
+        assert!(s.keepers.is_empty());
+        assert!(s.peers.iter().all(|p| p.key != Some(key)));
+        Ok(())
+    }
+
+    #[test]
+    fn only_so_many_keepers_are_listed() -> Result<(), String> {
+        let mut n = node();
+        let room = room()?;
+        let id = room.id();
+        n.handle(5, Input::AddRoom(Box::new(RoomSetup::new(room, false))))
+            .ctx("add")?;
+        for seed in 10..(10 + MAX_KEEPERS_SHOWN as u8 + 3) {
+            let key = Identity::from_secret_bytes(&[seed; 32]).public();
+            let body = Body::Keeper { key, keep: true };
+            n.handle(10, Input::Post { room: id, body }).ctx("keep")?;
+        }
+        let s = shown(&n, id)?;
+        assert_eq!((s.keepers.len(), s.more_keepers), (MAX_KEEPERS_SHOWN, 3));
+        assert_eq!(
+            s.peers.iter().filter(|p| p.keeper).count(),
+            MAX_KEEPERS_SHOWN
         );
         Ok(())
     }

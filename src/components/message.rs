@@ -31,6 +31,7 @@ pub fn fingerprint(m: &MessageView) -> u64 {
     m.reply_to.hash(&mut h);
     m.reactions.hash(&mut h);
     m.delivery.label().hash(&mut h);
+    m.keeper.hash(&mut h);
     h.finish()
 }
 
@@ -77,6 +78,7 @@ pub fn Message(
         reply_to,
         reactions,
         delivery,
+        keeper,
     } = message;
     let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
     let reply = reply_to.map(|(_, quoted)| {
@@ -158,6 +160,7 @@ pub fn Message(
         <article class="message" class:mine=mine aria-label=format!("Message from {author}")>
             <header class="message-head">
                 <span class="author">{author.clone()}</span>
+                {keeper.then(|| view! { <span class="tag keeper-badge">"Keeper"</span> })}
                 {time}
             </header>
             {reply}
@@ -185,6 +188,7 @@ mod tests {
             reply_to: None,
             reactions: Vec::new(),
             delivery: Delivery::Saved,
+            keeper: false,
         }
     }
 
@@ -203,6 +207,9 @@ mod tests {
         let mut delivered = message();
         delivered.delivery = Delivery::Delivered(2);
         assert_ne!(fingerprint(&delivered), same);
+        let mut keeper = message();
+        keeper.keeper = true;
+        assert_ne!(fingerprint(&keeper), same);
     }
 }
 

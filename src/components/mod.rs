@@ -16,6 +16,7 @@ pub mod idle_lock;
 pub mod invite;
 pub mod join;
 pub mod join_question;
+pub mod keeper_panel;
 pub mod lock_screen;
 pub mod lock_settings;
 pub mod message;

@@ -65,6 +65,7 @@ pub fn Peers(
                             p.verified,
                             p.key_changed,
                             p.safety_number.clone(),
+                            p.keeper,
                         )
                     }
                     children=move |(_, peer)| view! { <Peer peer room sender=sender /> }
@@ -92,6 +93,7 @@ fn Peer(
         safety_number,
         verified,
         key_changed,
+        keeper,
         ..
     } = peer;
     let label = presence.label();
@@ -137,6 +139,7 @@ fn Peer(
             <p class="peer-line">
                 <span class="peer-name">{name.clone()}</span>
                 " "
+                {keeper.then(|| view! { <span class="tag keeper-badge">"Keeper"</span> " " })}
                 <span class=format!("presence presence-{label}")>{label}</span>
             </p>
             {warning}

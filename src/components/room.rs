@@ -1,5 +1,5 @@
-//! The room view: the conversation (messages, typing, composer) beside the Peers and Invite
-//! panels.
+//! The room view: the conversation (messages, typing, composer) beside the Peers, Invite
+//! and keeper panels.
 //!
 //! The route names the room; the runtime answers by putting it in `UiState.room`. Until it
 //! matches the route the view says the room is opening, and when the runtime has nothing for
@@ -10,6 +10,7 @@ use natter_core::room::RoomId;
 
 use crate::components::composer::{Composer, ComposerState};
 use crate::components::invite::Invite;
+use crate::components::keeper_panel::KeeperPanel;
 use crate::components::message_list::MessageList;
 use crate::components::name_form::NameForm;
 use crate::components::password_hint::PasswordHint;
@@ -127,6 +128,7 @@ fn OpenRoom(id: RoomId) -> impl IntoView {
             <aside class="side">
                 <Peers room=id />
                 <Invite room=id />
+                <KeeperPanel room=id />
                 <section class="panel" aria-label="Your name">
                     <NameForm label="Your name" id="room-my-name" />
                 </section>

@@ -44,6 +44,7 @@ pub(super) async fn boot(
 ) -> (Runtime, Vec<Command>) {
     let (rtc_tx, rtc_rx) = mpsc::unbounded();
     let (gift_tx, gift_rx) = mpsc::unbounded();
+    let (kept_tx, kept_rx) = mpsc::unbounded();
     let settings: crate::state::Settings = local_storage()
         .and_then(|s| s.get_item(SETTINGS_KEY).ok().flatten())
         .and_then(|text| serde_json::from_str(&text).ok())
@@ -124,6 +125,9 @@ pub(super) async fn boot(
         code_cancel: None,
         gift_tx,
         gift_rx,
+        keeper_cancel: None,
+        kept_tx,
+        kept_rx,
     };
     for n in notices {
         rt.notify(n);
@@ -142,6 +146,7 @@ pub(super) async fn boot(
             });
             rt.server_ice = cfg.ice_servers;
             rt.ui.embed_origins.set(cfg.embed_origins);
+            rt.ui.keeper.set(cfg.keeper);
         }
         Err(e) => rt.ui.server.set(ServerState::Unreachable(e.to_string())),
     }

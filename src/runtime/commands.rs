@@ -92,6 +92,8 @@ impl Runtime {
             Command::InviteWithCode { room, ttl_ms } => self.invite_with_code(room, ttl_ms),
             Command::CancelCode => self.cancel_code(),
             Command::JoinWithCode { code } => self.join_with_code(&code),
+            Command::KeepRoom { room, key } => self.keep_room(room, key),
+            Command::StopKeeping { room, key } => self.stop_keeping(room, key).await,
             Command::ShowMessages(n) => {
                 if n != self.shown {
                     self.shown = n;
@@ -101,7 +103,7 @@ impl Runtime {
         }
     }
 
-    async fn post(&mut self, room: RoomId, body: Body) {
+    pub(super) async fn post(&mut self, room: RoomId, body: Body) {
         self.handle(Input::Post { room, body }).await;
     }
 

@@ -30,6 +30,7 @@
 mod boot;
 mod codes;
 mod commands;
+mod keeper;
 mod lock;
 
 use std::collections::{BTreeSet, HashMap};
@@ -101,6 +102,11 @@ struct Runtime {
     /// What matched join codes hand over, back into the loop.
     gift_tx: mpsc::UnboundedSender<natter_core::joincode::Gift>,
     gift_rx: mpsc::UnboundedReceiver<natter_core::joincode::Gift>,
+    /// Ends the asking of a keeper under way ([`keeper`]).
+    keeper_cancel: Option<futures::channel::oneshot::Sender<()>>,
+    /// Keepers that agreed to keep a room, back into the loop.
+    kept_tx: mpsc::UnboundedSender<keeper::Kept>,
+    kept_rx: mpsc::UnboundedReceiver<keeper::Kept>,
 }
 
 fn now_ms() -> u64 {
@@ -133,6 +139,7 @@ impl Runtime {
             Signal(Option<SignalEvent>),
             Rtc(Option<(u64, RtcEvent)>),
             Gift(Option<natter_core::joincode::Gift>),
+            Kept(Option<keeper::Kept>),
             Timer,
         }
         let mut armed: Option<u64> = None;
@@ -160,6 +167,7 @@ impl Runtime {
                 s = signal_rx.next() => Wake::Signal(s),
                 r = self.rtc_rx.next() => Wake::Rtc(r),
                 g = self.gift_rx.next() => Wake::Gift(g),
+                k = self.kept_rx.next() => Wake::Kept(k),
                 _ = timer => Wake::Timer,
             };
             match wake {
@@ -168,7 +176,8 @@ impl Runtime {
                 Wake::Signal(Some(s)) => self.on_signal_event(s).await,
                 Wake::Rtc(Some((key, ev))) => self.on_rtc(ConnId(key), ev).await,
                 Wake::Gift(Some(gift)) => self.on_gift(gift).await,
-                Wake::Signal(None) | Wake::Rtc(None) | Wake::Gift(None) => {}
+                Wake::Kept(Some(kept)) => self.on_kept(kept).await,
+                Wake::Signal(None) | Wake::Rtc(None) | Wake::Gift(None) | Wake::Kept(None) => {}
                 Wake::Timer => {
                     armed = None;
                     if self.timer_at.is_some_and(|at| at <= now_ms()) {

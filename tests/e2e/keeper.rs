@@ -17,13 +17,24 @@ use crate::setup::{authored_by, user};
 pub async fn keeper_serves_a_late_joiner(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
-    let alice = user(&ctx, &base, "alice", "Alice").await?;
-    let room = alice.create_named_room("Kept room").await?;
-    let keeper = Keeper::start_with(&base, data.path(), &["--keep", &room.link]).await?;
+    let keeper = Keeper::start(&base, data.path()).await?;
     let result = async {
+        let alice = user(&ctx, &base, "alice", "Alice").await?;
+        let room = alice.create_named_room("Kept room").await?;
+        alice.keep_room(&keeper.key).await?;
         alice
             .wait_for_peer("Keeper", "online", DELIVERY_TIMEOUT)
             .await?;
+        let peers = alice.peers().await?;
+        if !peers
+            .iter()
+            .any(|p| p.contains("Keeper") && p.matches("Keeper").count() >= 2)
+        {
+            return Err(format!(
+                "the keeper has no Keeper badge among Alice's peers: {peers:?}"
+            ));
+        }
+        alice.screenshot("keeper-kept").await?;
         let tokens = ["[A1]", "[A2]"];
         alice.post("[A1] written while alone").await?;
         alice.post("[A2] the keeper holds it").await?;
@@ -35,11 +46,59 @@ pub async fn keeper_serves_a_late_joiner(ctx: Ctx) -> TestResult {
         bob.wait_for_messages(&tokens, DELIVERY_TIMEOUT).await?;
         authored_by(&bob, &tokens, "Alice").await?;
         bob.screenshot("keeper-late-joiner").await?;
-        let _ = Duration::ZERO;
         Ok(())
     }
     .await;
     result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))
+}
+
+/// Alice has the keeper keep her room, writes, then presses "Stop keeping": the keeper
+/// leaves the room and deletes everything it stored of it (seen in its store after it is
+/// stopped), while a room it still keeps stays.
+pub async fn stopping_the_keeper_deletes_its_copy(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+    let other = natter_e2e::history::generate(2, Some("Carol"))?;
+    fill_store(data.path(), &other)?;
+    let keeper = Keeper::start(&base, data.path()).await?;
+    let result = async {
+        let alice = user(&ctx, &base, "alice", "Alice").await?;
+        let room = alice.create_named_room("Kept for a while").await?;
+        alice.keep_room(&keeper.key).await?;
+        alice
+            .wait_for_peer("Keeper", "online", DELIVERY_TIMEOUT)
+            .await?;
+        alice.post("[A1] kept for now").await?;
+        delivered_to_one(&alice, "[A1]").await?;
+        alice.stop_keeping("Keeper").await?;
+        keeper
+            .wait_for_log("deleted the room and its history", DELIVERY_TIMEOUT)
+            .await?;
+        alice.screenshot("keeper-stopped").await?;
+        Ok(room)
+    }
+    .await;
+    let room =
+        result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))?;
+    keeper.kill().await?;
+    let store = natter_keeper::store::Store::open(&data.path().join("keeper.redb"))
+        .map_err(|e| e.to_string())?;
+    let kept = store.load().map_err(|e| e.to_string())?;
+    let room_id = natter_core::room::Invite::parse(&room.link)
+        .ok()
+        .and_then(|i| natter_core::room::Room::from_invite(&i, None).ok())
+        .map(|r| r.id())
+        .ok_or("Alice's invite link does not parse")?;
+    if kept.iter().any(|r| r.room.id() == room_id) {
+        return Err("the keeper still stores the room it was stopped from keeping".into());
+    }
+    if !kept
+        .iter()
+        .any(|r| r.room.id() == other.room.id() && r.history.len() >= other.records.len())
+    {
+        return Err("the keeper lost another room it still keeps".into());
+    }
+    Ok(())
 }
 
 /// A keeper's store holding `history`, in the directory `data`.

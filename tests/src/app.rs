@@ -418,6 +418,50 @@ impl Browser {
         }
     }
 
+    /// Asks the keeper with `key` to keep the open room ("Keep this room available") and
+    /// waits until the keeper status says it does.
+    pub async fn keep_room(&self, key: &str) -> TestResult<String> {
+        let panel = self
+            .find_by_role("region", "Keep this room available")
+            .await?;
+        let field = self
+            .find_by_role_within(&panel, "textbox", "Keeper key")
+            .await?;
+        field
+            .scroll_into_view()
+            .await
+            .ctx("scrolling to the keeper key")?;
+        field.clear().await.ctx("clearing the keeper key")?;
+        field.send_keys(key).await.ctx("typing the keeper key")?;
+        let button = self
+            .find_by_role_within(&panel, "button", "Keep this room available")
+            .await?;
+        button.click().await.ctx(&format!(
+            "{} clicking \"Keep this room available\"",
+            self.name
+        ))?;
+        self.wait_for_text(
+            "status",
+            "Keeper status",
+            |t| t.contains("is now keeping this room"),
+            DELIVERY_TIMEOUT,
+        )
+        .await
+    }
+
+    /// Stops the keeper named `name` keeping the open room, and waits until the status says so.
+    pub async fn stop_keeping(&self, name: &str) -> TestResult<String> {
+        self.click("button", &format!("Stop keeping ({name})"))
+            .await?;
+        self.wait_for_text(
+            "status",
+            "Keeper status",
+            |t| t.contains("no longer kept by"),
+            DELIVERY_TIMEOUT,
+        )
+        .await
+    }
+
     /// The code shown in the open room's Invite panel now, if any.
     pub async fn shown_code(&self) -> TestResult<Option<String>> {
         let panel = self.find_by_role("region", "Invite").await?;

@@ -260,34 +260,32 @@ impl Driver {
 
     fn on_signaling(&mut self, ev: SigEvent) {
         let input = match ev {
-            SigEvent::Joined {
-                room,
-                session,
-                peers,
-            } => {
-                self.backoff = Duration::from_secs(1);
-                self.joined += 1;
-                if self.joined == self.pool.rooms() {
-                    tracing::info!(rooms = self.joined, "joined every room");
-                }
-                if room == self.mailbox.id() {
-                    self.mailbox.joined(session);
-                    return;
-                }
+            SigEvent::Node(input) => match input {
                 Input::Joined {
                     room,
                     session,
                     peers,
+                } => {
+                    self.backoff = Duration::from_secs(1);
+                    self.joined += 1;
+                    if self.joined == self.pool.rooms() {
+                        tracing::info!(rooms = self.joined, "joined every room");
+                    }
+                    if room == self.mailbox.id() {
+                        self.mailbox.joined(session);
+                        return;
+                    }
+                    Input::Joined {
+                        room,
+                        session,
+                        peers,
+                    }
                 }
-            }
-            SigEvent::PeerJoined { room, session } => Input::PeerJoined { room, session },
-            SigEvent::PeerLeft { room, session } => Input::PeerLeft { room, session },
-            SigEvent::Signal { room, from, blob } => {
-                if room == self.mailbox.id() {
+                Input::Blob { room, from, blob } if room == self.mailbox.id() => {
                     return self.on_invite(&from, &blob);
                 }
-                Input::Blob { room, from, blob }
-            }
+                other => other,
+            },
             SigEvent::Error(why) => {
                 tracing::warn!(error = %why, "the signaling server refused something");
                 return;

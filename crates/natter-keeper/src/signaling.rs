@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use natter_core::node::Input;
 use natter_core::signal::{ClientMessage, ServerMessage};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -24,41 +25,11 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// How often a socket pings the server (its idle deadline is longer).
 const PING_EVERY: Duration = Duration::from_secs(20);
 
-/// What the server said, owned.
+/// What the server said, owned: the node's own inputs where it has one.
 #[derive(Debug)]
 pub enum SigEvent {
-    /// Joined a room.
-    Joined {
-        /// The room.
-        room: String,
-        /// Our session.
-        session: String,
-        /// The sessions there.
-        peers: Vec<String>,
-    },
-    /// A session joined.
-    PeerJoined {
-        /// The room.
-        room: String,
-        /// The session.
-        session: String,
-    },
-    /// A session left.
-    PeerLeft {
-        /// The room.
-        room: String,
-        /// The session.
-        session: String,
-    },
-    /// A sealed blob.
-    Signal {
-        /// The room.
-        room: String,
-        /// The sender.
-        from: String,
-        /// The blob.
-        blob: String,
-    },
+    /// `Joined`, `PeerJoined`, `PeerLeft` or `Blob` (for a room or the mailbox).
+    Node(Input),
     /// The server refused something (words for the log).
     Error(String),
     /// A socket of generation `.0` closed: the pool is void.
@@ -239,32 +210,33 @@ async fn run(
 /// The event a server message means, if any.
 fn event(text: &str) -> Option<SigEvent> {
     let msg = ServerMessage::decode(text).ok()?;
-    Some(match msg {
+    let input = match msg {
         ServerMessage::Joined {
             room,
             session,
             peers,
-        } => SigEvent::Joined {
+        } => Input::Joined {
             room: room.into_owned(),
             session: session.into_owned(),
             peers: peers.into_iter().map(|p| p.into_owned()).collect(),
         },
-        ServerMessage::PeerJoined { room, session } => SigEvent::PeerJoined {
+        ServerMessage::PeerJoined { room, session } => Input::PeerJoined {
             room: room.into_owned(),
             session: session.into_owned(),
         },
-        ServerMessage::PeerLeft { room, session } => SigEvent::PeerLeft {
+        ServerMessage::PeerLeft { room, session } => Input::PeerLeft {
             room: room.into_owned(),
             session: session.into_owned(),
         },
-        ServerMessage::Signal { room, from, blob } => SigEvent::Signal {
+        ServerMessage::Signal { room, from, blob } => Input::Blob {
             room: room.into_owned(),
             from: from.into_owned(),
             blob: blob.into_owned(),
         },
         ServerMessage::Error { code, message, .. } => {
-            SigEvent::Error(format!("{code:?}: {message}"))
+            return Some(SigEvent::Error(format!("{code:?}: {message}")))
         }
         _ => return None,
-    })
+    };
+    Some(SigEvent::Node(input))
 }

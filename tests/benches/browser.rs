@@ -38,7 +38,8 @@
 //! markdown table on standard output; progress goes to standard error. To measure another
 //! build without touching `dist/`, point `NATTER_BENCH_DIST` at its directory (e.g. one
 //! made by `trunk build --release --dist <dir>`): the same server then serves that. To run
-//! one measurement alone, set `NATTER_BENCH_ONLY` to `navigation`, `latency`, `catch-up` or
+//! only some measurements, set `NATTER_BENCH_ONLY` to a comma-separated list of
+//! `navigation`, `latency`, `catch-up`, `keeper-catch-up` (from a keeper alone) and
 //! `big-room` (opening a room of 100,000 stored entries).
 
 use std::io::Write;
@@ -192,14 +193,14 @@ fn fine<T>(result: &TestResult<T>) -> bool {
 }
 
 /// Runs one measurement with a deadline, reporting its failure on standard error. With
-/// `NATTER_BENCH_ONLY` set (to `navigation`, `latency` or `catch-up`), only that one runs;
+/// `NATTER_BENCH_ONLY` set (a comma-separated list of measurement names), only those run;
 /// the others are reported as skipped.
 async fn measure<T>(
     what: &str,
     work: impl std::future::Future<Output = TestResult<T>>,
 ) -> TestResult<T> {
     if let Some(only) = std::env::var_os("NATTER_BENCH_ONLY") {
-        if only != what {
+        if !only.to_string_lossy().split(',').any(|o| o.trim() == what) {
             return Err(format!(
                 "{SKIPPED} (NATTER_BENCH_ONLY={})",
                 only.to_string_lossy()

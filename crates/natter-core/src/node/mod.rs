@@ -41,7 +41,11 @@
 //!    the room's machine ([`sync::Input::SetLowPriority`]) when its hello verifies, and
 //!    marked again whenever the room's keeper set changes: history is taken from it only
 //!    when no other connected peer offers it in time.
-//! 8. **Leave.** A connection whose link is down while the peer's session has left the
+//! 8. **Files.** Each connection has a second channel for files ([`crate::blobwire`]
+//!    frames), so a file never holds up the log. What we hold is told only to peers of a
+//!    room that names the file, and a file the user opens is pulled from every peer that
+//!    has it, each chunk verified on arrival ([`files`]).
+//! 9. **Leave.** A connection whose link is down while the peer's session has left the
 //!    server is closed: it cannot recover. Losing the server closes only the connections
 //!    still negotiating; open ones carry on.
 //!
@@ -91,6 +95,7 @@
 
 pub mod conn;
 mod conns;
+pub mod files;
 mod io;
 pub mod lobby;
 mod room;
@@ -180,6 +185,7 @@ pub struct Node {
     out: VecDeque<Output>,
     changed: BTreeMap<RoomId, Vec<EntryId>>,
     timer_at: Option<u64>,
+    files: files::Files,
 }
 
 impl std::fmt::Debug for Node {
@@ -250,6 +256,7 @@ impl Node {
             out: VecDeque::new(),
             changed: BTreeMap::new(),
             timer_at: None,
+            files: files::Files::default(),
         }
     }
 
@@ -320,6 +327,7 @@ impl Node {
     pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<(), NodeError> {
         self.now = self.now.max(now_ms);
         let r = self.on_input(input);
+        self.index_files();
         self.update_keepers();
         self.flush_changes();
         self.schedule();
@@ -433,10 +441,28 @@ impl Node {
                 }
             }
             Input::Closed(conn) => self.remove_conn(conn),
+            Input::FileFrame { conn, bytes } => self.on_file_frame(conn, bytes),
+            Input::FileDrained(conn) => self.on_file_drained(conn),
+            Input::ChunkRead {
+                conn,
+                root,
+                index,
+                chunk,
+            } => self.on_chunk_read(conn, root, index, chunk),
+            Input::Holding { root, len, has } => self.on_holding(root, len, has),
+            Input::Fetch { room, root } => {
+                // The room's entries are indexed after each input: a File entry that just
+                // arrived is known by now.
+                self.index_files();
+                return self.start_fetch(room, root);
+            }
+            Input::Pause(root) => self.pause_fetch(root),
+            Input::Forget(root) => self.on_forget(root),
             Input::Tick => {
                 // Whatever timer was armed has fired: the next one is always named again.
                 self.timer_at = None;
                 self.on_tick();
+                self.files_tick();
             }
         }
         Ok(())
@@ -869,7 +895,12 @@ impl Node {
                 .filter(|(s, _)| r.wants_conn(s, &connected))
                 .map(|(_, retry)| retry.at.max(self.now))
         });
-        let next = conns.chain(typing).chain(rooms).chain(retries).min();
+        let next = conns
+            .chain(typing)
+            .chain(rooms)
+            .chain(retries)
+            .chain(self.files_deadline())
+            .min();
         if next.is_some() && next != self.timer_at {
             self.timer_at = next;
             if let Some(at) = next {

@@ -231,6 +231,8 @@ impl EntryCursor {
 ///   big-endian), the stretched password (32) if flagged, the name if flagged;
 /// - entry: its canonical bytes ([`natter_core::log::Record::bytes`]);
 /// - evidence: the first entry's length (4, big-endian), then both entries' bytes;
+/// - file: [`FORMAT`], the file's length (8, big-endian);
+/// - chunk: [`FORMAT`], the proof's length (4, big-endian), the proof, the chunk's bytes;
 ///
 /// where a text is its UTF-8 length (4, big-endian) and bytes. A decoder reads the whole
 /// input: short input, trailing bytes, unknown flags or bad UTF-8 are
@@ -239,6 +241,8 @@ pub mod codec {
     use natter_core::identity::PublicKey;
     use natter_core::log::Record;
     use natter_core::room::RoomId;
+
+    use natter_core::blob::Root;
 
     use super::{EvidenceBytes, RoomRecord, StorageError, StoredIdentity};
 
@@ -459,6 +463,66 @@ pub mod codec {
     /// An entry from its bytes.
     pub fn entry(bytes: &[u8]) -> Result<Record, StorageError> {
         Record::from_bytes(bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
+    }
+
+    /// The length of a chunk's key.
+    pub const CHUNK_KEY_LEN: usize = 40;
+
+    /// A chunk's key: the file's root, then the chunk's index (8, big-endian), so that
+    /// bytewise order is chunk order and one key range covers one file.
+    pub fn chunk_key(root: &Root, index: u64) -> [u8; CHUNK_KEY_LEN] {
+        let mut key = [0; CHUNK_KEY_LEN];
+        key[..32].copy_from_slice(&root.0);
+        key[32..].copy_from_slice(&index.to_be_bytes());
+        key
+    }
+
+    /// The index of the chunk of `root` keyed `key`; `None` for a key of another file or
+    /// of another length.
+    pub fn chunk_index(root: &Root, key: &[u8]) -> Option<u64> {
+        let (file, index) = key.split_at_checked(32)?;
+        if file != root.0 {
+            return None;
+        }
+        Some(u64::from_be_bytes(index.try_into().ok()?))
+    }
+
+    /// A file record's bytes: [`FORMAT`], the file's length (8, big-endian).
+    pub fn file(len: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9);
+        out.push(FORMAT);
+        out.extend_from_slice(&len.to_be_bytes());
+        out
+    }
+
+    /// A file's length from its record's bytes.
+    pub fn read_file(bytes: &[u8]) -> Result<u64, StorageError> {
+        let mut r = Reader::new(bytes, "file");
+        r.format()?;
+        let len = r.u64()?;
+        r.end()?;
+        Ok(len)
+    }
+
+    /// A chunk's bytes: [`FORMAT`], the proof's length (4, big-endian), the proof, the
+    /// chunk's bytes.
+    pub fn chunk(proof: &[u8], bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(5 + proof.len() + bytes.len());
+        out.push(FORMAT);
+        // A proof is at most MAX_PROOF_HASHES hashes; longer ones are refused before this.
+        out.extend_from_slice(&(proof.len() as u32).to_be_bytes());
+        out.extend_from_slice(proof);
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    /// A chunk's proof and bytes from its record's bytes.
+    pub fn read_chunk(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), StorageError> {
+        let mut r = Reader::new(bytes, "chunk");
+        r.format()?;
+        let len = r.u32()? as usize;
+        let proof = r.take(len)?.to_vec();
+        Ok((proof, r.rest.to_vec()))
     }
 
     /// A room as stored before schema 4, in fields or as sealed JSON: its settings are the
@@ -1462,6 +1526,8 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
+    use natter_core::blob::Root;
+
     use super::codec::*;
     use super::*;
 
@@ -1511,6 +1577,43 @@ mod tests {
             };
             assert_eq!(read_room(rec.id, &room(&rec)), Ok(rec));
         }
+    }
+
+    #[test]
+    fn files_and_chunks_are_stored_as_these_bytes() {
+        let golden = [FORMAT, 0, 0, 0, 0, 0, 1, 0, 2];
+        assert_eq!(file(0x0001_0002), golden);
+        assert_eq!(read_file(&golden), Ok(0x0001_0002));
+        let golden = [FORMAT, 0, 0, 0, 2, 7, 7, 9, 9, 9];
+        assert_eq!(chunk(&[7, 7], &[9, 9, 9]), golden);
+        assert_eq!(read_chunk(&golden), Ok((vec![7, 7], vec![9, 9, 9])));
+        assert_eq!(read_chunk(&[FORMAT, 0, 0, 0, 0]), Ok((vec![], vec![])));
+        for bytes in damaged(&file(7)) {
+            assert!(read_file(&bytes).is_err(), "{bytes:?}");
+        }
+        // A chunk's bytes run to the end, so only cuts inside the proof are damaged.
+        for bytes in damaged(&chunk(&[7, 7], &[9]))[..7].iter() {
+            assert!(read_chunk(bytes).is_err(), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn chunk_keys_sort_in_chunk_order_within_their_file_only() {
+        let (a, b) = (Root([1; 32]), Root([2; 32]));
+        let mut key = vec![1; 32];
+        key.extend([0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(chunk_key(&a, 0x0102).to_vec(), key);
+        assert_eq!(chunk_index(&a, &key), Some(0x0102));
+        assert_eq!(chunk_index(&b, &key), None);
+        assert_eq!(chunk_index(&a, &key[..39]), None);
+        let keys = [
+            chunk_key(&a, 0),
+            chunk_key(&a, 1),
+            chunk_key(&a, 256),
+            chunk_key(&a, u64::MAX),
+            chunk_key(&b, 0),
+        ];
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

@@ -444,7 +444,7 @@ impl Node {
             let Some(out) = f.fetch.poll_output() else {
                 return;
             };
-            let room = f.room;
+            let (room, len) = (f.room, f.len);
             match out {
                 FetchOutput::Request { peer, index } => {
                     self.send_file_frame(ConnId(peer.0), &BlobFrame::Want { root, index });
@@ -469,6 +469,7 @@ impl Node {
                     self.out.push_back(Output::StoreChunk {
                         room,
                         root,
+                        len,
                         index,
                         proof,
                         bytes,

@@ -356,6 +356,8 @@ pub enum Output {
         room: RoomId,
         /// The file.
         root: Root,
+        /// The file's length.
+        len: u64,
         /// The chunk.
         index: u64,
         /// Its proof.

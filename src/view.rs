@@ -229,6 +229,7 @@ fn message_views(
                     .collect(),
                 delivery,
                 keeper: view.keepers().contains(&m.author),
+                file: m.file.as_ref().map(crate::files::FileView::of),
             }
         })
         .collect()

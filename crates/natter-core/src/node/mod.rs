@@ -41,7 +41,15 @@
 //!    the room's machine ([`sync::Input::SetLowPriority`]) when its hello verifies, and
 //!    marked again whenever the room's keeper set changes: history is taken from it only
 //!    when no other connected peer offers it in time.
-//! 8. **Leave.** A connection whose link is down while the peer's session has left the
+//! 8. **Who served what.** When entries arrive over a connection whose verified key the
+//!    room names a keeper at that moment (the frame's own entries applied, so a `Keeper`
+//!    entry in the same frame counts), each is recorded as served by that keeper
+//!    ([`RoomNode::served_by`]), for the UI to say so. Our own posts, loaded history and
+//!    entries from any other peer are served by no keeper (an entry is accepted once, from
+//!    one peer). The record lives in memory for the session only: the browser stores
+//!    an entry as its signed bytes, which have no room for who delivered them, and after a
+//!    reload the entries are simply loaded.
+//! 9. **Leave.** A connection whose link is down while the peer's session has left the
 //!    server is closed: it cannot recover. Losing the server closes only the connections
 //!    still negotiating; open ones carry on.
 //!
@@ -84,6 +92,7 @@
 //! | blocked sessions remembered per room | [`MAX_BLOCKED`], oldest forgotten first |
 //! | a peer's typing | [`TYPING_TTL_MS`], one entry per connected key |
 //! | a peer's presence | one entry per connected key, dropped when it disconnects |
+//! | entries served by a keeper | one record per entry held, dropped with the room |
 //! | notices | [`MAX_NOTICE_CHARS`] each |
 //! | a room's last activity | never later than now |
 //!
@@ -485,6 +494,7 @@ impl Node {
                 timer_at: None,
                 missing: 0,
                 keepers: BTreeSet::new(),
+                served: BTreeMap::new(),
                 last_activity_ms: if setup.stored {
                     last_activity
                 } else {
@@ -723,8 +733,15 @@ impl Node {
             return;
         };
         match ev {
-            Event::Entries(ids) => {
+            Event::Entries { ids, from } => {
                 let log = r.sync.log();
+                let keeper = from
+                    .and_then(|p| self.conns.get(&ConnId(p.0)))
+                    .and_then(Conn::verified_key)
+                    .filter(|k| log.is_keeper(k));
+                if let Some(k) = keeper {
+                    r.served.extend(ids.iter().map(|e| (*e, *k)));
+                }
                 let mut count = 0u32;
                 let mut latest_wall = 0;
                 let mut newest = None;

@@ -358,6 +358,19 @@ fn verify(n: &mut Node, r: &Room, conn: ConnId, session: &str, peer: &Identity, 
     );
 }
 
+/// A node in `r` whose server names sessions "k" and "p": the node and its connections to
+/// them.
+fn joined_with_keeper_and_member(r: &Room) -> (Node, ConnId, ConnId) {
+    let (n, out) = joined(r, false, &["k", "p"]);
+    let conns = opened(&out);
+    let session = |c: ConnId| n.conn(c).map(|c| c.remote_session.clone());
+    if session(conns[0]).as_deref() == Some("k") {
+        (n, conns[0], conns[1])
+    } else {
+        (n, conns[1], conns[0])
+    }
+}
+
 #[test]
 fn a_peer_the_room_names_a_keeper_is_of_low_priority_from_its_hello_and_as_the_room_changes() {
     let r = room(11);
@@ -365,14 +378,7 @@ fn a_peer_the_room_names_a_keeper_is_of_low_priority_from_its_hello_and_as_the_r
         Identity::from_secret_bytes(&[20; 32]),
         Identity::from_secret_bytes(&[21; 32]),
     );
-    let (mut n, out) = joined(&r, false, &["k", "p"]);
-    let conns = opened(&out);
-    let session = |c: ConnId, n: &Node| n.conn(c).map(|c| c.remote_session.clone());
-    let (to_keeper, to_member) = if session(conns[0], &n).as_deref() == Some("k") {
-        (conns[0], conns[1])
-    } else {
-        (conns[1], conns[0])
-    };
+    let (mut n, to_keeper, to_member) = joined_with_keeper_and_member(&r);
     let post = |n: &mut Node, now, key, keep| {
         step(
             n,
@@ -427,14 +433,7 @@ fn entries_a_keeper_delivered_are_recorded_as_served_by_it_and_no_others() {
             .expect("a post");
     }
     let recs: Vec<Record> = w.log().entries_of(&w.me()).to_vec();
-    let (mut n, out) = joined(&r, false, &["k", "p"]);
-    let conns = opened(&out);
-    let session = |c: ConnId, n: &Node| n.conn(c).map(|c| c.remote_session.clone());
-    let (to_keeper, to_member) = if session(conns[0], &n).as_deref() == Some("k") {
-        (conns[0], conns[1])
-    } else {
-        (conns[1], conns[0])
-    };
+    let (mut n, to_keeper, to_member) = joined_with_keeper_and_member(&r);
     verify(&mut n, &r, to_keeper, "k", &keeper, 3);
     verify(&mut n, &r, to_member, "p", &member, 3);
     let send = |n: &mut Node, conn, recs: &[Record]| {

@@ -138,6 +138,8 @@ pub struct MessageView {
     pub delivery: Delivery,
     /// The author is one of the room's keepers.
     pub keeper: bool,
+    /// The name of the keeper that delivered it to us in this session, if one did.
+    pub via_keeper: Option<String>,
 }
 
 /// The room being looked at.

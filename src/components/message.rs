@@ -32,6 +32,7 @@ pub fn fingerprint(m: &MessageView) -> u64 {
     m.reactions.hash(&mut h);
     m.delivery.label().hash(&mut h);
     m.keeper.hash(&mut h);
+    m.via_keeper.hash(&mut h);
     h.finish()
 }
 
@@ -79,6 +80,7 @@ pub fn Message(
         reactions,
         delivery,
         keeper,
+        via_keeper,
     } = message;
     let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
     let reply = reply_to.map(|(_, quoted)| {
@@ -114,6 +116,7 @@ pub fn Message(
     });
     let delivery_label = (mine && delivery != Delivery::None)
         .then(|| view! { <p class="delivery">{delivery.label()}</p> });
+    let via_keeper = via_keeper.map(|k| view! { <p class="via-keeper">"via keeper " {k}</p> });
     let actions = (!deleted).then(|| {
         let id = StoredValue::new(id);
         let author = StoredValue::new(author.clone());
@@ -167,6 +170,7 @@ pub fn Message(
             {body}
             {reactions}
             {delivery_label}
+            {via_keeper}
             {actions}
         </article>
     }
@@ -189,6 +193,7 @@ mod tests {
             reactions: Vec::new(),
             delivery: Delivery::Saved,
             keeper: false,
+            via_keeper: None,
         }
     }
 
@@ -210,6 +215,9 @@ mod tests {
         let mut keeper = message();
         keeper.keeper = true;
         assert_ne!(fingerprint(&keeper), same);
+        let mut via = message();
+        via.via_keeper = Some("Keeper".into());
+        assert_ne!(fingerprint(&via), same);
     }
 }
 

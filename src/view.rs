@@ -181,8 +181,7 @@ pub fn room_state(
 
 /// The latest `shown` messages of `built` as shown: `name_of` names authors, `served_by`
 /// says which keeper delivered an entry, `delivery` says what became of our entry with a
-/// given seq. A message is shown as delivered via a keeper when one delivered it, unless
-/// that keeper wrote it (its Keeper badge says as much).
+/// given seq. A message is shown as delivered via a keeper whenever one delivered it.
 fn message_views(
     built: &ViewBuilder,
     shown: usize,
@@ -234,9 +233,7 @@ fn message_views(
                     .collect(),
                 delivery,
                 keeper: view.keepers().contains(&m.author),
-                via_keeper: served_by(&m.id)
-                    .filter(|k| *k != m.author)
-                    .map(|k| name_of(&k)),
+                via_keeper: served_by(&m.id).map(|k| name_of(&k)),
             }
         })
         .collect()
@@ -562,8 +559,7 @@ mod preview_tests {
     }
 
     #[test]
-    fn a_message_a_keeper_delivered_names_the_keeper_unless_the_keeper_wrote_it(
-    ) -> Result<(), String> {
+    fn a_message_a_keeper_delivered_names_the_keeper_and_no_other_does() -> Result<(), String> {
         let room =
             Room::from_parts(RoomSecret::from_bytes([4; 32]), Some("Tea"), None).ctx("room")?;
         let me = Identity::from_secret_bytes(&[1; 32]).public();
@@ -573,6 +569,7 @@ mod preview_tests {
         let built = ViewBuilder::of(&records);
         let names = &built.view().names;
         let name_of = |k: &PublicKey| names.get(k).cloned().unwrap_or_else(|| k.short());
+        // The keeper delivered Ann's first text and its own.
         let by_keeper = [records[1].id, records[4].id];
         let served_by = |e: &EntryId| by_keeper.contains(e).then_some(keeper);
         let shown: Vec<(String, Option<String>)> =
@@ -586,7 +583,7 @@ mod preview_tests {
             shown,
             vec![
                 (text("served"), Some(text("Vault"))),
-                (text("its own"), None),
+                (text("its own"), Some(text("Vault"))),
                 (text("direct"), None),
             ]
         );

@@ -13,8 +13,10 @@
 //! | `peers` | `[room, key]` (hex) | a peer key verified in a room ([`VerifiedPeer`]) |
 //! | `vault` | `"lock"` | the app lock's salt, Argon2id costs and verifier ([`StoredLock`]), when it is on |
 //! | `evidence` | `[room, author]` (hex) | equivocation evidence: the two entries' bytes |
+//! | `files` | a file's root (32 bytes) | the file's length ([`StoredFile`]) |
+//! | `chunks` | root (32) ‖ chunk index (8, big-endian) | one chunk's proof and bytes ([`natter_core::blob`]) |
 //!
-//! Each identity, room, entry and piece of evidence is one codec's bytes (see
+//! Each identity, room, entry, piece of evidence, file and chunk is one codec's bytes (see
 //! [`codec`]), stored under the record's key either in clear (a `bytes` field) or sealed
 //! (a `sealed` field, see "The app lock"): the same path for every kind. An entry's bytes
 //! are its canonical signed bytes; the others start with a format byte.
@@ -27,6 +29,14 @@
 //! keys are half the size of hex text and one flat key is cheaper to index than a compound
 //! one, so inserts, the hot path of a catch-up, cost less. `peers` and `evidence` have a
 //! `by_room` index.
+//!
+//! A file's bytes are stored chunk by chunk as they arrive (or as the sender cuts its own
+//! file), one 64 KiB chunk per record with the proof that lets it be served on, so a
+//! fetch resumes after a reload and no operation holds a whole file: a chunk's key orders
+//! a file's chunks together, so one key range lists (keys only, 4,096 at a time),
+//! or deletes, exactly one file. A chunk is checked against its place in the file
+//! ([`natter_core::blob::chunk_len`], at most [`natter_core::blob::MAX_FILE_LEN`]); that it
+//! matches the root is the node's check, before it asks for the chunk to be stored.
 //!
 //! Equivocation evidence (an author who signed two different entries with the same seq) is
 //! one record per room and author, never part of the room record, so keeping it costs one
@@ -44,8 +54,9 @@
 //!
 //! # Invariants
 //!
-//! - Writes of several records happen in one transaction ([`Storage::put_entries`]), so a
-//!   batch is stored whole or not at all.
+//! - Writes of several records happen in one transaction ([`Storage::put_entries`],
+//!   [`Storage::put_chunks`]), so a batch is stored whole or not at all. A chunk is never
+//!   stored without its file's record, and [`Storage::delete_file`] removes both at once.
 //! - [`Storage::delete_room`] removes the room, its entries and its verified peers in one
 //!   transaction and touches no other room.
 //! - Every function returns [`StorageError`]; nothing here panics on what the browser or
@@ -60,12 +71,16 @@
 //!
 //! With the lock on ([`Storage::enable_lock`], [`natter_core::vault`]), the shared path
 //! seals each record's codec bytes under the passphrase's key into its `sealed` field: the
-//! identity, each room (all of it but its id), each entry and each piece of evidence. What
-//! stays in clear is what the keys need and holds no text: room and entry ids, an entry's
-//! display key (room, Lamport time, author key, sequence number), the evidence's room and
-//! author, and the verified peers' public keys. Each sealed record is bound to its place
-//! (`identity/self`, `rooms/<id>`, `entries/<id>`, `evidence/<room>/<author>`, ids in hex),
-//! so records cannot be swapped. Loading reads sealed and clear records alike, so an
+//! identity, each room (all of it but its id), each entry, each piece of evidence, each
+//! file's length and each chunk. What stays in clear is what the keys need and holds no
+//! text: room and entry ids, an entry's display key (room, Lamport time, author key,
+//! sequence number), the evidence's room and author, the verified peers' public keys, and
+//! files' roots and chunk indexes (so how many chunks a file has stored shows, not their
+//! bytes). Each sealed record is bound to its place (`identity/self`, `rooms/<id>`,
+//! `entries/<id>`, `evidence/<room>/<author>`, `files/<root>`, `chunks/<root>/<index>`,
+//! ids in hex, the index in decimal), so records cannot be swapped. The lock switch writes
+//! files and chunks again 64 chunks (4 MiB) per transaction, so memory stays bounded
+//! whatever is stored. Loading reads sealed and clear records alike, so an
 //! interrupted switch loses nothing. The `vault` record itself (salt, costs, verifier) is
 //! in clear: it is needed before the key exists. The settings (server addresses, TURN
 //! credentials, theme, idle time) live in the browser's `localStorage`, not here, and stay
@@ -91,6 +106,7 @@
 //!   this needs no key and runs while the app is locked. An interrupted migration goes on
 //!   at the next open. Version 4 also stores identities, rooms and evidence as codec
 //!   bytes, and a room's settings as typed fields instead of JSON text.
+//! - Version 5 added `files` and `chunks`, for attachments' bytes; nothing is migrated.
 //!
 //! Records of the earlier forms stay readable: an identity or room stored in fields (or its
 //! JSON sealed) and evidence stored as two fields. [`Storage::load_rooms`] writes a room
@@ -98,6 +114,7 @@
 //! carry from schema 2 into the evidence store (at the first load, so after unlocking
 //! when the lock is on).
 
+use natter_core::blob::Root;
 use natter_core::identity::PublicKey;
 use natter_core::log::Record;
 use natter_core::room::RoomId;
@@ -106,7 +123,7 @@ use natter_core::room::RoomId;
 pub const DB_NAME: &str = "natter";
 
 /// The current schema version.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The most authors of one room whose equivocation evidence is kept (see the module doc).
 pub const MAX_EVIDENCE_AUTHORS: usize = 64;
@@ -199,6 +216,17 @@ pub struct StoredLock {
     pub verifier: Vec<u8>,
 }
 
+/// A file whose chunks are stored, as [`Storage::load_files`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// The file's root.
+    pub root: Root,
+    /// The file's length in bytes.
+    pub len: u64,
+    /// One flag per chunk ([`natter_core::blob::chunk_count`] of them): whether it is stored.
+    pub held: Vec<bool>,
+}
+
 /// A position in a room's display order, to load the page after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryCursor {
@@ -231,6 +259,8 @@ impl EntryCursor {
 ///   big-endian), the stretched password (32) if flagged, the name if flagged;
 /// - entry: its canonical bytes ([`natter_core::log::Record::bytes`]);
 /// - evidence: the first entry's length (4, big-endian), then both entries' bytes;
+/// - file: [`FORMAT`], the file's length (8, big-endian);
+/// - chunk: [`FORMAT`], the proof's length (4, big-endian), the proof, the chunk's bytes;
 ///
 /// where a text is its UTF-8 length (4, big-endian) and bytes. A decoder reads the whole
 /// input: short input, trailing bytes, unknown flags or bad UTF-8 are
@@ -239,6 +269,8 @@ pub mod codec {
     use natter_core::identity::PublicKey;
     use natter_core::log::Record;
     use natter_core::room::RoomId;
+
+    use natter_core::blob::Root;
 
     use super::{EvidenceBytes, RoomRecord, StorageError, StoredIdentity};
 
@@ -461,6 +493,66 @@ pub mod codec {
         Record::from_bytes(bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
     }
 
+    /// The length of a chunk's key.
+    pub const CHUNK_KEY_LEN: usize = 40;
+
+    /// A chunk's key: the file's root, then the chunk's index (8, big-endian), so that
+    /// bytewise order is chunk order and one key range covers one file.
+    pub fn chunk_key(root: &Root, index: u64) -> [u8; CHUNK_KEY_LEN] {
+        let mut key = [0; CHUNK_KEY_LEN];
+        key[..32].copy_from_slice(&root.0);
+        key[32..].copy_from_slice(&index.to_be_bytes());
+        key
+    }
+
+    /// The index of the chunk of `root` keyed `key`; `None` for a key of another file or
+    /// of another length.
+    pub fn chunk_index(root: &Root, key: &[u8]) -> Option<u64> {
+        let (file, index) = key.split_at_checked(32)?;
+        if file != root.0 {
+            return None;
+        }
+        Some(u64::from_be_bytes(index.try_into().ok()?))
+    }
+
+    /// A file record's bytes: [`FORMAT`], the file's length (8, big-endian).
+    pub fn file(len: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9);
+        out.push(FORMAT);
+        out.extend_from_slice(&len.to_be_bytes());
+        out
+    }
+
+    /// A file's length from its record's bytes.
+    pub fn read_file(bytes: &[u8]) -> Result<u64, StorageError> {
+        let mut r = Reader::new(bytes, "file");
+        r.format()?;
+        let len = r.u64()?;
+        r.end()?;
+        Ok(len)
+    }
+
+    /// A chunk's bytes: [`FORMAT`], the proof's length (4, big-endian), the proof, the
+    /// chunk's bytes.
+    pub fn chunk(proof: &[u8], bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(5 + proof.len() + bytes.len());
+        out.push(FORMAT);
+        // A proof is at most MAX_PROOF_HASHES hashes; longer ones are refused before this.
+        out.extend_from_slice(&(proof.len() as u32).to_be_bytes());
+        out.extend_from_slice(proof);
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    /// A chunk's proof and bytes from its record's bytes.
+    pub fn read_chunk(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), StorageError> {
+        let mut r = Reader::new(bytes, "chunk");
+        r.format()?;
+        let len = r.u32()? as usize;
+        let proof = r.take(len)?.to_vec();
+        Ok((proof, r.rest.to_vec()))
+    }
+
     /// A room as stored before schema 4, in fields or as sealed JSON: its settings are the
     /// runtime's JSON text.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -538,6 +630,7 @@ pub use browser::{schema, schema_at, Storage};
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use js_sys::{Object, Reflect, Uint8Array};
+    use natter_core::blob::{self, Root};
     use natter_core::identity::PublicKey;
     use natter_core::log::Record;
     use natter_core::room::RoomId;
@@ -553,6 +646,8 @@ mod browser {
     const PEERS: &str = "peers";
     const VAULT: &str = "vault";
     const EVIDENCE: &str = "evidence";
+    const FILES: &str = "files";
+    const CHUNKS: &str = "chunks";
     const LOCK_KEY: &str = "lock";
     const BY_ROOM: &str = "by_room";
     const BY_DISPLAY: &str = "by_display";
@@ -565,6 +660,10 @@ mod browser {
     const SEALED: &str = "sealed";
     /// Entries re-keyed per transaction by the schema-4 migration.
     const MIGRATION_BATCH: u32 = 500;
+    /// Chunks written again per transaction by the lock switch: 4 MiB of chunk bytes.
+    const SWITCH_CHUNKS: u32 = 64;
+    /// Chunk keys read per request when listing what is held of a file: 160 KiB.
+    const KEY_PAGE: u32 = 4096;
 
     /// Lower-case hex of `bytes`.
     fn hex(bytes: &[u8]) -> String {
@@ -617,6 +716,9 @@ mod browser {
                         .key_path("id")
                         .add_index(Index::new(BY_DISPLAY, DISPLAY)),
                 ),
+                5 => builder
+                    .add_object_store(ObjectStore::new(FILES).key_path("root"))
+                    .add_object_store(ObjectStore::new(CHUNKS).key_path("key")),
                 _ => builder,
             };
         }
@@ -1059,10 +1161,282 @@ mod browser {
             Ok(())
         }
 
-        /// Wipes every store (identity, rooms, entries, peers, the lock) in one transaction,
-        /// and forgets the lock's key.
+        /// Stores chunk `index` of the file `root` of `len` bytes (its proof's bytes and its
+        /// own), and the file's record if it has none, in one transaction. The chunk must be
+        /// as long as its place in the file ([`blob::chunk_len`]); verifying it against the
+        /// root is the caller's part.
+        pub async fn put_chunk(
+            &self,
+            root: &Root,
+            len: u64,
+            index: u64,
+            proof: &[u8],
+            bytes: &[u8],
+        ) -> Result<(), StorageError> {
+            self.put_file_chunks(root, len, [(index, proof, bytes)].into_iter())
+                .await
+        }
+
+        /// Stores several chunks `(index, proof, bytes)` of the file `root` in one
+        /// transaction, as [`Storage::put_chunk`] stores one.
+        pub async fn put_chunks(
+            &self,
+            root: &Root,
+            len: u64,
+            chunks: &[(u64, Vec<u8>, Vec<u8>)],
+        ) -> Result<(), StorageError> {
+            let chunks = chunks
+                .iter()
+                .map(|(index, proof, bytes)| (*index, proof.as_slice(), bytes.as_slice()));
+            self.put_file_chunks(root, len, chunks).await
+        }
+
+        async fn put_file_chunks<'a>(
+            &self,
+            root: &Root,
+            len: u64,
+            chunks: impl Iterator<Item = (u64, &'a [u8], &'a [u8])>,
+        ) -> Result<(), StorageError> {
+            let mut values = Vec::new();
+            for (index, proof, data) in chunks {
+                check_chunk(len, index, data)?;
+                let content = self.content(|| chunk_place(root, index), &codec::chunk(proof, data));
+                values.push(object(&[
+                    ("key", bytes(&codec::chunk_key(root, index))),
+                    content,
+                ])?);
+            }
+            if values.is_empty() {
+                return Ok(());
+            }
+            let tx = self
+                .db
+                .transaction(&[FILES, CHUNKS], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            let files = tx.store(FILES).map_err(failed)?;
+            let chunks = tx.store(CHUNKS).map_err(failed)?;
+            let file = match files.key_exists(bytes(&root.0)).await.map_err(failed)? {
+                true => None,
+                false => {
+                    let content = self.content(|| file_place(root), &codec::file(len));
+                    Some(object(&[("root", bytes(&root.0)), content])?)
+                }
+            };
+            let file_put = async {
+                match &file {
+                    Some(value) => files.put(value, None).await.map(|_| ()),
+                    None => Ok(()),
+                }
+            };
+            let (put, file_put, commit) = futures::future::join3(
+                chunks.put_all(values.into_iter().map(|v| (v, None))),
+                file_put,
+                tx.commit(),
+            )
+            .await;
+            put.map_err(failed)?;
+            file_put.map_err(failed)?;
+            commit.map_err(uncommitted)
+        }
+
+        /// Chunk `index` of the file `root` as stored: its proof's bytes and its own bytes.
+        pub async fn get_chunk(
+            &self,
+            root: &Root,
+            index: u64,
+        ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+            let tx = self
+                .db
+                .transaction(&[CHUNKS], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let store = tx.store(CHUNKS).map_err(failed)?;
+            let key = bytes(&codec::chunk_key(root, index));
+            let Some(value) = store.get(key).await.map_err(failed)? else {
+                return Ok(None);
+            };
+            let raw = self
+                .read_content(|| chunk_place(root, index), &value)?
+                .ok_or_else(|| corrupt("a chunk holds no bytes"))?;
+            codec::read_chunk(&raw).map(Some)
+        }
+
+        /// Every file with a record, and which of its chunks are stored. Read from the
+        /// chunks' keys only, 4,096 at a time: no chunk's bytes are loaded.
+        pub async fn load_files(&self) -> Result<Vec<StoredFile>, StorageError> {
+            self.load_files_in_pages(KEY_PAGE).await
+        }
+
+        /// [`Storage::load_files`], reading `page` keys per request (tests page by few).
+        pub(crate) async fn load_files_in_pages(
+            &self,
+            page: u32,
+        ) -> Result<Vec<StoredFile>, StorageError> {
+            let tx = self
+                .db
+                .transaction(&[FILES, CHUNKS], TransactionMode::ReadOnly)
+                .map_err(failed)?;
+            let files = tx.store(FILES).map_err(failed)?;
+            let chunks = tx.store(CHUNKS).map_err(failed)?;
+            let values = files.get_all(None, None).await.map_err(failed)?;
+            let mut out = Vec::with_capacity(values.len());
+            for value in &values {
+                let root = Root(get_array32(value, "root")?);
+                let len = codec::read_file(
+                    &self
+                        .read_content(|| file_place(&root), value)?
+                        .ok_or_else(|| corrupt("a file record holds no length"))?,
+                )?;
+                if len > blob::MAX_FILE_LEN {
+                    return Err(corrupt("a stored file is longer than a file can be"));
+                }
+                // At most 2^20 flags (MAX_FILE_LEN), so the count fits a usize.
+                let mut held = vec![false; blob::chunk_count(len) as usize];
+                let mut after: Option<JsValue> = None;
+                loop {
+                    let keys = chunks
+                        .get_all_keys(Some(file_chunks(&root, after.as_ref())?), Some(page))
+                        .await
+                        .map_err(failed)?;
+                    for key in &keys {
+                        let key = Uint8Array::new(key).to_vec();
+                        // A chunk past the file's end could not be served; it is not listed.
+                        let index =
+                            codec::chunk_index(&root, &key).and_then(|i| usize::try_from(i).ok());
+                        if let Some(flag) = index.and_then(|i| held.get_mut(i)) {
+                            *flag = true;
+                        }
+                    }
+                    match keys.last() {
+                        Some(last) if keys.len() == page as usize => after = Some(last.clone()),
+                        _ => break,
+                    }
+                }
+                out.push(StoredFile { root, len, held });
+            }
+            Ok(out)
+        }
+
+        /// Removes the file `root`: its record and every chunk of it (one key range), in
+        /// one transaction.
+        pub async fn delete_file(&self, root: &Root) -> Result<(), StorageError> {
+            let tx = self
+                .db
+                .transaction(&[FILES, CHUNKS], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            let chunks = tx.store(CHUNKS).map_err(failed)?;
+            let files = tx.store(FILES).map_err(failed)?;
+            let range = file_chunks(root, None)?;
+            let (chunks, file, commit) = futures::future::join3(
+                chunks.delete(range.into()),
+                files.delete(bytes(&root.0)),
+                tx.commit(),
+            )
+            .await;
+            chunks.map_err(failed)?;
+            file.map_err(failed)?;
+            commit.map_err(uncommitted)
+        }
+
+        /// Each stored file's root, length and how many of its bytes are stored, for a
+        /// view of what this device keeps (from the chunks' keys, as
+        /// [`Storage::load_files`]).
+        pub async fn file_bytes(&self) -> Result<Vec<(Root, u64, u64)>, StorageError> {
+            let files = self.load_files().await?;
+            Ok(files
+                .into_iter()
+                .map(|f| {
+                    let held = (0u64..)
+                        .zip(&f.held)
+                        .filter(|(_, held)| **held)
+                        .map(|(i, _)| blob::chunk_len(f.len, i).map_or(0, |n| n as u64))
+                        .sum();
+                    (f.root, f.len, held)
+                })
+                .collect())
+        }
+
+        /// Writes every file record and every chunk again through the shared path, sealed
+        /// or in clear as writes are now (the lock switch), a batch per transaction so that
+        /// memory stays bounded whatever is stored. A record already in that form is left.
+        async fn switch_files(&self) -> Result<(), StorageError> {
+            let file_place_of = |key: &[u8]| -> Result<String, StorageError> {
+                let root = key
+                    .try_into()
+                    .map_err(|_| corrupt("a file's key is not 32 bytes"))?;
+                Ok(file_place(&Root(root)))
+            };
+            self.switch_store(FILES, "root", MIGRATION_BATCH, file_place_of)
+                .await?;
+            let chunk_place_of = |key: &[u8]| -> Result<String, StorageError> {
+                let root = Root(
+                    key.get(..32)
+                        .and_then(|r| r.try_into().ok())
+                        .ok_or_else(|| corrupt("a chunk's key is damaged"))?,
+                );
+                let index = codec::chunk_index(&root, key)
+                    .ok_or_else(|| corrupt("a chunk's key is damaged"))?;
+                Ok(chunk_place(&root, index))
+            };
+            self.switch_store(CHUNKS, "key", SWITCH_CHUNKS, chunk_place_of)
+                .await
+        }
+
+        /// [`Storage::switch_files`] for one store whose records are `{key_field, content}`.
+        async fn switch_store(
+            &self,
+            store: &str,
+            key_field: &str,
+            batch: u32,
+            place: impl Fn(&[u8]) -> Result<String, StorageError>,
+        ) -> Result<(), StorageError> {
+            let seal = self.sealing.get() && self.vault.borrow().is_some();
+            let mut after: Option<JsValue> = None;
+            loop {
+                let range = match &after {
+                    None => None,
+                    Some(last) => Some(KeyRange::lower_bound(last, Some(true)).map_err(bad_range)?),
+                };
+                let tx = self
+                    .db
+                    .transaction(&[store], TransactionMode::ReadWrite)
+                    .map_err(failed)?;
+                let handle = tx.store(store).map_err(failed)?;
+                let values = handle.get_all(range, Some(batch)).await.map_err(failed)?;
+                let Some(last) = values.last() else {
+                    tx.done().await.map_err(failed)?;
+                    return Ok(());
+                };
+                after = Some(field(last, key_field)?);
+                let mut new = Vec::with_capacity(values.len());
+                for value in &values {
+                    let sealed = !field(value, SEALED)?.is_undefined();
+                    if sealed == seal {
+                        continue;
+                    }
+                    let key = get_bytes(value, key_field)?;
+                    let place = place(&key)?;
+                    let plain = self
+                        .read_content(|| place.clone(), value)?
+                        .ok_or_else(|| corrupt("a stored record holds no bytes"))?;
+                    let content = self.content(|| place, &plain);
+                    new.push((object(&[(key_field, bytes(&key)), content])?, None));
+                }
+                let (put, commit) =
+                    futures::future::join(handle.put_all(new.into_iter()), tx.commit()).await;
+                put.map_err(failed)?;
+                commit.map_err(uncommitted)?;
+                if values.len() < batch as usize {
+                    return Ok(());
+                }
+            }
+        }
+
+        /// Wipes every store (identity, rooms, entries, peers, the lock, files and their
+        /// chunks) in one transaction, and forgets the lock's key.
         pub async fn erase_all(&self) -> Result<(), StorageError> {
-            let all = [IDENTITY, ROOMS, ENTRIES, PEERS, VAULT, EVIDENCE];
+            let all = [
+                IDENTITY, ROOMS, ENTRIES, PEERS, VAULT, EVIDENCE, FILES, CHUNKS,
+            ];
             let tx = self
                 .db
                 .transaction(&all, TransactionMode::ReadWrite)
@@ -1139,7 +1513,8 @@ mod browser {
             self.unlock(key);
             self.put(VAULT, &[value]).await?;
             let content = self.load_everything().await?;
-            self.store_everything(content).await
+            self.store_everything(content).await?;
+            self.switch_files().await
         }
 
         /// Turns the lock off (it must be unlocked): writes everything again in clear, then
@@ -1166,6 +1541,7 @@ mod browser {
         async fn rewrite_in_clear(&self) -> Result<(), StorageError> {
             let content = self.load_everything().await?;
             self.store_everything(content).await?;
+            self.switch_files().await?;
             let tx = self
                 .db
                 .transaction(&[VAULT], TransactionMode::ReadWrite)
@@ -1331,12 +1707,7 @@ mod browser {
             )
             .await;
             put.map_err(failed)?;
-            commit.map_err(|e| match e {
-                rexie::Error::TransactioncommitFailed => {
-                    StorageError::Failed("the write was not committed".into())
-                }
-                other => failed(other),
-            })
+            commit.map_err(uncommitted)
         }
     }
 
@@ -1365,6 +1736,47 @@ mod browser {
         KeyRange::bound(&bytes(&low), &bytes(&high), Some(false), Some(false)).map_err(bad_range)
     }
 
+    /// Where a file's record is sealed.
+    fn file_place(root: &Root) -> String {
+        format!("files/{}", hex(&root.0))
+    }
+
+    /// Where a chunk is sealed.
+    fn chunk_place(root: &Root, index: u64) -> String {
+        format!("chunks/{}/{index}", hex(&root.0))
+    }
+
+    /// The keys of the chunks of `root` (after the key `after`, when given).
+    fn file_chunks(root: &Root, after: Option<&JsValue>) -> Result<KeyRange, StorageError> {
+        let high = bytes(&codec::chunk_key(root, u64::MAX));
+        match after {
+            None => KeyRange::bound(
+                &bytes(&codec::chunk_key(root, 0)),
+                &high,
+                Some(false),
+                Some(false),
+            ),
+            Some(after) => KeyRange::bound(after, &high, Some(true), Some(false)),
+        }
+        .map_err(bad_range)
+    }
+
+    /// Refuses a chunk that cannot be chunk `index` of a file of `len` bytes.
+    fn check_chunk(len: u64, index: u64, data: &[u8]) -> Result<(), StorageError> {
+        let refused = |e: blob::BlobError| StorageError::Failed(e.to_string());
+        if len > blob::MAX_FILE_LEN {
+            return Err(refused(blob::BlobError::TooLarge));
+        }
+        let want = blob::chunk_len(len, index).map_err(refused)?;
+        if data.len() != want {
+            return Err(refused(blob::BlobError::WrongLength {
+                got: data.len(),
+                want,
+            }));
+        }
+        Ok(())
+    }
+
     /// Everything the lock switch writes again.
     struct Everything {
         identity: Option<StoredIdentity>,
@@ -1383,6 +1795,16 @@ mod browser {
 
     fn failed(e: rexie::Error) -> StorageError {
         StorageError::Failed(detail(&e))
+    }
+
+    /// A failed commit, in words.
+    fn uncommitted(e: rexie::Error) -> StorageError {
+        match e {
+            rexie::Error::TransactioncommitFailed => {
+                StorageError::Failed("the write was not committed".into())
+            }
+            other => failed(other),
+        }
     }
 
     /// A key range could not be built (only for keys IndexedDB cannot order).
@@ -1462,6 +1884,8 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
+    use natter_core::blob::Root;
+
     use super::codec::*;
     use super::*;
 
@@ -1511,6 +1935,43 @@ mod tests {
             };
             assert_eq!(read_room(rec.id, &room(&rec)), Ok(rec));
         }
+    }
+
+    #[test]
+    fn files_and_chunks_are_stored_as_these_bytes() {
+        let golden = [FORMAT, 0, 0, 0, 0, 0, 1, 0, 2];
+        assert_eq!(file(0x0001_0002), golden);
+        assert_eq!(read_file(&golden), Ok(0x0001_0002));
+        let golden = [FORMAT, 0, 0, 0, 2, 7, 7, 9, 9, 9];
+        assert_eq!(chunk(&[7, 7], &[9, 9, 9]), golden);
+        assert_eq!(read_chunk(&golden), Ok((vec![7, 7], vec![9, 9, 9])));
+        assert_eq!(read_chunk(&[FORMAT, 0, 0, 0, 0]), Ok((vec![], vec![])));
+        for bytes in damaged(&file(7)) {
+            assert!(read_file(&bytes).is_err(), "{bytes:?}");
+        }
+        // A chunk's bytes run to the end, so only cuts inside the proof are damaged.
+        for bytes in damaged(&chunk(&[7, 7], &[9]))[..7].iter() {
+            assert!(read_chunk(bytes).is_err(), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn chunk_keys_sort_in_chunk_order_within_their_file_only() {
+        let (a, b) = (Root([1; 32]), Root([2; 32]));
+        let mut key = vec![1; 32];
+        key.extend([0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(chunk_key(&a, 0x0102).to_vec(), key);
+        assert_eq!(chunk_index(&a, &key), Some(0x0102));
+        assert_eq!(chunk_index(&b, &key), None);
+        assert_eq!(chunk_index(&a, &key[..39]), None);
+        let keys = [
+            chunk_key(&a, 0),
+            chunk_key(&a, 1),
+            chunk_key(&a, 256),
+            chunk_key(&a, u64::MAX),
+            chunk_key(&b, 0),
+        ];
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
@@ -1690,6 +2151,7 @@ mod tests {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests {
     use js_sys::{Array, Object, Reflect, Uint8Array};
+    use natter_core::blob;
     use natter_core::identity::Identity;
     use natter_core::log::{Body, Draft, Entry, EntryId, Record};
     use natter_core::room::RoomId;
@@ -1987,7 +2449,12 @@ mod browser_tests {
         db.put_entries(&room, &chain(room, 1, &[1])?)
             .await
             .ctx("store an entry")?;
+        db.put_chunk(&Root([6; 32]), 3, 0, &[], b"abc")
+            .await
+            .ctx("store a chunk")?;
         db.erase_all().await.ctx("erase everything")?;
+        assert_eq!(db.load_files().await.ctx("list the files")?, vec![]);
+        assert_eq!(raw_store("natter-test-erase", "chunks").await?.len(), 0);
         assert_eq!(
             db.load_identity()
                 .await
@@ -2934,6 +3401,306 @@ mod browser_tests {
         db.close();
         let db = Storage::open_named(name).await.ctx("reopen")?;
         assert_holds_schema3(&db, &old).await?;
+        Ok(())
+    }
+
+    /// The bytes of chunk `index` of a file of `len` bytes, made of `text` repeated.
+    fn chunk_of(len: u64, index: u64, text: &str) -> Result<Vec<u8>, String> {
+        let n = blob::chunk_len(len, index).ctx("a chunk of the file")?;
+        Ok(text.bytes().cycle().take(n).collect())
+    }
+
+    /// A proof's bytes for the tests: storage keeps them as they are.
+    fn proof_of(index: u64) -> Vec<u8> {
+        [index as u8; 64].to_vec()
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_chunk_and_its_proof_round_trip_and_a_missing_one_reads_as_none() -> Result<(), String>
+    {
+        let db = fresh("natter-test-chunks").await?;
+        let root = Root([0x11; 32]);
+        let len = blob::CHUNK_LEN as u64 + 5;
+        let first = chunk_of(len, 0, "first chunk ")?;
+        db.put_chunk(&root, len, 0, &proof_of(0), &first)
+            .await
+            .ctx("store a chunk")?;
+        let last = chunk_of(len, 1, "last")?;
+        db.put_chunks(&root, len, &[(1, proof_of(1), last.clone())])
+            .await
+            .ctx("store a batch of one")?;
+        assert_eq!(
+            db.get_chunk(&root, 0).await.ctx("read chunk 0")?,
+            Some((proof_of(0), first))
+        );
+        assert_eq!(
+            db.get_chunk(&root, 1).await.ctx("read chunk 1")?,
+            Some((proof_of(1), last))
+        );
+        assert_eq!(db.get_chunk(&root, 2).await.ctx("read chunk 2")?, None);
+        assert_eq!(
+            db.get_chunk(&Root([0x12; 32]), 0)
+                .await
+                .ctx("read another file")?,
+            None
+        );
+        // A chunk that cannot be in its place is refused, with words, and not stored.
+        for (index, data) in [(1, vec![0; 4]), (2, vec![0; 5])] {
+            let refused = db.put_chunk(&root, len, index, &[], &data).await;
+            assert!(
+                matches!(&refused, Err(StorageError::Failed(why)) if why.contains("chunk")),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(db.get_chunk(&root, 2).await.ctx("read chunk 2")?, None);
+        assert!(db
+            .put_chunk(&root, blob::MAX_FILE_LEN + 1, 0, &[], &[0; blob::CHUNK_LEN])
+            .await
+            .is_err());
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_held_flags_come_from_the_stored_chunks() -> Result<(), String> {
+        let db = fresh("natter-test-held").await?;
+        let root = Root([0x21; 32]);
+        let len = 2 * blob::CHUNK_LEN as u64 + 100;
+        let chunks = [0, 2]
+            .into_iter()
+            .map(|i| Ok((i, proof_of(i), chunk_of(len, i, "abc")?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        db.put_chunks(&root, len, &chunks)
+            .await
+            .ctx("store chunks 0 and 2")?;
+        let expected = vec![StoredFile {
+            root,
+            len,
+            held: vec![true, false, true],
+        }];
+        assert_eq!(db.load_files().await.ctx("list the files")?, expected);
+        // Listed a key at a time, and two at a time, it is the same.
+        for page in [1, 2] {
+            assert_eq!(
+                db.load_files_in_pages(page).await.ctx("list in pages")?,
+                expected
+            );
+        }
+        assert_eq!(
+            db.file_bytes().await.ctx("count the bytes")?,
+            vec![(root, len, blob::CHUNK_LEN as u64 + 100)]
+        );
+        // The missing chunk arrives: the file is whole, stored once.
+        db.put_chunk(&root, len, 1, &proof_of(1), &chunk_of(len, 1, "abc")?)
+            .await
+            .ctx("store chunk 1")?;
+        let files = db.load_files().await.ctx("list the files")?;
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].held, vec![true; 3]);
+        assert_eq!(
+            db.file_bytes().await.ctx("count the bytes")?,
+            vec![(root, len, len)]
+        );
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn deleting_a_file_removes_only_its_own_chunks() -> Result<(), String> {
+        let name = "natter-test-delete-file";
+        let db = fresh(name).await?;
+        // Roots next to each other in key order: the range must not spill.
+        let mut below = [0x31; 32];
+        below[31] = 0x30;
+        let mut above = [0x31; 32];
+        above[31] = 0x32;
+        let (gone, kept) = (Root([0x31; 32]), [Root(below), Root(above)]);
+        let len = 2 * blob::CHUNK_LEN as u64;
+        for root in [gone, kept[0], kept[1]] {
+            let chunks = [0, 1]
+                .into_iter()
+                .map(|i| Ok((i, proof_of(i), chunk_of(len, i, "x")?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            db.put_chunks(&root, len, &chunks)
+                .await
+                .ctx("store a file")?;
+        }
+        assert_eq!(raw_store(name, "chunks").await?.len(), 6);
+        db.delete_file(&gone).await.ctx("delete a file")?;
+        assert_eq!(raw_store(name, "chunks").await?.len(), 4);
+        let roots: Vec<Root> = db
+            .load_files()
+            .await
+            .ctx("list the files")?
+            .into_iter()
+            .map(|f| f.root)
+            .collect();
+        assert_eq!(roots, kept.to_vec());
+        assert_eq!(
+            db.get_chunk(&gone, 0).await.ctx("read a deleted chunk")?,
+            None
+        );
+        for root in kept {
+            assert!(db
+                .get_chunk(&root, 1)
+                .await
+                .ctx("read a kept chunk")?
+                .is_some());
+        }
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn with_the_lock_on_chunks_and_file_lengths_are_sealed_and_read_back(
+    ) -> Result<(), String> {
+        let name = "natter-test-lock-chunks";
+        let db = fresh(name).await?;
+        // More files than the switch writes again per transaction.
+        let files: Vec<(Root, Vec<u8>)> = (0..70u8)
+            .map(|i| {
+                (
+                    Root([i; 32]),
+                    format!("clear words of chunk {i:02}").into_bytes(),
+                )
+            })
+            .collect();
+        for (root, data) in &files {
+            db.put_chunk(root, data.len() as u64, 0, &proof_of(0), data)
+                .await
+                .ctx("store a chunk")?;
+        }
+        let before = raw(name).await?;
+        // Without the lock the words are there: the checks below can fail.
+        assert!(files.iter().all(|(_, data)| holds(&before, data)));
+
+        let (lock, key) = test_lock("correct horse")?;
+        db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
+        let locked = raw(name).await?;
+        for (_, data) in &files {
+            assert!(!holds(&locked, data), "{}", String::from_utf8_lossy(data));
+        }
+        for store in ["files", "chunks"] {
+            for value in raw_store(name, store).await? {
+                let clear = Reflect::get(&value, &"bytes".into()).ctx("read")?;
+                assert!(clear.is_undefined(), "{store}: {value:?}");
+            }
+        }
+        // Written with the lock on: sealed too.
+        let later = Root([0xee; 32]);
+        db.put_chunk(&later, 21, 0, &proof_of(0), b"a later chunk's words")
+            .await
+            .ctx("store a chunk with the lock on")?;
+        assert!(!holds(&raw(name).await?, b"a later chunk's words"));
+        for (root, data) in &files {
+            assert_eq!(
+                db.get_chunk(root, 0).await.ctx("read a sealed chunk")?,
+                Some((proof_of(0), data.clone()))
+            );
+        }
+        db.close();
+
+        // A new page: nothing opens without the key; with it, everything does.
+        let db = Storage::open_named(name).await.ctx("reopen")?;
+        assert!(matches!(
+            db.get_chunk(&later, 0).await,
+            Err(StorageError::Corrupt(_))
+        ));
+        assert!(matches!(
+            db.load_files().await,
+            Err(StorageError::Corrupt(_))
+        ));
+        let key = VaultKey::unlock("correct horse", &lock.params, &lock.verifier).ctx("unlock")?;
+        db.unlock(key);
+        assert_eq!(
+            db.get_chunk(&later, 0).await.ctx("read after unlocking")?,
+            Some((proof_of(0), b"a later chunk's words".to_vec()))
+        );
+        let listed = db.load_files().await.ctx("list the files")?;
+        assert_eq!(listed.len(), files.len() + 1);
+        assert!(listed.iter().all(|f| f.held == vec![true]));
+
+        // Turned off, every chunk is in clear again.
+        db.disable_lock().await.ctx("turn the lock off")?;
+        let open = raw(name).await?;
+        assert!(files.iter().all(|(_, data)| holds(&open, data)));
+        assert!(holds(&open, b"a later chunk's words"));
+        for store in ["files", "chunks"] {
+            for value in raw_store(name, store).await? {
+                let sealed = Reflect::get(&value, &"sealed".into()).ctx("read")?;
+                assert!(sealed.is_undefined(), "{store}: {value:?}");
+            }
+        }
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_sealed_chunk_moved_to_another_place_is_refused() -> Result<(), String> {
+        let name = "natter-test-lock-chunk-swap";
+        let db = fresh(name).await?;
+        let (lock, key) = test_lock("pass phrase")?;
+        db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
+        let root = Root([0x41; 32]);
+        db.put_chunks(&root, 6, &[(0, proof_of(0), b"abcdef".to_vec())])
+            .await
+            .ctx("store a chunk")?;
+        // Copy chunk 0's sealed record to the place of chunk 0 of another file.
+        let raw_db = schema(name).build().await.ctx("open the raw database")?;
+        let tx = raw_db
+            .transaction(&["chunks"], TransactionMode::ReadWrite)
+            .ctx("write the chunks")?;
+        let store = tx.store("chunks").ctx("the chunks store")?;
+        let value = store
+            .get(Uint8Array::from(&codec::chunk_key(&root, 0)[..]).into())
+            .await
+            .ctx("read the chunk")?
+            .ok_or("the chunk is missing")?;
+        let other = Root([0x42; 32]);
+        let key: JsValue = Uint8Array::from(&codec::chunk_key(&other, 0)[..]).into();
+        Reflect::set(&value, &"key".into(), &key).ctx("move")?;
+        store.put(&value, None).await.ctx("write the moved chunk")?;
+        tx.done().await.ctx("commit the move")?;
+        raw_db.close();
+        assert!(matches!(
+            db.get_chunk(&other, 0).await,
+            Err(StorageError::Corrupt(_))
+        ));
+        assert!(db
+            .get_chunk(&root, 0)
+            .await
+            .ctx("read the chunk")?
+            .is_some());
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn upgrading_from_schema_4_keeps_everything_and_adds_the_file_stores(
+    ) -> Result<(), String> {
+        let name = "natter-test-upgrade-5";
+        rexie::Rexie::delete(name)
+            .await
+            .ctx("delete the test database")?;
+        let db = Storage::open_at(name, 4).await.ctx("open at schema 4")?;
+        assert_eq!(db.version().ctx("version")?, 4);
+        let stored = store_some(&db).await?;
+        db.close();
+        let before = rexie::Rexie::builder(name).build().await.ctx("open raw")?;
+        let stores = before.store_names();
+        before.close();
+        assert!(
+            !stores.iter().any(|s| s == "chunks" || s == "files"),
+            "{stores:?}"
+        );
+
+        let db = Storage::open_named(name).await.ctx("open at schema 5")?;
+        assert_eq!(db.version().ctx("version")?, SCHEMA_VERSION);
+        assert_reads_back(&db, &stored).await?;
+        assert_eq!(db.load_files().await.ctx("list the files")?, vec![]);
+        let root = Root([0x51; 32]);
+        db.put_chunk(&root, 3, 0, &proof_of(0), b"new")
+            .await
+            .ctx("store a chunk")?;
+        assert_eq!(
+            db.get_chunk(&root, 0).await.ctx("read the chunk")?,
+            Some((proof_of(0), b"new".to_vec()))
+        );
         Ok(())
     }
 

@@ -343,6 +343,12 @@ impl Runtime {
                 self.dirty.insert(Some(room));
             }
             Output::ScheduleTimer(at) => self.timer_at = Some(at),
+            // No files channel is opened and no file fetched here yet: the node asks none
+            // of these.
+            Output::SendFileFrame { .. }
+            | Output::ReadChunk { .. }
+            | Output::StoreChunk { .. }
+            | Output::FileProgress { .. } => {}
         }
     }
 

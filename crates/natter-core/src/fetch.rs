@@ -79,10 +79,12 @@ pub enum FetchOutput {
         /// Which chunk.
         index: u64,
     },
-    /// Chunk `index`, verified: store it.
+    /// Chunk `index`, verified: store it with its proof, to serve it on.
     Store {
         /// Which chunk.
         index: u64,
+        /// Its proof against the root.
+        proof: Proof,
         /// Its bytes.
         bytes: Vec<u8>,
     },
@@ -261,7 +263,11 @@ impl Fetch {
                 if !self.have[index as usize] {
                     self.have[index as usize] = true;
                     self.have_count += 1;
-                    self.out.push_back(FetchOutput::Store { index, bytes });
+                    self.out.push_back(FetchOutput::Store {
+                        index,
+                        proof: proof.clone(),
+                        bytes,
+                    });
                 }
                 while self.have.get(self.low as usize) == Some(&true) {
                     self.low += 1;
@@ -272,6 +278,28 @@ impl Fetch {
                 self.out.push_back(FetchOutput::Blame { peer, reason });
                 self.forget(peer);
             }
+        }
+        self.schedule(now_ms);
+    }
+
+    /// `peer` says it does not hold chunk `index` (any more): it is not asked for it again
+    /// unless it says it has it, and a request of it for that chunk goes to the others.
+    pub fn peer_lacks(&mut self, now_ms: u64, peer: PeerId, index: u64) {
+        let chunks = self.chunks as usize;
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Some(i) = usize::try_from(index).ok().filter(|i| *i < chunks) else {
+            return;
+        };
+        if let Availability::All = p.has {
+            p.has = Availability::Chunks(vec![true; chunks]);
+        }
+        if let Availability::Chunks(flags) = &mut p.has {
+            flags[i] = false;
+        }
+        if p.asked.remove(&index).is_some() {
+            self.in_flight.remove(&index);
         }
         self.schedule(now_ms);
     }

@@ -29,11 +29,18 @@
 //!   5 Attachment digest:[32] size:u64 mime:str name:str
 //!   6 Profile    display_name:str
 //!   7 Keeper     key:[32] keep:u8 (0 or 1)
+//!   8 File       root:[32] size:u64 mime:str name:str thumb:opt_bytes
 //! str         := len:u32 utf8-bytes
+//! opt_bytes   := 0 | 1 len:u32 bytes
 //! opt_id      := 0 | 1 id:[32]
 //! entry bytes := signed part || signature:[64]
 //! signed msg  := "natter/entry/v1" 0x00 || signed part      (domain separation)
 //! ```
+//!
+//! `Attachment` (5) names a file by a whole-file digest that cannot be checked chunk by chunk
+//! and is shown but never fetched; `File` (8) names it by its [`crate::blob::Root`], so every
+//! chunk pulled from a stranger is verified on arrival, and carries the sender's thumbnail
+//! (a JPEG of at most [`MAX_THUMB_BYTES`]) so an image shows before any chunk arrives.
 //!
 //! Decoding is total and strict: it rejects unknown versions and tags, truncated input,
 //! trailing bytes, non-UTF-8 strings, out-of-range option markers and over-long fields. So a
@@ -62,6 +69,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
+use crate::blob::{Root, MAX_FILE_LEN};
 use crate::identity::{Identity, PublicKey, Signature, SIGNATURE_LEN};
 use crate::room::RoomId;
 
@@ -84,6 +92,8 @@ pub const MAX_EMOJI_BYTES: usize = 32;
 pub const MAX_MIME_BYTES: usize = 127;
 /// Maximum bytes of an attachment's file name.
 pub const MAX_FILE_NAME_BYTES: usize = 255;
+/// Maximum bytes of a `File` entry's thumbnail.
+pub const MAX_THUMB_BYTES: usize = 24 * 1024;
 /// Maximum length of a display name in Unicode scalar values.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 /// Maximum bytes of a display name.
@@ -94,6 +104,11 @@ pub const ENTRY_FIXED_LEN: usize = 1 + 32 + 32 + 8 + 32 + 8 + 8 + SIGNATURE_LEN;
 /// Upper bound on the encoded length of any valid entry (the largest body is a maximal
 /// `Text` with a reply: tag, length prefix, text, option marker, id).
 pub const MAX_ENTRY_LEN: usize = ENTRY_FIXED_LEN + 1 + 4 + MAX_TEXT_BYTES + 1 + 32;
+const _: () = assert!(
+    1 + 32 + 8 + 4 + MAX_MIME_BYTES + 4 + MAX_FILE_NAME_BYTES + 1 + 4 + MAX_THUMB_BYTES
+        <= 1 + 4 + MAX_TEXT_BYTES + 1 + 32,
+    "the largest body is a text, as MAX_ENTRY_LEN assumes"
+);
 /// Smallest possible encoded entry (a `Profile` with an empty name: tag and length prefix).
 pub const MIN_ENTRY_LEN: usize = ENTRY_FIXED_LEN + 1 + 4;
 
@@ -224,6 +239,8 @@ pub enum Body {
         /// File name (at most [`MAX_FILE_NAME_BYTES`] bytes).
         name: String,
     },
+    /// A file whose bytes travel separately, chunk by chunk ([`crate::blob`]).
+    File(FileRef),
     /// The author's display name in this room from now on.
     Profile {
         /// The name (at most [`MAX_DISPLAY_NAME_CHARS`] characters).
@@ -271,6 +288,23 @@ impl Body {
                 bytes("mime", mime, MAX_MIME_BYTES)?;
                 bytes("name", name, MAX_FILE_NAME_BYTES)
             }
+            Body::File(f) => {
+                bytes("mime", &f.mime, MAX_MIME_BYTES)?;
+                bytes("name", &f.name, MAX_FILE_NAME_BYTES)?;
+                if f.size > MAX_FILE_LEN {
+                    return Err(LogError::TooLong {
+                        field: "size",
+                        max: MAX_FILE_LEN as usize,
+                    });
+                }
+                match &f.thumb {
+                    Some(t) if t.len() > MAX_THUMB_BYTES => Err(LogError::TooLong {
+                        field: "thumb",
+                        max: MAX_THUMB_BYTES,
+                    }),
+                    _ => Ok(()),
+                }
+            }
             Body::Profile { display_name } => {
                 if display_name.len() > MAX_DISPLAY_NAME_BYTES
                     || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS
@@ -292,7 +326,10 @@ impl Body {
             Body::Edit { target, .. } | Body::Delete { target } | Body::Reaction { target, .. } => {
                 Some(*target)
             }
-            Body::Attachment { .. } | Body::Profile { .. } | Body::Keeper { .. } => None,
+            Body::Attachment { .. }
+            | Body::File(_)
+            | Body::Profile { .. }
+            | Body::Keeper { .. } => None,
         }
     }
 
@@ -339,6 +376,21 @@ impl Body {
                 out.extend_from_slice(&size.to_be_bytes());
                 put_str(out, mime);
                 put_str(out, name);
+            }
+            Body::File(f) => {
+                out.push(8);
+                out.extend_from_slice(&f.root.0);
+                out.extend_from_slice(&f.size.to_be_bytes());
+                put_str(out, &f.mime);
+                put_str(out, &f.name);
+                match &f.thumb {
+                    None => out.push(0),
+                    Some(t) => {
+                        out.push(1);
+                        out.extend_from_slice(&(t.len() as u32).to_be_bytes());
+                        out.extend_from_slice(t);
+                    }
+                }
             }
             Body::Profile { display_name } => {
                 out.push(6);
@@ -393,11 +445,46 @@ impl Body {
                     m => return Err(LogError::BadMarker(m)),
                 },
             },
+            8 => Body::File(FileRef {
+                root: Root(r.array()?),
+                size: r.u64()?,
+                mime: r.str("mime", MAX_MIME_BYTES)?,
+                name: r.str("name", MAX_FILE_NAME_BYTES)?,
+                thumb: match r.u8()? {
+                    0 => None,
+                    1 => {
+                        let n = r.u32()? as usize;
+                        if n > MAX_THUMB_BYTES {
+                            return Err(LogError::TooLong {
+                                field: "thumb",
+                                max: MAX_THUMB_BYTES,
+                            });
+                        }
+                        Some(r.bytes(n)?.to_vec())
+                    }
+                    m => return Err(LogError::BadMarker(m)),
+                },
+            }),
             t => return Err(LogError::UnknownBody(t)),
         };
         body.validate()?;
         Ok(body)
     }
+}
+
+/// What a `File` entry says of its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRef {
+    /// The root of its chunk tree, which also fixes its length.
+    pub root: Root,
+    /// Its length in bytes (at most [`MAX_FILE_LEN`]).
+    pub size: u64,
+    /// MIME type as the sender claimed it (at most [`MAX_MIME_BYTES`] bytes; never trusted).
+    pub mime: String,
+    /// File name (at most [`MAX_FILE_NAME_BYTES`] bytes; shown as text only).
+    pub name: String,
+    /// A small JPEG the sender made of an image or video (at most [`MAX_THUMB_BYTES`]).
+    pub thumb: Option<Vec<u8>>,
 }
 
 /// A signed log entry.
@@ -997,7 +1084,7 @@ impl RoomLog {
 /// A message as the UI shows it, after edits, deletes and reactions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// The `Text` or `Attachment` entry's id.
+    /// The `Text` or `File` entry's id.
     pub id: EntryId,
     /// Its author.
     pub author: PublicKey,
@@ -1007,12 +1094,12 @@ pub struct Message {
     pub lamport: u64,
     /// The author's wall clock when posted.
     pub wall_ms: u64,
-    /// Current text (after the last edit); empty for attachments and deleted messages.
+    /// Current text (after the last edit); empty for files and deleted messages.
     pub text: String,
     /// The entry it replies to.
     pub reply_to: Option<EntryId>,
-    /// The attachment, for `Attachment` entries: `(digest, size, mime, name)`.
-    pub attachment: Option<([u8; 32], u64, String, String)>,
+    /// The file, for `File` entries (gone once deleted).
+    pub file: Option<FileRef>,
     /// Whether it was edited.
     pub edited: bool,
     /// Whether it was deleted (a tombstone; the text is cleared).
@@ -1155,18 +1242,13 @@ impl ViewBuilder {
                     wall_ms: e.wall_ms,
                     text: text.clone(),
                     reply_to: *reply_to,
-                    attachment: None,
+                    file: None,
                     edited: false,
                     deleted: false,
                     reactions: BTreeMap::new(),
                 });
             }
-            Body::Attachment {
-                digest,
-                size,
-                mime,
-                name,
-            } => {
+            Body::File(f) => {
                 self.index.insert(r.id, self.view.messages.len());
                 self.view.messages.push(Message {
                     id: r.id,
@@ -1176,12 +1258,14 @@ impl ViewBuilder {
                     wall_ms: e.wall_ms,
                     text: String::new(),
                     reply_to: None,
-                    attachment: Some((*digest, *size, mime.clone(), name.clone())),
+                    file: Some(f.clone()),
                     edited: false,
                     deleted: false,
                     reactions: BTreeMap::new(),
                 });
             }
+            // A digest-named attachment cannot be fetched verifiably: not shown.
+            Body::Attachment { .. } => {}
             // A profile entry is valid with any name within its length, but only names a
             // hello could carry are shown (no blank, control or bidi-override names).
             Body::Profile { display_name } if shown_name(display_name) => {
@@ -1205,8 +1289,7 @@ impl ViewBuilder {
                     })
                 }
                 Some(&i)
-                    if !self.view.messages[i].deleted
-                        && self.view.messages[i].attachment.is_none() =>
+                    if !self.view.messages[i].deleted && self.view.messages[i].file.is_none() =>
                 {
                     self.view.messages[i].text = text.clone();
                     self.view.messages[i].edited = true;
@@ -1237,7 +1320,7 @@ impl ViewBuilder {
                     let m = &mut self.view.messages[i];
                     m.deleted = true;
                     m.text.clear();
-                    m.attachment = None;
+                    m.file = None;
                 } else if let Some((i, emoji, who)) = self.reactions.remove(target) {
                     // Counted, not searched: a scan of every live reaction per delete
                     // made the view quadratic in what one member may post.

@@ -15,6 +15,11 @@
 //! it stored and joins with new sessions. Latency is uniform in a range. One seeded PRNG
 //! drives everything.
 //!
+//! With [`NodeSimConfig::files`], devices also post files ([`crate::node::files`]): each
+//! device fetches every file it sees over the connections' second channel, resuming after a
+//! crash from the chunks it stored, and every honest device must end holding every file,
+//! byte for byte.
+//!
 //! [`NodeSim::check`] asserts that every honest device ends connected to every other,
 //! with the same history holding every honest post, everything it holds stored; that no
 //! honest device blocked an honest session; that every adversary that reached a handshake
@@ -25,13 +30,17 @@
 //!
 //! An outsider who knows the room id (the server does) but not its key, sending garbage
 //! blobs; a member replaying another connection's hello; a member sending garbage frames
-//! once verified; and a joiner with the wrong password.
+//! once verified; a joiner with the wrong password; and a member that corrupts every chunk
+//! of a file it serves.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
+use crate::blob::{chunk_count, Outboard, Proof, Root, CHUNK_LEN};
+use crate::blobwire::BlobFrame;
+use crate::fetch::Availability;
 use crate::identity::Identity;
-use crate::log::{Body, EntryId, Record};
+use crate::log::{Body, EntryId, FileRef, Record};
 use crate::node::{ConnId, Input, Link, Node, NodeConfig, Output, RoomSetup, Verdict};
 use crate::peer_signal::PeerSignal;
 use crate::room::{PasswordKey, Room, RoomId, RoomSecret};
@@ -50,6 +59,8 @@ pub enum NodeAdversary {
     GarbageFrames,
     /// Has the link but the wrong password.
     WrongPassword,
+    /// A member that fetches files like anyone and corrupts every chunk it serves.
+    BadChunks,
 }
 
 /// Parameters of a run.
@@ -61,6 +72,8 @@ pub struct NodeSimConfig {
     pub devices: usize,
     /// Entries each honest device posts.
     pub posts: usize,
+    /// Files posted by random honest devices (up to five chunks each).
+    pub files: usize,
     /// One-way latency range in ms (inclusive), also to and from the server.
     pub latency_ms: (u64, u64),
     /// Channels that fail at random times.
@@ -87,6 +100,7 @@ impl NodeSimConfig {
             seed,
             devices,
             posts,
+            files: 0,
             latency_ms: (5, 80),
             link_failures: 3,
             partitions: 1,
@@ -144,6 +158,9 @@ enum Ev {
     Post {
         dev: usize,
     },
+    PostFile {
+        dev: usize,
+    },
     FailLink,
     PartitionStart {
         side: Vec<bool>,
@@ -177,6 +194,18 @@ enum Delivery {
     Drained {
         conn: ConnId,
     },
+    FileFrame {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    FileDrained {
+        conn: ConnId,
+    },
+    ChunkRead {
+        conn: ConnId,
+        root: Root,
+        index: u64,
+    },
     Failed {
         conn: ConnId,
     },
@@ -193,6 +222,8 @@ struct End {
     peer: Option<(usize, ConnId)>,
     /// When the last frame sent on it arrives (channels are ordered).
     last_arrival: u64,
+    /// The same for its files channel.
+    last_file_arrival: u64,
 }
 
 #[derive(Debug)]
@@ -211,6 +242,11 @@ struct Device {
     /// For the hello replayer: a hello another peer sent it.
     captured_hello: Option<Vec<u8>>,
     notices: Vec<String>,
+    /// Its chunk store: file lengths, and chunks with their proofs.
+    file_lens: BTreeMap<Root, u64>,
+    chunks: BTreeMap<(Root, u64), (Proof, Vec<u8>)>,
+    /// For the chunk corrupter: the devices it sent a chunk to (and in which life).
+    served: BTreeSet<(usize, u64)>,
 }
 
 /// The simulated devices, server and channels. See the [module documentation](self).
@@ -230,6 +266,8 @@ pub struct NodeSim {
     side: Option<Vec<bool>>,
     /// Channels set up, in all.
     pub channels: u64,
+    /// Every file posted, by root.
+    originals: BTreeMap<Root, Vec<u8>>,
 }
 
 impl NodeSim {
@@ -269,6 +307,9 @@ impl NodeSim {
                 ends: BTreeMap::new(),
                 captured_hello: None,
                 notices: Vec::new(),
+                file_lens: BTreeMap::new(),
+                chunks: BTreeMap::new(),
+                served: BTreeSet::new(),
             });
         }
         let mut sim = NodeSim {
@@ -284,6 +325,7 @@ impl NodeSim {
             next_session: 0,
             side: None,
             channels: 0,
+            originals: BTreeMap::new(),
         };
         for dev in 0..sim.devices.len() {
             sim.boot(dev);
@@ -294,6 +336,11 @@ impl NodeSim {
                 let at = sim.rng.range(100, active);
                 sim.at(at, Ev::Post { dev });
             }
+        }
+        for _ in 0..sim.cfg.files {
+            let at = sim.rng.range(100, active);
+            let dev = sim.rng.range(0, sim.cfg.devices as u64 - 1) as usize;
+            sim.at(at, Ev::PostFile { dev });
         }
         for _ in 0..sim.cfg.link_failures {
             let at = sim.rng.range(1_000, active);
@@ -365,11 +412,84 @@ impl NodeSim {
             stored: d.life > 1,
             ..RoomSetup::new(d.room.clone(), false)
         };
+        // What it stored of each file, then the fetches it had not finished.
+        for (root, len) in &d.file_lens {
+            let flags = (0..chunk_count(*len))
+                .map(|i| d.chunks.contains_key(&(*root, i)))
+                .collect();
+            let has = Availability::Chunks(flags);
+            let _ = node.handle(
+                self.now,
+                Input::Holding {
+                    root: *root,
+                    len: *len,
+                    has,
+                },
+            );
+        }
         if let Err(e) = node.handle(self.now, Input::AddRoom(Box::new(setup))) {
             panic!("device {dev} could not load its room: {e}");
         }
+        let files: Vec<Root> = d
+            .store
+            .values()
+            .filter_map(|r| match &r.entry.body {
+                Body::File(f) => Some(f.root),
+                _ => None,
+            })
+            .collect();
         d.node = Some(node);
         self.drain(dev);
+        for root in files {
+            self.want_file(dev, root);
+        }
+    }
+
+    /// The driver's policy: every file seen is fetched unless all of it is stored.
+    fn want_file(&mut self, dev: usize, root: Root) {
+        let Some(node) = self.devices[dev].node.as_ref() else {
+            return;
+        };
+        if node.file_progress(&root).is_some_and(|(h, t)| h == t) || node.fetching(&root) {
+            return;
+        }
+        let room = self.devices[dev].room.id();
+        self.input(dev, Input::Fetch { room, root });
+    }
+
+    /// `dev` posts a file of random bytes: stored (with proofs) before it is named.
+    fn post_file(&mut self, dev: usize) {
+        let len = self.rng.range(1, 5 * CHUNK_LEN as u64);
+        let bytes: Vec<u8> = (0..len).map(|_| self.rng.range(0, 255) as u8).collect();
+        let Ok(ob) = Outboard::of(&bytes) else {
+            return;
+        };
+        let root = ob.root();
+        let d = &mut self.devices[dev];
+        for (i, chunk) in bytes.chunks(CHUNK_LEN).enumerate() {
+            if let Ok(proof) = ob.proof(i as u64) {
+                d.chunks.insert((root, i as u64), (proof, chunk.to_vec()));
+            }
+        }
+        d.file_lens.insert(root, len);
+        self.originals.insert(root, bytes);
+        self.input(
+            dev,
+            Input::Holding {
+                root,
+                len,
+                has: Availability::All,
+            },
+        );
+        let body = Body::File(FileRef {
+            root,
+            size: len,
+            mime: "application/octet-stream".into(),
+            name: format!("d{dev}.bin"),
+            thumb: None,
+        });
+        let room = self.room;
+        self.input(dev, Input::Post { room, body });
     }
 
     fn input(&mut self, dev: usize, input: Input) {
@@ -426,6 +546,7 @@ impl NodeSim {
                         remote_fingerprint: None,
                         peer: None,
                         last_arrival: 0,
+                        last_file_arrival: 0,
                     },
                 );
                 self.at(
@@ -473,12 +594,47 @@ impl NodeSim {
                     self.at(at, Ev::Timer { dev, life });
                 }
             }
+            Output::SendFileFrame { conn, bytes } => self.send_file(dev, conn, bytes),
+            Output::ReadChunk { conn, root, index } => {
+                self.deliver(dev, Delivery::ChunkRead { conn, root, index });
+            }
+            Output::StoreChunk {
+                root,
+                index,
+                proof,
+                bytes,
+                ..
+            } => {
+                let d = &mut self.devices[dev];
+                if let Some(len) = self.originals.get(&root).map(|b| b.len() as u64) {
+                    d.file_lens.insert(root, len);
+                }
+                d.chunks.insert((root, index), (proof, bytes));
+            }
+            Output::RoomChanged { new, .. } => {
+                let files: Vec<Root> = self.devices[dev]
+                    .node
+                    .as_ref()
+                    .and_then(|n| n.room(&self.room))
+                    .map(|r| {
+                        new.iter()
+                            .filter_map(|id| match &r.sync().log().get_by_id(id)?.entry.body {
+                                Body::File(f) => Some(f.root),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for root in files {
+                    self.want_file(dev, root);
+                }
+            }
             Output::SaveRoom(_)
             | Output::DeleteRoom(_)
             | Output::SavePeer { .. }
             | Output::NameChanged(_)
             | Output::Incoming { .. }
-            | Output::RoomChanged { .. } => {}
+            | Output::FileProgress { .. } => {}
         }
     }
 
@@ -586,6 +742,48 @@ impl NodeSim {
                 dev,
                 life,
                 what: Delivery::Drained { conn },
+            },
+        );
+    }
+
+    fn send_file(&mut self, dev: usize, conn: ConnId, mut bytes: Vec<u8>) {
+        let lat = self.latency();
+        let corrupt = self.devices[dev].adversary == Some(NodeAdversary::BadChunks);
+        let Some(end) = self.devices[dev].ends.get_mut(&conn) else {
+            return;
+        };
+        let Some((peer, pconn)) = end.peer else {
+            return;
+        };
+        if corrupt {
+            if let Ok(BlobFrame::Chunk { .. }) = BlobFrame::decode(&bytes) {
+                if let Some(last) = bytes.last_mut() {
+                    *last ^= 0x55;
+                }
+                let plife = self.devices[peer].life;
+                self.devices[dev].served.insert((peer, plife));
+            }
+        }
+        let Some(end) = self.devices[dev].ends.get_mut(&conn) else {
+            return;
+        };
+        let arrival = (self.now + lat).max(end.last_file_arrival);
+        end.last_file_arrival = arrival;
+        let (plife, life) = (self.devices[peer].life, self.devices[dev].life);
+        self.at(
+            arrival,
+            Ev::Deliver {
+                dev: peer,
+                life: plife,
+                what: Delivery::FileFrame { conn: pconn, bytes },
+            },
+        );
+        self.at(
+            arrival,
+            Ev::Deliver {
+                dev,
+                life,
+                what: Delivery::FileDrained { conn },
             },
         );
     }
@@ -699,6 +897,14 @@ impl NodeSim {
                     // Crashed: post after recovering.
                     let at = self.now + 500;
                     self.at(at, Ev::Post { dev });
+                }
+            }
+            Ev::PostFile { dev } => {
+                if self.devices[dev].node.is_some() {
+                    self.post_file(dev);
+                } else {
+                    let at = self.now + 500;
+                    self.at(at, Ev::PostFile { dev });
                 }
             }
             Ev::FailLink => {
@@ -817,6 +1023,17 @@ impl NodeSim {
                 Input::Frame { conn, bytes }
             }
             Delivery::Drained { conn } => Input::Drained(conn),
+            Delivery::FileFrame { conn, bytes } => Input::FileFrame { conn, bytes },
+            Delivery::FileDrained { conn } => Input::FileDrained(conn),
+            Delivery::ChunkRead { conn, root, index } => {
+                let chunk = self.devices[dev].chunks.get(&(root, index)).cloned();
+                Input::ChunkRead {
+                    conn,
+                    root,
+                    index,
+                    chunk,
+                }
+            }
             Delivery::Failed { conn } => {
                 self.input(
                     dev,
@@ -906,6 +1123,30 @@ impl NodeSim {
                     d.stored_twice
                 ));
             }
+            for (root, original) in &self.originals {
+                if !log
+                    .authors()
+                    .flat_map(|a| log.entries_of(a))
+                    .any(|rec| matches!(&rec.entry.body, Body::File(f) if f.root == *root))
+                {
+                    continue;
+                }
+                let got: Vec<u8> = (0..chunk_count(original.len() as u64))
+                    .filter_map(|c| d.chunks.get(&(*root, c)))
+                    .flat_map(|(_, b)| b.iter().copied())
+                    .collect();
+                if got != *original {
+                    let what = if got.len() == original.len() {
+                        "other bytes than those"
+                    } else {
+                        "part"
+                    };
+                    return Err(format!(
+                        "seed {seed}: device {i} holds {what} of file {root}; its notices: {:?}",
+                        d.notices
+                    ));
+                }
+            }
             match &reference {
                 None => reference = Some(ids),
                 Some(r) if *r != ids => {
@@ -915,7 +1156,10 @@ impl NodeSim {
                 }
                 Some(_) => {}
             }
-            let online = node.online(self.room);
+            let online = node
+                .conns_in(self.room)
+                .filter(|(_, c)| c.verified_key().is_some_and(|k| honest_keys.contains(k)))
+                .count();
             if online + 1 != self.cfg.devices {
                 return Err(format!(
                     "seed {seed}: device {i} is connected to {online} of {} peers",
@@ -962,6 +1206,27 @@ impl NodeSim {
                             "seed {seed}: the wrong password was told {:?}",
                             r.lobby_verdict()
                         ));
+                    }
+                }
+                Some(NodeAdversary::BadChunks) => {
+                    let key = Identity::from_secret_bytes(&d.secret).public();
+                    for &(i, life) in &d.served {
+                        let Some(node) = self.devices[i].node.as_ref() else {
+                            continue;
+                        };
+                        if self.devices[i].life != life {
+                            // Rebuilt since: it remembers no block.
+                            continue;
+                        }
+                        if self.devices[i].adversary.is_none()
+                            && node
+                                .conns_in(self.room)
+                                .any(|(_, c)| c.verified_key() == Some(&key))
+                        {
+                            return Err(format!(
+                                "seed {seed}: device {i} still talks to the chunk corrupter {a}"
+                            ));
+                        }
                     }
                 }
                 Some(NodeAdversary::Outsider) | None => {}

@@ -46,7 +46,9 @@ fn run(
                     asked_of.insert(index, peer);
                     queue.push((peer, index));
                 }
-                FetchOutput::Store { index, bytes: b } => {
+                FetchOutput::Store {
+                    index, bytes: b, ..
+                } => {
                     let start = index as usize * CHUNK_LEN;
                     assert_eq!(
                         &bytes[start..start + b.len()],
@@ -367,4 +369,62 @@ fn a_slow_peer_is_asked_again_once_the_only_other_holder_is_dropped() {
             index: 0
         })
     );
+}
+
+#[test]
+fn a_peer_that_lacks_a_chunk_is_not_asked_for_it_again_and_the_chunk_comes_from_another() {
+    let bytes = file(3);
+    let ob = Outboard::of(&bytes).expect("an outboard");
+    let config = FetchConfig {
+        max_in_flight: 1,
+        ..FetchConfig::default()
+    };
+    let mut fetch = Fetch::new(ob.root(), bytes.len() as u64, [], config).expect("a fetch");
+    fetch.peer_has(0, PeerId(1), Availability::All);
+    let first = fetch.poll_output();
+    assert_eq!(
+        first,
+        Some(FetchOutput::Request {
+            peer: PeerId(1),
+            index: 0
+        })
+    );
+    // Peer 1 no longer holds chunk 0; it is asked for chunk 1 instead.
+    fetch.peer_lacks(1, PeerId(1), 0);
+    assert_eq!(
+        fetch.poll_output(),
+        Some(FetchOutput::Request {
+            peer: PeerId(1),
+            index: 1
+        })
+    );
+    // A lack of something it was not asked, or past the end, changes nothing else.
+    fetch.peer_lacks(1, PeerId(1), 99);
+    fetch.peer_lacks(1, PeerId(9), 1);
+    assert_eq!(fetch.poll_output(), None);
+    // Another peer arrives and is asked for chunk 0.
+    fetch.peer_has(2, PeerId(2), Availability::All);
+    assert_eq!(
+        fetch.poll_output(),
+        Some(FetchOutput::Request {
+            peer: PeerId(2),
+            index: 0
+        })
+    );
+    // What is stored comes with a proof that verifies: it can be served on as received.
+    let proof = ob.proof(0).expect("a proof");
+    let chunk = bytes[..CHUNK_LEN].to_vec();
+    fetch.received(3, PeerId(2), 0, chunk.clone(), &proof);
+    match fetch.poll_output() {
+        Some(FetchOutput::Store {
+            index: 0,
+            proof: p,
+            bytes: b,
+        }) => {
+            assert_eq!(b, chunk);
+            natter_core::blob::verify(&ob.root(), bytes.len() as u64, 0, &b, &p)
+                .expect("the stored proof verifies");
+        }
+        other => panic!("expected chunk 0 stored, got {other:?}"),
+    }
 }

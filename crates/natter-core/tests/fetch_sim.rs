@@ -155,7 +155,9 @@ fn run_seed(seed: u64) -> Result<(), String> {
                         );
                     }
                 }
-                FetchOutput::Store { index, bytes: b } => {
+                FetchOutput::Store {
+                    index, bytes: b, ..
+                } => {
                     if stored.insert(index, b).is_some() {
                         return Err(format!("seed {seed}: chunk {index} stored twice"));
                     }

@@ -1,9 +1,13 @@
 //! One `Node` driven by hand: the local actions, the bounds on what a server names, and
 //! the timers (whole networks of nodes are in `node_sim.rs`).
 
+use natter_core::blob::{Outboard, CHUNK_LEN};
+use natter_core::blobwire::BlobFrame;
+use natter_core::fetch::Availability;
 use natter_core::hello::{Hello, HelloContext};
 use natter_core::identity::Identity;
-use natter_core::log::{Body, Record};
+use natter_core::log::{Body, FileRef, Record};
+use natter_core::node::files::SERVE_WINDOW;
 use natter_core::node::{ConnId, Input, Node, NodeConfig, Output, RoomSetup};
 use natter_core::peer_signal::PeerSignal;
 use natter_core::room::{Room, RoomId, RoomSecret};
@@ -477,4 +481,328 @@ fn text(t: &str) -> Body {
         text: t.into(),
         reply_to: None,
     }
+}
+
+/// A file of `chunks` chunks of known bytes, with its outboard.
+fn a_file(chunks: usize) -> (Vec<u8>, Outboard) {
+    let bytes: Vec<u8> = (0..chunks * CHUNK_LEN - 7)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let ob = Outboard::of(&bytes).expect("an outboard");
+    (bytes, ob)
+}
+
+fn file_frames(out: &[Output], to: ConnId) -> Vec<BlobFrame> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::SendFileFrame { conn, bytes } if *conn == to => {
+                Some(BlobFrame::decode(bytes).expect("a frame"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn reads(out: &[Output]) -> Vec<u64> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::ReadChunk { index, .. } => Some(*index),
+            _ => None,
+        })
+        .collect()
+}
+
+fn post_file(n: &mut Node, r: &Room, ob: &Outboard, now: u64) {
+    step(
+        n,
+        now,
+        Input::Post {
+            room: r.id(),
+            body: Body::File(FileRef {
+                root: ob.root(),
+                size: ob.len(),
+                mime: "image/jpeg".into(),
+                name: "a.jpg".into(),
+                thumb: None,
+            }),
+        },
+    );
+}
+
+#[test]
+fn a_file_is_told_only_to_its_room_and_served_a_window_at_a_time_never_from_a_damaged_store() {
+    let r = room(12);
+    let peer = Identity::from_secret_bytes(&[22; 32]);
+    let (mut n, out) = joined(&r, false, &["p"]);
+    let conn = opened(&out)[0];
+    verify(&mut n, &r, conn, "p", &peer, 3);
+    let (bytes, ob) = a_file(SERVE_WINDOW + 4);
+    let (root, len) = (ob.root(), ob.len());
+    let (_, other) = a_file(2);
+    step(
+        &mut n,
+        4,
+        Input::Holding {
+            root,
+            len,
+            has: Availability::All,
+        },
+    );
+    step(
+        &mut n,
+        4,
+        Input::Holding {
+            root: other.root(),
+            len: other.len(),
+            has: Availability::All,
+        },
+    );
+    post_file(&mut n, &r, &ob, 5);
+    let frame = |f: BlobFrame| Input::FileFrame {
+        conn,
+        bytes: f.encode(),
+    };
+    // A file we hold that no entry of this room names: nothing is said of it.
+    let ask = |root, len| BlobFrame::Have {
+        root,
+        len,
+        ranges: Some(Vec::new()),
+    };
+    let out = step(&mut n, 6, frame(ask(other.root(), other.len())));
+    assert!(file_frames(&out, conn).is_empty(), "{out:?}");
+    let out = step(
+        &mut n,
+        6,
+        frame(BlobFrame::Want {
+            root: other.root(),
+            index: 0,
+        }),
+    );
+    assert!(file_frames(&out, conn).is_empty() && reads(&out).is_empty());
+    // The room's file: asked, we tell what we hold, once.
+    let out = step(&mut n, 7, frame(ask(root, len)));
+    assert_eq!(
+        file_frames(&out, conn),
+        vec![BlobFrame::Have {
+            root,
+            len,
+            ranges: None
+        }]
+    );
+    assert!(file_frames(&step(&mut n, 7, frame(ask(root, len))), conn).is_empty());
+    // Every chunk wanted at once: a window is read, the rest waits.
+    let mut asked = Vec::new();
+    for index in 0..(SERVE_WINDOW as u64 + 4) {
+        asked.extend(reads(&step(
+            &mut n,
+            8,
+            frame(BlobFrame::Want { root, index }),
+        )));
+    }
+    assert_eq!(asked, (0..SERVE_WINDOW as u64).collect::<Vec<_>>());
+    // A chunk the store lost, or holds damaged, is answered `Lack`, never sent.
+    let chunk = |i: u64| {
+        let start = i as usize * CHUNK_LEN;
+        bytes[start..(start + CHUNK_LEN).min(bytes.len())].to_vec()
+    };
+    let read = |index, chunk| Input::ChunkRead {
+        conn,
+        root,
+        index,
+        chunk,
+    };
+    let mut damaged = chunk(0);
+    damaged[9] ^= 1;
+    let out = step(
+        &mut n,
+        9,
+        read(0, Some((ob.proof(0).expect("proof"), damaged))),
+    );
+    assert_eq!(
+        file_frames(&out, conn),
+        vec![BlobFrame::Lack { root, index: 0 }]
+    );
+    assert_eq!(
+        reads(&out),
+        vec![SERVE_WINDOW as u64],
+        "the freed slot reads the next"
+    );
+    let out = step(&mut n, 9, read(1, None));
+    assert_eq!(
+        file_frames(&out, conn),
+        vec![BlobFrame::Lack { root, index: 1 }]
+    );
+    // A good one is sent as read; sent chunks hold the window until the channel drains.
+    let out = step(
+        &mut n,
+        9,
+        read(2, Some((ob.proof(2).expect("proof"), chunk(2)))),
+    );
+    assert_eq!(
+        file_frames(&out, conn),
+        vec![BlobFrame::Chunk {
+            root,
+            index: 2,
+            proof: ob.proof(2).expect("proof"),
+            bytes: chunk(2)
+        }]
+    );
+    assert!(reads(&out).is_empty());
+    let out = step(&mut n, 10, Input::FileDrained(conn));
+    assert_eq!(
+        reads(&out),
+        vec![SERVE_WINDOW as u64 + 2, SERVE_WINDOW as u64 + 3]
+    );
+    // Chunks 0 (damaged) and 1 (lost) are no longer told as held.
+    let stranger = Identity::from_secret_bytes(&[23; 32]);
+    let out = step(
+        &mut n,
+        11,
+        Input::PeerJoined {
+            room: r.id().to_hex(),
+            session: "q".into(),
+        },
+    );
+    let q = opened(&out)[0];
+    verify(&mut n, &r, q, "q", &stranger, 11);
+    let out = step(
+        &mut n,
+        12,
+        Input::FileFrame {
+            conn: q,
+            bytes: ask(root, len).encode(),
+        },
+    );
+    match &file_frames(&out, q)[..] {
+        [BlobFrame::Have {
+            ranges: Some(ranges),
+            ..
+        }] => {
+            assert_eq!(ranges, &vec![(2, SERVE_WINDOW as u32 + 4)])
+        }
+        other => panic!("expected a partial have, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_fetch_asks_every_peer_stores_verified_chunks_and_drops_a_peer_that_sends_a_bad_one() {
+    let r = room(13);
+    let (good, bad) = (
+        Identity::from_secret_bytes(&[24; 32]),
+        Identity::from_secret_bytes(&[25; 32]),
+    );
+    let (mut n, out) = joined(&r, false, &["g", "b"]);
+    let conns = opened(&out);
+    let session = |c: ConnId, n: &Node| n.conn(c).map(|c| c.remote_session.clone());
+    let (to_good, to_bad) = if session(conns[0], &n).as_deref() == Some("g") {
+        (conns[0], conns[1])
+    } else {
+        (conns[1], conns[0])
+    };
+    verify(&mut n, &r, to_good, "g", &good, 3);
+    verify(&mut n, &r, to_bad, "b", &bad, 3);
+    let (bytes, ob) = a_file(2);
+    let (root, len) = (ob.root(), ob.len());
+    // Named in the room (by us, on another device) but not held here.
+    post_file(&mut n, &r, &ob, 4);
+    let out = step(&mut n, 5, Input::Fetch { room: r.id(), root });
+    let ask = BlobFrame::Have {
+        root,
+        len,
+        ranges: Some(Vec::new()),
+    };
+    assert_eq!(file_frames(&out, to_good), vec![ask.clone()]);
+    assert_eq!(file_frames(&out, to_bad), vec![ask]);
+    // Only the bad peer says it has it: it is asked.
+    let all = BlobFrame::Have {
+        root,
+        len,
+        ranges: None,
+    };
+    let out = step(
+        &mut n,
+        6,
+        Input::FileFrame {
+            conn: to_bad,
+            bytes: all.encode(),
+        },
+    );
+    let wants = file_frames(&out, to_bad);
+    assert!(
+        matches!(
+            wants[..],
+            [
+                BlobFrame::Want { index: 0, .. },
+                BlobFrame::Want { index: 1, .. }
+            ]
+        ),
+        "{wants:?}"
+    );
+    let mut wrong = bytes[..CHUNK_LEN].to_vec();
+    wrong[0] ^= 1;
+    let bad_chunk = BlobFrame::Chunk {
+        root,
+        index: 0,
+        proof: ob.proof(0).expect("proof"),
+        bytes: wrong,
+    };
+    let out = step(
+        &mut n,
+        7,
+        Input::FileFrame {
+            conn: to_bad,
+            bytes: bad_chunk.encode(),
+        },
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::CloseConn(c) if *c == to_bad)),
+        "{out:?}"
+    );
+    assert!(!out.iter().any(|o| matches!(o, Output::StoreChunk { .. })));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Notice(t) if t.contains("damaged piece of a file"))));
+    assert!(n.room(&r.id()).expect("room").blocked().any(|s| s == "b"));
+    // The good peer has it after all: both chunks come from it, verified, and are stored.
+    let out = step(
+        &mut n,
+        8,
+        Input::FileFrame {
+            conn: to_good,
+            bytes: all.encode(),
+        },
+    );
+    let wants = file_frames(&out, to_good);
+    assert_eq!(wants.len(), 2, "{wants:?}");
+    let mut stored = Vec::new();
+    for index in 0..2u64 {
+        let start = index as usize * CHUNK_LEN;
+        let chunk = BlobFrame::Chunk {
+            root,
+            index,
+            proof: ob.proof(index).expect("proof"),
+            bytes: bytes[start..(start + CHUNK_LEN).min(bytes.len())].to_vec(),
+        };
+        for o in step(
+            &mut n,
+            9,
+            Input::FileFrame {
+                conn: to_good,
+                bytes: chunk.encode(),
+            },
+        ) {
+            match o {
+                Output::StoreChunk { index, bytes, .. } => stored.push((index, bytes)),
+                Output::FileProgress { have, total, .. } => {
+                    assert_eq!((have, total), (index + 1, 2))
+                }
+                _ => {}
+            }
+        }
+    }
+    let joined_bytes: Vec<u8> = stored.into_iter().flat_map(|(_, b)| b).collect();
+    assert_eq!(joined_bytes, bytes);
+    assert_eq!(n.file_progress(&root), Some((2, 2)));
+    assert!(!n.fetching(&root));
 }

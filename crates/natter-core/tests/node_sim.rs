@@ -49,3 +49,23 @@ fn outsiders_impostors_and_wrong_passwords_are_refused() {
         failures.len()
     );
 }
+
+#[test]
+fn every_device_ends_with_every_file_byte_for_byte_through_crashes_and_a_chunk_corrupter() {
+    let seeds = env_or("NATTER_NODE_SIM_SEEDS", 200) / 4;
+    let devices = env_or("NATTER_NODE_SIM_DEVICES", 5) as usize;
+    let failures = sweep(seeds.max(1), |seed| NodeSimConfig {
+        files: 3,
+        adversaries: if seed % 2 == 0 {
+            vec![NodeAdversary::BadChunks]
+        } else {
+            Vec::new()
+        },
+        ..NodeSimConfig::standard(2_000_000 + seed, devices, 2)
+    });
+    assert!(
+        failures.is_empty(),
+        "{} failures: {failures:#?}",
+        failures.len()
+    );
+}

@@ -1,7 +1,8 @@
 //! Wire format: golden bytes for every frame kind, round trips, and total decoding.
 
+use natter_core::blob::Root;
 use natter_core::identity::{Identity, PublicKey};
-use natter_core::log::{Body, Draft, Entry, EntryId, LogError, Record};
+use natter_core::log::{Body, Draft, Entry, EntryId, FileRef, LogError, Record, MAX_THUMB_BYTES};
 use natter_core::room::RoomId;
 use natter_core::wire::{
     encode_entries, encode_summary, encode_want, Frame, Head, Presence, WantRange, WireError,
@@ -135,6 +136,77 @@ fn a_keeper_entry_has_fixed_bytes_and_id_and_a_keep_flag_of_0_or_1() {
     let cut = &stopped.bytes[..at - 10];
     assert_eq!(Record::from_bytes(cut), Err(LogError::Truncated));
 }
+
+#[test]
+fn a_file_entry_has_fixed_bytes_and_id_and_bounded_fields() {
+    let file = |thumb| {
+        Body::File(FileRef {
+            root: Root([4; 32]),
+            size: 70_000,
+            mime: "image/jpeg".into(),
+            name: "a.jpg".into(),
+            thumb,
+        })
+    };
+    let header = format!(
+        "01{}{}0000000000000001{}00000000000000050000018bcfe5680008{}0000000000011170",
+        "02".repeat(32),
+        hex(&alice().public().0),
+        "00".repeat(32),
+        "04".repeat(32),
+    );
+    // mime, name, then the thumbnail: marker, length, bytes.
+    let fields = format!("0000000a{}00000005{}", hex(b"image/jpeg"), hex(b"a.jpg"));
+    let with = record(1, EntryId::ZERO, file(Some(vec![0xff, 0xd8])));
+    let got = print_golden("file entry", &with.bytes);
+    assert_eq!(
+        got,
+        format!("{header}{fields}0100000002ffd8{GOLDEN_FILE_SIGNATURE}")
+    );
+    assert_eq!(print_golden("file entry id", &with.id.0), GOLDEN_FILE_ID);
+    assert_eq!(Record::from_bytes(&with.bytes), Ok(with.clone()));
+    let without = record(1, EntryId::ZERO, file(None));
+    assert!(hex(&without.bytes).starts_with(&format!("{header}{fields}00")));
+    assert_eq!(Record::from_bytes(&without.bytes), Ok(without.clone()));
+    // The thumbnail's marker is 0 or 1.
+    let at = without.bytes.len() - 65;
+    let mut bad = without.bytes.clone();
+    bad[at] = 2;
+    assert_eq!(Record::from_bytes(&bad), Err(LogError::BadMarker(2)));
+    // A thumbnail or a size over its bound is refused when signing and when decoding.
+    let big = Body::File(FileRef {
+        thumb: Some(vec![0; MAX_THUMB_BYTES + 1]),
+        ..match file(None) {
+            Body::File(f) => f,
+            _ => unreachable!(),
+        }
+    });
+    assert!(matches!(
+        big.validate(),
+        Err(LogError::TooLong { field: "thumb", .. })
+    ));
+    let huge = Body::File(FileRef {
+        size: natter_core::blob::MAX_FILE_LEN + 1,
+        ..match file(None) {
+            Body::File(f) => f,
+            _ => unreachable!(),
+        }
+    });
+    assert!(matches!(
+        huge.validate(),
+        Err(LogError::TooLong { field: "size", .. })
+    ));
+    let mut claims = with.bytes.clone();
+    let len_at = with.bytes.len() - 64 - 2 - 4;
+    claims[len_at..len_at + 4].copy_from_slice(&(MAX_THUMB_BYTES as u32 + 1).to_be_bytes());
+    assert!(matches!(
+        Record::from_bytes(&claims),
+        Err(LogError::TooLong { field: "thumb", .. })
+    ));
+}
+
+const GOLDEN_FILE_SIGNATURE: &str = "3e459ae937b3c5d9f318745e7db573dfef5215852285e7546f9682f598a9fb55bdd54796468d846b0f28af5e2c2bed37ea88bc9e199db0d24d451bb3f7e09106";
+const GOLDEN_FILE_ID: &str = "83741cc6282da46bf3d918700837f3da1cde3f08e842a1554fad03b7f4f938de";
 
 const GOLDEN_KEEPER_SIGNATURE: &str = "edb0a3f128e18163134ac2652c3f90a58d52d7530e7aa290977995a7cb8707eaebbc53a0f4b4b73b1b28b0693a95408a3b45b116279b2f6aac2c3dfa514c6508";
 const GOLDEN_KEEPER_ID: &str = "ae3b5c9c403807504d86ddece8a56d6b1840b2b121fcca02b0bbc82c4826261e";
@@ -313,6 +385,20 @@ fn arb_body() -> impl Strategy<Value = Body> {
                 name
             }
         ),
+        (
+            arb_key(),
+            0..=natter_core::blob::MAX_FILE_LEN,
+            "[a-z/]{0,40}",
+            "\\PC{0,60}",
+            prop::option::of(prop::collection::vec(any::<u8>(), 0..300))
+        )
+            .prop_map(|(root, size, mime, name, thumb)| Body::File(FileRef {
+                root: Root(root),
+                size,
+                mime,
+                name,
+                thumb
+            })),
         "\\PC{0,30}".prop_map(|display_name| Body::Profile { display_name }),
         (arb_key(), any::<bool>()).prop_map(|(key, keep)| Body::Keeper {
             key: PublicKey(key),

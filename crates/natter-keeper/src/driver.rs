@@ -441,6 +441,12 @@ impl Driver {
             | Output::NameChanged(_)
             | Output::Incoming { .. }
             | Output::RoomChanged { .. } => {}
+            // The keeper opens no files channel and fetches no file (yet): the node asks
+            // none of these of it.
+            Output::SendFileFrame { .. }
+            | Output::ReadChunk { .. }
+            | Output::StoreChunk { .. }
+            | Output::FileProgress { .. } => {}
         }
     }
 

@@ -114,6 +114,7 @@ impl Node {
             // Peers take a new connection to be active; say that we are not.
             self.feed(room, sync::Input::Presence(Presence::Away));
         }
+        self.files_peer_up(conn, room);
         self.changed(room);
     }
 
@@ -155,6 +156,7 @@ impl Node {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
+        self.files_peer_gone(conn);
         let (now, max) = (self.now, self.config.max_retry_ms);
         if let Some(retry) = self
             .rooms

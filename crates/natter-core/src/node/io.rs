@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::blob::{Proof, Root};
+use crate::fetch::Availability;
 use crate::identity::PublicKey;
 use crate::log::{Body, EntryId, Record};
 use crate::peer_signal::PeerSignal;
@@ -180,6 +182,48 @@ pub enum Input {
     Drained(ConnId),
     /// The connection closed (or could not be made).
     Closed(ConnId),
+    /// A frame arrived on a connection's files channel.
+    FileFrame {
+        /// The connection.
+        conn: ConnId,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// The files channel's buffer is at or below its low mark (report it when the buffer
+    /// falls to it, and after a send that leaves it there).
+    FileDrained(ConnId),
+    /// The answer to [`Output::ReadChunk`]: the chunk and its proof, or `None` if it is not
+    /// stored.
+    ChunkRead {
+        /// The connection that asked.
+        conn: ConnId,
+        /// The file.
+        root: Root,
+        /// The chunk.
+        index: u64,
+        /// Its proof and bytes.
+        chunk: Option<(Proof, Vec<u8>)>,
+    },
+    /// What the driver stores of a file (at start, and once it stored a file of ours).
+    Holding {
+        /// The file.
+        root: Root,
+        /// Its length.
+        len: u64,
+        /// The chunks stored.
+        has: Availability,
+    },
+    /// Pull (or resume pulling) a file a `File` entry of the room names.
+    Fetch {
+        /// The room.
+        room: RoomId,
+        /// The file.
+        root: Root,
+    },
+    /// Stop pulling a file; what is stored stays.
+    Pause(Root),
+    /// The driver deleted what it stored of a file.
+    Forget(Root),
     /// A timer fired (any time is harmless).
     Tick,
 }
@@ -290,6 +334,48 @@ pub enum Output {
     },
     /// Handle [`Input::Tick`] at this time.
     ScheduleTimer(u64),
+    /// Send a frame on the connection's files channel.
+    SendFileFrame {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        bytes: Vec<u8>,
+    },
+    /// Read a stored chunk and its proof, and answer with [`Input::ChunkRead`].
+    ReadChunk {
+        /// Who asked.
+        conn: ConnId,
+        /// The file.
+        root: Root,
+        /// The chunk.
+        index: u64,
+    },
+    /// Store a verified chunk and its proof (in memory only for an ephemeral room).
+    StoreChunk {
+        /// The room it was fetched for.
+        room: RoomId,
+        /// The file.
+        root: Root,
+        /// The file's length.
+        len: u64,
+        /// The chunk.
+        index: u64,
+        /// Its proof.
+        proof: Proof,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// How much of a file being fetched is stored (`have == total`: all of it).
+    FileProgress {
+        /// The room.
+        room: RoomId,
+        /// The file.
+        root: Root,
+        /// Chunks stored.
+        have: u64,
+        /// Chunks in the file.
+        total: u64,
+    },
 }
 
 /// Why a local action failed.
@@ -298,6 +384,12 @@ pub enum NodeError {
     /// The room is not here.
     #[error("That room is no longer on this device")]
     NoRoom,
+    /// No `File` entry of the room names that file.
+    #[error("That file is not in this room")]
+    NoFile,
+    /// Too many files are being downloaded.
+    #[error("Too many files are downloading; pause one and try again")]
+    TooManyFetches,
     /// The room's stored history could not be loaded.
     #[error("The history of a room on this device is damaged: {0}")]
     Load(SyncError),

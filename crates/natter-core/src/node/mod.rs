@@ -49,9 +49,13 @@
 //!    one peer). The record lives in memory for the session only: the browser stores
 //!    an entry as its signed bytes, which have no room for who delivered them, and after a
 //!    reload the entries are simply loaded.
-//! 9. **Leave.** A connection whose link is down while the peer's session has left the
-//!    server is closed: it cannot recover. Losing the server closes only the connections
-//!    still negotiating; open ones carry on.
+//! 9. **Files.** Each connection has a second channel for files ([`crate::blobwire`]
+//!    frames), so a file never holds up the log. What we hold is told only to peers of a
+//!    room that names the file, and a file the user opens is pulled from every peer that
+//!    has it, each chunk verified on arrival ([`files`]).
+//! 10. **Leave.** A connection whose link is down while the peer's session has left the
+//!     server is closed: it cannot recover. Losing the server closes only the connections
+//!     still negotiating; open ones carry on.
 //!
 //! # Frames
 //!
@@ -100,6 +104,7 @@
 
 pub mod conn;
 mod conns;
+pub mod files;
 mod io;
 pub mod lobby;
 mod room;
@@ -189,6 +194,7 @@ pub struct Node {
     out: VecDeque<Output>,
     changed: BTreeMap<RoomId, Vec<EntryId>>,
     timer_at: Option<u64>,
+    files: files::Files,
 }
 
 impl std::fmt::Debug for Node {
@@ -259,6 +265,7 @@ impl Node {
             out: VecDeque::new(),
             changed: BTreeMap::new(),
             timer_at: None,
+            files: files::Files::default(),
         }
     }
 
@@ -329,6 +336,7 @@ impl Node {
     pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<(), NodeError> {
         self.now = self.now.max(now_ms);
         let r = self.on_input(input);
+        self.index_files();
         self.update_keepers();
         self.flush_changes();
         self.schedule();
@@ -442,10 +450,28 @@ impl Node {
                 }
             }
             Input::Closed(conn) => self.remove_conn(conn),
+            Input::FileFrame { conn, bytes } => self.on_file_frame(conn, bytes),
+            Input::FileDrained(conn) => self.on_file_drained(conn),
+            Input::ChunkRead {
+                conn,
+                root,
+                index,
+                chunk,
+            } => self.on_chunk_read(conn, root, index, chunk),
+            Input::Holding { root, len, has } => self.on_holding(root, len, has),
+            Input::Fetch { room, root } => {
+                // The room's entries are indexed after each input: a File entry that just
+                // arrived is known by now.
+                self.index_files();
+                return self.start_fetch(room, root);
+            }
+            Input::Pause(root) => self.pause_fetch(root),
+            Input::Forget(root) => self.on_forget(root),
             Input::Tick => {
                 // Whatever timer was armed has fired: the next one is always named again.
                 self.timer_at = None;
                 self.on_tick();
+                self.files_tick();
             }
         }
         Ok(())
@@ -886,7 +912,12 @@ impl Node {
                 .filter(|(s, _)| r.wants_conn(s, &connected))
                 .map(|(_, retry)| retry.at.max(self.now))
         });
-        let next = conns.chain(typing).chain(rooms).chain(retries).min();
+        let next = conns
+            .chain(typing)
+            .chain(rooms)
+            .chain(retries)
+            .chain(self.files_deadline())
+            .min();
         if next.is_some() && next != self.timer_at {
             self.timer_at = next;
             if let Some(at) = next {

@@ -459,12 +459,8 @@ impl Node {
                 chunk,
             } => self.on_chunk_read(conn, root, index, chunk),
             Input::Holding { root, len, has } => self.on_holding(root, len, has),
-            Input::Fetch { room, root } => {
-                // The room's entries are indexed after each input: a File entry that just
-                // arrived is known by now.
-                self.index_files();
-                return self.start_fetch(room, root);
-            }
+            // The rooms' File entries are indexed after every input, so any held is known.
+            Input::Fetch { room, root } => return self.start_fetch(room, root),
             Input::Pause(root) => self.pause_fetch(root),
             Input::Forget(root) => self.on_forget(root),
             Input::Tick => {

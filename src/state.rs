@@ -140,6 +140,8 @@ pub struct MessageView {
     pub keeper: bool,
     /// The file it carries.
     pub file: Option<crate::files::FileView>,
+    /// The name of the keeper that delivered it to us in this session, if one did.
+    pub via_keeper: Option<String>,
 }
 
 /// The room being looked at.

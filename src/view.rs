@@ -2,14 +2,15 @@
 //!
 //! Pure functions of a [`Node`] (no browser calls), so they are tested natively. The open
 //! room's messages carry their delivery status (how many connected peers hold each of our
-//! entries), reply excerpts and reactions; its peers are the connected ones first, then a
+//! entries), the keeper that delivered them if one did (known for this session only, see
+//! natter-core's `node`), reply excerpts and reactions; its peers are the connected ones first, then a
 //! bounded number known from the history ([`crate::safety::shown`]), each with its safety
 //! number and a warning when an unverified key uses the name of a verified one.
 
 use std::collections::{BTreeSet, HashMap};
 
 use natter_core::identity::PublicKey;
-use natter_core::log::ViewBuilder;
+use natter_core::log::{EntryId, ViewBuilder};
 use natter_core::node::{room_name, ConnState, Node, Verdict};
 use natter_core::room::RoomId;
 use natter_core::sync::PeerId;
@@ -76,7 +77,8 @@ pub fn room_state(
         (0, true) => Delivery::InMemory,
         (n, _) => Delivery::Delivered(n),
     };
-    let messages = message_views(built, shown, &me, &name_of, delivery);
+    let served_by = |e: &EntryId| r.served_by(e).copied();
+    let messages = message_views(built, shown, &me, &name_of, &served_by, delivery);
     // Peers: connected ones first, then (a bounded number) known from the history.
     let mut keys: Vec<(PublicKey, PeerPresence)> = Vec::new();
     let mut connecting = 0usize;
@@ -177,13 +179,15 @@ pub fn room_state(
     })
 }
 
-/// The latest `shown` messages of `built` as shown: `name_of` names authors, `delivery`
-/// says what became of our entry with a given seq.
+/// The latest `shown` messages of `built` as shown: `name_of` names authors, `served_by`
+/// says which keeper delivered an entry, `delivery` says what became of our entry with a
+/// given seq. A message is shown as delivered via a keeper whenever one delivered it.
 fn message_views(
     built: &ViewBuilder,
     shown: usize,
     me: &PublicKey,
     name_of: &dyn Fn(&PublicKey) -> String,
+    served_by: &dyn Fn(&EntryId) -> Option<PublicKey>,
     delivery: impl Fn(u64) -> Delivery,
 ) -> Vec<MessageView> {
     let view = built.view();
@@ -230,6 +234,7 @@ fn message_views(
                 delivery,
                 keeper: view.keepers().contains(&m.author),
                 file: m.file.as_ref().map(crate::files::FileView::of),
+                via_keeper: served_by(&m.id).map(|k| name_of(&k)),
             }
         })
         .collect()
@@ -255,7 +260,9 @@ pub fn preview_state(
             names.get(k).cloned().unwrap_or_else(|| k.short())
         }
     };
-    let messages = message_views(&built, records.len(), me, &name_of, |_| Delivery::Saved);
+    let messages = message_views(&built, records.len(), me, &name_of, &|_| None, |_| {
+        Delivery::Saved
+    });
     RoomState {
         id: room.id(),
         name: room_name(room),
@@ -549,6 +556,38 @@ mod preview_tests {
         assert_eq!(state.total_messages, 4);
         assert!(state.peers.is_empty());
         assert!(state.invite_link.starts_with("https://n.test/#/join/"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_message_a_keeper_delivered_names_the_keeper_and_no_other_does() -> Result<(), String> {
+        let room =
+            Room::from_parts(RoomSecret::from_bytes([4; 32]), Some("Tea"), None).ctx("room")?;
+        let me = Identity::from_secret_bytes(&[1; 32]).public();
+        let mut records = chain(&room, 2, "Ann", &["served", "direct"])?;
+        records.extend(chain(&room, 3, "Vault", &["its own"])?);
+        let keeper = Identity::from_secret_bytes(&[3; 32]).public();
+        let built = ViewBuilder::of(&records);
+        let names = &built.view().names;
+        let name_of = |k: &PublicKey| names.get(k).cloned().unwrap_or_else(|| k.short());
+        // The keeper delivered Ann's first text and its own.
+        let by_keeper = [records[1].id, records[4].id];
+        let served_by = |e: &EntryId| by_keeper.contains(e).then_some(keeper);
+        let shown: Vec<(String, Option<String>)> =
+            message_views(&built, 3, &me, &name_of, &served_by, |_| Delivery::None)
+                .into_iter()
+                .map(|m| (m.text, m.via_keeper))
+                .collect();
+        // Display order is by Lamport time: 6 (Ann), 7 (Vault), 8 (Ann).
+        let text = |t: &str| t.to_owned();
+        assert_eq!(
+            shown,
+            vec![
+                (text("served"), Some(text("Vault"))),
+                (text("its own"), Some(text("Vault"))),
+                (text("direct"), None),
+            ]
+        );
         Ok(())
     }
 }

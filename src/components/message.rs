@@ -34,6 +34,7 @@ pub fn fingerprint(m: &MessageView) -> u64 {
     m.delivery.label().hash(&mut h);
     m.keeper.hash(&mut h);
     m.file.hash(&mut h);
+    m.via_keeper.hash(&mut h);
     h.finish()
 }
 
@@ -82,6 +83,7 @@ pub fn Message(
         delivery,
         keeper,
         file,
+        via_keeper,
     } = message;
     let has_file = file.is_some();
     let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
@@ -120,6 +122,7 @@ pub fn Message(
     });
     let delivery_label = (mine && delivery != Delivery::None)
         .then(|| view! { <p class="delivery">{delivery.label()}</p> });
+    let via_keeper = via_keeper.map(|k| view! { <p class="via-keeper">"via keeper " {k}</p> });
     let actions = (!deleted).then(|| {
         let id = StoredValue::new(id);
         let author = StoredValue::new(author.clone());
@@ -177,6 +180,7 @@ pub fn Message(
             {body}
             {reactions}
             {delivery_label}
+            {via_keeper}
             {actions}
         </article>
     }
@@ -200,6 +204,7 @@ mod tests {
             delivery: Delivery::Saved,
             keeper: false,
             file: None,
+            via_keeper: None,
         }
     }
 
@@ -221,6 +226,9 @@ mod tests {
         let mut keeper = message();
         keeper.keeper = true;
         assert_ne!(fingerprint(&keeper), same);
+        let mut via = message();
+        via.via_keeper = Some("Keeper".into());
+        assert_ne!(fingerprint(&via), same);
     }
 }
 

@@ -13,7 +13,8 @@ use crate::setup::{authored_by, user};
 
 /// Alice has the keeper keep her room, writes while nobody else is there and closes her
 /// browser; Bob opens the invite later, with only the keeper online, and gets Alice's
-/// messages, shown as Alice's.
+/// messages, shown as Alice's and as delivered via the keeper. Carol then joins and writes
+/// to Bob directly: hers is not marked so.
 pub async fn keeper_serves_a_late_joiner(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
     let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
@@ -45,7 +46,20 @@ pub async fn keeper_serves_a_late_joiner(ctx: Ctx) -> TestResult {
         bob.join(&room.link).await?;
         bob.wait_for_messages(&tokens, DELIVERY_TIMEOUT).await?;
         authored_by(&bob, &tokens, "Alice").await?;
+        shown_via_keeper(&bob, &tokens, true).await?;
         bob.screenshot("keeper-late-joiner").await?;
+
+        let carol = user(&ctx, &base, "carol", "Carol").await?;
+        carol.join(&room.link).await?;
+        carol
+            .wait_for_peer("Bob", "online", DELIVERY_TIMEOUT)
+            .await?;
+        bob.wait_for_peer("Carol", "online", DELIVERY_TIMEOUT)
+            .await?;
+        carol.post("[C1] straight to Bob").await?;
+        bob.wait_for_messages(&["[C1]"], DELIVERY_TIMEOUT).await?;
+        shown_via_keeper(&bob, &["[C1]"], false).await?;
+        shown_via_keeper(&bob, &tokens, true).await?;
         Ok(())
     }
     .await;
@@ -288,6 +302,55 @@ pub async fn keeper_through_a_relay_only(ctx: Ctx) -> TestResult {
                 .join("\n")
         )
     })
+}
+
+/// What a message delivered by the keeper (named "Keeper") says of it.
+const VIA_KEEPER: &str = "via keeper Keeper";
+
+/// Waits until `b` shows a message for each of `tokens`, each saying it was delivered via
+/// the keeper (`via`) or each saying it of no keeper at all.
+async fn shown_via_keeper(
+    b: &natter_e2e::browser::Browser,
+    tokens: &[&str],
+    via: bool,
+) -> TestResult {
+    // Marked as the keeper's, or (when it must not be) as any keeper's.
+    let marked = move |text: &str| {
+        if via {
+            text.contains(VIA_KEEPER)
+        } else {
+            text.contains("via keeper")
+        }
+    };
+    let result = wait_until(
+        &format!(
+            "{}: {tokens:?} shown {}",
+            b.name,
+            if via {
+                format!("with \"{VIA_KEEPER}\"")
+            } else {
+                "with no \"via keeper\" note".into()
+            }
+        ),
+        DELIVERY_TIMEOUT,
+        move || async move {
+            let shown = b.messages().await?;
+            Ok(tokens
+                .iter()
+                .all(|t| {
+                    shown
+                        .iter()
+                        .any(|m| m.text.contains(t) && marked(&m.text) == via)
+                })
+                .then_some(()))
+        },
+    )
+    .await;
+    if let Err(e) = result {
+        let shown = b.messages().await.unwrap_or_default();
+        return Err(format!("{e}; the log shows {shown:?}"));
+    }
+    Ok(())
 }
 
 /// Waits until `b`'s own message containing `token` says it was delivered to one peer.

@@ -718,6 +718,12 @@ impl NodeSim {
             Some(NodeAdversary::GarbageFrames) if !is_hello => bytes = vec![0xEE; 12],
             _ => {}
         }
+        self.transmit(dev, conn, false, bytes);
+    }
+
+    /// Puts `bytes` on the channel `(dev, conn)` (its files channel if `files`): delivered
+    /// in order after the link's latency, and reported drained to the sender then.
+    fn transmit(&mut self, dev: usize, conn: ConnId, files: bool, bytes: Vec<u8>) {
         let lat = self.latency();
         let Some(end) = self.devices[dev].ends.get_mut(&conn) else {
             return;
@@ -725,15 +731,31 @@ impl NodeSim {
         let Some((peer, pconn)) = end.peer else {
             return;
         };
-        let arrival = (self.now + lat).max(end.last_arrival);
-        end.last_arrival = arrival;
+        let last = if files {
+            &mut end.last_file_arrival
+        } else {
+            &mut end.last_arrival
+        };
+        let arrival = (self.now + lat).max(*last);
+        *last = arrival;
         let (plife, life) = (self.devices[peer].life, self.devices[dev].life);
+        let (what, drained) = if files {
+            (
+                Delivery::FileFrame { conn: pconn, bytes },
+                Delivery::FileDrained { conn },
+            )
+        } else {
+            (
+                Delivery::Frame { conn: pconn, bytes },
+                Delivery::Drained { conn },
+            )
+        };
         self.at(
             arrival,
             Ev::Deliver {
                 dev: peer,
                 life: plife,
-                what: Delivery::Frame { conn: pconn, bytes },
+                what,
             },
         );
         self.at(
@@ -741,21 +763,15 @@ impl NodeSim {
             Ev::Deliver {
                 dev,
                 life,
-                what: Delivery::Drained { conn },
+                what: drained,
             },
         );
     }
 
     fn send_file(&mut self, dev: usize, conn: ConnId, mut bytes: Vec<u8>) {
-        let lat = self.latency();
         let corrupt = self.devices[dev].adversary == Some(NodeAdversary::BadChunks);
-        let Some(end) = self.devices[dev].ends.get_mut(&conn) else {
-            return;
-        };
-        let Some((peer, pconn)) = end.peer else {
-            return;
-        };
-        if corrupt {
+        let peer = self.devices[dev].ends.get(&conn).and_then(|e| e.peer);
+        if let (true, Some((peer, _))) = (corrupt, peer) {
             if let Ok(BlobFrame::Chunk { .. }) = BlobFrame::decode(&bytes) {
                 if let Some(last) = bytes.last_mut() {
                     *last ^= 0x55;
@@ -764,28 +780,7 @@ impl NodeSim {
                 self.devices[dev].served.insert((peer, plife));
             }
         }
-        let Some(end) = self.devices[dev].ends.get_mut(&conn) else {
-            return;
-        };
-        let arrival = (self.now + lat).max(end.last_file_arrival);
-        end.last_file_arrival = arrival;
-        let (plife, life) = (self.devices[peer].life, self.devices[dev].life);
-        self.at(
-            arrival,
-            Ev::Deliver {
-                dev: peer,
-                life: plife,
-                what: Delivery::FileFrame { conn: pconn, bytes },
-            },
-        );
-        self.at(
-            arrival,
-            Ev::Deliver {
-                dev,
-                life,
-                what: Delivery::FileDrained { conn },
-            },
-        );
+        self.transmit(dev, conn, true, bytes);
     }
 
     /// Breaks the channel `(dev, conn)`: both ends see the link fail, then close.

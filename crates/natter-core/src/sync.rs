@@ -96,7 +96,9 @@
 //!
 //! [`Output::Store`] carries newly accepted entries, in chain order per author, and is
 //! queued before the [`Event::Entries`] that announces them, so a driver that executes
-//! outputs in order persists before it shows. At startup the driver rebuilds the machine
+//! outputs in order persists before it shows. Each [`Event::Entries`] names the peer that
+//! delivered its entries (`None` for our own posts), so the driver can tell who served
+//! what; [`RoomSync::load`] announces nothing. At startup the driver rebuilds the machine
 //! with [`RoomSync::load`] from what it stored (and the equivocation evidence it stored).
 //! An ephemeral room runs the same machine and the driver simply does not execute `Store`:
 //! the history then lives in memory only and is gone when the machine is dropped.
@@ -298,7 +300,15 @@ pub enum Misbehaviour {
 pub enum Event {
     /// Newly accepted entries (own posts included), already queued for storage. Read them
     /// with [`RoomSync::log`] or rebuild the view.
-    Entries(Vec<EntryId>),
+    Entries {
+        /// The entries, in the order accepted.
+        ids: Vec<EntryId>,
+        /// The peer that delivered them: the one whose frame carried them (for an entry
+        /// held pending until its gap filled, the peer that sent that entry, not the one
+        /// that filled the gap). `None` for our own posts. Entries of one frame delivered
+        /// by different peers come as one event per peer.
+        from: Option<PeerId>,
+    },
     /// A peer sent something invalid and was disconnected.
     PeerMisbehaved {
         /// The peer.
@@ -883,7 +893,10 @@ impl RoomSync {
             _ => return Err(SyncError::OwnLogFlagged),
         }
         self.out.push_back(Output::Store(vec![rec.clone()]));
-        self.event(Event::Entries(vec![id]));
+        self.event(Event::Entries {
+            ids: vec![id],
+            from: None,
+        });
         self.relay(None, &[rec]);
         Ok(())
     }
@@ -1253,7 +1266,7 @@ impl RoomSync {
                 *k = (*k).max(r.entry.seq);
             }
         }
-        let mut accepted: Vec<Record> = Vec::new();
+        let mut accepted: Vec<(Record, PeerId)> = Vec::new();
         let mut gaps: BTreeMap<PublicKey, u64> = BTreeMap::new();
         let touched: BTreeSet<PublicKey> = recs.iter().map(|r| r.entry.author).collect();
         for r in recs {
@@ -1292,10 +1305,21 @@ impl RoomSync {
         self.accepted(Some(peer), accepted);
     }
 
-    fn accepted(&mut self, from: Option<PeerId>, accepted: Vec<Record>) {
+    /// Stores, announces and relays what a frame from `from` made acceptable; each entry
+    /// comes with the peer that sent it.
+    fn accepted(&mut self, from: Option<PeerId>, accepted: Vec<(Record, PeerId)>) {
         if accepted.is_empty() {
             return;
         }
+        // One event per run of entries from one sender.
+        let mut runs: Vec<(PeerId, Vec<EntryId>)> = Vec::new();
+        for (r, sender) in &accepted {
+            match runs.last_mut() {
+                Some((p, ids)) if p == sender => ids.push(r.id),
+                _ => runs.push((*sender, vec![r.id])),
+            }
+        }
+        let accepted: Vec<Record> = accepted.into_iter().map(|(r, _)| r).collect();
         let log = &self.log;
         self.inflight
             .retain(|a, f| log.len_of(a) < f.to_seq && !log.is_flagged(a));
@@ -1307,9 +1331,13 @@ impl RoomSync {
                 }
             }
         }
-        let ids = accepted.iter().map(|r| r.id).collect();
         self.out.push_back(Output::Store(accepted.clone()));
-        self.event(Event::Entries(ids));
+        for (sender, ids) in runs {
+            self.event(Event::Entries {
+                ids,
+                from: Some(sender),
+            });
+        }
         match (self.config.relay, from) {
             (Relay::Lazy, Some(_)) => {
                 self.dirty.extend(accepted.iter().map(|r| r.entry.author));
@@ -1363,19 +1391,24 @@ impl RoomSync {
         &mut self,
         from: PeerId,
         r: Record,
-        accepted: &mut Vec<Record>,
+        accepted: &mut Vec<(Record, PeerId)>,
         gaps: &mut BTreeMap<PublicKey, u64>,
     ) {
         let author = r.entry.author;
         let seq = r.entry.seq;
         match self.log.append(r.clone()) {
             Append::Appended => {
-                accepted.push(r);
+                accepted.push((r, from));
                 let mut next = seq + 1;
-                while let Some(Pending { rec: p, .. }) = self.pending.remove(&(author, next)) {
+                while let Some(Pending {
+                    rec: p,
+                    from: sender,
+                    ..
+                }) = self.pending.remove(&(author, next))
+                {
                     self.pending_bytes -= p.bytes.len();
                     match self.log.append(p.clone()) {
-                        Append::Appended => accepted.push(p),
+                        Append::Appended => accepted.push((p, sender)),
                         other => {
                             self.conflict(author, other, p);
                             break;

@@ -6,13 +6,13 @@ use natter_core::blobwire::BlobFrame;
 use natter_core::fetch::Availability;
 use natter_core::hello::{Hello, HelloContext};
 use natter_core::identity::Identity;
-use natter_core::log::{Body, FileRef};
+use natter_core::log::{Body, FileRef, Record};
 use natter_core::node::files::SERVE_WINDOW;
 use natter_core::node::{ConnId, Input, Node, NodeConfig, Output, RoomSetup};
 use natter_core::peer_signal::PeerSignal;
 use natter_core::room::{Room, RoomId, RoomSecret};
 use natter_core::sim::SimRng;
-use natter_core::sync::PeerId;
+use natter_core::sync::{PeerId, RoomSync, SyncConfig};
 use natter_core::wire::Frame;
 
 fn node() -> Node {
@@ -362,6 +362,19 @@ fn verify(n: &mut Node, r: &Room, conn: ConnId, session: &str, peer: &Identity, 
     );
 }
 
+/// A node in `r` whose server names sessions "k" and "p": the node and its connections to
+/// them.
+fn joined_with_keeper_and_member(r: &Room) -> (Node, ConnId, ConnId) {
+    let (n, out) = joined(r, false, &["k", "p"]);
+    let conns = opened(&out);
+    let session = |c: ConnId| n.conn(c).map(|c| c.remote_session.clone());
+    if session(conns[0]).as_deref() == Some("k") {
+        (n, conns[0], conns[1])
+    } else {
+        (n, conns[1], conns[0])
+    }
+}
+
 #[test]
 fn a_peer_the_room_names_a_keeper_is_of_low_priority_from_its_hello_and_as_the_room_changes() {
     let r = room(11);
@@ -369,14 +382,7 @@ fn a_peer_the_room_names_a_keeper_is_of_low_priority_from_its_hello_and_as_the_r
         Identity::from_secret_bytes(&[20; 32]),
         Identity::from_secret_bytes(&[21; 32]),
     );
-    let (mut n, out) = joined(&r, false, &["k", "p"]);
-    let conns = opened(&out);
-    let session = |c: ConnId, n: &Node| n.conn(c).map(|c| c.remote_session.clone());
-    let (to_keeper, to_member) = if session(conns[0], &n).as_deref() == Some("k") {
-        (conns[0], conns[1])
-    } else {
-        (conns[1], conns[0])
-    };
+    let (mut n, to_keeper, to_member) = joined_with_keeper_and_member(&r);
     let post = |n: &mut Node, now, key, keep| {
         step(
             n,
@@ -404,6 +410,77 @@ fn a_peer_the_room_names_a_keeper_is_of_low_priority_from_its_hello_and_as_the_r
     post(&mut n, 7, member.public(), true);
     assert!(low(&n, to_member));
     assert!(!low(&n, to_keeper));
+}
+
+#[test]
+fn entries_a_keeper_delivered_are_recorded_as_served_by_it_and_no_others() {
+    let r = room(12);
+    let (keeper, member, writer) = (
+        Identity::from_secret_bytes(&[30; 32]),
+        Identity::from_secret_bytes(&[31; 32]),
+        Identity::from_secret_bytes(&[32; 32]),
+    );
+    // The writer's chain: a text, then naming the keeper, then three texts.
+    let mut w = RoomSync::new(r.id(), writer, SyncConfig::default());
+    let bodies = [
+        text("before"),
+        Body::Keeper {
+            key: keeper.public(),
+            keep: true,
+        },
+        text("one"),
+        text("two"),
+        text("three"),
+    ];
+    for b in bodies {
+        w.handle(1, natter_core::sync::Input::Post(b))
+            .expect("a post");
+    }
+    let recs: Vec<Record> = w.log().entries_of(&w.me()).to_vec();
+    let (mut n, to_keeper, to_member) = joined_with_keeper_and_member(&r);
+    verify(&mut n, &r, to_keeper, "k", &keeper, 3);
+    verify(&mut n, &r, to_member, "p", &member, 3);
+    let send = |n: &mut Node, conn, recs: &[Record]| {
+        step(
+            n,
+            4,
+            Input::Frame {
+                conn,
+                bytes: Frame::Entries(recs.to_vec()).encode(),
+            },
+        );
+    };
+    // Before the room names it a keeper, what it delivers is no keeper's.
+    send(&mut n, to_keeper, &recs[..1]);
+    // The frame that names it a keeper counts for the entries it carries.
+    send(&mut n, to_keeper, &recs[1..4]);
+    send(&mut n, to_member, &recs[4..]);
+    step(
+        &mut n,
+        5,
+        Input::Post {
+            room: r.id(),
+            body: text("ours"),
+        },
+    );
+    let room = n.room(&r.id()).expect("room");
+    let log = room.sync().log();
+    assert_eq!(log.len_of(&w.me()), 5, "every entry accepted");
+    let served: Vec<Option<_>> = recs
+        .iter()
+        .map(|e| room.served_by(&e.id).copied())
+        .collect();
+    let k = Some(keeper.public());
+    assert_eq!(served, vec![None, k, k, k, None]);
+    let ours = log.entries_of(&n.me()).last().expect("our post");
+    assert_eq!(room.served_by(&ours.id), None);
+}
+
+fn text(t: &str) -> Body {
+    Body::Text {
+        text: t.into(),
+        reply_to: None,
+    }
 }
 
 /// A file of `chunks` chunks of known bytes, with its outboard.

@@ -342,6 +342,60 @@ fn an_entry_whose_predecessor_is_missing_is_held_until_the_gap_is_filled() {
     assert_eq!(stored, vec![1, 2, 3]);
 }
 
+/// The `Entries` events among `out`: each one's entries' seqs and who delivered them.
+fn announced(out: &[Output], n: &RoomSync) -> Vec<(Vec<u64>, Option<PeerId>)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Event(Event::Entries { ids, from }) => Some((
+                ids.iter()
+                    .filter_map(|id| n.log().get_by_id(id).map(|r| r.entry.seq))
+                    .collect(),
+                *from,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn entries_are_announced_with_the_peer_that_delivered_them_and_own_posts_with_none() {
+    let mut a = node(2);
+    post(&mut a, 4);
+    let recs: Vec<Record> = a.log().entries_of(&a.me()).to_vec();
+    let mut b = node(3);
+    for p in [0, 1] {
+        b.handle(1, Input::PeerConnected(PeerId(p)))
+            .expect("connect");
+    }
+    b.drain_outputs();
+    let frame = |b: &mut RoomSync, peer: u64, recs: &[Record]| {
+        b.handle(
+            2,
+            Input::Frame {
+                peer: PeerId(peer),
+                bytes: Frame::Push(recs.to_vec()).encode(),
+            },
+        )
+        .expect("frame");
+        let out = b.drain_outputs();
+        announced(&out, b)
+    };
+    assert_eq!(
+        frame(&mut b, 0, &recs[..1]),
+        vec![(vec![1], Some(PeerId(0)))]
+    );
+    // Peer 1 sends seq 4 ahead of its predecessor: held pending, announced with nothing.
+    assert_eq!(frame(&mut b, 1, &recs[3..]), vec![]);
+    // Peer 0 fills the gap: seqs 2 and 3 are its, seq 4 is still peer 1's delivery.
+    assert_eq!(
+        frame(&mut b, 0, &recs[1..3]),
+        vec![(vec![2, 3], Some(PeerId(0))), (vec![4], Some(PeerId(1)))]
+    );
+    b.handle(3, Input::Post(text("mine"))).expect("valid post");
+    let out = b.drain_outputs();
+    assert_eq!(announced(&out, &b), vec![(vec![1], None)]);
+}
+
 /// A fresh node with a stranger connected as `PeerId(9)`.
 fn node_with_stranger() -> RoomSync {
     let mut b = node(3);

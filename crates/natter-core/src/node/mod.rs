@@ -41,13 +41,21 @@
 //!    the room's machine ([`sync::Input::SetLowPriority`]) when its hello verifies, and
 //!    marked again whenever the room's keeper set changes: history is taken from it only
 //!    when no other connected peer offers it in time.
-//! 8. **Files.** Each connection has a second channel for files ([`crate::blobwire`]
+//! 8. **Who served what.** When entries arrive over a connection whose verified key the
+//!    room names a keeper at that moment (the frame's own entries applied, so a `Keeper`
+//!    entry in the same frame counts), each is recorded as served by that keeper
+//!    ([`RoomNode::served_by`]), for the UI to say so. Our own posts, loaded history and
+//!    entries from any other peer are served by no keeper (an entry is accepted once, from
+//!    one peer). The record lives in memory for the session only: the browser stores
+//!    an entry as its signed bytes, which have no room for who delivered them, and after a
+//!    reload the entries are simply loaded.
+//! 9. **Files.** Each connection has a second channel for files ([`crate::blobwire`]
 //!    frames), so a file never holds up the log. What we hold is told only to peers of a
 //!    room that names the file, and a file the user opens is pulled from every peer that
 //!    has it, each chunk verified on arrival ([`files`]).
-//! 9. **Leave.** A connection whose link is down while the peer's session has left the
-//!    server is closed: it cannot recover. Losing the server closes only the connections
-//!    still negotiating; open ones carry on.
+//! 10. **Leave.** A connection whose link is down while the peer's session has left the
+//!     server is closed: it cannot recover. Losing the server closes only the connections
+//!     still negotiating; open ones carry on.
 //!
 //! # Frames
 //!
@@ -88,6 +96,7 @@
 //! | blocked sessions remembered per room | [`MAX_BLOCKED`], oldest forgotten first |
 //! | a peer's typing | [`TYPING_TTL_MS`], one entry per connected key |
 //! | a peer's presence | one entry per connected key, dropped when it disconnects |
+//! | entries served by a keeper | one record per entry held, dropped with the room |
 //! | notices | [`MAX_NOTICE_CHARS`] each |
 //! | a room's last activity | never later than now |
 //!
@@ -450,12 +459,8 @@ impl Node {
                 chunk,
             } => self.on_chunk_read(conn, root, index, chunk),
             Input::Holding { root, len, has } => self.on_holding(root, len, has),
-            Input::Fetch { room, root } => {
-                // The room's entries are indexed after each input: a File entry that just
-                // arrived is known by now.
-                self.index_files();
-                return self.start_fetch(room, root);
-            }
+            // The rooms' File entries are indexed after every input, so any held is known.
+            Input::Fetch { room, root } => return self.start_fetch(room, root),
             Input::Pause(root) => self.pause_fetch(root),
             Input::Forget(root) => self.on_forget(root),
             Input::Tick => {
@@ -511,6 +516,7 @@ impl Node {
                 timer_at: None,
                 missing: 0,
                 keepers: BTreeSet::new(),
+                served: BTreeMap::new(),
                 last_activity_ms: if setup.stored {
                     last_activity
                 } else {
@@ -749,8 +755,15 @@ impl Node {
             return;
         };
         match ev {
-            Event::Entries(ids) => {
+            Event::Entries { ids, from } => {
                 let log = r.sync.log();
+                let keeper = from
+                    .and_then(|p| self.conns.get(&ConnId(p.0)))
+                    .and_then(Conn::verified_key)
+                    .filter(|k| log.is_keeper(k));
+                if let Some(k) = keeper {
+                    r.served.extend(ids.iter().map(|e| (*e, *k)));
+                }
                 let mut count = 0u32;
                 let mut latest_wall = 0;
                 let mut newest = None;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::identity::PublicKey;
-use crate::log::Body;
+use crate::log::{Body, EntryId};
 use crate::room::{Room, RoomId};
 use crate::sync::RoomSync;
 use crate::wire::Presence;
@@ -40,6 +40,9 @@ pub struct RoomNode {
     pub(super) last_activity_ms: u64,
     /// The room's keepers as last applied to its connections (their low priority).
     pub(super) keepers: BTreeSet<PublicKey>,
+    /// Entries a keeper delivered in this session, and which keeper (see "Who served
+    /// what" in [`super`]).
+    pub(super) served: BTreeMap<EntryId, PublicKey>,
 }
 
 impl RoomNode {
@@ -86,6 +89,11 @@ impl RoomNode {
     /// Sessions blocked here (they failed a handshake or sent invalid data).
     pub fn blocked(&self) -> impl Iterator<Item = &String> {
         self.blocked.iter()
+    }
+    /// The keeper that delivered `entry` to us in this session, if a keeper did (see "Who
+    /// served what" in [`super`]).
+    pub fn served_by(&self, entry: &EntryId) -> Option<&PublicKey> {
+        self.served.get(entry)
     }
     /// Our session here on the current signaling connection.
     pub fn session(&self) -> Option<&str> {

@@ -8,6 +8,7 @@
 //! once. Only an image shown inline, or a file being saved, is put together whole, as a
 //! `Blob` of its chunks (the browser holds it, not wasm memory).
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use futures::channel::mpsc;
@@ -243,13 +244,13 @@ impl Runtime {
         let mut loads = Vec::new();
         for m in &mut state.messages {
             let Some(f) = m.file.as_mut() else { continue };
-            if !self.files.thumbs.contains_key(&f.root) {
+            if let Entry::Vacant(slot) = self.files.thumbs.entry(f.root) {
                 let thumb = log.get_by_id(&m.id).and_then(|rec| match &rec.entry.body {
                     Body::File(FileRef { thumb: Some(t), .. }) => Some(t.clone()),
                     _ => None,
                 });
                 if let Some(url) = thumb.and_then(|t| blob_url(&[t.as_slice()], THUMB_TYPE).ok()) {
-                    self.files.thumbs.insert(f.root, url);
+                    slot.insert(url);
                 }
             }
             f.thumb_url = self.files.thumbs.get(&f.root).cloned();

@@ -1,7 +1,14 @@
 //! Files as a person handles them: attach an image made in the page (as the file picker
-//! would hand it over), and read back the bytes of an image the app shows.
+//! would hand it over), look at the image the app shows, and read back what it saved.
+//!
+//! The page's CSP lets nothing (a test script included) fetch a blob URL, so the bytes are
+//! checked where a person gets them: the file the app's "Save" wrote to the downloads folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::browser::Browser;
 use crate::TestResult;
@@ -34,18 +41,13 @@ const [name, width, height, seed, done] = arguments;
 })().catch(e => done({err: String(e)}));
 "#;
 
-/// The SHA-256 (hex) and type of what the image named `name` shows now, or null.
-const IMAGE_HASH: &str = r#"
-const [name, done] = arguments;
-(async () => {
-  const img = [...document.querySelectorAll('img')].find(i => i.alt === name);
-  if (!img || !img.src) { done({ok: null}); return; }
-  const res = await fetch(img.src);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  done({ok: {hash: Array.from(hash, b => b.toString(16).padStart(2, '0')).join(''),
-             type: res.headers.get('content-type') || ''}});
-})().catch(e => done({err: String(e)}));
+/// The natural size of the image named `name` and whether its source is a blob URL, or
+/// null while none is shown.
+const IMAGE_SHOWN: &str = r#"
+const [name] = arguments;
+const img = [...document.querySelectorAll('img')].find(i => i.alt === name);
+if (!img || !img.complete || !img.naturalWidth) return null;
+return {width: img.naturalWidth, height: img.naturalHeight, blob: img.src.startsWith('blob:')};
 "#;
 
 /// What was attached.
@@ -78,15 +80,54 @@ impl Browser {
         Ok(Attached { hash, size })
     }
 
-    /// The SHA-256 and content type of the image shown as `name`, if one is shown.
-    pub async fn shown_image(&self, name: &str) -> TestResult<Option<(String, String)>> {
-        let v = self.execute_async(IMAGE_HASH, vec![json!(name)]).await?;
+    /// The decoded size of the image shown as `name`, if one is shown from a blob URL.
+    pub async fn shown_image(&self, name: &str) -> TestResult<Option<(u64, u64)>> {
+        let v = self.execute(IMAGE_SHOWN, vec![json!(name)]).await?;
         Ok(match v {
-            Value::Null => None,
-            v => Some((
-                v["hash"].as_str().unwrap_or("").to_owned(),
-                v["type"].as_str().unwrap_or("").to_owned(),
+            Value::Object(o) if o.get("blob") == Some(&Value::Bool(true)) => Some((
+                o.get("width").and_then(Value::as_u64).unwrap_or(0),
+                o.get("height").and_then(Value::as_u64).unwrap_or(0),
             )),
+            _ => None,
         })
     }
+
+    /// Lets the page download into a folder of this browser's profile, and returns it.
+    pub async fn allow_downloads(&self) -> TestResult<PathBuf> {
+        let dir = self.profile_dir().join("downloads");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        self.wd()
+            .cdp()
+            .send_raw(
+                "Browser.setDownloadBehavior",
+                json!({ "behavior": "allow", "downloadPath": dir.display().to_string() }),
+            )
+            .await
+            .map_err(|e| format!("{}: allowing downloads: {e}", self.name))?;
+        Ok(dir)
+    }
+
+    /// Waits for `name` to be downloaded whole into `dir` and returns its SHA-256 in hex.
+    pub async fn downloaded(
+        &self,
+        dir: &std::path::Path,
+        name: &str,
+        timeout: Duration,
+    ) -> TestResult<String> {
+        let path = dir.join(name);
+        crate::wait::wait_until(&format!("{} saving {name}", self.name), timeout, || async {
+            // Chromium writes to `name.crdownload` and renames it when done.
+            let partial = dir.join(format!("{name}.crdownload"));
+            if partial.exists() {
+                return Ok(None);
+            }
+            Ok(std::fs::read(&path).ok())
+        })
+        .await
+        .map(|bytes| hex(&Sha256::digest(&bytes)))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

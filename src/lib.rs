@@ -7,6 +7,8 @@ pub mod app;
 pub mod components;
 // Embedding in another site's frame: the embed view's options and the postMessage API.
 pub mod embed;
+// How files are shown, and which are fetched on sight.
+pub mod files;
 // Desktop notifications through the browser (permission asked only from a user action).
 pub mod notify;
 // One join-code exchange on a socket of its own (module docs in the file).

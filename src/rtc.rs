@@ -1,5 +1,5 @@
-//! One direct connection to one remote peer: an `RTCPeerConnection` with a single
-//! negotiated DataChannel, driven by the browser's WebRTC stack through `web-sys`.
+//! One direct connection to one remote peer: an `RTCPeerConnection` with two negotiated
+//! DataChannels, driven by the browser's WebRTC stack through `web-sys`.
 //!
 //! # What
 //!
@@ -18,13 +18,16 @@
 //!   order, so no two `setRemoteDescription` / `setLocalDescription` calls interleave.
 //! - ICE candidates that arrive before the remote description are **buffered** and added
 //!   once it is set.
-//! - One **negotiated** (id 0), reliable, ordered DataChannel: both ends create it, so no
-//!   `ondatachannel` race. Frames are at most natter-core's 64 KiB, well under the SCTP
-//!   message limit every current browser accepts (256 KiB).
+//! - Two **negotiated**, reliable, ordered DataChannels: both ends create them, so no
+//!   `ondatachannel` race. Id 0 carries the log's frames (natter-core's `wire`, at most
+//!   64 KiB); id 1 carries files (`blobwire`, a 64 KiB chunk and its proof), so a file being
+//!   sent never delays a message: SCTP interleaves the two streams. Both stay well under
+//!   the message limit every current browser accepts (256 KiB).
 //! - **Backpressure:** frames are queued in Rust while the channel's `bufferedAmount` is
 //!   above [`HIGH_WATER`], and the queue drains on `bufferedamountlow`
 //!   (threshold [`LOW_WATER`]), so a large catch-up never overruns the browser's buffer.
-//!   When both are empty again [`RtcEvent::Drained`] tells the protocol it may serve more,
+//!   Each channel has its own queue. When both of a channel's are empty again
+//!   [`RtcEvent::Drained`] (or [`RtcEvent::FileDrained`]) tells the protocol it may serve more,
 //!   which bounds what a peer's wants queue here; a connection whose Rust queue still
 //!   passes [`MAX_QUEUED_BYTES`] (a peer that stopped reading) is closed.
 //! - **Bounds on the peer:** a received message over natter-core's frame limit closes the
@@ -92,6 +95,8 @@ pub enum RtcEvent {
     },
     /// A frame arrived.
     Frame(Vec<u8>),
+    /// A frame arrived on the files channel.
+    FileFrame(Vec<u8>),
     /// The connection's state changed (`new`, `connecting`, `connected`, ...).
     State(String),
     /// The channel or connection closed.
@@ -101,6 +106,8 @@ pub enum RtcEvent {
     /// What was sent has left the Rust queue and the channel buffers at most [`LOW_WATER`]:
     /// the protocol may hand this connection more (natter-core's `Input::Drained`).
     Drained,
+    /// The same for the files channel (natter-core's `Input::FileDrained`).
+    FileDrained,
 }
 
 enum Task {
@@ -112,21 +119,67 @@ enum Task {
     Opened,
 }
 
+/// One DataChannel and what waits to be sent on it.
+struct Chan {
+    dc: RtcDataChannel,
+    /// Whether this is the files channel (id 1).
+    files: bool,
+    queue: RefCell<VecDeque<Vec<u8>>>,
+    /// Bytes in `queue`.
+    queued: Cell<usize>,
+    /// Whether something was sent since the last drained report.
+    sent: Cell<bool>,
+}
+
+impl Chan {
+    fn new(pc: &RtcPeerConnection, id: u16, label: &str, files: bool) -> Chan {
+        let init = RtcDataChannelInit::new();
+        init.set_negotiated(true);
+        init.set_id(id);
+        init.set_ordered(true);
+        let dc = pc.create_data_channel_with_data_channel_dict(label, &init);
+        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+        dc.set_buffered_amount_low_threshold(LOW_WATER);
+        Chan {
+            dc,
+            files,
+            queue: RefCell::new(VecDeque::new()),
+            queued: Cell::new(0),
+            sent: Cell::new(false),
+        }
+    }
+
+    /// The largest message a peer may send on it.
+    fn max_message(&self) -> usize {
+        if self.files {
+            natter_core::blobwire::MAX_BLOB_FRAME_LEN
+        } else {
+            natter_core::wire::MAX_FRAME_LEN
+        }
+    }
+
+    fn detach(&self) {
+        self.dc.set_onopen(None);
+        self.dc.set_onclose(None);
+        self.dc.set_onmessage(None);
+        self.dc.set_onbufferedamountlow(None);
+        self.dc.close();
+        self.queue.borrow_mut().clear();
+        self.queued.set(0);
+    }
+}
+
 struct Shared {
     key: u64,
     pc: RtcPeerConnection,
-    dc: RtcDataChannel,
+    log: Chan,
+    files: Chan,
     polite: bool,
     making_offer: Cell<bool>,
     ignore_offer: Cell<bool>,
     pending_candidates: RefCell<Vec<RtcIceCandidateInit>>,
     /// Candidates the peer has sent (bounded by [`MAX_REMOTE_CANDIDATES`]).
     remote_candidates: Cell<u32>,
-    queue: RefCell<VecDeque<Vec<u8>>>,
-    /// Bytes in `queue`.
-    queued: Cell<usize>,
-    /// Whether something was sent since the last [`RtcEvent::Drained`].
-    sent: Cell<bool>,
     events: mpsc::UnboundedSender<(u64, RtcEvent)>,
     closed: Cell<bool>,
 }
@@ -136,20 +189,28 @@ impl Shared {
         let _ = self.events.unbounded_send((self.key, event));
     }
 
-    /// Sends queued frames while the channel has room.
-    fn drain(&self) {
-        if self.dc.ready_state() != RtcDataChannelState::Open {
+    fn chan(&self, files: bool) -> &Chan {
+        if files {
+            &self.files
+        } else {
+            &self.log
+        }
+    }
+
+    /// Sends a channel's queued frames while it has room.
+    fn drain(&self, files: bool) {
+        let c = self.chan(files);
+        if c.dc.ready_state() != RtcDataChannelState::Open {
             return;
         }
-        let mut queue = self.queue.borrow_mut();
-        while self.dc.buffered_amount() < HIGH_WATER {
+        let mut queue = c.queue.borrow_mut();
+        while c.dc.buffered_amount() < HIGH_WATER {
             let Some(frame) = queue.pop_front() else {
                 break;
             };
-            self.queued
-                .set(self.queued.get().saturating_sub(frame.len()));
-            self.sent.set(true);
-            if let Err(e) = self.dc.send_with_u8_array(&frame) {
+            c.queued.set(c.queued.get().saturating_sub(frame.len()));
+            c.sent.set(true);
+            if let Err(e) = c.dc.send_with_u8_array(&frame) {
                 drop(queue);
                 self.emit(RtcEvent::Failed(format!(
                     "sending to a peer failed: {}",
@@ -160,9 +221,78 @@ impl Shared {
         }
         let empty = queue.is_empty();
         drop(queue);
-        if empty && self.sent.get() && self.dc.buffered_amount() <= LOW_WATER {
-            self.sent.set(false);
-            self.emit(RtcEvent::Drained);
+        if empty && c.sent.get() && c.dc.buffered_amount() <= LOW_WATER {
+            c.sent.set(false);
+            self.emit(if files {
+                RtcEvent::FileDrained
+            } else {
+                RtcEvent::Drained
+            });
+        }
+    }
+
+    /// Queues a frame on a channel; it is sent as soon as the channel is open and has room.
+    fn send(&self, files: bool, frame: Vec<u8>) -> Result<(), ()> {
+        let c = self.chan(files);
+        let queued = c.queued.get() + frame.len();
+        if queued > MAX_QUEUED_BYTES {
+            return Err(());
+        }
+        c.queued.set(queued);
+        c.queue.borrow_mut().push_back(frame);
+        self.drain(files);
+        Ok(())
+    }
+
+    /// A message from the peer, measured before it is copied into wasm memory: a browser
+    /// other than Chromium, or a modified client, can send messages far larger than any
+    /// frame.
+    fn received(&self, files: bool, ev: &MessageEvent) {
+        let data = ev.data();
+        // Text or blobs are not part of the protocol: an empty frame fails decoding, so the
+        // runtime treats the sender like any other malformed one.
+        let buf = data.dyn_ref::<js_sys::ArrayBuffer>();
+        if buf.is_some_and(|b| b.byte_length() as usize > self.chan(files).max_message()) {
+            self.emit(RtcEvent::Failed(
+                "A peer sent a message over the size limit and was disconnected.".into(),
+            ));
+            self.emit(RtcEvent::Closed);
+            return;
+        }
+        let frame = buf.map(|b| Uint8Array::new(b).to_vec()).unwrap_or_default();
+        self.emit(if files {
+            RtcEvent::FileFrame(frame)
+        } else {
+            RtcEvent::Frame(frame)
+        });
+    }
+}
+
+/// A channel's own handlers.
+struct ChanHandlers {
+    _on_open: Handler<JsValue>,
+    _on_close: Handler<JsValue>,
+    _on_message: Handler<MessageEvent>,
+    _on_low: Handler<JsValue>,
+}
+
+impl ChanHandlers {
+    /// Attaches the handlers of channel `files` of `shared`; `on_open` reports the opening.
+    fn attach(shared: &Rc<Shared>, files: bool, on_open: Handler<JsValue>) -> ChanHandlers {
+        let weak = Rc::downgrade(shared);
+        let on_close = on(&weak, |s, _: JsValue| s.emit(RtcEvent::Closed));
+        let on_message = on(&weak, move |s, ev: MessageEvent| s.received(files, &ev));
+        let on_low = on(&weak, move |s, _: JsValue| s.drain(files));
+        let dc = &shared.chan(files).dc;
+        dc.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        dc.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        dc.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        dc.set_onbufferedamountlow(Some(on_low.as_ref().unchecked_ref()));
+        ChanHandlers {
+            _on_open: on_open,
+            _on_close: on_close,
+            _on_message: on_message,
+            _on_low: on_low,
         }
     }
 }
@@ -176,10 +306,8 @@ pub struct PeerConn {
     _on_negotiation: Handler<JsValue>,
     _on_ice: Handler<RtcPeerConnectionIceEvent>,
     _on_state: Handler<JsValue>,
-    _on_open: Handler<JsValue>,
-    _on_close: Handler<JsValue>,
-    _on_message: Handler<MessageEvent>,
-    _on_low: Handler<JsValue>,
+    _log: ChanHandlers,
+    _files: ChanHandlers,
 }
 
 impl std::fmt::Debug for PeerConn {
@@ -223,26 +351,19 @@ impl PeerConn {
         }
         let pc = RtcPeerConnection::new_with_configuration(&config)
             .map_err(|e| format!("the browser refused a peer connection: {}", describe(&e)))?;
-        let init = RtcDataChannelInit::new();
-        init.set_negotiated(true);
-        init.set_id(0);
-        init.set_ordered(true);
-        let dc = pc.create_data_channel_with_data_channel_dict("natter", &init);
-        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
-        dc.set_buffered_amount_low_threshold(LOW_WATER);
+        let log = Chan::new(&pc, 0, "natter", false);
+        let files = Chan::new(&pc, 1, "natter-files", true);
 
         let shared = Rc::new(Shared {
             key,
             pc,
-            dc,
+            log,
+            files,
             polite,
             making_offer: Cell::new(false),
             ignore_offer: Cell::new(false),
             pending_candidates: RefCell::new(Vec::new()),
             remote_candidates: Cell::new(0),
-            queue: RefCell::new(VecDeque::new()),
-            queued: Cell::new(0),
-            sent: Cell::new(false),
             events,
             closed: Cell::new(false),
         });
@@ -285,25 +406,10 @@ impl PeerConn {
                 let _ = tasks.unbounded_send(Task::Opened);
             })
         };
-        let on_close = on(&weak, |s, _: JsValue| s.emit(RtcEvent::Closed));
-        let on_message = on(&weak, |s, ev: MessageEvent| {
-            let data = ev.data();
-            // Text or blobs are not part of the protocol: an empty frame fails decoding, so
-            // the runtime treats the sender like any other malformed one.
-            let buf = data.dyn_ref::<js_sys::ArrayBuffer>();
-            // Measured before it is copied into wasm memory: a browser other than Chromium,
-            // or a modified client, can send messages far larger than any frame.
-            if buf.is_some_and(|b| b.byte_length() as usize > natter_core::wire::MAX_FRAME_LEN) {
-                s.emit(RtcEvent::Failed(
-                    "A peer sent a message over the size limit and was disconnected.".into(),
-                ));
-                s.emit(RtcEvent::Closed);
-                return;
-            }
-            let frame = buf.map(|b| Uint8Array::new(b).to_vec()).unwrap_or_default();
-            s.emit(RtcEvent::Frame(frame));
-        });
-        let on_low = on(&weak, |s, _: JsValue| s.drain());
+        let log_handlers = ChanHandlers::attach(&shared, false, on_open);
+        // The files channel opens with the log's; what waits for it goes out then.
+        let files_handlers =
+            ChanHandlers::attach(&shared, true, on(&weak, |s, _: JsValue| s.drain(true)));
         shared
             .pc
             .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
@@ -313,16 +419,6 @@ impl PeerConn {
         shared
             .pc
             .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        shared.dc.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        shared
-            .dc
-            .set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        shared
-            .dc
-            .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        shared
-            .dc
-            .set_onbufferedamountlow(Some(on_low.as_ref().unchecked_ref()));
 
         wasm_bindgen_futures::spawn_local(run_tasks(weak, task_rx));
         // The negotiated channel needs an SCTP transport: the impolite end offers now rather
@@ -337,10 +433,8 @@ impl PeerConn {
             _on_negotiation: on_negotiation,
             _on_ice: on_ice,
             _on_state: on_state,
-            _on_open: on_open,
-            _on_close: on_close,
-            _on_message: on_message,
-            _on_low: on_low,
+            _log: log_handlers,
+            _files: files_handlers,
         })
     }
 
@@ -349,23 +443,27 @@ impl PeerConn {
         let _ = self.tasks.unbounded_send(Task::Remote(message));
     }
 
-    /// Queues a frame; it is sent as soon as the channel is open and has room.
+    /// Queues a frame of the log; it is sent as soon as the channel is open and has room.
     pub fn send(&self, frame: Vec<u8>) {
+        self.send_on(false, frame);
+    }
+
+    /// Queues a frame on the files channel.
+    pub fn send_file(&self, frame: Vec<u8>) {
+        self.send_on(true, frame);
+    }
+
+    fn send_on(&self, files: bool, frame: Vec<u8>) {
         if self.shared.closed.get() {
             return;
         }
-        let queued = self.shared.queued.get() + frame.len();
-        if queued > MAX_QUEUED_BYTES {
+        if self.shared.send(files, frame).is_err() {
             self.shared.emit(RtcEvent::Failed(
                 "A peer stopped reading what we sent and was disconnected.".into(),
             ));
             self.shared.emit(RtcEvent::Closed);
             self.close();
-            return;
         }
-        self.shared.queued.set(queued);
-        self.shared.queue.borrow_mut().push_back(frame);
-        self.shared.drain();
     }
 
     /// Closes the channel and the connection and detaches every handler.
@@ -375,18 +473,12 @@ impl PeerConn {
         }
         self.tasks.close_channel();
         let pc = &self.shared.pc;
-        let dc = &self.shared.dc;
         pc.set_onnegotiationneeded(None);
         pc.set_onicecandidate(None);
         pc.set_onconnectionstatechange(None);
-        dc.set_onopen(None);
-        dc.set_onclose(None);
-        dc.set_onmessage(None);
-        dc.set_onbufferedamountlow(None);
-        dc.close();
+        self.shared.log.detach();
+        self.shared.files.detach();
         pc.close();
-        self.shared.queue.borrow_mut().clear();
-        self.shared.queued.set(0);
     }
 }
 
@@ -443,7 +535,8 @@ fn opened(s: &Shared) -> Result<(), String> {
                 local_fingerprint,
                 remote_fingerprint,
             });
-            s.drain();
+            s.drain(false);
+            s.drain(true);
             Ok(())
         }
         _ => Err("the connection has no DTLS fingerprint to prove identities with".into()),

@@ -138,6 +138,8 @@ pub struct MessageView {
     pub delivery: Delivery,
     /// The author is one of the room's keepers.
     pub keeper: bool,
+    /// The file it carries.
+    pub file: Option<crate::files::FileView>,
     /// The name of the keeper that delivered it to us in this session, if one did.
     pub via_keeper: Option<String>,
 }
@@ -480,6 +482,29 @@ pub enum Command {
     },
     /// The route now shows this room (None: no room). Marks it read; rejoins a left room.
     Open(Option<RoomId>),
+    /// Send files (each checked against the size limit first).
+    SendFiles {
+        /// The room.
+        room: RoomId,
+        /// The files picked, dropped or pasted.
+        files: Vec<web_sys::File>,
+    },
+    /// Download a file a message of the room carries (or go on downloading it).
+    FetchFile {
+        /// The room.
+        room: RoomId,
+        /// The file.
+        root: natter_core::blob::Root,
+    },
+    /// Pause a download.
+    PauseFile(natter_core::blob::Root),
+    /// Save a file held whole under its name.
+    SaveFile {
+        /// The file.
+        root: natter_core::blob::Root,
+        /// The name to save it under.
+        name: String,
+    },
     /// Post a message.
     Post {
         /// The room.

@@ -233,6 +233,7 @@ fn message_views(
                     .collect(),
                 delivery,
                 keeper: view.keepers().contains(&m.author),
+                file: m.file.as_ref().map(crate::files::FileView::of),
                 via_keeper: served_by(&m.id).map(|k| name_of(&k)),
             }
         })

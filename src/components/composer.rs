@@ -3,10 +3,11 @@
 //! The composer's mode ([`Draft`]) and text live in a [`ComposerState`] shared through
 //! context with the message list, whose Reply and Edit buttons put the composer into those
 //! modes. Enter sends, Shift+Enter adds a line; blank text is never sent. Typing is reported
-//! at most every [`TYPING_EVERY_MS`] so a fast typist does not flood the room.
+//! at most every [`TYPING_EVERY_MS`] so a fast typist does not flood the room. Files come
+//! from the "Attach files" button, from a drop on the composer, or pasted; several at once.
 
 use leptos::ev::{KeyboardEvent, SubmitEvent};
-use leptos::html::Textarea;
+use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
 use natter_core::log::EntryId;
 use natter_core::room::RoomId;
@@ -111,6 +112,14 @@ pub fn excerpt(author: &str, text: &str) -> String {
     cut
 }
 
+/// The files of a file list (a picker's, a drop's or a paste's).
+fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
 /// Milliseconds since the epoch, from the browser's clock.
 fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -197,6 +206,42 @@ pub fn Composer(
         }
     };
 
+    let picker = NodeRef::<Input>::new();
+    let send_files = move |files: Vec<web_sys::File>| {
+        if !files.is_empty() {
+            sender.send(Command::SendFiles {
+                room: room.get_value(),
+                files,
+            });
+        }
+    };
+    let on_pick = move |_| {
+        if let Some(input) = picker.get_untracked() {
+            send_files(files_of(input.files()));
+            // The same file may be picked again.
+            input.set_value("");
+        }
+    };
+    let attach = move |_| {
+        if let Some(input) = picker.get_untracked() {
+            input.click();
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        let files = files_of(ev.data_transfer().and_then(|d| d.files()));
+        if !files.is_empty() {
+            ev.prevent_default();
+            send_files(files);
+        }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let files = files_of(ev.clipboard_data().and_then(|d| d.files()));
+        if !files.is_empty() {
+            ev.prevent_default();
+            send_files(files);
+        }
+    };
+
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         send_now();
@@ -244,7 +289,12 @@ pub fn Composer(
     };
 
     view! {
-        <form class="composer" on:submit=on_submit>
+        <form
+            class="composer"
+            on:submit=on_submit
+            on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+            on:drop=on_drop
+        >
             {mode_line}
             <label for="composer-input" class="visually-hidden">"Message"</label>
             <div class="composer-row">
@@ -257,7 +307,17 @@ pub fn Composer(
                     prop:value=move || composer.text.get()
                     on:input=on_input
                     on:keydown=on_keydown
+                    on:paste=on_paste
                 ></textarea>
+                <button type="button" class="secondary" on:click=attach>"Attach files"</button>
+                <input
+                    type="file"
+                    multiple
+                    hidden
+                    aria-label="Files to attach"
+                    node_ref=picker
+                    on:change=on_pick
+                />
                 <button type="submit">{button_text}</button>
             </div>
             <p id="composer-hint" class="hint">"Enter sends, Shift+Enter starts a new line."</p>

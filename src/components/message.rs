@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use natter_core::room::RoomId;
 
 use crate::components::composer::ComposerState;
+use crate::components::file_card::FileCard;
 use crate::components::Sender;
 use crate::state::{Command, Delivery, MessageView};
 
@@ -32,6 +33,7 @@ pub fn fingerprint(m: &MessageView) -> u64 {
     m.reactions.hash(&mut h);
     m.delivery.label().hash(&mut h);
     m.keeper.hash(&mut h);
+    m.file.hash(&mut h);
     m.via_keeper.hash(&mut h);
     h.finish()
 }
@@ -80,8 +82,10 @@ pub fn Message(
         reactions,
         delivery,
         keeper,
+        file,
         via_keeper,
     } = message;
+    let has_file = file.is_some();
     let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
     let reply = reply_to.map(|(_, quoted)| {
         view! {
@@ -93,6 +97,8 @@ pub fn Message(
     });
     let body = if deleted {
         view! { <p class="text deleted">"This message was deleted"</p> }.into_any()
+    } else if let Some(file) = file {
+        view! { <FileCard file room sender /> }.into_any()
     } else {
         view! {
             <p class="text">
@@ -135,6 +141,10 @@ pub fn Message(
         };
         let own = mine.then(|| {
             let edit = move |_| composer.edit(id.get_value(), text.get_value());
+            // A file has no text to change.
+            let edit = (!has_file).then(|| {
+                view! { <button type="button" class="small" on:click=edit>"Edit"</button> }
+            });
             let delete = move |_| {
                 if composer.mode.get_untracked()
                     == (crate::components::composer::Draft::Edit { id: id.get_value() })
@@ -147,7 +157,7 @@ pub fn Message(
                 })
             };
             view! {
-                <button type="button" class="small" on:click=edit>"Edit"</button>
+                {edit}
                 <button type="button" class="small danger" on:click=delete>"Delete"</button>
             }
         });
@@ -193,6 +203,7 @@ mod tests {
             reactions: Vec::new(),
             delivery: Delivery::Saved,
             keeper: false,
+            file: None,
             via_keeper: None,
         }
     }

@@ -10,6 +10,7 @@ pub mod code_join;
 pub mod composer;
 pub mod confirm;
 pub mod embed_bridge;
+pub mod file_card;
 pub mod first_name;
 pub mod home;
 pub mod idle_lock;

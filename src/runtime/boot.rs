@@ -128,6 +128,7 @@ pub(super) async fn boot(
         keeper_cancel: None,
         kept_tx,
         kept_rx,
+        files: super::files::Files::new(),
     };
     for n in notices {
         rt.notify(n);
@@ -157,6 +158,7 @@ pub(super) async fn boot(
         }
         Err(e) => rt.notify(e.to_string()),
     }
+    rt.load_files().await;
     rt.load_rooms(records).await;
     rt.ui.ready.set(true);
     rt.refresh_rooms();

@@ -48,6 +48,10 @@ impl Runtime {
                 }
             }
             Command::Delete { room, target } => self.post(room, Body::Delete { target }).await,
+            Command::SendFiles { room, files } => self.send_files(room, files),
+            Command::FetchFile { room, root } => self.handle(Input::Fetch { room, root }).await,
+            Command::PauseFile(root) => self.handle(Input::Pause(root)).await,
+            Command::SaveFile { root, name } => self.save_file(root, name),
             Command::React {
                 room,
                 target,

@@ -30,6 +30,7 @@
 mod boot;
 mod codes;
 mod commands;
+mod files;
 mod keeper;
 mod lock;
 
@@ -107,6 +108,8 @@ struct Runtime {
     /// Keepers that agreed to keep a room, back into the loop.
     kept_tx: mpsc::UnboundedSender<keeper::Kept>,
     kept_rx: mpsc::UnboundedReceiver<keeper::Kept>,
+    /// Files: chunks of ephemeral rooms, blob URLs, and what file tasks hand back.
+    files: files::Files,
 }
 
 fn now_ms() -> u64 {
@@ -140,6 +143,7 @@ impl Runtime {
             Rtc(Option<(u64, RtcEvent)>),
             Gift(Option<natter_core::joincode::Gift>),
             Kept(Option<keeper::Kept>),
+            File(Option<files::FileEvent>),
             Timer,
         }
         let mut armed: Option<u64> = None;
@@ -168,6 +172,7 @@ impl Runtime {
                 r = self.rtc_rx.next() => Wake::Rtc(r),
                 g = self.gift_rx.next() => Wake::Gift(g),
                 k = self.kept_rx.next() => Wake::Kept(k),
+                f = self.files.rx.next() => Wake::File(f),
                 _ = timer => Wake::Timer,
             };
             match wake {
@@ -177,7 +182,12 @@ impl Runtime {
                 Wake::Rtc(Some((key, ev))) => self.on_rtc(ConnId(key), ev).await,
                 Wake::Gift(Some(gift)) => self.on_gift(gift).await,
                 Wake::Kept(Some(kept)) => self.on_kept(kept).await,
-                Wake::Signal(None) | Wake::Rtc(None) | Wake::Gift(None) | Wake::Kept(None) => {}
+                Wake::File(Some(ev)) => self.on_file_event(ev).await,
+                Wake::Signal(None)
+                | Wake::Rtc(None)
+                | Wake::Gift(None)
+                | Wake::Kept(None)
+                | Wake::File(None) => {}
                 Wake::Timer => {
                     armed = None;
                     if self.timer_at.is_some_and(|at| at <= now_ms()) {
@@ -343,12 +353,10 @@ impl Runtime {
                 self.dirty.insert(Some(room));
             }
             Output::ScheduleTimer(at) => self.timer_at = Some(at),
-            // No files channel is opened and no file fetched here yet: the node asks none
-            // of these.
-            Output::SendFileFrame { .. }
+            out @ (Output::SendFileFrame { .. }
             | Output::ReadChunk { .. }
             | Output::StoreChunk { .. }
-            | Output::FileProgress { .. } => {}
+            | Output::FileProgress { .. }) => self.execute_file(out).await,
         }
     }
 
@@ -480,7 +488,11 @@ impl Runtime {
 
     async fn on_rtc(&mut self, conn: ConnId, event: RtcEvent) {
         match &event {
-            RtcEvent::Frame(_) | RtcEvent::Drained | RtcEvent::Signal(_) => {}
+            RtcEvent::Frame(_)
+            | RtcEvent::FileFrame(_)
+            | RtcEvent::Drained
+            | RtcEvent::FileDrained
+            | RtcEvent::Signal(_) => {}
             other => trace(&format!("conn {}: {other:?}", conn.0)),
         }
         let input = match event {
@@ -525,6 +537,8 @@ impl Runtime {
             }
             RtcEvent::Failed(words) => return warn(&words),
             RtcEvent::Drained => Input::Drained(conn),
+            RtcEvent::FileFrame(bytes) => Input::FileFrame { conn, bytes },
+            RtcEvent::FileDrained => Input::FileDrained(conn),
         };
         self.handle(input).await;
     }
@@ -622,9 +636,12 @@ impl Runtime {
                 self.view = built.map(|b| (cur, b));
             }
             let shown = self.shown;
-            let state = self.view.as_ref().and_then(|(_, v)| {
+            let mut state = self.view.as_ref().and_then(|(_, v)| {
                 crate::view::room_state(&self.node, cur, v, shown, &base_url(), &mut self.safety)
             });
+            if let Some(s) = state.as_mut() {
+                self.show_files(s);
+            }
             self.ui.room.set(state);
         }
         self.refresh_rooms();

@@ -10,6 +10,7 @@ mod comfort;
 mod consent;
 mod embed;
 mod ephemeral;
+mod files;
 mod foundation;
 mod keeper;
 mod lock;
@@ -50,6 +51,7 @@ fn main() {
         password::a_stranger_in_the_lobby_costs_the_joiner_nothing,
         server_loss::server_killed_mid_chat,
         ephemeral::ephemeral_room_leaves_no_trace,
+        files::a_photo_reaches_peers_inline_and_byte_identical,
         tamper::tampering_peer_is_dropped,
         relay::relay_only_through_coturn,
         verification::verification_warning_on_key_change,

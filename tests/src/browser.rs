@@ -92,7 +92,7 @@ pub struct Browser {
     /// Who this is in the test ("alice", "bob"); used in screenshot names.
     pub name: String,
     driver: WebDriver,
-    _profile: Arc<tempfile::TempDir>,
+    profile: Arc<tempfile::TempDir>,
 }
 
 impl Browser {
@@ -151,8 +151,13 @@ impl Browser {
         Ok(Browser {
             name: name.to_owned(),
             driver: wd,
-            _profile: profile,
+            profile,
         })
+    }
+
+    /// This browser's profile directory.
+    pub fn profile_dir(&self) -> &std::path::Path {
+        self.profile.path()
     }
 
     /// The underlying WebDriver session.
@@ -564,7 +569,8 @@ fn candidate_selector(role: &str) -> String {
         "region" => "section[aria-label], section[aria-labelledby]",
         "dialog" => "dialog",
         "article" => "article",
-        "img" => "img",
+        // Chromium reports an <img>'s computed role as "image" (ARIA 1.3).
+        "image" => "img",
         "form" => "form",
         _ => "",
     };

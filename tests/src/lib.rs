@@ -21,6 +21,7 @@
 pub mod a11y;
 pub mod app;
 pub mod browser;
+pub mod files;
 pub mod history;
 pub mod http;
 pub mod idb;

@@ -530,6 +530,50 @@ fn post_file(n: &mut Node, r: &Room, ob: &Outboard, now: u64) {
 }
 
 #[test]
+fn a_file_stays_in_use_until_every_message_naming_it_is_deleted_by_its_author() {
+    let (r, other) = (room(14), room(15));
+    let (mut n, _) = joined(&r, false, &[]);
+    step(
+        &mut n,
+        3,
+        Input::AddRoom(Box::new(RoomSetup::new(other.clone(), false))),
+    );
+    let (_, ob) = a_file(2);
+    let root = ob.root();
+    assert!(!n.file_in_use(&root));
+    post_file(&mut n, &r, &ob, 4);
+    post_file(&mut n, &other, &ob, 5);
+    assert_eq!(n.room_files(&r.id()), vec![root]);
+    let posted = |n: &Node, room: &Room| {
+        let log = n.room(&room.id()).expect("a room").sync().log();
+        let mine = log.entries_of(&n.me());
+        mine.iter()
+            .rev()
+            .find(|rec| matches!(rec.entry.body, Body::File(_)))
+            .expect("the file's entry")
+            .id
+    };
+    for (i, (room, in_use)) in [(&r, true), (&other, false)].into_iter().enumerate() {
+        let target = posted(&n, room);
+        step(
+            &mut n,
+            6 + i as u64,
+            Input::Post {
+                room: room.id(),
+                body: Body::Delete { target },
+            },
+        );
+        assert_eq!(
+            n.file_in_use(&root),
+            in_use,
+            "after deleting it in room {i}"
+        );
+    }
+    // The room's log still names it (a deleted entry stays, as a tombstone).
+    assert_eq!(n.room_files(&r.id()), vec![root]);
+}
+
+#[test]
 fn a_file_is_told_only_to_its_room_and_served_a_window_at_a_time_never_from_a_damaged_store() {
     let r = room(12);
     let peer = Identity::from_secret_bytes(&[22; 32]);

@@ -587,6 +587,44 @@ impl Node {
     pub fn fetching(&self, root: &Root) -> bool {
         self.files.fetches.contains_key(root)
     }
+
+    /// The roots of the files a room's log names, deleted or not.
+    pub fn room_files(&self, room: &RoomId) -> Vec<Root> {
+        self.files
+            .refs
+            .get(room)
+            .map(|r| r.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether a message naming `root` still shows in some room: one its author has not
+    /// deleted. A driver asks before deleting a file's chunks, when a message or a room
+    /// went; it reads the logs of the rooms that name the file.
+    pub fn file_in_use(&self, root: &Root) -> bool {
+        self.files
+            .refs
+            .iter()
+            .filter(|(_, r)| r.contains_key(root))
+            .filter_map(|(id, _)| self.rooms.get(id))
+            .any(|r| {
+                let log = r.sync.log();
+                log.authors().any(|a| {
+                    let own = log.entries_of(a);
+                    // Only an author's own Delete takes a message away (as the view rules).
+                    let deleted: BTreeSet<_> = own
+                        .iter()
+                        .filter_map(|rec| match rec.entry.body {
+                            Body::Delete { target } => Some(target),
+                            _ => None,
+                        })
+                        .collect();
+                    own.iter().any(|rec| {
+                        matches!(&rec.entry.body, Body::File(f) if f.root == *root)
+                            && !deleted.contains(&rec.id)
+                    })
+                })
+            })
+    }
 }
 
 fn progress(room: RoomId, root: Root, fetch: &Fetch) -> Output {

@@ -4,6 +4,11 @@
 //! text, and only raster image types on [`inline_image_type`]'s allow-list are shown
 //! inline, under a blob URL whose type is that allow-listed one. Everything else (SVG and
 //! HTML included) is a card with a download button, saved as `application/octet-stream`.
+//!
+//! Speed and time left come from [`Rate`], which is handed the time (as the signaling
+//! policy is), so it is tested natively.
+
+use std::collections::VecDeque;
 
 use natter_core::blob::Root;
 
@@ -12,6 +17,20 @@ use natter_core::blob::Root;
 pub const AUTO_FETCH_MAX: u64 = 16 * 1024 * 1024;
 /// The largest file sent unless the settings say otherwise (1 GiB).
 pub const DEFAULT_MAX_SEND: u64 = 1024 * 1024 * 1024;
+/// The size limits the settings offer (the default among them).
+pub const MAX_SEND_CHOICES: [u64; 7] = [
+    25 << 20,
+    100 << 20,
+    500 << 20,
+    DEFAULT_MAX_SEND,
+    4 << 30,
+    16 << 30,
+    natter_core::blob::MAX_FILE_LEN,
+];
+/// How far back [`Rate`] looks, in milliseconds.
+pub const RATE_WINDOW_MS: f64 = 5_000.0;
+/// Samples [`Rate`] keeps at most.
+const RATE_SAMPLES: usize = 64;
 /// The type of every thumbnail (the sender makes them as JPEG).
 pub const THUMB_TYPE: &str = "image/jpeg";
 /// The type a file is saved under when it is not shown inline.
@@ -38,6 +57,8 @@ pub struct FileView {
     pub progress: Option<(u64, u64)>,
     /// Being downloaded now.
     pub fetching: bool,
+    /// Bytes per second lately, while downloading.
+    pub rate: Option<u64>,
 }
 
 impl FileView {
@@ -53,6 +74,7 @@ impl FileView {
             url: None,
             progress: None,
             fetching: false,
+            rate: None,
         }
     }
 
@@ -120,14 +142,81 @@ pub fn refuse_to_send(name: &str, size: u64, max: u64) -> Option<String> {
     None
 }
 
-/// The progress of a download in words: "3.0 MB of 12 MB".
-pub fn progress_text(have_chunks: u64, total_chunks: u64, size: u64) -> String {
-    let have = if have_chunks >= total_chunks {
+/// Bytes held of a file of `size` bytes when `have_chunks` of its `total_chunks` are.
+pub fn held_bytes(have_chunks: u64, total_chunks: u64, size: u64) -> u64 {
+    if have_chunks >= total_chunks {
         size
     } else {
         (have_chunks * natter_core::blob::CHUNK_LEN as u64).min(size)
-    };
-    format!("{} of {}", size_text(have), size_text(size))
+    }
+}
+
+/// The progress of a download in words: "3.0 MB of 12 MB", and with a rate
+/// "3.0 MB of 12 MB · 1.5 MB/s · 6 s left".
+pub fn progress_text(have_chunks: u64, total_chunks: u64, size: u64, rate: Option<u64>) -> String {
+    let have = held_bytes(have_chunks, total_chunks, size);
+    let mut text = format!("{} of {}", size_text(have), size_text(size));
+    if let Some(rate) = rate.filter(|r| *r > 0 && have < size) {
+        let secs = (size - have).div_ceil(rate);
+        text.push_str(&format!(
+            " · {}/s · {} left",
+            size_text(rate),
+            duration_text(secs)
+        ));
+    }
+    text
+}
+
+/// A duration in words: "45 s", "3 min", "2 h 5 min".
+pub fn duration_text(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{} h {} min", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+/// Why a file of `size` bytes does not fit in what the browser grants this site, in words,
+/// or `None` if it fits (`usage` and `quota` as `navigator.storage.estimate()` gives them).
+pub fn no_room_for(name: &str, size: u64, usage: u64, quota: u64) -> Option<String> {
+    let free = quota.saturating_sub(usage);
+    (size > free).then(|| {
+        format!(
+            "There is not enough space on this device for “{name}”: it needs {}, and {} is free. \
+             Remove files under “Files on this device” in a room to make room.",
+            size_text(size),
+            size_text(free)
+        )
+    })
+}
+
+/// A download's speed over the last [`RATE_WINDOW_MS`], from the bytes held at times given
+/// by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Rate {
+    samples: VecDeque<(f64, u64)>,
+}
+
+impl Rate {
+    /// `bytes` were held at `now_ms`.
+    pub fn record(&mut self, now_ms: f64, bytes: u64) {
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now_ms - t > RATE_WINDOW_MS)
+            || self.samples.len() >= RATE_SAMPLES
+        {
+            self.samples.pop_front();
+        }
+        self.samples.push_back((now_ms, bytes));
+    }
+
+    /// Bytes per second over the samples kept, once they span at least half a second.
+    pub fn per_sec(&self) -> Option<u64> {
+        let (&(t0, b0), &(t1, b1)) = (self.samples.front()?, self.samples.back()?);
+        let span = t1 - t0;
+        (span >= 500.0 && b1 >= b0).then(|| ((b1 - b0) as f64 * 1000.0 / span) as u64)
+    }
 }
 
 #[cfg(test)]
@@ -159,9 +248,47 @@ mod tests {
         assert_eq!(size_text(1536), "1.5 KB");
         assert_eq!(size_text(20 * 1024 * 1024), "20 MB");
         assert_eq!(size_text(DEFAULT_MAX_SEND), "1.0 GB");
-        assert_eq!(progress_text(0, 2, 70_000), "0 bytes of 68 KB");
-        assert_eq!(progress_text(1, 2, 70_000), "64 KB of 68 KB");
-        assert_eq!(progress_text(2, 2, 70_000), "68 KB of 68 KB");
+        assert_eq!(progress_text(0, 2, 70_000, None), "0 bytes of 68 KB");
+        assert_eq!(progress_text(1, 2, 70_000, None), "64 KB of 68 KB");
+        assert_eq!(progress_text(2, 2, 70_000, Some(10)), "68 KB of 68 KB");
+        let mb = 1 << 20;
+        assert_eq!(
+            progress_text(48, 192, 12 * mb, Some(mb + mb / 2)),
+            "3.0 MB of 12 MB · 1.5 MB/s · 6 s left"
+        );
+        assert_eq!(duration_text(59), "59 s");
+        assert_eq!(duration_text(61), "2 min");
+        assert_eq!(duration_text(3600 * 2 + 300), "2 h 5 min");
+    }
+
+    #[test]
+    fn the_rate_is_measured_over_the_last_seconds_only() {
+        let mut r = Rate::default();
+        r.record(0.0, 0);
+        assert_eq!(r.per_sec(), None, "one sample");
+        r.record(400.0, 1000);
+        assert_eq!(r.per_sec(), None, "too short a span");
+        r.record(1000.0, 1_000_000);
+        assert_eq!(r.per_sec(), Some(1_000_000));
+        // A fast start long ago no longer counts.
+        r.record(10_000.0, 2_000_000);
+        r.record(11_000.0, 2_100_000);
+        assert_eq!(r.per_sec(), Some(100_000));
+    }
+
+    #[test]
+    fn a_file_that_does_not_fit_is_refused_in_words() {
+        let mb = 1 << 20;
+        assert_eq!(no_room_for("a.bin", 10 * mb, 50 * mb, 100 * mb), None);
+        let words = no_room_for("a.bin", 60 * mb, 50 * mb, 100 * mb).expect("refused");
+        assert!(
+            words.contains("a.bin") && words.contains("60 MB") && words.contains("50 MB"),
+            "{words}"
+        );
+        assert!(
+            no_room_for("a.bin", 1, 200, 100).is_some(),
+            "over quota already"
+        );
     }
 
     #[test]

@@ -178,6 +178,21 @@ pub struct RoomState {
     pub keepers: Vec<KeeperView>,
     /// How many more keepers the room names than `keepers` lists.
     pub more_keepers: usize,
+    /// The room's files this device holds, whole or in part.
+    pub files_here: Vec<HeldFile>,
+}
+
+/// A file of the open room held on this device (its "Files on this device" list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldFile {
+    /// Its root.
+    pub root: natter_core::blob::Root,
+    /// Its name as a message gave it (text only).
+    pub name: String,
+    /// Bytes held here.
+    pub bytes: u64,
+    /// Held whole.
+    pub complete: bool,
 }
 
 /// A keeper of the open room.
@@ -281,6 +296,14 @@ pub struct Settings {
     /// settings offer whole minutes).
     #[serde(default = "default_lock_secs")]
     pub lock_idle_secs: u32,
+    /// The largest file this device sends; a larger one is refused in words before
+    /// anything is read.
+    #[serde(default = "default_max_send")]
+    pub max_send_bytes: u64,
+}
+
+fn default_max_send() -> u64 {
+    crate::files::DEFAULT_MAX_SEND
 }
 
 fn default_lock_secs() -> u32 {
@@ -298,6 +321,7 @@ impl Default for Settings {
             privacy_screen: false,
             notifications: false,
             lock_idle_secs: default_lock_secs(),
+            max_send_bytes: default_max_send(),
         }
     }
 }
@@ -498,6 +522,8 @@ pub enum Command {
     },
     /// Pause a download.
     PauseFile(natter_core::blob::Root),
+    /// Remove a file from this device (its message stays; it can be downloaded again).
+    RemoveFile(natter_core::blob::Root),
     /// Save a file held whole under its name.
     SaveFile {
         /// The file.

@@ -176,6 +176,7 @@ pub fn room_state(
             })
             .collect(),
         more_keepers,
+        files_here: Vec::new(),
     })
 }
 
@@ -278,6 +279,7 @@ pub fn preview_state(
         more_peers: 0,
         keepers: Vec::new(),
         more_keepers: 0,
+        files_here: Vec::new(),
     }
 }
 

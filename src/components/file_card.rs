@@ -34,6 +34,7 @@ pub fn FileCard(
         url,
         progress,
         fetching,
+        rate,
     } = file;
     let picture = image
         .then(|| url.clone().or(thumb_url))
@@ -49,7 +50,7 @@ pub fn FileCard(
                     value=have.to_string()
                     aria-label=format!("Download of {name}")
                 ></progress>
-                <span>{progress_text(have, total, size)}</span>
+                <span>{progress_text(have, total, size, rate)}</span>
             </div>
         }
     });

@@ -33,6 +33,7 @@ pub mod privacy_screen;
 pub mod qr;
 pub mod room;
 pub mod room_actions;
+pub mod room_files;
 pub mod rooms_list;
 pub mod settings;
 pub mod status_bar;

@@ -16,6 +16,7 @@ use crate::components::name_form::NameForm;
 use crate::components::password_hint::PasswordHint;
 use crate::components::peers::Peers;
 use crate::components::room_actions::RoomActions;
+use crate::components::room_files::RoomFiles;
 use crate::components::use_state;
 
 /// What the view can show for the routed room.
@@ -129,6 +130,7 @@ fn OpenRoom(id: RoomId) -> impl IntoView {
                 <Peers room=id />
                 <Invite room=id />
                 <KeeperPanel room=id />
+                <RoomFiles />
                 <section class="panel" aria-label="Your name">
                     <NameForm label="Your name" id="room-my-name" />
                 </section>

@@ -1,5 +1,5 @@
 //! The settings page: our name, extra ICE servers for strict networks, relay-only mode,
-//! appearance and privacy, and erasing everything from this device.
+//! appearance and privacy, the largest file sent, and erasing everything from this device.
 //!
 //! The form edits a copy of the settings and sends it whole on "Save settings"; the URLs are
 //! checked for a `stun:`, `turn:` or `turns:` scheme here so a typo is reported next to the
@@ -13,6 +13,7 @@ use crate::components::confirm::Confirmation;
 use crate::components::lock_settings::LockSettings;
 use crate::components::name_form::NameForm;
 use crate::components::{use_sender, use_state};
+use crate::files::{size_text, MAX_SEND_CHOICES};
 use crate::state::{Command, Settings};
 
 /// URL schemes an ICE server may use.
@@ -77,6 +78,14 @@ pub fn SettingsPage() -> impl IntoView {
             }
         }
     };
+    let on_max_send = move |ev| {
+        if let Ok(max) = event_target_value(&ev).parse::<u64>() {
+            let mut s = state.settings.get_untracked();
+            s.max_send_bytes = max;
+            sender.send(Command::SaveSettings(s));
+        }
+    };
+    let max_send = move || state.settings.with(|s| s.max_send_bytes);
     let confirming = RwSignal::new(false);
     let erase = move || sender.send(Command::EraseAll);
     view! {
@@ -114,6 +123,23 @@ pub fn SettingsPage() -> impl IntoView {
                 <p class="saved" aria-live="polite">{move || saved.get()}</p>
             </form>
             <Appearance />
+            <section class="card" aria-labelledby="files-title">
+                <h3 id="files-title">"Files"</h3>
+                <label for="max-send">"Largest file to send"</label>
+                <select id="max-send" on:change=on_max_send>
+                    {MAX_SEND_CHOICES
+                        .into_iter()
+                        .map(|max| {
+                            view! {
+                                <option value=max.to_string() selected=move || max_send() == max>
+                                    {size_text(max)}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <p class="hint">"A larger file is refused before anything of it is sent."</p>
+            </section>
             <LockSettings />
             <section class="card danger-zone" aria-labelledby="erase-title">
                 <h3 id="erase-title">"Erase this device"</h3>

@@ -49,8 +49,9 @@ impl Runtime {
             }
             Command::Delete { room, target } => self.post(room, Body::Delete { target }).await,
             Command::SendFiles { room, files } => self.send_files(room, files),
-            Command::FetchFile { room, root } => self.handle(Input::Fetch { room, root }).await,
-            Command::PauseFile(root) => self.handle(Input::Pause(root)).await,
+            Command::FetchFile { room, root } => self.fetch_file(room, root),
+            Command::PauseFile(root) => self.pause_file(root).await,
+            Command::RemoveFile(root) => self.remove_file(root).await,
             Command::SaveFile { root, name } => self.save_file(root, name),
             Command::React {
                 room,
@@ -232,7 +233,13 @@ impl Runtime {
         } else {
             Input::Leave(id)
         };
+        let files = if delete {
+            self.node.room_files(&id)
+        } else {
+            Vec::new()
+        };
         self.handle(input).await;
+        self.forget_unused(files).await;
         if self.current == Some(id) {
             self.current = None;
             self.ui.room.set(None);

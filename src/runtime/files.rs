@@ -23,10 +23,11 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::Runtime;
 use crate::files::{
-    fetch_on_sight, inline_image_type, refuse_to_send, DEFAULT_MAX_SEND, OPAQUE_TYPE, THUMB_TYPE,
+    fetch_on_sight, held_bytes, inline_image_type, no_room_for, refuse_to_send, Rate, OPAQUE_TYPE,
+    THUMB_TYPE,
 };
 use crate::rtc::describe;
-use crate::state::RoomState;
+use crate::state::{HeldFile, RoomState};
 use crate::storage::Storage;
 
 /// Chunks read and stored per transaction when sending (1 MiB).
@@ -49,6 +50,8 @@ pub(super) enum FileEvent {
     Url { root: Root, url: String },
     /// Words for the user.
     Failed(String),
+    /// Messages naming these files were deleted: free what no message shows any more.
+    Deleted(Vec<Root>),
 }
 
 /// What the runtime keeps of files.
@@ -63,6 +66,11 @@ pub(super) struct Files {
     loading: HashSet<Root>,
     /// Files fetched on sight once already (the user may have paused them since).
     seen: HashSet<Root>,
+    /// Downloads' recent speed.
+    rates: HashMap<Root, Rate>,
+    /// Names and sizes of the files messages shown so far named (for "Files on this
+    /// device").
+    names: HashMap<Root, (String, u64)>,
 }
 
 impl Files {
@@ -76,6 +84,8 @@ impl Files {
             urls: HashMap::new(),
             loading: HashSet::new(),
             seen: HashSet::new(),
+            rates: HashMap::new(),
+            names: HashMap::new(),
         }
     }
 }
@@ -143,14 +153,29 @@ impl Runtime {
                     .put_chunk(&root, len, index, &proof.to_bytes(), &bytes)
                     .await
                 {
-                    self.notify(format!("A file could not be saved on this device: {e}"));
+                    let e = e.to_string();
+                    self.notify(if e.contains("Quota") {
+                        "This device has no more space for files, so a download is paused. \
+                         Remove files under “Files on this device” in a room to make room."
+                            .to_owned()
+                    } else {
+                        format!("A file could not be saved on this device: {e}")
+                    });
                     let _ = self
                         .files
                         .tx
                         .unbounded_send(FileEvent::Input(Input::Pause(root)));
                 }
             }
-            Output::FileProgress { room, .. } => {
+            Output::FileProgress {
+                room, root, have, ..
+            } => {
+                let bytes = have * CHUNK_LEN as u64;
+                self.files
+                    .rates
+                    .entry(root)
+                    .or_default()
+                    .record(js_sys::Date::now(), bytes);
                 self.dirty.insert(Some(room));
             }
             _ => {}
@@ -179,6 +204,43 @@ impl Runtime {
                 }
             }
             FileEvent::Failed(words) => self.notify(words),
+            FileEvent::Deleted(roots) => self.forget_unused(roots).await,
+        }
+    }
+
+    /// The files whose messages the entries `new` of `room` delete, handed back to the loop
+    /// to be freed there (this runs inside the node's outputs).
+    pub(super) fn note_deleted_files(&mut self, room: RoomId, new: &[natter_core::log::EntryId]) {
+        let Some(log) = self.node.room(&room).map(|r| r.sync().log()) else {
+            return;
+        };
+        let roots: Vec<Root> = new
+            .iter()
+            .filter_map(|e| match log.get_by_id(e)?.entry.body {
+                Body::Delete { target } => match &log.get_by_id(&target)?.entry.body {
+                    Body::File(f) => Some(f.root),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        if !roots.is_empty() {
+            let _ = self.files.tx.unbounded_send(FileEvent::Deleted(roots));
+        }
+    }
+
+    /// Deletes from this device every file of `roots` that no message shows any more: its
+    /// chunks, its download, and what the page made of it.
+    pub(super) async fn forget_unused(&mut self, roots: Vec<Root>) {
+        for root in roots {
+            if self.node.file_in_use(&root) {
+                continue;
+            }
+            let in_memory = self.files.memory.keys().any(|(r, _)| *r == root);
+            if self.node.file_progress(&root).is_none() && !in_memory {
+                continue;
+            }
+            self.remove_file(root).await;
         }
     }
 
@@ -217,12 +279,18 @@ impl Runtime {
         for file in files {
             let name = file.name();
             let size = file.size().max(0.0) as u64;
-            if let Some(words) = refuse_to_send(&name, size, DEFAULT_MAX_SEND) {
+            if let Some(words) = refuse_to_send(&name, size, self.settings.max_send_bytes) {
                 self.notify(words);
                 continue;
             }
             let (tx, storage) = (self.files.tx.clone(), storage.clone());
             wasm_bindgen_futures::spawn_local(async move {
+                if storage.is_some() {
+                    if let Some(words) = no_room(&name, size).await {
+                        let _ = tx.unbounded_send(FileEvent::Failed(words));
+                        return;
+                    }
+                }
                 let sent = send_one(&file, room, storage.as_deref(), &tx).await;
                 if let Err(e) = sent {
                     let _ = tx.unbounded_send(FileEvent::Failed(format!(
@@ -253,9 +321,17 @@ impl Runtime {
                     slot.insert(url);
                 }
             }
+            self.files
+                .names
+                .entry(f.root)
+                .or_insert_with(|| (f.name.clone(), f.size));
             f.thumb_url = self.files.thumbs.get(&f.root).cloned();
             f.progress = self.node.file_progress(&f.root);
             f.fetching = self.node.fetching(&f.root);
+            f.rate = f
+                .fetching
+                .then(|| self.files.rates.get(&f.root).and_then(Rate::per_sec))
+                .flatten();
             f.url = self.files.urls.get(&f.root).cloned();
             if !f.complete()
                 && !f.fetching
@@ -276,6 +352,80 @@ impl Runtime {
         for (root, size, kind) in loads {
             self.put_together(root, size, kind, None);
         }
+        state.files_here = self
+            .node
+            .room_files(&state.id)
+            .into_iter()
+            .filter_map(|root| {
+                let (have, total) = self.node.file_progress(&root)?;
+                let (name, size) = self.files.names.get(&root).cloned().unwrap_or_else(|| {
+                    ("A file not shown yet".to_owned(), total * CHUNK_LEN as u64)
+                });
+                Some(HeldFile {
+                    root,
+                    name,
+                    bytes: held_bytes(have, total, size),
+                    complete: have == total,
+                })
+            })
+            .filter(|f| f.bytes > 0)
+            .collect();
+    }
+
+    /// Downloads a file the user opened, if this device has room for what is missing.
+    pub(super) fn fetch_file(&mut self, room: RoomId, root: Root) {
+        let ephemeral = self.node.room(&room).is_none_or(|r| r.ephemeral());
+        let input = FileEvent::Input(Input::Fetch { room, root });
+        if ephemeral {
+            let _ = self.files.tx.unbounded_send(input);
+            return;
+        }
+        let size = self.file_size(&root);
+        let held = self
+            .node
+            .file_progress(&root)
+            .map_or(0, |(h, t)| held_bytes(h, t, size));
+        let name = self
+            .files
+            .names
+            .get(&root)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
+        let tx = self.files.tx.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let event = match no_room(&name, size - held.min(size)).await {
+                Some(words) => FileEvent::Failed(words),
+                None => input,
+            };
+            let _ = tx.unbounded_send(event);
+        });
+    }
+
+    /// Pauses a download.
+    pub(super) async fn pause_file(&mut self, root: Root) {
+        self.files.rates.remove(&root);
+        self.handle(Input::Pause(root)).await;
+    }
+
+    /// Removes a file from this device: its chunks, its download, and what the page made
+    /// of it. Its messages stay.
+    pub(super) async fn remove_file(&mut self, root: Root) {
+        self.handle(Input::Forget(root)).await;
+        self.files.memory.retain(|(r, _), _| *r != root);
+        self.files.rates.remove(&root);
+        for urls in [&mut self.files.urls, &mut self.files.thumbs] {
+            if let Some(url) = urls.remove(&root) {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+        }
+        if let Some(storage) = self.storage.clone() {
+            if let Err(e) = storage.delete_file(&root).await {
+                self.notify(format!("A file could not be removed from this device: {e}"));
+            }
+        }
+        if let Some(cur) = self.current {
+            self.dirty.insert(Some(cur));
+        }
     }
 
     /// Saves a file held whole under `name` (the browser's download).
@@ -292,6 +442,9 @@ impl Runtime {
 
     /// The length of a file a room names.
     fn file_size(&self, root: &Root) -> u64 {
+        if let Some((_, size)) = self.files.names.get(root) {
+            return *size;
+        }
         self.node
             .rooms()
             .find_map(|(_, r)| {
@@ -363,6 +516,20 @@ impl Runtime {
             }
         });
     }
+}
+
+/// Why `size` more bytes do not fit in what the browser grants this site, in words (see
+/// [`no_room_for`]); `None` when they fit or the browser does not say.
+async fn no_room(name: &str, size: u64) -> Option<String> {
+    let storage = web_sys::window()?.navigator().storage();
+    let estimate = JsFuture::from(storage.estimate().ok()?).await.ok()?;
+    let get = |key: &str| {
+        js_sys::Reflect::get(&estimate, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_f64())
+            .map(|v| v.max(0.0) as u64)
+    };
+    no_room_for(name, size, get("usage")?, get("quota")?)
 }
 
 /// Hashes, stores and names one file.

@@ -349,6 +349,7 @@ impl Runtime {
                 });
             }
             Output::RoomChanged { room, new } => {
+                self.note_deleted_files(room, &new);
                 self.extend_view(room, &new);
                 self.dirty.insert(Some(room));
             }

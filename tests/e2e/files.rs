@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use natter_e2e::app::DELIVERY_TIMEOUT;
 use natter_e2e::browser::Browser;
+use natter_e2e::files::noise_file;
 use natter_e2e::runner::Ctx;
 use natter_e2e::wait::wait_until;
 use natter_e2e::TestResult;
@@ -60,5 +61,134 @@ pub async fn a_photo_reaches_peers_inline_and_byte_identical(ctx: Ctx) -> TestRe
     carol.join(&room.link).await?;
     wait_for_image(&carol, "beach.png", (400, 300), &sent.hash).await?;
     carol.assert_accessible("room with a photo").await?;
+    Ok(())
+}
+
+/// How long the 200 MiB file may take to be read and stored by its sender, and to travel.
+const BIG_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Alice sends a 200 MiB file from the picker. Bob downloads it with a progress bar that
+/// says its speed and time left, reloads mid-way, resumes, and saves the very bytes. The
+/// room's "Files on this device" lists it; Alice deletes the message and both devices'
+/// chunks are gone.
+pub async fn a_large_file_resumes_after_a_reload_and_deleting_it_frees_the_space(
+    ctx: Ctx,
+) -> TestResult {
+    let base = ctx.base_url();
+    let (alice, bob, _room) = alice_and_bob_in_a_room(&ctx, &base, "Big files").await?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (path, hash) = noise_file(dir.path(), "big.bin", 200 << 20, 11)?;
+    alice.attach_path(&path).await?;
+    alice
+        .find_by_role_for("button", "Save big.bin", BIG_TIMEOUT)
+        .await?;
+    bob.find_by_role_for("button", "Download big.bin", DELIVERY_TIMEOUT)
+        .await?
+        .click()
+        .await
+        .map_err(|e| format!("bob: clicking Download: {e}"))?;
+    let bar = "Download of big.bin";
+    wait_until("bob: a quarter of big.bin", BIG_TIMEOUT, || async {
+        Ok(bob
+            .progress_of(bar)
+            .await?
+            .filter(|(v, max)| v / max >= 0.25))
+    })
+    .await?;
+    let words = bob
+        .wait_for_message("left", Duration::from_secs(10))
+        .await?;
+    if !words.text.contains("/s ·") {
+        return Err(format!("no speed in the progress: {:?}", words.text));
+    }
+    bob.reload().await?;
+    bob.find_by_role_for("button", "Resume big.bin", DELIVERY_TIMEOUT)
+        .await?
+        .click()
+        .await
+        .map_err(|e| format!("bob: clicking Resume: {e}"))?;
+    bob.find_by_role_for("button", "Save big.bin", BIG_TIMEOUT)
+        .await?;
+    let downloads = bob.allow_downloads().await?;
+    bob.click("button", "Save big.bin").await?;
+    let saved = bob.downloaded(&downloads, "big.bin", BIG_TIMEOUT).await?;
+    if saved != hash {
+        return Err(format!("bob saved big.bin as {saved}, sent {hash}"));
+    }
+    bob.find_by_role("button", "Remove big.bin from this device")
+        .await?;
+    let chunks = 200 * 16;
+    for who in [&alice, &bob] {
+        let held = who.stored_chunks().await?;
+        if held != chunks {
+            return Err(format!("{} stores {held} chunks, not {chunks}", who.name));
+        }
+    }
+    alice.click_in_message("big.bin", "Delete").await?;
+    for who in [&alice, &bob] {
+        wait_until(
+            &format!("{}: big.bin's chunks deleted", who.name),
+            DELIVERY_TIMEOUT,
+            || async { Ok((who.stored_chunks().await? == 0).then_some(())) },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A file over the size limit set in the settings, and one that does not fit in what the
+/// browser grants the site, are refused in words before anything is sent.
+pub async fn files_over_the_limit_or_the_space_left_are_refused_in_words(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let (alice, bob, room) = alice_and_bob_in_a_room(&ctx, &base, "Limits").await?;
+    alice.goto(&format!("{base}/#/settings")).await?;
+    let select = alice
+        .find_by_role("combobox", "Largest file to send")
+        .await?;
+    thirtyfour::components::SelectElement::new(&select)
+        .await
+        .map_err(|e| format!("reading the size list: {e}"))?
+        .select_by_exact_text("25 MB")
+        .await
+        .map_err(|e| format!("alice: choosing 25 MB: {e}"))?;
+    alice.goto(&format!("{base}/#/room/{}", room.id)).await?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (big, _) = noise_file(dir.path(), "thirty.bin", 30 << 20, 3)?;
+    alice.attach_path(&big).await?;
+    let words = alice
+        .wait_for_alert(
+            "naming thirty.bin",
+            |a| a.contains("thirty.bin"),
+            DELIVERY_TIMEOUT,
+        )
+        .await?;
+    if !words.contains("files of up to 25 MB can be sent") {
+        return Err(format!("the limit is not said: {words:?}"));
+    }
+    // The device has 5 MiB left for the site. Chromium ignores a quota set through the
+    // DevTools protocol (Storage.overrideQuotaForOrigin) both in what the page is told and
+    // in what it may write, so the page is told so the way a nearly full disk would.
+    alice.pretend_free_space(5 << 20).await?;
+    let (ten, _) = noise_file(dir.path(), "ten.bin", 10 << 20, 4)?;
+    alice.attach_path(&ten).await?;
+    let words = alice
+        .wait_for_alert(
+            "naming ten.bin",
+            |a| a.contains("ten.bin"),
+            DELIVERY_TIMEOUT,
+        )
+        .await?;
+    if !words.contains("not enough space") {
+        return Err(format!("the space is not said: {words:?}"));
+    }
+    // Nothing of either reached Bob.
+    alice.post("after the refusals").await?;
+    bob.wait_for_message("after the refusals", DELIVERY_TIMEOUT)
+        .await?;
+    for name in ["thirty.bin", "ten.bin"] {
+        if bob.try_find_message(name).await?.is_some() {
+            return Err(format!("bob sees {name}"));
+        }
+    }
     Ok(())
 }

@@ -52,6 +52,8 @@ fn main() {
         server_loss::server_killed_mid_chat,
         ephemeral::ephemeral_room_leaves_no_trace,
         files::a_photo_reaches_peers_inline_and_byte_identical,
+        files::a_large_file_resumes_after_a_reload_and_deleting_it_frees_the_space,
+        files::files_over_the_limit_or_the_space_left_are_refused_in_words,
         tamper::tampering_peer_is_dropped,
         relay::relay_only_through_coturn,
         verification::verification_warning_on_key_change,

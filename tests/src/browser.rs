@@ -571,6 +571,7 @@ fn candidate_selector(role: &str) -> String {
         "article" => "article",
         // Chromium reports an <img>'s computed role as "image" (ARIA 1.3).
         "image" => "img",
+        "progressbar" => "progress",
         "form" => "form",
         _ => "",
     };

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use thirtyfour::By;
+
+use crate::wait::wait_until;
 
 use crate::browser::Browser;
 use crate::TestResult;
@@ -50,6 +53,41 @@ if (!img || !img.complete || !img.naturalWidth) return null;
 return {width: img.naturalWidth, height: img.naturalHeight, blob: img.src.startsWith('blob:')};
 "#;
 
+/// How many chunks the app holds in IndexedDB, of any file.
+const CHUNK_COUNT: &str = r#"
+const [db, done] = arguments;
+const req = indexedDB.open(db);
+req.onerror = () => done({err: String(req.error)});
+req.onsuccess = () => {
+  const d = req.result;
+  if (!d.objectStoreNames.contains('chunks')) { d.close(); done({ok: 0}); return; }
+  const c = d.transaction('chunks').objectStore('chunks').count();
+  c.onsuccess = () => { d.close(); done({ok: c.result}); };
+  c.onerror = () => { d.close(); done({err: String(c.error)}); };
+};
+"#;
+
+/// A file of `len` bytes of seeded noise written to `dir/name`, as a person would have it
+/// on disk; returns its path and SHA-256 in hex.
+pub fn noise_file(
+    dir: &std::path::Path,
+    name: &str,
+    len: usize,
+    seed: u64,
+) -> TestResult<(PathBuf, String)> {
+    let mut x = seed | 1;
+    let mut bytes = vec![0u8; len];
+    for b in bytes.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok((path, hex(&Sha256::digest(&bytes))))
+}
+
 /// What was attached.
 #[derive(Debug, Clone)]
 pub struct Attached {
@@ -78,6 +116,57 @@ impl Browser {
         let hash = v["hash"].as_str().ok_or("no hash")?.to_owned();
         let size = v["size"].as_u64().ok_or("no size")?;
         Ok(Attached { hash, size })
+    }
+
+    /// Hands the file at `path` to the composer's file input, as the browser's file picker
+    /// does when a person chooses it.
+    pub async fn attach_path(&self, path: &std::path::Path) -> TestResult {
+        let input = self
+            .wd()
+            .find(By::Css(r#"input[type=file][aria-label="Files to attach"]"#))
+            .await
+            .map_err(|e| {
+                format!(
+                    "{}: no file input labelled \"Files to attach\": {e}",
+                    self.name
+                )
+            })?;
+        input
+            .send_keys(path.display().to_string())
+            .await
+            .map_err(|e| format!("{}: choosing {}: {e}", self.name, path.display()))
+    }
+
+    /// Makes `navigator.storage.estimate()` in the page say that only `free` bytes are left
+    /// for the site (what the browser reports when the disk is nearly full).
+    pub async fn pretend_free_space(&self, free: u64) -> TestResult {
+        self.execute(
+            "const free = arguments[0]; const real = StorageManager.prototype.estimate; \
+             StorageManager.prototype.estimate = async function () { \
+               const e = await real.call(this); return {usage: e.usage, quota: e.usage + free}; };",
+            vec![json!(free)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// How many chunks of files this browser's app stores.
+    pub async fn stored_chunks(&self) -> TestResult<u64> {
+        let v = self
+            .execute_async(CHUNK_COUNT, vec![json!(crate::idb::DB_NAME)])
+            .await?;
+        v.as_u64().ok_or_else(|| format!("a chunk count, not {v}"))
+    }
+
+    /// The value and maximum of the progress bar named `name`, if one is shown.
+    pub async fn progress_of(&self, name: &str) -> TestResult<Option<(f64, f64)>> {
+        let Some(bar) = self.try_find_by_role("progressbar", name).await? else {
+            return Ok(None);
+        };
+        let attr = |v: Option<String>| v.and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let value = attr(bar.attr("value").await.map_err(|e| e.to_string())?);
+        let max = attr(bar.attr("max").await.map_err(|e| e.to_string())?);
+        Ok(Some((value, max)))
     }
 
     /// The decoded size of the image shown as `name`, if one is shown from a blob URL.
@@ -115,7 +204,7 @@ impl Browser {
         timeout: Duration,
     ) -> TestResult<String> {
         let path = dir.join(name);
-        crate::wait::wait_until(&format!("{} saving {name}", self.name), timeout, || async {
+        wait_until(&format!("{} saving {name}", self.name), timeout, || async {
             // Chromium writes to `name.crdownload` and renames it when done.
             let partial = dir.join(format!("{name}.crdownload"));
             if partial.exists() {

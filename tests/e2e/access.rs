@@ -191,6 +191,41 @@ pub async fn keyboard_only_chat(ctx: Ctx) -> TestResult {
             "the log read by keyboard is missing or misorders the messages: {text:?}"
         ));
     }
+    // A file, by keyboard: "Attach files" opens the picker (which a person then answers;
+    // here the harness answers it), and Bob downloads and saves it with the keys alone.
+    alice
+        .execute(
+            "document.querySelector('input[type=file]').addEventListener('click', \
+             () => { window.__natterPicker = true; });",
+            vec![],
+        )
+        .await?;
+    alice.tab_to("button", "Attach files").await?;
+    alice.press(Key::Enter).await?;
+    let opened = alice
+        .execute("return window.__natterPicker === true;", vec![])
+        .await?;
+    if opened != serde_json::Value::Bool(true) {
+        return Err("Enter on \"Attach files\" did not open the file picker".into());
+    }
+    let dir = tempfile::tempdir().ctx("a folder for the file")?;
+    let (path, hash) = natter_e2e::files::noise_file(dir.path(), "notes.bin", 100_000, 5)?;
+    alice.attach_path(&path).await?;
+    bob.find_by_role_for("button", "Download notes.bin", DELIVERY_TIMEOUT)
+        .await?;
+    bob.tab_to("button", "Download notes.bin").await?;
+    bob.press(Key::Enter).await?;
+    bob.find_by_role_for("button", "Save notes.bin", DELIVERY_TIMEOUT)
+        .await?;
+    let downloads = bob.allow_downloads().await?;
+    bob.tab_to("button", "Save notes.bin").await?;
+    bob.press(Key::Enter).await?;
+    let saved = bob
+        .downloaded(&downloads, "notes.bin", DELIVERY_TIMEOUT)
+        .await?;
+    if saved != hash {
+        return Err(format!("Bob saved notes.bin as {saved}, sent {hash}"));
+    }
     alice.screenshot("keyboard-room").await?;
     alice.assert_no_console_errors().await?;
     Ok(())

@@ -192,3 +192,45 @@ pub async fn files_over_the_limit_or_the_space_left_are_refused_in_words(ctx: Ct
     }
     Ok(())
 }
+
+/// Bob holds Alice's picture and starts damaging every chunk he serves (the harness's
+/// files tamper switch, no hook in the app). With Alice gone, Carol joins: the first
+/// damaged chunk costs Bob his connection to her, with an alert, and nothing of his is
+/// shown. When Alice is back, Carol's picture completes from her, byte for byte.
+pub async fn a_peer_serving_damaged_chunks_is_dropped_and_the_file_completes_from_another(
+    ctx: Ctx,
+) -> TestResult {
+    let base = ctx.base_url();
+    let (alice, bob, room) = alice_and_bob_in_a_room(&ctx, &base, "Damaged").await?;
+    let sent = alice.attach_image("harbour.png", 400, 300, 9).await?;
+    wait_for_image(&bob, "harbour.png", (400, 300), &sent.hash).await?;
+    bob.set_file_tamper(true).await?;
+    alice.quit().await?;
+    let carol = user(&ctx, &base, "carol", "Carol").await?;
+    carol.join(&room.link).await?;
+    carol
+        .wait_for_alert(
+            "about Bob's damaged chunk",
+            |a| a.contains("damaged"),
+            FILE_TIMEOUT,
+        )
+        .await?;
+    wait_until("carol: Bob dropped", DELIVERY_TIMEOUT, || async {
+        let peers = carol.peers().await?;
+        Ok((!peers
+            .iter()
+            .any(|p| p.contains("Bob") && p.contains("online")))
+        .then_some(()))
+    })
+    .await?;
+    if bob.tampered_frames().await? == 0 {
+        return Err("Bob damaged no chunk".into());
+    }
+    if carol.shown_image("harbour.png").await? == Some((400, 300)) {
+        return Err("Carol shows the whole picture with only Bob's damaged chunks".into());
+    }
+    let alice = ctx.relaunch("alice").await?;
+    alice.open_room(&base, &room.id).await?;
+    wait_for_image(&carol, "harbour.png", (400, 300), &sent.hash).await?;
+    Ok(())
+}

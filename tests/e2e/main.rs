@@ -54,6 +54,7 @@ fn main() {
         files::a_photo_reaches_peers_inline_and_byte_identical,
         files::a_large_file_resumes_after_a_reload_and_deleting_it_frees_the_space,
         files::files_over_the_limit_or_the_space_left_are_refused_in_words,
+        files::a_peer_serving_damaged_chunks_is_dropped_and_the_file_completes_from_another,
         tamper::tampering_peer_is_dropped,
         relay::relay_only_through_coturn,
         verification::verification_warning_on_key_change,

@@ -344,9 +344,20 @@ impl Browser {
     /// Turns the tamper switch of [`crate::scripts::RTC_RECORDER`] on or off: while on, this
     /// browser corrupts the signature of the entries it sends.
     pub async fn set_tamper(&self, on: bool) -> TestResult {
+        self.switch("__natterTamper", on).await
+    }
+
+    /// Turns the files tamper switch of [`crate::scripts::RTC_RECORDER`] on or off: while
+    /// on, this browser damages every chunk of a file it serves.
+    pub async fn set_file_tamper(&self, on: bool) -> TestResult {
+        self.switch("__natterTamperFiles", on).await
+    }
+
+    /// Sets `window[name]` to `on` in the page.
+    async fn switch(&self, name: &str, on: bool) -> TestResult {
         self.execute(
-            "window.__natterTamper = arguments[0]; return true;",
-            vec![Value::Bool(on)],
+            "window[arguments[0]] = arguments[1]; return true;",
+            vec![Value::String(name.to_owned()), Value::Bool(on)],
         )
         .await?;
         Ok(())

@@ -54,7 +54,9 @@ pub const ERROR_RECORDER: &str = r#"
 /// the wire version 1 and whose second byte (the frame kind) is 4 (`Entries`) or 5 (`Push`)
 /// is sent as a copy with one bit flipped ten bytes before its end. Entries end with their
 /// 64-byte Ed25519 signature, so this breaks the signature of the frame's last entry and
-/// nothing else. `window.__natterTampered` counts the frames altered.
+/// nothing else. While `window.__natterTamperFiles === true`, every `Chunk` frame (kind 3)
+/// sent on the files channel has the last bit of its chunk flipped, so it fails its proof.
+/// `window.__natterTampered` counts the frames altered.
 pub const RTC_RECORDER: &str = r#"
 (() => {
   window.__natterPeerConnections = [];
@@ -74,7 +76,8 @@ pub const RTC_RECORDER: &str = r#"
   if (typeof DC === "function") {
     const origSend = DC.prototype.send;
     DC.prototype.send = function (data) {
-      if (window.__natterTamper === true) {
+      const files = window.__natterTamperFiles === true && this.label === "natter-files";
+      if (window.__natterTamper === true || files) {
         let bytes = null;
         if (data instanceof ArrayBuffer) {
           bytes = new Uint8Array(data.slice(0));
@@ -82,9 +85,11 @@ pub const RTC_RECORDER: &str = r#"
           bytes = new Uint8Array(data.byteLength);
           bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
-        if (bytes !== null && bytes.length > 80 && bytes[0] === 1 &&
-            (bytes[1] === 4 || bytes[1] === 5)) {
-          bytes[bytes.length - 10] ^= 0x01;
+        const entries = window.__natterTamper === true && bytes !== null && bytes.length > 80 &&
+          bytes[0] === 1 && (bytes[1] === 4 || bytes[1] === 5);
+        const chunk = files && bytes !== null && bytes.length > 80 && bytes[0] === 1 && bytes[1] === 3;
+        if (entries || chunk) {
+          bytes[bytes.length - (entries ? 10 : 1)] ^= 0x01;
           window.__natterTampered += 1;
           return origSend.call(this, bytes);
         }

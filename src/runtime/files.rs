@@ -12,6 +12,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use futures::channel::mpsc;
+use futures::StreamExt;
 use js_sys::{Array, Uint8Array};
 use natter_core::blob::{chunk_count, leaf_hash, Outboard, Proof, Root, CHUNK_LEN};
 use natter_core::fetch::Availability;
@@ -32,6 +33,8 @@ use crate::storage::Storage;
 
 /// Chunks read and stored per transaction when sending (1 MiB).
 const BATCH: u64 = 16;
+/// Received chunks being written to IndexedDB at once (1 MiB).
+const WRITES_IN_FLIGHT: usize = 16;
 /// The longest side of a thumbnail, in pixels (tried smaller if the JPEG is too big).
 const THUMB_SIDES: [f64; 3] = [320.0, 200.0, 120.0];
 
@@ -54,6 +57,22 @@ pub(super) enum FileEvent {
     Deleted(Vec<Root>),
 }
 
+/// Chunk writes under way: the count, shared with the tasks doing them, and the signal
+/// each sends when it ends.
+#[derive(Clone)]
+pub(super) struct Writes {
+    count: std::rc::Rc<std::cell::Cell<usize>>,
+    done_tx: mpsc::UnboundedSender<()>,
+}
+
+impl Writes {
+    /// One write ended.
+    fn done(&self) {
+        self.count.set(self.count.get().saturating_sub(1));
+        let _ = self.done_tx.unbounded_send(());
+    }
+}
+
 /// What the runtime keeps of files.
 pub(super) struct Files {
     pub(super) tx: mpsc::UnboundedSender<FileEvent>,
@@ -68,6 +87,9 @@ pub(super) struct Files {
     seen: HashSet<Root>,
     /// Downloads' recent speed.
     rates: HashMap<Root, Rate>,
+    /// Received chunks being written.
+    writes: Writes,
+    written: mpsc::UnboundedReceiver<()>,
     /// Names and sizes of the files messages shown so far named (for "Files on this
     /// device").
     names: HashMap<Root, (String, u64)>,
@@ -76,6 +98,7 @@ pub(super) struct Files {
 impl Files {
     pub(super) fn new() -> Files {
         let (tx, rx) = mpsc::unbounded();
+        let (done_tx, written) = mpsc::unbounded();
         Files {
             tx,
             rx,
@@ -86,7 +109,26 @@ impl Files {
             seen: HashSet::new(),
             rates: HashMap::new(),
             names: HashMap::new(),
+            writes: Writes {
+                count: Default::default(),
+                done_tx,
+            },
+            written,
         }
+    }
+}
+
+impl Files {
+    /// Waits until fewer than `max` chunk writes are under way, then counts one more.
+    async fn wait_for_writes_below(&mut self, max: usize) {
+        // Signals of writes that ended while nobody waited.
+        while let Ok(()) = self.written.try_recv() {}
+        while self.writes.count.get() >= max {
+            if self.written.next().await.is_none() {
+                break;
+            }
+        }
+        self.writes.count.set(self.writes.count.get() + 1);
     }
 }
 
@@ -147,25 +189,30 @@ impl Runtime {
                 let Some(storage) = self.storage.clone() else {
                     return;
                 };
-                // Awaited: the next chunk is not taken before this one is down, so what
-                // waits in memory stays a few chunks however fast peers send.
-                if let Err(e) = storage
-                    .put_chunk(&root, len, index, &proof.to_bytes(), &bytes)
-                    .await
-                {
-                    let e = e.to_string();
-                    self.notify(if e.contains("Quota") {
-                        "This device has no more space for files, so a download is paused. \
-                         Remove files under “Files on this device” in a room to make room."
-                            .to_owned()
-                    } else {
-                        format!("A file could not be saved on this device: {e}")
-                    });
-                    let _ = self
-                        .files
-                        .tx
-                        .unbounded_send(FileEvent::Input(Input::Pause(root)));
-                }
+                // At most WRITES_IN_FLIGHT chunks wait for IndexedDB: past that the next
+                // frame is not taken until one is down, so memory stays bounded however fast
+                // peers send. IndexedDB runs overlapping transactions in the order they
+                // were made, so a later read sees every earlier write.
+                self.files.wait_for_writes_below(WRITES_IN_FLIGHT).await;
+                let (writes, tx) = (self.files.writes.clone(), self.files.tx.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    let put = storage
+                        .put_chunk(&root, len, index, &proof.to_bytes(), &bytes)
+                        .await;
+                    writes.done();
+                    if let Err(e) = put {
+                        let e = e.to_string();
+                        let words = if e.contains("Quota") {
+                            "This device has no more space for files, so a download is paused. \
+                             Remove files under “Files on this device” in a room to make room."
+                                .to_owned()
+                        } else {
+                            format!("A file could not be saved on this device: {e}")
+                        };
+                        let _ = tx.unbounded_send(FileEvent::Failed(words));
+                        let _ = tx.unbounded_send(FileEvent::Input(Input::Pause(root)));
+                    }
+                });
             }
             Output::FileProgress {
                 room, root, have, ..

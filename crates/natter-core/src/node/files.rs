@@ -41,7 +41,8 @@
 //! | wants queued per peer | [`MAX_SERVE_QUEUE`], then dropped (the peer asks again after its timeout) |
 //! | chunks being read or buffered per peer | [`SERVE_WINDOW`] |
 //! | fetches at once | [`MAX_FETCHES`] ([`NodeError::TooManyFetches`] past it) |
-//! | requests in flight, peers per fetch | [`crate::fetch::FetchConfig`] |
+//! | requests in flight per peer | [`SERVE_WINDOW`] |
+//! | peers per fetch, request timeout | [`crate::fetch::FetchConfig`] |
 //! | a file | [`crate::blob::MAX_FILE_LEN`] |
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -172,8 +173,7 @@ impl Node {
         if self.files.fetches.len() >= MAX_FETCHES {
             return Err(NodeError::TooManyFetches);
         }
-        let fetch =
-            Fetch::new(root, len, stored, FetchConfig::default()).map_err(|_| NodeError::NoFile)?;
+        let fetch = Fetch::new(root, len, stored, fetch_config()).map_err(|_| NodeError::NoFile)?;
         if fetch.is_done() {
             self.out.push_back(progress(room, root, &fetch));
             return Ok(());
@@ -624,6 +624,15 @@ impl Node {
                     })
                 })
             })
+    }
+}
+
+/// A fetch asks each peer for as many chunks as a peer serves at once ([`SERVE_WINDOW`]):
+/// fewer leaves the link idle while each chunk is read from the holder's store.
+fn fetch_config() -> FetchConfig {
+    FetchConfig {
+        max_in_flight: SERVE_WINDOW,
+        ..FetchConfig::default()
     }
 }
 

@@ -40,7 +40,10 @@
 //! made by `trunk build --release --dist <dir>`): the same server then serves that. To run
 //! only some measurements, set `NATTER_BENCH_ONLY` to a comma-separated list of
 //! `navigation`, `latency`, `catch-up`, `keeper-catch-up` (from a keeper alone) and
-//! `big-room` (opening a room of 100,000 stored entries).
+//! `big-room` (opening a room of 100,000 stored entries) and `files` (see [`files`]).
+
+#[path = "browser/files.rs"]
+mod files;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -120,18 +123,26 @@ async fn run() -> TestResult<bool> {
     let from_keeper = measure("keeper-catch-up", catch_up_from_keeper(&driver, &base)).await;
     eprintln!("== opening a room of {BIG_ROOM} entries");
     let big = measure("big-room", big_room(&driver, &base)).await;
+    eprintln!(
+        "== files ({} MiB A to B, {} MiB from three holders)",
+        files::BIG_MIB,
+        files::SWARM_MIB
+    );
+    let files = measure("files", files::files(&driver, &base)).await;
 
     let ok = sizes.is_ok()
         && fine(&nav)
         && fine(&latency)
         && fine(&catch_up)
         && fine(&from_keeper)
-        && fine(&big);
+        && fine(&big)
+        && fine(&files);
     let table = table(&latency, &catch_up, &sizes, &nav);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{table}").ctx("printing the table")?;
     writeln!(out, "{}", keeper_row(&from_keeper, &catch_up)).ctx("printing the table")?;
     writeln!(out, "{}", big_room_row(&big)).ctx("printing the table")?;
+    writeln!(out, "{}", files::rows(&files)).ctx("printing the table")?;
     drop(driver);
     server.stop().await;
     Ok(ok)

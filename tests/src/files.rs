@@ -39,8 +39,9 @@ const [name, width, height, seed, done] = arguments;
   const dt = new DataTransfer();
   dt.items.add(new File([bytes], name, {type: 'image/png'}));
   input.files = dt.files;
+  const at = performance.timeOrigin + performance.now();
   input.dispatchEvent(new Event('change', {bubbles: true}));
-  done({ok: {hash: Array.from(hash, b => b.toString(16).padStart(2, '0')).join(''), size: bytes.length}});
+  done({ok: {hash: Array.from(hash, b => b.toString(16).padStart(2, '0')).join(''), size: bytes.length, at}});
 })().catch(e => done({err: String(e)}));
 "#;
 
@@ -95,6 +96,8 @@ pub struct Attached {
     pub hash: String,
     /// Its size in bytes.
     pub size: u64,
+    /// When it was handed to the app (`performance.timeOrigin + performance.now()`, ms).
+    pub at_ms: f64,
 }
 
 impl Browser {
@@ -115,7 +118,8 @@ impl Browser {
             .await?;
         let hash = v["hash"].as_str().ok_or("no hash")?.to_owned();
         let size = v["size"].as_u64().ok_or("no size")?;
-        Ok(Attached { hash, size })
+        let at_ms = v["at"].as_f64().ok_or("no time")?;
+        Ok(Attached { hash, size, at_ms })
     }
 
     /// Hands the file at `path` to the composer's file input, as the browser's file picker

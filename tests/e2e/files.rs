@@ -18,7 +18,12 @@ const FILE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Waits until `who` shows the image `name` whole (`width`×`height`, not the thumbnail,
 /// which is at most 320 pixels on its longer side), then saves it and checks that the file
 /// saved under its name has exactly the bytes hashed `hash`.
-async fn wait_for_image(who: &Browser, name: &str, size: (u64, u64), hash: &str) -> TestResult {
+pub(crate) async fn wait_for_image(
+    who: &Browser,
+    name: &str,
+    size: (u64, u64),
+    hash: &str,
+) -> TestResult {
     who.find_by_role_for("image", name, DELIVERY_TIMEOUT)
         .await?;
     wait_until(

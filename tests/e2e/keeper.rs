@@ -115,6 +115,53 @@ pub async fn stopping_the_keeper_deletes_its_copy(ctx: Ctx) -> TestResult {
     Ok(())
 }
 
+/// Alice has the keeper keep her room and attaches a picture; once the keeper says it holds
+/// a file whole, Alice quits. Bob joins later with only the keeper online, sees the whole
+/// picture and saves it byte for byte. The keeper's store, read after it is stopped, holds
+/// that one file whole.
+pub async fn keeper_keeps_a_photo_for_a_late_joiner(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+    let keeper = Keeper::start(&base, data.path()).await?;
+    let result = async {
+        let alice = user(&ctx, &base, "alice", "Alice").await?;
+        let room = alice.create_named_room("Kept photos").await?;
+        alice.keep_room(&keeper.key).await?;
+        alice
+            .wait_for_peer("Keeper", "online", DELIVERY_TIMEOUT)
+            .await?;
+        let sent = alice.attach_image("beach.png", 400, 300, 7).await?;
+        keeper
+            .wait_for_log("holds a file whole", DELIVERY_TIMEOUT)
+            .await?;
+        alice.quit().await?;
+
+        let bob = user(&ctx, &base, "bob", "Bob").await?;
+        bob.join(&room.link).await?;
+        crate::files::wait_for_image(&bob, "beach.png", (400, 300), &sent.hash).await?;
+        bob.screenshot("keeper-photo").await?;
+        Ok(sent)
+    }
+    .await;
+    let sent =
+        result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))?;
+    keeper.kill().await?;
+    let store = natter_keeper::store::Store::open(&data.path().join("keeper.redb"))
+        .map_err(|e| e.to_string())?;
+    let files = store.files().map_err(|e| e.to_string())?;
+    match files.as_slice() {
+        [f] if f.len == sent.size && f.held.iter().all(|h| *h) => Ok(()),
+        _ => Err(format!(
+            "the keeper's store should hold the {}-byte picture whole, holds {:?}",
+            sent.size,
+            files
+                .iter()
+                .map(|f| (f.len, f.held.iter().filter(|h| **h).count()))
+                .collect::<Vec<_>>()
+        )),
+    }
+}
+
 /// A keeper's store holding `history`, in the directory `data`.
 fn fill_store(data: &std::path::Path, history: &natter_e2e::history::History) -> TestResult {
     let store =

@@ -14,6 +14,13 @@
 //! member's signed `Keeper` entry naming this key with `keep = false` makes it delete the
 //! room and everything it stored of it.
 //!
+//! It fetches every file its rooms name, as far as its byte budget allows
+//! ([`crate::files`]), and serves them like any member holding them. At start it tells the
+//! node what it stores of each file before adding the rooms (as the browser does), then
+//! resumes the fetches left unfinished. A chunk is committed to the store before the node
+//! counts it ([`Output::StoreChunk`] is executed before anything after it); a chunk that
+//! cannot be stored pauses that file's fetch.
+//!
 //! # Logs
 //!
 //! Structured (`tracing`), with room ids shortened and no message text, names of members,
@@ -23,13 +30,16 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use natter_core::blob::Root;
+use natter_core::fetch::Availability;
 use natter_core::log::Body;
-use natter_core::node::{ConnId, Input, Node, NodeConfig, Output, RoomSetup};
+use natter_core::node::{ConnId, Input, Node, NodeConfig, NodeError, Output, RoomSetup};
 use natter_core::room::RoomId;
 use rand_core::SeedableRng;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::files::{named_by, Admission, Files};
 use crate::mailbox::Mailbox;
 use crate::rtc::{Datagram, PeerRtc, RtcEvent};
 use crate::signaling::{Pool, SigEvent};
@@ -125,6 +135,8 @@ pub(crate) struct Driver {
     rtc_deadline: Option<Instant>,
     /// Bytes of entries stored per room.
     bytes: BTreeMap<RoomId, u64>,
+    /// The files the rooms name, and those kept.
+    files: Files,
     /// Rooms (and the mailbox) the server confirmed since the pool last opened.
     joined: usize,
     /// When usage is logged next.
@@ -164,14 +176,43 @@ impl Driver {
             datagrams: Vec::new(),
             rtc_deadline: None,
             bytes: BTreeMap::new(),
+            files: Files::default(),
             joined: 0,
             usage_at: Instant::now() + USAGE_EVERY,
         })
     }
 
-    /// Adds every stored room, then joins the mailbox.
+    /// Tells the node what is stored of each file, adds every stored room, resumes its
+    /// files' fetches, then joins the mailbox.
     pub(crate) fn start(&mut self) -> Result<(), String> {
+        for f in self.store.files().map_err(|e| e.to_string())? {
+            self.files.stored(f.root, f.len);
+            self.input(Input::Holding {
+                root: f.root,
+                len: f.len,
+                has: Availability::Chunks(f.held),
+            });
+        }
         self.bytes = load(&self.store, &mut self.node)?;
+        let rooms: Vec<RoomId> = self.node.rooms().map(|(id, _)| *id).collect();
+        for room in rooms {
+            let named: Vec<(Root, u64)> = self
+                .node
+                .room(&room)
+                .map(|r| {
+                    let log = r.sync().log();
+                    log.authors()
+                        .flat_map(|a| named_by(log.entries_of(a)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (root, len) in named {
+                self.name_file(room, root, len);
+            }
+        }
+        let orphans = self.files.orphans();
+        self.delete_files(&orphans);
+        self.resume_fetches();
         for link in self.config.keep.clone() {
             let room = natter_core::room::Invite::parse(&link)
                 .map_err(|e| e.to_string())
@@ -357,8 +398,10 @@ impl Driver {
                 }
             }
             RtcEvent::Frame(bytes) => Input::Frame { conn, bytes },
+            RtcEvent::FileFrame(bytes) => Input::FileFrame { conn, bytes },
             RtcEvent::Link(link) => Input::Link { conn, link },
             RtcEvent::Drained => Input::Drained(conn),
+            RtcEvent::FileDrained => Input::FileDrained(conn),
             RtcEvent::Closed(why) => {
                 tracing::debug!(conn = conn.0, why = %why, "connection closed");
                 self.conns.remove(&conn);
@@ -410,6 +453,12 @@ impl Driver {
                         tracing::error!(room = %short(&room), error = %e, "storing entries failed")
                     }
                 }
+                let named: Vec<(Root, u64)> = named_by(&records).collect();
+                for (root, len) in named {
+                    if self.name_file(room, root, len) {
+                        self.fetch(room, root);
+                    }
+                }
                 self.check_removal(room, &records);
             }
             Output::SaveRoom(meta) => {
@@ -420,7 +469,11 @@ impl Driver {
             Output::DeleteRoom(room) => match self.store.delete_room(&room) {
                 Ok(()) => {
                     self.bytes.remove(&room);
-                    tracing::info!(room = %short(&room), "deleted the room and its history");
+                    let gone = self.files.remove_room(&room);
+                    self.delete_files(&gone);
+                    tracing::info!(room = %short(&room), files = gone.len(), "deleted the room and its history");
+                    // A file it shared with a room still kept may have been fetched for it.
+                    self.resume_fetches();
                 }
                 Err(e) => {
                     tracing::error!(room = %short(&room), error = %e, "deleting a room failed")
@@ -441,13 +494,119 @@ impl Driver {
             | Output::NameChanged(_)
             | Output::Incoming { .. }
             | Output::RoomChanged { .. } => {}
-            // The keeper opens no files channel and fetches no file (yet): the node asks
-            // none of these of it.
-            Output::SendFileFrame { .. }
-            | Output::ReadChunk { .. }
-            | Output::StoreChunk { .. }
-            | Output::FileProgress { .. } => {}
+            Output::SendFileFrame { conn, bytes } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.send_file(bytes);
+                }
+            }
+            Output::ReadChunk { conn, root, index } => {
+                let chunk = self.store.chunk(&root, index).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "reading a chunk failed");
+                    None
+                });
+                self.input(Input::ChunkRead {
+                    conn,
+                    root,
+                    index,
+                    chunk,
+                });
+            }
+            Output::StoreChunk {
+                room,
+                root,
+                len,
+                index,
+                proof,
+                bytes,
+            } => {
+                if let Err(e) = self.store.put_chunk(&root, len, index, &proof, &bytes) {
+                    tracing::error!(room = %short(&room), error = %e, "storing a chunk failed: the file's fetch pauses");
+                    self.input(Input::Pause(root));
+                }
+            }
+            Output::FileProgress {
+                room,
+                root: _,
+                have,
+                total,
+            } => {
+                if have == total {
+                    tracing::info!(room = %short(&room), chunks = total, "holds a file whole");
+                    self.resume_fetches();
+                }
+            }
         }
+    }
+
+    /// Room `room` names file `root` of `len` bytes: kept if it fits the budget. Returns
+    /// whether it is newly kept (to be fetched).
+    fn name_file(&mut self, room: RoomId, root: Root, len: u64) -> bool {
+        let entries: u64 = self.bytes.values().sum();
+        match self
+            .files
+            .name(room, root, len, entries, self.config.max_bytes)
+        {
+            Admission::Fetch => true,
+            Admission::Kept => false,
+            Admission::OverBudget => {
+                tracing::warn!(
+                    room = %short(&room),
+                    bytes = len,
+                    stored_bytes = self.stored_bytes(),
+                    limit = self.config.max_bytes,
+                    "not fetching a file: it does not fit the byte budget"
+                );
+                false
+            }
+        }
+    }
+
+    /// Starts fetching `root` for `room`. Returns false when the node runs as many fetches
+    /// as it may: the file waits until one ends ([`Driver::resume_fetches`]).
+    fn fetch(&mut self, room: RoomId, root: Root) -> bool {
+        match self.node.handle(now_ms(), Input::Fetch { room, root }) {
+            Ok(()) => true,
+            Err(NodeError::TooManyFetches) => false,
+            Err(e) => {
+                tracing::warn!(room = %short(&room), error = %e, "a file's fetch did not start");
+                true
+            }
+        }
+    }
+
+    /// Starts the fetch of every kept file neither held whole nor being fetched, as far as
+    /// the node takes them.
+    fn resume_fetches(&mut self) {
+        let todo: Vec<(RoomId, Root)> = self
+            .files
+            .kept()
+            .filter(|(_, root)| {
+                !self.node.fetching(root)
+                    && self
+                        .node
+                        .file_progress(root)
+                        .is_none_or(|(have, total)| have < total)
+            })
+            .collect();
+        for (room, root) in todo {
+            if !self.fetch(room, root) {
+                return;
+            }
+        }
+    }
+
+    /// Deletes files from the store and tells the node they are gone.
+    fn delete_files(&mut self, roots: &[Root]) {
+        if roots.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.delete_files(roots) {
+            tracing::error!(error = %e, "deleting files failed");
+        }
+        for root in roots {
+            self.input(Input::Forget(*root));
+        }
+        tracing::info!(files = roots.len(), "deleted files no kept room names");
     }
 
     /// A member's `Keeper` entry that stops this keeper: the room and its copy go.
@@ -469,9 +628,10 @@ impl Driver {
         }
     }
 
-    /// Bytes of entries stored in all rooms.
+    /// Bytes of entries stored in all rooms, and of the files kept (each at its whole
+    /// length, once).
     pub(crate) fn stored_bytes(&self) -> u64 {
-        self.bytes.values().sum()
+        self.bytes.values().sum::<u64>() + self.files.bytes()
     }
 
     async fn send_datagrams(&mut self) {

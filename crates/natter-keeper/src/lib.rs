@@ -10,17 +10,24 @@
 //! the room under its own key and name, cannot forge anyone's entries (they are signed), and
 //! deletes its copy when a member's signed entry says it no longer keeps the room.
 //!
+//! It keeps the files its rooms name too ([`files`]): it fetches each one on the second
+//! DataChannel, stores its chunks with their proofs, and serves them to members who come
+//! when the sender is gone. A file goes when the last room it keeps that names it goes.
+//!
 //! # Bounds
 //!
 //! | what | bound |
 //! |---|---|
 //! | rooms kept | [`Config::max_rooms`] (invitations past it are refused) |
-//! | bytes stored | [`Config::max_bytes`], all rooms together (invitations past it are refused; rooms kept grow on) |
+//! | bytes stored | [`Config::max_bytes`]: entries and files, all rooms together (invitations past it are refused; rooms kept grow on) |
+//! | a file | counted at its whole length from its fetch on, once however many rooms name it; one that does not fit the budget is not fetched (logged with its length, never its name) |
+//! | files fetched at once | natter-core's `MAX_FETCHES`; the others wait for one to end |
 //! | connections per room | [`Config::max_peers_per_room`] |
 //! | rooms per signaling socket | [`Config::rooms_per_socket`] (the server's own limit) |
 //! | everything a peer sends | natter-core's bounds, and [`rtc`]'s |
 
 pub mod driver;
+pub mod files;
 pub mod mailbox;
 pub mod rtc;
 pub mod signaling;
@@ -50,7 +57,8 @@ pub struct Config {
     pub max_peers_per_room: usize,
     /// Rooms joined per signaling socket.
     pub rooms_per_socket: usize,
-    /// Bytes of entries stored, all rooms together, past which invitations are refused.
+    /// Bytes of entries and files stored, all rooms together, past which invitations are
+    /// refused and files are not fetched.
     pub max_bytes: u64,
     /// Invite links of rooms to keep (rooms without a password).
     pub keep: Vec<String>,

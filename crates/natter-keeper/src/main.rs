@@ -34,7 +34,8 @@ struct Args {
     /// Connections per room at most.
     #[arg(long, default_value_t = 32)]
     max_peers_per_room: usize,
-    /// Bytes of entries stored, all rooms together, past which new rooms are refused.
+    /// Bytes of entries and files stored, all rooms together, past which new rooms are
+    /// refused and files are not fetched.
     #[arg(long, default_value_t = 8 * 1024 * 1024 * 1024)]
     max_bytes: u64,
     /// Rooms joined per signaling connection (the server's per-connection limit).

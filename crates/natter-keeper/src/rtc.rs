@@ -4,8 +4,12 @@
 //! # What
 //!
 //! [`PeerRtc`] wraps one `str0m::Rtc` for one remote signaling session. It speaks the same
-//! negotiation as the browser: one **negotiated** DataChannel (id 0, reliable, ordered), the
-//! impolite end offers first, the polite end answers. The keeper runs **ICE-lite**: it
+//! negotiation as the browser: two **negotiated** DataChannels, reliable and ordered (id 0
+//! "natter" for the log's frames, id 1 "natter-files" for files' frames, so a file being
+//! served never delays an entry), the impolite end offers first, the polite end answers.
+//! Each channel has its own queue and backpressure: frames wait in our queue while str0m's
+//! buffer for the channel is above its high mark, and [`RtcEvent::Drained`] (or
+//! [`RtcEvent::FileDrained`]) tells the protocol when that buffer falls to its low mark. The keeper runs **ICE-lite**: it
 //! listens on one UDP socket whose address it announces as its only (host) candidate and
 //! answers the browser's checks, so it needs no candidate gathering, no mDNS resolution and
 //! no TURN client of its own. A browser limited to relayed candidates reaches it through its
@@ -18,9 +22,9 @@
 //!
 //! | what | bound |
 //! |---|---|
-//! | a frame received | natter-core's [`natter_core::wire::MAX_FRAME_LEN`]: larger closes the connection |
+//! | a frame received | natter-core's [`natter_core::wire::MAX_FRAME_LEN`] on the log's channel, [`natter_core::blobwire::MAX_BLOB_FRAME_LEN`] on the files channel: larger closes the connection |
 //! | remote candidates taken | [`MAX_REMOTE_CANDIDATES`] |
-//! | bytes queued to send while the channel is full | [`MAX_QUEUED_BYTES`]: a peer that stops reading is dropped |
+//! | bytes queued to send while a channel is full | [`MAX_QUEUED_BYTES`] per channel: a peer that stops reading is dropped |
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -41,8 +45,10 @@ pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
 const HIGH_WATER: usize = 1024 * 1024;
 /// The channel tells us when its buffer falls under this.
 const LOW_WATER: usize = 256 * 1024;
-/// The negotiated DataChannel's SCTP stream id, as the browser creates it.
+/// The negotiated log channel's SCTP stream id, as the browser creates it.
 const CHANNEL_STREAM: u16 = 0;
+/// The negotiated files channel's SCTP stream id, as the browser creates it.
+const FILES_STREAM: u16 = 1;
 
 /// What a connection reports to the driver.
 #[derive(Debug)]
@@ -58,10 +64,14 @@ pub enum RtcEvent {
     },
     /// A frame from the peer.
     Frame(Vec<u8>),
+    /// A frame from the peer on the files channel.
+    FileFrame(Vec<u8>),
     /// The link changed.
     Link(Link),
     /// What we queued has left our buffers.
     Drained,
+    /// The same for the files channel.
+    FileDrained,
     /// The connection is over.
     Closed(String),
 }
@@ -75,20 +85,30 @@ pub struct Datagram {
     pub bytes: Vec<u8>,
 }
 
+/// One DataChannel and the frames waiting for room in it.
+#[derive(Debug, Default)]
+struct Chan {
+    id: Option<ChannelId>,
+    queue: VecDeque<Vec<u8>>,
+    /// Bytes in `queue`.
+    queued: usize,
+    open: bool,
+    /// Something was sent since the last drained report.
+    sent: bool,
+}
+
 /// One connection (see the module doc).
 pub struct PeerRtc {
     rtc: Rtc,
     local: SocketAddr,
-    channel: Option<ChannelId>,
+    /// The log's channel.
+    log: Chan,
+    /// The files channel.
+    files: Chan,
     pending: Option<SdpPendingOffer>,
     local_sdp: Option<String>,
     remote_sdp: Option<String>,
     candidates: usize,
-    queue: VecDeque<Vec<u8>>,
-    queued: usize,
-    open: bool,
-    /// Something was sent since the last [`RtcEvent::Drained`].
-    sent: bool,
     events: VecDeque<RtcEvent>,
     closed: bool,
 }
@@ -96,8 +116,9 @@ pub struct PeerRtc {
 impl std::fmt::Debug for PeerRtc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PeerRtc")
-            .field("open", &self.open)
-            .field("queued", &self.queued)
+            .field("open", &self.log.open)
+            .field("queued", &self.log.queued)
+            .field("files_queued", &self.files.queued)
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +128,15 @@ fn channel_config() -> ChannelConfig {
         label: "natter".into(),
         ordered: true,
         negotiated: Some(CHANNEL_STREAM),
+        ..ChannelConfig::default()
+    }
+}
+
+fn files_config() -> ChannelConfig {
+    ChannelConfig {
+        label: "natter-files".into(),
+        ordered: true,
+        negotiated: Some(FILES_STREAM),
         ..ChannelConfig::default()
     }
 }
@@ -122,23 +152,22 @@ impl PeerRtc {
         let mut conn = PeerRtc {
             rtc,
             local,
-            channel: None,
+            log: Chan::default(),
+            files: Chan::default(),
             pending: None,
             local_sdp: None,
             remote_sdp: None,
             candidates: 0,
-            queue: VecDeque::new(),
-            queued: 0,
-            open: false,
-            sent: false,
             events: VecDeque::new(),
             closed: false,
         };
         if !polite {
             let mut api = conn.rtc.sdp_api();
             let id = api.add_channel_with_config(channel_config());
+            let files = api.add_channel_with_config(files_config());
             let (offer, pending) = api.apply().ok_or_else(|| "nothing to offer".to_string())?;
-            conn.channel = Some(id);
+            conn.log.id = Some(id);
+            conn.files.id = Some(files);
             conn.pending = Some(pending);
             let sdp = offer.to_sdp_string();
             conn.local_sdp = Some(sdp.clone());
@@ -193,8 +222,11 @@ impl PeerRtc {
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| format!("accepting the peer's offer: {e}"))?;
-        if self.channel.is_none() {
-            self.channel = Some(self.rtc.direct_api().create_data_channel(channel_config()));
+        if self.log.id.is_none() {
+            self.log.id = Some(self.rtc.direct_api().create_data_channel(channel_config()));
+        }
+        if self.files.id.is_none() {
+            self.files.id = Some(self.rtc.direct_api().create_data_channel(files_config()));
         }
         let text = answer.to_sdp_string();
         self.remote_sdp = Some(sdp);
@@ -241,50 +273,88 @@ impl PeerRtc {
         }
     }
 
-    /// Queues a frame for the peer.
+    /// Queues a frame for the peer on the log's channel.
     pub fn send(&mut self, frame: Vec<u8>) {
+        self.send_on(false, frame);
+    }
+
+    /// Queues a frame for the peer on the files channel.
+    pub fn send_file(&mut self, frame: Vec<u8>) {
+        self.send_on(true, frame);
+    }
+
+    fn chan(&mut self, files: bool) -> &mut Chan {
+        if files {
+            &mut self.files
+        } else {
+            &mut self.log
+        }
+    }
+
+    fn send_on(&mut self, files: bool, frame: Vec<u8>) {
         if self.closed {
             return;
         }
-        self.queued += frame.len();
-        if self.queued > MAX_QUEUED_BYTES {
+        let c = self.chan(files);
+        c.queued += frame.len();
+        if c.queued > MAX_QUEUED_BYTES {
             self.close("the peer stopped reading".into());
             return;
         }
-        self.queue.push_back(frame);
-        self.flush();
+        c.queue.push_back(frame);
+        self.flush(files);
     }
 
-    fn flush(&mut self) {
-        let Some(id) = self.channel.filter(|_| self.open) else {
+    /// Sends both channels' queued frames while they have room.
+    fn flush_all(&mut self) {
+        self.flush(false);
+        self.flush(true);
+    }
+
+    /// Sends a channel's queued frames while it has room.
+    fn flush(&mut self, files: bool) {
+        let c = if files {
+            &mut self.files
+        } else {
+            &mut self.log
+        };
+        let Some(id) = c.id.filter(|_| c.open) else {
             return;
         };
         let Some(mut ch) = self.rtc.channel(id) else {
             return;
         };
-        while let Some(frame) = self.queue.front() {
+        let mut failed = None;
+        while let Some(frame) = c.queue.front() {
             if ch.buffered_amount() > HIGH_WATER {
                 return;
             }
             match ch.write(true, frame) {
                 Ok(true) => {
-                    self.sent = true;
-                    self.queued -= frame.len();
-                    self.queue.pop_front();
+                    c.sent = true;
+                    c.queued -= frame.len();
+                    c.queue.pop_front();
                 }
                 Ok(false) => return,
                 Err(e) => {
-                    let why = format!("sending to the peer: {e}");
-                    self.close(why);
-                    return;
+                    failed = Some(format!("sending to the peer: {e}"));
+                    break;
                 }
             }
         }
+        if let Some(why) = failed {
+            self.close(why);
+            return;
+        }
         // Everything is handed to the channel: once its own buffer is low, the protocol
         // may serve the next window.
-        if self.sent && ch.buffered_amount() <= LOW_WATER {
-            self.sent = false;
-            self.events.push_back(RtcEvent::Drained);
+        if c.sent && ch.buffered_amount() <= LOW_WATER {
+            c.sent = false;
+            self.events.push_back(if files {
+                RtcEvent::FileDrained
+            } else {
+                RtcEvent::Drained
+            });
         }
     }
 
@@ -301,7 +371,7 @@ impl PeerRtc {
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(at)) => {
-                    self.flush();
+                    self.flush_all();
                     return Some(at);
                 }
                 Ok(Output::Transmit(t)) => out.push(Datagram {
@@ -332,8 +402,15 @@ impl PeerRtc {
                 };
                 self.events.push_back(RtcEvent::Link(link));
             }
-            Event::ChannelOpen(id, _) if Some(id) == self.channel => {
-                self.open = true;
+            Event::ChannelOpen(id, _) if Some(id) == self.files.id => {
+                self.files.open = true;
+                if let Some(mut ch) = self.rtc.channel(id) {
+                    ch.set_buffered_amount_low_threshold(LOW_WATER);
+                }
+                self.flush(true);
+            }
+            Event::ChannelOpen(id, _) if Some(id) == self.log.id => {
+                self.log.open = true;
                 if let Some(mut ch) = self.rtc.channel(id) {
                     ch.set_buffered_amount_low_threshold(LOW_WATER);
                 }
@@ -346,18 +423,26 @@ impl PeerRtc {
                     local: fingerprint(&self.local_sdp),
                     remote: fingerprint(&self.remote_sdp),
                 });
-                self.flush();
+                self.flush(false);
             }
-            Event::ChannelData(d) if Some(d.id) == self.channel => {
+            Event::ChannelData(d) if Some(d.id) == self.log.id => {
                 if d.data.len() > natter_core::wire::MAX_FRAME_LEN {
                     self.close("the peer sent an oversized frame".into());
                 } else {
                     self.events.push_back(RtcEvent::Frame(d.data));
                 }
             }
-            Event::ChannelBufferedAmountLow(id) if Some(id) == self.channel => self.flush(),
-            Event::ChannelClose(id) if Some(id) == self.channel => {
-                self.close("the peer closed the channel".into())
+            Event::ChannelData(d) if Some(d.id) == self.files.id => {
+                if d.data.len() > natter_core::blobwire::MAX_BLOB_FRAME_LEN {
+                    self.close("the peer sent an oversized file frame".into());
+                } else {
+                    self.events.push_back(RtcEvent::FileFrame(d.data));
+                }
+            }
+            Event::ChannelBufferedAmountLow(id) if Some(id) == self.log.id => self.flush(false),
+            Event::ChannelBufferedAmountLow(id) if Some(id) == self.files.id => self.flush(true),
+            Event::ChannelClose(id) if Some(id) == self.log.id || Some(id) == self.files.id => {
+                self.close("the peer closed a channel".into())
             }
             _ => {}
         }
@@ -380,8 +465,10 @@ impl PeerRtc {
         }
         self.closed = true;
         self.rtc.disconnect();
-        self.queue.clear();
-        self.queued = 0;
+        for c in [&mut self.log, &mut self.files] {
+            c.queue.clear();
+            c.queued = 0;
+        }
         self.events.push_back(RtcEvent::Closed(why));
     }
 }

@@ -1,5 +1,5 @@
 //! The keeper's durable store: its identity, its rooms, their entries and equivocation
-//! evidence, in one redb database.
+//! evidence, and the chunks of the files its rooms name, in one redb database.
 //!
 //! # Layout
 //!
@@ -9,6 +9,12 @@
 //! | `rooms` | room id (32) | `secret (32) flags (1) [password key (32)] name (UTF-8)`; flags bit 0: a password key follows |
 //! | `entries` | room id (32) author (32) seq (u64 BE) | the entry's canonical bytes |
 //! | `evidence` | room id (32) author (32) | `len (u32 BE) first second`: two conflicting entries |
+//! | `files` | root (32) | the file's length (u64 BE) |
+//! | `chunks` | root (32) index (u64 BE) | `proof length (u16 BE) proof chunk`: a chunk as received, with its proof |
+//!
+//! A file is stored by its root, once, whichever rooms name it; which rooms do is read from
+//! their entries, not stored twice. Which of its chunks are held is read from the `chunks`
+//! keys, so a chunk counts as held exactly when its row is committed.
 //!
 //! Every write is one transaction committed with redb's default (immediate) durability:
 //! when a call returns, what it wrote survives a crash or a `kill -9`. Entries are checked
@@ -17,6 +23,7 @@
 
 use std::path::Path;
 
+use natter_core::blob::{chunk_count, Proof, Root};
 use natter_core::identity::Identity;
 use natter_core::log::Record;
 use natter_core::room::{PasswordKey, Room, RoomId, RoomSecret};
@@ -26,6 +33,8 @@ const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const ROOMS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("rooms");
 const ENTRIES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("entries");
 const EVIDENCE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("evidence");
+const FILES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("files");
+const CHUNKS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("chunks");
 
 /// A store failure, in words for the log.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +58,17 @@ pub struct StoredRoom {
     pub bytes: u64,
 }
 
+/// A file as stored: its length and which chunks are held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// Its root.
+    pub root: Root,
+    /// Its length in bytes.
+    pub len: u64,
+    /// One flag per chunk, in order.
+    pub held: Vec<bool>,
+}
+
 /// The database (see the module doc).
 #[derive(Debug)]
 pub struct Store {
@@ -70,6 +90,18 @@ fn room_range(room: &RoomId) -> (Vec<u8>, Vec<u8>) {
     end.push(0xff);
     end.resize(32 + 32 + 8 + 1, 0xff);
     (start, end)
+}
+
+fn chunk_key(root: &Root, index: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&root.0);
+    k[32..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Keys of every chunk of `root`.
+fn chunk_range(root: &Root) -> ([u8; 40], [u8; 40]) {
+    (chunk_key(root, 0), chunk_key(root, u64::MAX))
 }
 
 fn encode_room(room: &Room) -> Vec<u8> {
@@ -105,10 +137,11 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = Database::create(path).map_err(err)?;
         let tx = db.begin_write().map_err(err)?;
-        for t in [ROOMS, ENTRIES, EVIDENCE] {
+        for t in [ROOMS, ENTRIES, EVIDENCE, CHUNKS] {
             tx.open_table(t).map_err(err)?;
         }
         tx.open_table(META).map_err(err)?;
+        tx.open_table(FILES).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Store { db })
     }
@@ -203,6 +236,107 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// Stores chunk `index` of the file `root` of `len` bytes, with its proof, in one
+    /// transaction: when this returns, the chunk is held.
+    pub fn put_chunk(
+        &self,
+        root: &Root,
+        len: u64,
+        index: u64,
+        proof: &Proof,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let proof = proof.to_bytes();
+        let proof_len = u16::try_from(proof.len()).map_err(err)?;
+        let mut value = Vec::with_capacity(2 + proof.len() + bytes.len());
+        value.extend_from_slice(&proof_len.to_be_bytes());
+        value.extend_from_slice(&proof);
+        value.extend_from_slice(bytes);
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut files = tx.open_table(FILES).map_err(err)?;
+            files.insert(root.0.as_slice(), len).map_err(err)?;
+            let mut chunks = tx.open_table(CHUNKS).map_err(err)?;
+            chunks
+                .insert(chunk_key(root, index).as_slice(), value.as_slice())
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Chunk `index` of `root` with its proof, if stored and readable.
+    pub fn chunk(&self, root: &Root, index: u64) -> Result<Option<(Proof, Vec<u8>)>, StoreError> {
+        let read = self.db.begin_read().map_err(err)?;
+        let chunks = read.open_table(CHUNKS).map_err(err)?;
+        let Some(v) = chunks.get(chunk_key(root, index).as_slice()).map_err(err)? else {
+            return Ok(None);
+        };
+        let v = v.value();
+        let decoded = v
+            .get(..2)
+            .map(|n| usize::from(u16::from_be_bytes([n[0], n[1]])))
+            .and_then(|n| Some((v.get(2..2 + n)?, v.get(2 + n..)?)))
+            .and_then(|(proof, bytes)| Some((Proof::from_bytes(proof).ok()?, bytes.to_vec())));
+        // A damaged row reads as missing: the node answers `Lack` and never serves it.
+        Ok(decoded)
+    }
+
+    /// Every stored file, with the chunks held of it.
+    pub fn files(&self) -> Result<Vec<StoredFile>, StoreError> {
+        let read = self.db.begin_read().map_err(err)?;
+        let files = read.open_table(FILES).map_err(err)?;
+        let chunks = read.open_table(CHUNKS).map_err(err)?;
+        let mut out = Vec::new();
+        for row in files.iter().map_err(err)? {
+            let (k, len) = row.map_err(err)?;
+            let Ok(root) = <[u8; 32]>::try_from(k.value()).map(Root) else {
+                continue;
+            };
+            let len = len.value();
+            if len > natter_core::blob::MAX_FILE_LEN {
+                continue;
+            }
+            let mut held = vec![false; chunk_count(len) as usize];
+            let (start, end) = chunk_range(&root);
+            for row in chunks
+                .range(start.as_slice()..=end.as_slice())
+                .map_err(err)?
+            {
+                let (k, _) = row.map_err(err)?;
+                let index = k
+                    .value()
+                    .get(32..)
+                    .and_then(|i| <[u8; 8]>::try_from(i).ok())
+                    .map(u64::from_be_bytes);
+                if let Some(flag) = index
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| held.get_mut(i))
+                {
+                    *flag = true;
+                }
+            }
+            out.push(StoredFile { root, len, held });
+        }
+        Ok(out)
+    }
+
+    /// Deletes files and all their chunks, in one transaction.
+    pub fn delete_files(&self, roots: &[Root]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut files = tx.open_table(FILES).map_err(err)?;
+            let mut chunks = tx.open_table(CHUNKS).map_err(err)?;
+            for root in roots {
+                files.remove(root.0.as_slice()).map_err(err)?;
+                let (start, end) = chunk_range(root);
+                chunks
+                    .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
     /// Reads every entry row and copies its bytes, decoding nothing: the floor a cold start
     /// is measured against. Returns the bytes read.
     pub fn raw_entry_bytes(&self) -> Result<u64, StoreError> {
@@ -273,6 +407,7 @@ fn decode_evidence(v: &[u8]) -> Option<(Record, Record)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use natter_core::blob::{leaf_hash, Outboard};
     use natter_core::log::{Body, Draft, Entry, EntryId, LogError};
 
     fn record(room: &Room, who: &Identity, seq: u64, prev: EntryId) -> Result<Record, LogError> {
@@ -329,6 +464,83 @@ mod tests {
             1,
             "the other room's entries are untouched"
         );
+        Ok(())
+    }
+
+    /// A file of `chunks` chunks of seeded bytes, with its tree.
+    fn file(chunks: u64, seed: u8) -> Result<(Vec<Vec<u8>>, Outboard), Box<dyn std::error::Error>> {
+        let data: Vec<Vec<u8>> = (0..chunks)
+            .map(|i| vec![seed ^ i as u8; natter_core::blob::CHUNK_LEN])
+            .collect();
+        let leaves = data.iter().map(|c| leaf_hash(c)).collect();
+        let len = chunks * natter_core::blob::CHUNK_LEN as u64;
+        Ok((data, Outboard::from_leaves(len, leaves)?))
+    }
+
+    #[test]
+    fn chunks_survive_reopening_and_deleting_a_file_keeps_the_others(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("keeper.redb");
+        let (kept, kept_tree) = file(3, 1)?;
+        let (gone, gone_tree) = file(2, 2)?;
+        let len = |t: &Outboard| t.len();
+        {
+            let store = Store::open(&path)?;
+            for i in [0, 2] {
+                let proof = kept_tree.proof(i)?;
+                store.put_chunk(
+                    &kept_tree.root(),
+                    len(&kept_tree),
+                    i,
+                    &proof,
+                    &kept[i as usize],
+                )?;
+            }
+            for i in 0..2 {
+                let proof = gone_tree.proof(i)?;
+                store.put_chunk(
+                    &gone_tree.root(),
+                    len(&gone_tree),
+                    i,
+                    &proof,
+                    &gone[i as usize],
+                )?;
+            }
+        }
+        let store = Store::open(&path)?;
+        let mut files = store.files()?;
+        files.sort_by_key(|f| f.len);
+        assert_eq!(
+            files,
+            [
+                StoredFile {
+                    root: gone_tree.root(),
+                    len: len(&gone_tree),
+                    held: vec![true, true],
+                },
+                StoredFile {
+                    root: kept_tree.root(),
+                    len: len(&kept_tree),
+                    held: vec![true, false, true],
+                },
+            ]
+        );
+        let (proof, bytes) = store
+            .chunk(&kept_tree.root(), 2)?
+            .ok_or("the last chunk is not read back")?;
+        natter_core::blob::verify(&kept_tree.root(), len(&kept_tree), 2, &bytes, &proof)?;
+        assert_eq!(bytes, kept[2]);
+        assert!(store.chunk(&kept_tree.root(), 1)?.is_none());
+
+        store.delete_files(&[gone_tree.root()])?;
+        drop(store);
+        let store = Store::open(&path)?;
+        let files = store.files()?;
+        assert_eq!(files.len(), 1, "only the other file is left");
+        assert_eq!(files[0].root, kept_tree.root());
+        assert!(store.chunk(&gone_tree.root(), 0)?.is_none());
+        assert!(store.chunk(&kept_tree.root(), 0)?.is_some());
         Ok(())
     }
 }

@@ -1,0 +1,184 @@
+//! Which files the keeper keeps: every file a kept room names, as far as its byte budget
+//! allows.
+//!
+//! # What
+//!
+//! A room's `File` entries name files by their chunk tree's root and length. The keeper
+//! fetches each file its rooms name (natter-core's `Input::Fetch`), stores its chunks
+//! ([`crate::store`]) and serves them to members who come later, as it serves entries.
+//! [`Files`] is the bookkeeping behind that, with no IO: which rooms name which roots, and
+//! which roots are kept.
+//!
+//! # Rules
+//!
+//! 1. **A file counts its whole length from the moment it is fetched**, against
+//!    [`crate::Config::max_bytes`] together with the entries, so a file being fetched cannot
+//!    overrun the budget as it arrives. A file that does not fit is not fetched ([`Admission::OverBudget`]),
+//!    and is tried again only when the keeper starts next.
+//! 2. **A file is kept once**, whichever number of rooms name it, and counted once.
+//! 3. **A file goes with the last kept room that names it** ([`Files::remove_room`]), and a
+//!    stored file no kept room names when the keeper starts is deleted too
+//!    ([`Files::orphans`]): what a crash left between deleting a room and its files.
+
+use std::collections::BTreeMap;
+
+use natter_core::blob::Root;
+use natter_core::log::{Body, Record};
+use natter_core::room::RoomId;
+
+/// What to do about a file a room names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Newly kept: fetch it.
+    Fetch,
+    /// Kept already (stored, being fetched, or named by another room).
+    Kept,
+    /// It does not fit in the budget: not fetched.
+    OverBudget,
+}
+
+/// The files of the keeper's rooms (see the module doc).
+#[derive(Debug, Default)]
+pub struct Files {
+    /// Per room, the roots its entries name, with their lengths.
+    named: BTreeMap<RoomId, BTreeMap<Root, u64>>,
+    /// Roots kept (stored or being fetched), with their lengths.
+    kept: BTreeMap<Root, u64>,
+}
+
+/// The files `records` name, as (root, length).
+pub fn named_by(records: &[Record]) -> impl Iterator<Item = (Root, u64)> + '_ {
+    records.iter().filter_map(|r| match &r.entry.body {
+        Body::File(f) => Some((f.root, f.size)),
+        _ => None,
+    })
+}
+
+impl Files {
+    /// A file found in the store: kept, whatever the budget (it was admitted before).
+    pub fn stored(&mut self, root: Root, len: u64) {
+        self.kept.insert(root, len);
+    }
+
+    /// Bytes of the files kept, each counted once at its whole length.
+    pub fn bytes(&self) -> u64 {
+        self.kept.values().sum()
+    }
+
+    /// Room `room` names `root` of `len` bytes; `others` bytes (the entries) are stored
+    /// besides the files, out of `budget`.
+    pub fn name(
+        &mut self,
+        room: RoomId,
+        root: Root,
+        len: u64,
+        others: u64,
+        budget: u64,
+    ) -> Admission {
+        self.named.entry(room).or_default().insert(root, len);
+        if self.kept.contains_key(&root) {
+            return Admission::Kept;
+        }
+        let total = others.saturating_add(self.bytes()).saturating_add(len);
+        if total > budget {
+            return Admission::OverBudget;
+        }
+        self.kept.insert(root, len);
+        Admission::Fetch
+    }
+
+    /// Each kept file with a room that names it.
+    pub fn kept(&self) -> impl Iterator<Item = (RoomId, Root)> + '_ {
+        self.kept.keys().filter_map(|root| {
+            self.named
+                .iter()
+                .find(|(_, roots)| roots.contains_key(root))
+                .map(|(room, _)| (*room, *root))
+        })
+    }
+
+    /// The room `room` is no longer kept: returns the kept files no other room names,
+    /// which are no longer kept either.
+    pub fn remove_room(&mut self, room: &RoomId) -> Vec<Root> {
+        let Some(roots) = self.named.remove(room) else {
+            return Vec::new();
+        };
+        let gone: Vec<Root> = roots
+            .into_keys()
+            .filter(|root| self.kept.contains_key(root))
+            .filter(|root| !self.named.values().any(|r| r.contains_key(root)))
+            .collect();
+        for root in &gone {
+            self.kept.remove(root);
+        }
+        gone
+    }
+
+    /// Kept files no room names, which are no longer kept.
+    pub fn orphans(&mut self) -> Vec<Root> {
+        let named = &self.named;
+        let gone: Vec<Root> = self
+            .kept
+            .keys()
+            .filter(|root| !named.values().any(|r| r.contains_key(*root)))
+            .copied()
+            .collect();
+        for root in &gone {
+            self.kept.remove(root);
+        }
+        gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(n: u8) -> RoomId {
+        RoomId([n; 32])
+    }
+
+    #[test]
+    fn a_file_that_does_not_fit_the_budget_is_not_fetched() {
+        let mut files = Files::default();
+        let (a, b) = (Root([1; 32]), Root([2; 32]));
+        assert_eq!(files.name(room(1), a, 600, 300, 1_000), Admission::Fetch);
+        assert_eq!(files.bytes(), 600);
+        assert_eq!(
+            files.name(room(1), b, 200, 300, 1_000),
+            Admission::OverBudget,
+            "300 of entries, 600 of a file and 200 more pass 1000"
+        );
+        assert_eq!(files.bytes(), 600, "a refused file counts nothing");
+        assert_eq!(
+            files.name(room(2), a, 600, 300, 1_000),
+            Admission::Kept,
+            "a file named again is kept once"
+        );
+        assert_eq!(files.bytes(), 600);
+    }
+
+    #[test]
+    fn a_file_goes_with_the_last_room_that_names_it() {
+        let mut files = Files::default();
+        let (shared, own) = (Root([1; 32]), Root([2; 32]));
+        files.name(room(1), shared, 10, 0, u64::MAX);
+        files.name(room(1), own, 10, 0, u64::MAX);
+        files.name(room(2), shared, 10, 0, u64::MAX);
+        assert_eq!(files.remove_room(&room(1)), [own]);
+        assert_eq!(files.kept().collect::<Vec<_>>(), [(room(2), shared)]);
+        assert_eq!(files.remove_room(&room(2)), [shared]);
+        assert_eq!(files.bytes(), 0);
+    }
+
+    #[test]
+    fn stored_files_no_room_names_are_orphans() {
+        let mut files = Files::default();
+        let (named, orphan) = (Root([1; 32]), Root([2; 32]));
+        files.stored(named, 10);
+        files.stored(orphan, 10);
+        assert_eq!(files.name(room(1), named, 10, 0, 0), Admission::Kept);
+        assert_eq!(files.orphans(), [orphan]);
+        assert_eq!(files.bytes(), 10);
+    }
+}

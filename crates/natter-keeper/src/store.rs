@@ -407,6 +407,8 @@ fn decode_evidence(v: &[u8]) -> Option<(Record, Record)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    type TestResult<T> = Result<T, Box<dyn std::error::Error>>;
     use natter_core::blob::{leaf_hash, Outboard};
     use natter_core::log::{Body, Draft, Entry, EntryId, LogError};
 
@@ -426,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn rooms_entries_and_deletion_survive_reopening() -> Result<(), Box<dyn std::error::Error>> {
+    fn rooms_entries_and_deletion_survive_reopening() -> TestResult<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("keeper.redb");
         let mut rng = rand_core::OsRng;
@@ -468,7 +470,7 @@ mod tests {
     }
 
     /// A file of `chunks` chunks of seeded bytes, with its tree.
-    fn file(chunks: u64, seed: u8) -> Result<(Vec<Vec<u8>>, Outboard), Box<dyn std::error::Error>> {
+    fn file(chunks: u64, seed: u8) -> TestResult<(Vec<Vec<u8>>, Outboard)> {
         let data: Vec<Vec<u8>> = (0..chunks)
             .map(|i| vec![seed ^ i as u8; natter_core::blob::CHUNK_LEN])
             .collect();
@@ -478,8 +480,7 @@ mod tests {
     }
 
     #[test]
-    fn chunks_survive_reopening_and_deleting_a_file_keeps_the_others(
-    ) -> Result<(), Box<dyn std::error::Error>> {
+    fn chunks_survive_reopening_and_deleting_a_file_keeps_the_others() -> TestResult<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("keeper.redb");
         let (kept, kept_tree) = file(3, 1)?;

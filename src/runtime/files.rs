@@ -3,8 +3,11 @@
 //! and the blob URLs the views show.
 //!
 //! Memory stays bounded whatever a file's size: sending reads one chunk at a time to hash
-//! it and then [`BATCH`] chunks at a time to store them; receiving awaits each chunk's write
-//! before the node takes the next frame, and the node asks only a few chunks per peer at
+//! it and then [`BATCH`] chunks at a time to store them. Receiving gathers chunks into one
+//! transaction while earlier ones are being written (at most [`WRITES_IN_FLIGHT`], each of at
+//! most [`BATCH`] chunks): a transaction costs far more than a chunk, so the batches grow
+//! exactly as much as IndexedDB is slower than the peers. With a full batch and every write
+//! under way, the node takes no further frame; and it asks only a few chunks per peer at
 //! once. Only an image shown inline, or a file being saved, is put together whole, as a
 //! `Blob` of its chunks (the browser holds it, not wasm memory).
 
@@ -31,10 +34,10 @@ use crate::rtc::describe;
 use crate::state::{HeldFile, RoomState};
 use crate::storage::Storage;
 
-/// Chunks read and stored per transaction when sending (1 MiB).
+/// Chunks stored per transaction, sent or received (1 MiB).
 const BATCH: u64 = 16;
-/// Received chunks being written to IndexedDB at once (1 MiB).
-const WRITES_IN_FLIGHT: usize = 16;
+/// Transactions of received chunks being written to IndexedDB at once.
+const WRITES_IN_FLIGHT: usize = 2;
 /// The longest side of a thumbnail, in pixels (tried smaller if the JPEG is too big).
 const THUMB_SIDES: [f64; 3] = [320.0, 200.0, 120.0];
 
@@ -55,9 +58,19 @@ pub(super) enum FileEvent {
     Failed(String),
     /// Messages naming these files were deleted: free what no message shows any more.
     Deleted(Vec<Root>),
+    /// A transaction of received chunks ended: the next batch may go.
+    Written,
 }
 
-/// Chunk writes under way: the count, shared with the tasks doing them, and the signal
+/// Received chunks of one file not yet handed to IndexedDB.
+struct Batch {
+    root: Root,
+    len: u64,
+    /// `(index, proof, bytes)`.
+    chunks: Vec<(u64, Vec<u8>, Vec<u8>)>,
+}
+
+/// Transactions of received chunks under way: the count, shared with the tasks doing them, and the signal
 /// each sends when it ends.
 #[derive(Clone)]
 pub(super) struct Writes {
@@ -87,7 +100,8 @@ pub(super) struct Files {
     seen: HashSet<Root>,
     /// Downloads' recent speed.
     rates: HashMap<Root, Rate>,
-    /// Received chunks being written.
+    /// Received chunks waiting for a transaction, and the transactions under way.
+    batch: Option<Batch>,
     writes: Writes,
     written: mpsc::UnboundedReceiver<()>,
     /// Names and sizes of the files messages shown so far named (for "Files on this
@@ -109,6 +123,7 @@ impl Files {
             seen: HashSet::new(),
             rates: HashMap::new(),
             names: HashMap::new(),
+            batch: None,
             writes: Writes {
                 count: Default::default(),
                 done_tx,
@@ -158,6 +173,7 @@ impl Runtime {
                 let (Some(storage), tx) = (self.storage.clone(), self.files.tx.clone()) else {
                     return;
                 };
+                self.write_batch_of(&root);
                 wasm_bindgen_futures::spawn_local(async move {
                     let chunk = match storage.get_chunk(&root, index).await {
                         Ok(Some((proof, bytes))) => {
@@ -186,33 +202,20 @@ impl Runtime {
                     self.files.memory.insert((root, index), (proof, bytes));
                     return;
                 }
-                let Some(storage) = self.storage.clone() else {
-                    return;
-                };
-                // At most WRITES_IN_FLIGHT chunks wait for IndexedDB: past that the next
-                // frame is not taken until one is down, so memory stays bounded however fast
-                // peers send. IndexedDB runs overlapping transactions in the order they
-                // were made, so a later read sees every earlier write.
-                self.files.wait_for_writes_below(WRITES_IN_FLIGHT).await;
-                let (writes, tx) = (self.files.writes.clone(), self.files.tx.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    let put = storage
-                        .put_chunk(&root, len, index, &proof.to_bytes(), &bytes)
-                        .await;
-                    writes.done();
-                    if let Err(e) = put {
-                        let e = e.to_string();
-                        let words = if e.contains("Quota") {
-                            "This device has no more space for files, so a download is paused. \
-                             Remove files under “Files on this device” in a room to make room."
-                                .to_owned()
-                        } else {
-                            format!("A file could not be saved on this device: {e}")
-                        };
-                        let _ = tx.unbounded_send(FileEvent::Failed(words));
-                        let _ = tx.unbounded_send(FileEvent::Input(Input::Pause(root)));
-                    }
+                if self.files.batch.as_ref().is_some_and(|b| b.root != root) {
+                    self.write_batch().await;
+                }
+                let batch = self.files.batch.get_or_insert_with(|| Batch {
+                    root,
+                    len,
+                    chunks: Vec::with_capacity(BATCH as usize),
                 });
+                batch.chunks.push((index, proof.to_bytes(), bytes));
+                if batch.chunks.len() >= BATCH as usize
+                    || self.files.writes.count.get() < WRITES_IN_FLIGHT
+                {
+                    self.write_batch().await;
+                }
             }
             Output::FileProgress {
                 room, root, have, ..
@@ -252,7 +255,59 @@ impl Runtime {
             }
             FileEvent::Failed(words) => self.notify(words),
             FileEvent::Deleted(roots) => self.forget_unused(roots).await,
+            FileEvent::Written => {
+                if self.files.writes.count.get() < WRITES_IN_FLIGHT {
+                    self.write_batch().await;
+                }
+            }
         }
+    }
+
+    /// Hands the received chunks waiting to IndexedDB in one transaction, once fewer than
+    /// [`WRITES_IN_FLIGHT`] are under way.
+    async fn write_batch(&mut self) {
+        if self.files.batch.is_none() {
+            return;
+        }
+        self.files.wait_for_writes_below(WRITES_IN_FLIGHT).await;
+        self.spawn_batch_write();
+    }
+
+    /// Hands the waiting chunks of `root` to IndexedDB now, so that a read made after this
+    /// sees them (IndexedDB runs overlapping transactions in the order they were made).
+    fn write_batch_of(&mut self, root: &Root) {
+        if self.files.batch.as_ref().is_some_and(|b| b.root == *root) {
+            self.files.writes.count.set(self.files.writes.count.get() + 1);
+            self.spawn_batch_write();
+        }
+    }
+
+    /// Writes the waiting chunks, counted as under way by the caller.
+    fn spawn_batch_write(&mut self) {
+        let (Some(batch), Some(storage)) = (self.files.batch.take(), self.storage.clone()) else {
+            self.files.writes.done();
+            return;
+        };
+        let (writes, tx) = (self.files.writes.clone(), self.files.tx.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let put = storage
+                .put_chunks(&batch.root, batch.len, &batch.chunks)
+                .await;
+            writes.done();
+            let _ = tx.unbounded_send(FileEvent::Written);
+            if let Err(e) = put {
+                let e = e.to_string();
+                let words = if e.contains("Quota") {
+                    "This device has no more space for files, so a download is paused. \
+                     Remove files under “Files on this device” in a room to make room."
+                        .to_owned()
+                } else {
+                    format!("A file could not be saved on this device: {e}")
+                };
+                let _ = tx.unbounded_send(FileEvent::Failed(words));
+                let _ = tx.unbounded_send(FileEvent::Input(Input::Pause(batch.root)));
+            }
+        });
     }
 
     /// The files whose messages the entries `new` of `room` delete, handed back to the loop
@@ -458,6 +513,9 @@ impl Runtime {
     /// of it. Its messages stay.
     pub(super) async fn remove_file(&mut self, root: Root) {
         self.handle(Input::Forget(root)).await;
+        if self.files.batch.as_ref().is_some_and(|b| b.root == root) {
+            self.files.batch = None;
+        }
         self.files.memory.retain(|(r, _), _| *r != root);
         self.files.rates.remove(&root);
         for urls in [&mut self.files.urls, &mut self.files.thumbs] {
@@ -511,6 +569,7 @@ impl Runtime {
         let in_memory: Option<Vec<Vec<u8>>> = (0..chunks)
             .map(|i| self.files.memory.get(&(root, i)).map(|(_, b)| b.clone()))
             .collect();
+        self.write_batch_of(&root);
         let (tx, storage) = (self.files.tx.clone(), self.storage.clone());
         wasm_bindgen_futures::spawn_local(async move {
             let parts = Array::new();

@@ -200,6 +200,15 @@ pub struct Rate {
 impl Rate {
     /// `bytes` were held at `now_ms`.
     pub fn record(&mut self, now_ms: f64, bytes: u64) {
+        // Samples closer than the window's share of one move the newest instead, so that a
+        // burst of progress cannot crowd the window out of the samples kept.
+        let spacing = RATE_WINDOW_MS / RATE_SAMPLES as f64;
+        let mut newest = self.samples.iter().rev();
+        if let (Some(_), Some((t, _))) = (newest.next(), newest.next()) {
+            if now_ms - t < spacing {
+                self.samples.pop_back();
+            }
+        }
         while self
             .samples
             .front()
@@ -259,6 +268,17 @@ mod tests {
         assert_eq!(duration_text(59), "59 s");
         assert_eq!(duration_text(61), "2 min");
         assert_eq!(duration_text(3600 * 2 + 300), "2 h 5 min");
+    }
+
+    #[test]
+    fn the_rate_holds_when_progress_comes_in_bursts() {
+        // 64 KiB chunks stored every millisecond for two seconds: 64 MiB/s.
+        let mut r = Rate::default();
+        for ms in 0..2_000u64 {
+            r.record(ms as f64, ms * 65_536);
+        }
+        let rate = r.per_sec().unwrap_or(0);
+        assert!((65_000_000..66_000_000).contains(&rate), "{rate}");
     }
 
     #[test]

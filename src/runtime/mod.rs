@@ -112,6 +112,10 @@ struct Runtime {
     files: files::Files,
 }
 
+/// The longest the loop works without giving the page a turn (to draw, and to take the
+/// person's input) while events keep coming, as they do during a file download, ms.
+const YIELD_AFTER_MS: u64 = 50;
+
 fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
 }
@@ -148,6 +152,8 @@ impl Runtime {
         }
         let mut armed: Option<u64> = None;
         let mut timer = futures::future::Fuse::terminated();
+        // When the loop last waited for an event or gave the page a turn.
+        let mut turn_given = now_ms();
         loop {
             // One browser timeout for the earliest of the node's timer and a deferred
             // refresh, made again only when that time changes.
@@ -166,6 +172,7 @@ impl Runtime {
                     None => futures::future::Fuse::terminated(),
                 };
             }
+            let before = now_ms();
             let wake = futures::select! {
                 c = commands.next() => Wake::Command(c),
                 s = signal_rx.next() => Wake::Signal(s),
@@ -175,6 +182,9 @@ impl Runtime {
                 f = self.files.rx.next() => Wake::File(f),
                 _ = timer => Wake::Timer,
             };
+            if now_ms() > before {
+                turn_given = before;
+            }
             match wake {
                 Wake::Command(Some(c)) => self.on_command(c).await,
                 Wake::Command(None) => return,
@@ -197,6 +207,10 @@ impl Runtime {
                 }
             }
             self.flush_ui_paced();
+            if now_ms().saturating_sub(turn_given) >= YIELD_AFTER_MS {
+                gloo_timers::future::TimeoutFuture::new(0).await;
+                turn_given = now_ms();
+            }
         }
     }
 

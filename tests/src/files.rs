@@ -163,14 +163,13 @@ impl Browser {
     }
 
     /// The value and maximum of the progress bar named `name`, if one is shown.
+    ///
+    /// Read in one script: a download's bar is drawn anew as it moves, so an element found
+    /// by one WebDriver call is often gone by the next.
     pub async fn progress_of(&self, name: &str) -> TestResult<Option<(f64, f64)>> {
-        let Some(bar) = self.try_find_by_role("progressbar", name).await? else {
-            return Ok(None);
-        };
-        let attr = |v: Option<String>| v.and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        let value = attr(bar.attr("value").await.map_err(|e| e.to_string())?);
-        let max = attr(bar.attr("max").await.map_err(|e| e.to_string())?);
-        Ok(Some((value, max)))
+        let v = self.execute(PROGRESS_OF, vec![json!(name)]).await?;
+        let number = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+        Ok((!v.is_null()).then(|| (number("value"), number("max"))))
     }
 
     /// The decoded size of the image shown as `name`, if one is shown from a blob URL.
@@ -224,3 +223,11 @@ impl Browser {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The value and maximum of the progress bar (role `progressbar`) labelled `arguments[0]`,
+/// or null.
+const PROGRESS_OF: &str = r#"
+const bar = [...document.querySelectorAll("progress[aria-label]")]
+  .find((b) => b.getAttribute("aria-label").trim() === arguments[0]);
+return bar ? { value: bar.value, max: bar.max } : null;
+"#;

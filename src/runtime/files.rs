@@ -79,6 +79,11 @@ pub(super) struct Writes {
 }
 
 impl Writes {
+    /// One more write is under way.
+    fn begin(&self) {
+        self.count.set(self.count.get() + 1);
+    }
+
     /// One write ended.
     fn done(&self) {
         self.count.set(self.count.get().saturating_sub(1));
@@ -143,7 +148,7 @@ impl Files {
                 break;
             }
         }
-        self.writes.count.set(self.writes.count.get() + 1);
+        self.writes.begin();
     }
 }
 
@@ -277,7 +282,7 @@ impl Runtime {
     /// sees them (IndexedDB runs overlapping transactions in the order they were made).
     fn write_batch_of(&mut self, root: &Root) {
         if self.files.batch.as_ref().is_some_and(|b| b.root == *root) {
-            self.files.writes.count.set(self.files.writes.count.get() + 1);
+            self.files.writes.begin();
             self.spawn_batch_write();
         }
     }

@@ -14,7 +14,7 @@
 //! | `vault` | `"lock"` | the app lock's salt, Argon2id costs and verifier ([`StoredLock`]), when it is on |
 //! | `evidence` | `[room, author]` (hex) | equivocation evidence: the two entries' bytes |
 //! | `files` | a file's root (32 bytes) | the file's length ([`StoredFile`]) |
-//! | `chunks` | root (32) ‖ chunk index (8, big-endian) | one chunk's proof and bytes ([`natter_core::blob`]) |
+//! | `chunks` | root (32) ‖ chunk index (8, big-endian) [‖ 1 for its tail] | one chunk's proof and first 32 KiB; its tail, the rest ([`natter_core::blob`]) |
 //!
 //! Each identity, room, entry, piece of evidence, file and chunk is one codec's bytes (see
 //! [`codec`]), stored under the record's key either in clear (a `bytes` field) or sealed
@@ -31,10 +31,13 @@
 //! `by_room` index.
 //!
 //! A file's bytes are stored chunk by chunk as they arrive (or as the sender cuts its own
-//! file), one 64 KiB chunk per record with the proof that lets it be served on, so a
-//! fetch resumes after a reload and no operation holds a whole file: a chunk's key orders
-//! a file's chunks together, so one key range lists (keys only, 4,096 at a time),
-//! or deletes, exactly one file. A chunk is checked against its place in the file
+//! file), one 64 KiB chunk with the proof that lets it be served on, so a fetch resumes
+//! after a reload and no operation holds a whole file: a chunk's key orders a file's
+//! chunks together, so one key range lists (keys only, 4,096 at a time), or deletes,
+//! exactly one file. A chunk is two records, its first 32 KiB with the proof and its tail
+//! (keyed right after it, in the same transaction): Chromium moves a value of 64 KiB or
+//! more out to a file of its own, which made each chunk's write cost several times a
+//! smaller one's. A chunk stored whole before this split still reads. A chunk is checked against its place in the file
 //! ([`natter_core::blob::chunk_len`], at most [`natter_core::blob::MAX_FILE_LEN`]); that it
 //! matches the root is the node's check, before it asks for the chunk to be stored.
 //!
@@ -77,9 +80,10 @@
 //! sequence number), the evidence's room and author, the verified peers' public keys, and
 //! files' roots and chunk indexes (so how many chunks a file has stored shows, not their
 //! bytes). Each sealed record is bound to its place (`identity/self`, `rooms/<id>`,
-//! `entries/<id>`, `evidence/<room>/<author>`, `files/<root>`, `chunks/<root>/<index>`,
+//! `entries/<id>`, `evidence/<room>/<author>`, `files/<root>`, `chunks/<root>/<index>`
+//! and `chunks/<root>/<index>/tail`,
 //! ids in hex, the index in decimal), so records cannot be swapped. The lock switch writes
-//! files and chunks again 64 chunks (4 MiB) per transaction, so memory stays bounded
+//! files and chunks again 64 records (at most 4 MiB) per transaction, so memory stays bounded
 //! whatever is stored. Loading reads sealed and clear records alike, so an
 //! interrupted switch loses nothing. The `vault` record itself (salt, costs, verifier) is
 //! in clear: it is needed before the key exists. The settings (server addresses, TURN
@@ -260,7 +264,9 @@ impl EntryCursor {
 /// - entry: its canonical bytes ([`natter_core::log::Record::bytes`]);
 /// - evidence: the first entry's length (4, big-endian), then both entries' bytes;
 /// - file: [`FORMAT`], the file's length (8, big-endian);
-/// - chunk: [`FORMAT`], the proof's length (4, big-endian), the proof, the chunk's bytes;
+/// - chunk: [`FORMAT`] ([`codec::SPLIT`] when a tail follows), the proof's length (4,
+///   big-endian), the proof, the chunk's bytes (its first [`codec::CHUNK_HEAD_LEN`]);
+/// - a chunk's tail: [`FORMAT`], the rest of the chunk's bytes;
 ///
 /// where a text is its UTF-8 length (4, big-endian) and bytes. A decoder reads the whole
 /// input: short input, trailing bytes, unknown flags or bad UTF-8 are
@@ -505,14 +511,35 @@ pub mod codec {
         key
     }
 
+    /// The key of a chunk's tail record: the chunk's key, then [`TAIL`], so that it sorts
+    /// right after its chunk and inside its file's key range.
+    pub fn chunk_tail_key(root: &Root, index: u64) -> [u8; CHUNK_KEY_LEN + 1] {
+        let mut key = [TAIL; CHUNK_KEY_LEN + 1];
+        key[..CHUNK_KEY_LEN].copy_from_slice(&chunk_key(root, index));
+        key
+    }
+
     /// The index of the chunk of `root` keyed `key`; `None` for a key of another file or
-    /// of another length.
+    /// of another length (a tail's key among them).
     pub fn chunk_index(root: &Root, key: &[u8]) -> Option<u64> {
         let (file, index) = key.split_at_checked(32)?;
         if file != root.0 {
             return None;
         }
         Some(u64::from_be_bytes(index.try_into().ok()?))
+    }
+
+    /// The file, chunk index and tail flag of a chunk's or a tail's key.
+    pub fn read_chunk_key(key: &[u8]) -> Option<(Root, u64, bool)> {
+        let (chunk, tail) = match key.len() {
+            CHUNK_KEY_LEN => (key, false),
+            n if n == CHUNK_KEY_LEN + 1 && key[CHUNK_KEY_LEN] == TAIL => {
+                (&key[..CHUNK_KEY_LEN], true)
+            }
+            _ => return None,
+        };
+        let root = Root(chunk[..32].try_into().ok()?);
+        Some((root, chunk_index(&root, chunk)?, tail))
     }
 
     /// A file record's bytes: [`FORMAT`], the file's length (8, big-endian).
@@ -532,25 +559,52 @@ pub mod codec {
         Ok(len)
     }
 
-    /// A chunk's bytes: [`FORMAT`], the proof's length (4, big-endian), the proof, the
-    /// chunk's bytes.
-    pub fn chunk(proof: &[u8], bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(5 + proof.len() + bytes.len());
-        out.push(FORMAT);
+    /// The most bytes of a chunk that its own record holds; the rest goes in its tail
+    /// record, so that each record stays below the 64 KiB past which Chromium moves a
+    /// value out to a file of its own.
+    pub const CHUNK_HEAD_LEN: usize = 32 * 1024;
+    /// The first byte of a chunk's record whose bytes go on in its tail record.
+    pub const SPLIT: u8 = 2;
+    /// The last byte of a tail record's key.
+    pub const TAIL: u8 = 1;
+
+    /// A chunk's records: its own ([`FORMAT`], or [`SPLIT`] when a tail follows; the
+    /// proof's length (4, big-endian), the proof, the chunk's first [`CHUNK_HEAD_LEN`]
+    /// bytes) and, for a longer chunk, its tail ([`FORMAT`], the rest of its bytes).
+    pub fn chunk(proof: &[u8], bytes: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
+        let (head, tail) = bytes.split_at(bytes.len().min(CHUNK_HEAD_LEN));
+        let mut out = Vec::with_capacity(5 + proof.len() + head.len());
+        out.push(if tail.is_empty() { FORMAT } else { SPLIT });
         // A proof is at most MAX_PROOF_HASHES hashes; longer ones are refused before this.
         out.extend_from_slice(&(proof.len() as u32).to_be_bytes());
         out.extend_from_slice(proof);
-        out.extend_from_slice(bytes);
-        out
+        out.extend_from_slice(head);
+        let tail = (!tail.is_empty()).then(|| [&[FORMAT][..], tail].concat());
+        (out, tail)
     }
 
-    /// A chunk's proof and bytes from its record's bytes.
-    pub fn read_chunk(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), StorageError> {
+    /// A chunk's proof and bytes from its record's bytes, and whether its bytes go on in
+    /// its tail record. A record written before chunks were split holds the whole chunk.
+    pub fn read_chunk(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>, bool), StorageError> {
         let mut r = Reader::new(bytes, "chunk");
-        r.format()?;
+        let split = match r.byte()? {
+            FORMAT => false,
+            SPLIT => true,
+            _ => return Err(r.damaged()),
+        };
         let len = r.u32()? as usize;
         let proof = r.take(len)?.to_vec();
-        Ok((proof, r.rest.to_vec()))
+        if split && r.rest.len() != CHUNK_HEAD_LEN {
+            return Err(r.damaged());
+        }
+        Ok((proof, r.rest.to_vec(), split))
+    }
+
+    /// The rest of a chunk's bytes from its tail record's bytes.
+    pub fn read_chunk_tail(bytes: &[u8]) -> Result<&[u8], StorageError> {
+        let mut r = Reader::new(bytes, "chunk's tail");
+        r.format()?;
+        Ok(r.rest)
     }
 
     /// A room as stored before schema 4, in fields or as sealed JSON: its settings are the
@@ -660,7 +714,7 @@ mod browser {
     const SEALED: &str = "sealed";
     /// Entries re-keyed per transaction by the schema-4 migration.
     const MIGRATION_BATCH: u32 = 500;
-    /// Chunks written again per transaction by the lock switch: 4 MiB of chunk bytes.
+    /// Chunk records written again per transaction by the lock switch: at most 4 MiB.
     const SWITCH_CHUNKS: u32 = 64;
     /// Chunk keys read per request when listing what is held of a file: 160 KiB.
     const KEY_PAGE: u32 = 4096;
@@ -1200,11 +1254,19 @@ mod browser {
             let mut values = Vec::new();
             for (index, proof, data) in chunks {
                 check_chunk(len, index, data)?;
-                let content = self.content(|| chunk_place(root, index), &codec::chunk(proof, data));
+                let (head, tail) = codec::chunk(proof, data);
+                let content = self.content(|| chunk_place(root, index, false), &head);
                 values.push(object(&[
                     ("key", bytes(&codec::chunk_key(root, index))),
                     content,
                 ])?);
+                if let Some(tail) = tail {
+                    let content = self.content(|| chunk_place(root, index, true), &tail);
+                    values.push(object(&[
+                        ("key", bytes(&codec::chunk_tail_key(root, index))),
+                        content,
+                    ])?);
+                }
             }
             if values.is_empty() {
                 return Ok(());
@@ -1250,14 +1312,29 @@ mod browser {
                 .transaction(&[CHUNKS], TransactionMode::ReadOnly)
                 .map_err(failed)?;
             let store = tx.store(CHUNKS).map_err(failed)?;
-            let key = bytes(&codec::chunk_key(root, index));
-            let Some(value) = store.get(key).await.map_err(failed)? else {
+            // Both asked for at once: one round trip whether the chunk has a tail or not.
+            let (head, tail) = futures::future::join(
+                store.get(bytes(&codec::chunk_key(root, index))),
+                store.get(bytes(&codec::chunk_tail_key(root, index))),
+            )
+            .await;
+            let Some(head) = head.map_err(failed)? else {
                 return Ok(None);
             };
-            let raw = self
-                .read_content(|| chunk_place(root, index), &value)?
+            let head = self
+                .read_content(|| chunk_place(root, index, false), &head)?
                 .ok_or_else(|| corrupt("a chunk holds no bytes"))?;
-            codec::read_chunk(&raw).map(Some)
+            let (proof, mut data, split) = codec::read_chunk(&head)?;
+            if split {
+                let tail = tail
+                    .map_err(failed)?
+                    .ok_or_else(|| corrupt("a chunk's tail is missing"))?;
+                let tail = self
+                    .read_content(|| chunk_place(root, index, true), &tail)?
+                    .ok_or_else(|| corrupt("a chunk's tail holds no bytes"))?;
+                data.extend_from_slice(codec::read_chunk_tail(&tail)?);
+            }
+            Ok(Some((proof, data)))
         }
 
         /// Every file with a record, and which of its chunks are stored. Read from the
@@ -1368,14 +1445,9 @@ mod browser {
             self.switch_store(FILES, "root", MIGRATION_BATCH, file_place_of)
                 .await?;
             let chunk_place_of = |key: &[u8]| -> Result<String, StorageError> {
-                let root = Root(
-                    key.get(..32)
-                        .and_then(|r| r.try_into().ok())
-                        .ok_or_else(|| corrupt("a chunk's key is damaged"))?,
-                );
-                let index = codec::chunk_index(&root, key)
+                let (root, index, tail) = codec::read_chunk_key(key)
                     .ok_or_else(|| corrupt("a chunk's key is damaged"))?;
-                Ok(chunk_place(&root, index))
+                Ok(chunk_place(&root, index, tail))
             };
             self.switch_store(CHUNKS, "key", SWITCH_CHUNKS, chunk_place_of)
                 .await
@@ -1741,9 +1813,10 @@ mod browser {
         format!("files/{}", hex(&root.0))
     }
 
-    /// Where a chunk is sealed.
-    fn chunk_place(root: &Root, index: u64) -> String {
-        format!("chunks/{}/{index}", hex(&root.0))
+    /// Where a chunk (or its tail) is sealed.
+    fn chunk_place(root: &Root, index: u64, tail: bool) -> String {
+        let tail = if tail { "/tail" } else { "" };
+        format!("chunks/{}/{index}{tail}", hex(&root.0))
     }
 
     /// The keys of the chunks of `root` (after the key `after`, when given).
@@ -1943,16 +2016,41 @@ mod tests {
         assert_eq!(file(0x0001_0002), golden);
         assert_eq!(read_file(&golden), Ok(0x0001_0002));
         let golden = [FORMAT, 0, 0, 0, 2, 7, 7, 9, 9, 9];
-        assert_eq!(chunk(&[7, 7], &[9, 9, 9]), golden);
-        assert_eq!(read_chunk(&golden), Ok((vec![7, 7], vec![9, 9, 9])));
-        assert_eq!(read_chunk(&[FORMAT, 0, 0, 0, 0]), Ok((vec![], vec![])));
+        assert_eq!(chunk(&[7, 7], &[9, 9, 9]), (golden.to_vec(), None));
+        assert_eq!(read_chunk(&golden), Ok((vec![7, 7], vec![9, 9, 9], false)));
+        assert_eq!(
+            read_chunk(&[FORMAT, 0, 0, 0, 0]),
+            Ok((vec![], vec![], false))
+        );
         for bytes in damaged(&file(7)) {
             assert!(read_file(&bytes).is_err(), "{bytes:?}");
         }
         // A chunk's bytes run to the end, so only cuts inside the proof are damaged.
-        for bytes in damaged(&chunk(&[7, 7], &[9]))[..7].iter() {
+        for bytes in damaged(&chunk(&[7, 7], &[9]).0)[..7].iter() {
             assert!(read_chunk(bytes).is_err(), "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn a_chunk_longer_than_a_head_goes_on_in_its_tail() {
+        let data: Vec<u8> = (0..=CHUNK_HEAD_LEN).map(|i| i as u8).collect();
+        let (head, tail) = chunk(&[7], &data);
+        let mut golden = vec![SPLIT, 0, 0, 0, 1, 7];
+        golden.extend_from_slice(&data[..CHUNK_HEAD_LEN]);
+        assert_eq!(head, golden);
+        let tail = tail.expect("a tail");
+        assert_eq!(tail, [FORMAT, CHUNK_HEAD_LEN as u8]);
+        let (proof, mut bytes, split) = read_chunk(&head).expect("a head");
+        assert_eq!((proof, split), (vec![7], true));
+        bytes.extend_from_slice(read_chunk_tail(&tail).expect("a tail"));
+        assert_eq!(bytes, data);
+        // Exactly a head's length needs no tail; a split head of another length is damaged.
+        assert_eq!(chunk(&[], &data[..CHUNK_HEAD_LEN]).1, None);
+        assert!(read_chunk(&head[..head.len() - 1]).is_err());
+        assert!(read_chunk(&[SPLIT, 0, 0, 0, 0, 1]).is_err());
+        assert!(read_chunk(&[SPLIT + 1, 0, 0, 0, 0]).is_err());
+        assert!(read_chunk_tail(&[SPLIT, 1]).is_err());
+        assert!(read_chunk_tail(&[]).is_err());
     }
 
     #[test]
@@ -1964,12 +2062,21 @@ mod tests {
         assert_eq!(chunk_index(&a, &key), Some(0x0102));
         assert_eq!(chunk_index(&b, &key), None);
         assert_eq!(chunk_index(&a, &key[..39]), None);
+        assert_eq!(read_chunk_key(&key), Some((a, 0x0102, false)));
+        key.push(TAIL);
+        assert_eq!(chunk_tail_key(&a, 0x0102).to_vec(), key);
+        assert_eq!(chunk_index(&a, &key), None);
+        assert_eq!(read_chunk_key(&key), Some((a, 0x0102, true)));
+        key[40] = 2;
+        assert_eq!(read_chunk_key(&key), None);
+        assert_eq!(read_chunk_key(&key[..39]), None);
         let keys = [
-            chunk_key(&a, 0),
-            chunk_key(&a, 1),
-            chunk_key(&a, 256),
-            chunk_key(&a, u64::MAX),
-            chunk_key(&b, 0),
+            chunk_key(&a, 0).to_vec(),
+            chunk_key(&a, 1).to_vec(),
+            chunk_tail_key(&a, 1).to_vec(),
+            chunk_key(&a, 256).to_vec(),
+            chunk_key(&a, u64::MAX).to_vec(),
+            chunk_key(&b, 0).to_vec(),
         ];
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
     }
@@ -3461,6 +3568,91 @@ mod browser_tests {
     }
 
     #[wasm_bindgen_test]
+    async fn a_whole_chunk_is_stored_as_records_under_64_kib_and_one_stored_whole_still_reads(
+    ) -> Result<(), String> {
+        let name = "natter-test-chunk-split";
+        let bytes = |data: &[u8]| -> JsValue { Uint8Array::from(data).into() };
+        let db = fresh(name).await?;
+        let root = Root([0x31; 32]);
+        let len = 2 * blob::CHUNK_LEN as u64;
+        let first = chunk_of(len, 0, "a chunk in two records ")?;
+        db.put_chunk(&root, len, 0, &proof_of(0), &first)
+            .await
+            .ctx("store a chunk")?;
+        let records = raw_store(name, "chunks").await?;
+        assert_eq!(records.len(), 2);
+        for value in &records {
+            let clear = Reflect::get(value, &"bytes".into()).ctx("read")?;
+            let n = Uint8Array::new(&clear).length() as usize;
+            assert!(n <= codec::CHUNK_HEAD_LEN + 5 + proof_of(0).len(), "{n}");
+        }
+
+        // A chunk stored whole, as before chunks were split, reads as it did.
+        let second = chunk_of(len, 1, "a chunk in one record ")?;
+        let raw_db = schema(name).build().await.ctx("open the raw database")?;
+        let tx = raw_db
+            .transaction(&["chunks"], TransactionMode::ReadWrite)
+            .ctx("write the chunks")?;
+        let whole = [&[codec::FORMAT, 0, 0, 0, 64][..], &proof_of(1), &second].concat();
+        let value = js_sys::Object::new();
+        Reflect::set(&value, &"key".into(), &bytes(&codec::chunk_key(&root, 1))).ctx("key")?;
+        Reflect::set(&value, &"bytes".into(), &bytes(&whole)).ctx("bytes")?;
+        let store = tx.store("chunks").ctx("the chunks store")?;
+        store.put(&value, None).await.ctx("write a whole chunk")?;
+        tx.done().await.ctx("commit")?;
+        raw_db.close();
+        assert_eq!(
+            db.get_chunk(&root, 0).await.ctx("read chunk 0")?,
+            Some((proof_of(0), first.clone()))
+        );
+        assert_eq!(
+            db.get_chunk(&root, 1).await.ctx("read chunk 1")?,
+            Some((proof_of(1), second.clone()))
+        );
+        let listed = db.load_files().await.ctx("list the files")?;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].held, vec![true, true]);
+
+        // The lock seals both records of a chunk, each bound to its own place.
+        let (lock, key) = test_lock("split")?;
+        db.enable_lock(&lock, key).await.ctx("turn the lock on")?;
+        for value in raw_store(name, "chunks").await? {
+            let clear = Reflect::get(&value, &"bytes".into()).ctx("read")?;
+            assert!(clear.is_undefined(), "{value:?}");
+        }
+        assert_eq!(
+            db.get_chunk(&root, 0).await.ctx("read a sealed chunk")?,
+            Some((proof_of(0), first))
+        );
+        assert_eq!(
+            db.get_chunk(&root, 1)
+                .await
+                .ctx("read a sealed whole chunk")?,
+            Some((proof_of(1), second))
+        );
+
+        // A head without its tail is damaged, not a short chunk.
+        let raw_db = schema(name).build().await.ctx("open the raw database")?;
+        let tx = raw_db
+            .transaction(&["chunks"], TransactionMode::ReadWrite)
+            .ctx("write the chunks")?;
+        let store = tx.store("chunks").ctx("the chunks store")?;
+        store
+            .delete(bytes(&codec::chunk_tail_key(&root, 0)))
+            .await
+            .ctx("delete a tail")?;
+        tx.done().await.ctx("commit")?;
+        raw_db.close();
+        assert!(matches!(
+            db.get_chunk(&root, 0).await,
+            Err(StorageError::Corrupt(_))
+        ));
+        db.delete_file(&root).await.ctx("delete the file")?;
+        assert_eq!(raw_store(name, "chunks").await?.len(), 0);
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
     async fn the_held_flags_come_from_the_stored_chunks() -> Result<(), String> {
         let db = fresh("natter-test-held").await?;
         let root = Root([0x21; 32]);
@@ -3523,9 +3715,10 @@ mod browser_tests {
                 .await
                 .ctx("store a file")?;
         }
-        assert_eq!(raw_store(name, "chunks").await?.len(), 6);
+        // Two whole chunks a file, each a head and a tail.
+        assert_eq!(raw_store(name, "chunks").await?.len(), 12);
         db.delete_file(&gone).await.ctx("delete a file")?;
-        assert_eq!(raw_store(name, "chunks").await?.len(), 4);
+        assert_eq!(raw_store(name, "chunks").await?.len(), 8);
         let roots: Vec<Root> = db
             .load_files()
             .await

@@ -31,6 +31,9 @@ pub mod server;
 // Entry signatures verified by the browser's WebCrypto Ed25519 (module docs in the file).
 #[cfg(target_arch = "wasm32")]
 pub mod sigcheck;
+// Chunks' leaf hashes by the browser's WebCrypto SHA-256 (module docs in the file).
+#[cfg(target_arch = "wasm32")]
+pub mod leafhash;
 // How often the views may be refreshed (a share of the time, with a burst in hand).
 pub mod pacing;
 // Safety numbers for the peers shown, each computed once.

@@ -48,6 +48,7 @@ use std::rc::{Rc, Weak};
 use futures::channel::mpsc;
 use futures::StreamExt;
 use js_sys::{Function, Reflect, Uint8Array};
+use natter_core::blobwire::chunk_span;
 use natter_core::peer_signal::PeerSignal;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -58,6 +59,8 @@ use web_sys::{
     RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
     RtcSessionDescriptionInit, RtcSignalingState,
 };
+
+use crate::leafhash::{self, PendingLeaf};
 
 /// Above this many bytes buffered in the DataChannel, frames wait in Rust.
 pub const HIGH_WATER: u32 = 1024 * 1024;
@@ -82,7 +85,7 @@ pub struct RtcOptions {
 }
 
 /// Something that happened on a connection; tagged with the connection's key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum RtcEvent {
     /// Send this to the remote peer through the signaling relay (the runtime seals it).
     Signal(PeerSignal),
@@ -95,8 +98,8 @@ pub enum RtcEvent {
     },
     /// A frame arrived.
     Frame(Vec<u8>),
-    /// A frame arrived on the files channel.
-    FileFrame(Vec<u8>),
+    /// A frame arrived on the files channel; a chunk's leaf hash is under way.
+    FileFrame(Vec<u8>, Option<PendingLeaf>),
     /// The connection's state changed (`new`, `connecting`, `connected`, ...).
     State(String),
     /// The channel or connection closed.
@@ -261,7 +264,10 @@ impl Shared {
         }
         let frame = buf.map(|b| Uint8Array::new(b).to_vec()).unwrap_or_default();
         self.emit(if files {
-            RtcEvent::FileFrame(frame)
+            let leaf = buf
+                .zip(chunk_span(&frame))
+                .and_then(|(b, span)| leafhash::start(b, span));
+            RtcEvent::FileFrame(frame, leaf)
         } else {
             RtcEvent::Frame(frame)
         });

@@ -30,6 +30,7 @@ use crate::files::{
     fetch_on_sight, held_bytes, inline_image_type, no_room_for, refuse_to_send, Rate, OPAQUE_TYPE,
     THUMB_TYPE,
 };
+use crate::leafhash;
 use crate::rtc::describe;
 use crate::state::{HeldFile, RoomState};
 use crate::storage::Storage;
@@ -172,6 +173,7 @@ impl Runtime {
                             root,
                             index,
                             chunk,
+                            leaf: None,
                         }));
                     return;
                 }
@@ -186,11 +188,16 @@ impl Runtime {
                         }
                         _ => None,
                     };
+                    let leaf = match &chunk {
+                        Some((_, bytes)) => leafhash::of(bytes).await,
+                        None => None,
+                    };
                     let _ = tx.unbounded_send(FileEvent::Input(Input::ChunkRead {
                         conn,
                         root,
                         index,
                         chunk,
+                        leaf,
                     }));
                 });
             }
@@ -654,7 +661,12 @@ async fn send_one(
     let chunks = chunk_count(len);
     let mut leaves = Vec::with_capacity(chunks as usize);
     for i in 0..chunks {
-        leaves.push(leaf_hash(&read_chunk(file, len, i).await?));
+        let bytes = read_chunk(file, len, i).await?;
+        let leaf = match leafhash::of(&bytes).await {
+            Some(leaf) => leaf,
+            None => leaf_hash(&bytes),
+        };
+        leaves.push(leaf);
     }
     let ob = Outboard::from_leaves(len, leaves).map_err(|e| e.to_string())?;
     let root = ob.root();

@@ -504,7 +504,7 @@ impl Runtime {
     async fn on_rtc(&mut self, conn: ConnId, event: RtcEvent) {
         match &event {
             RtcEvent::Frame(_)
-            | RtcEvent::FileFrame(_)
+            | RtcEvent::FileFrame(..)
             | RtcEvent::Drained
             | RtcEvent::FileDrained
             | RtcEvent::Signal(_) => {}
@@ -552,7 +552,13 @@ impl Runtime {
             }
             RtcEvent::Failed(words) => return warn(&words),
             RtcEvent::Drained => Input::Drained(conn),
-            RtcEvent::FileFrame(bytes) => Input::FileFrame { conn, bytes },
+            RtcEvent::FileFrame(bytes, leaf) => {
+                let leaf = match leaf {
+                    Some(pending) => pending.finish().await,
+                    None => None,
+                };
+                Input::FileFrame { conn, bytes, leaf }
+            }
             RtcEvent::FileDrained => Input::FileDrained(conn),
         };
         self.handle(input).await;

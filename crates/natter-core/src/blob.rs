@@ -351,22 +351,52 @@ pub fn verify(
     chunk: &[u8],
     proof: &Proof,
 ) -> Result<(), BlobError> {
+    verify_hashed(root, len, index, chunk, None, proof)
+}
+
+/// [`verify`], with `chunk`'s [`leaf_hash`] when it is already known: computed by whoever
+/// holds the bytes (a browser hashes with WebCrypto, off its main thread), and trusted to
+/// be the hash of `chunk`. `None`: it is computed here.
+pub fn verify_hashed(
+    root: &Root,
+    len: u64,
+    index: u64,
+    chunk: &[u8],
+    leaf: Option<[u8; 32]>,
+    proof: &Proof,
+) -> Result<(), BlobError> {
+    check_place(len, index, chunk.len(), proof)?;
+    let leaf = leaf.unwrap_or_else(|| leaf_hash(chunk));
+    verify_path(root, len, index, leaf, proof)
+}
+
+/// The checks made before any hashing: the file's size, the chunk's length in its place,
+/// the proof's length.
+fn check_place(len: u64, index: u64, got: usize, proof: &Proof) -> Result<(), BlobError> {
     if len > MAX_FILE_LEN {
         return Err(BlobError::TooLarge);
     }
     let want = chunk_len(len, index)?;
-    if chunk.len() != want {
-        return Err(BlobError::WrongLength {
-            got: chunk.len(),
-            want,
-        });
+    if got != want {
+        return Err(BlobError::WrongLength { got, want });
     }
     if proof.0.len() > MAX_PROOF_HASHES {
         return Err(BlobError::BadProof);
     }
+    Ok(())
+}
+
+/// Follows the proof from chunk `index`'s leaf hash up to `root`.
+fn verify_path(
+    root: &Root,
+    len: u64,
+    index: u64,
+    leaf: [u8; 32],
+    proof: &Proof,
+) -> Result<(), BlobError> {
     // RFC 9162 §2.1.3.2.
     let (mut f, mut s) = (index, chunk_count(len) - 1);
-    let mut r = leaf_hash(chunk);
+    let mut r = leaf;
     for p in &proof.0 {
         if s == 0 {
             return Err(BlobError::Mismatch);

@@ -177,6 +177,16 @@ impl BlobFrame {
     }
 }
 
+/// Where the chunk's bytes lie in `frame` when it is a well-formed [`BlobFrame::Chunk`]
+/// (they run to its end), so that a driver can hash them before the node decodes the
+/// frame ([`crate::blob::verify_hashed`]); `None` for any other frame.
+pub fn chunk_span(frame: &[u8]) -> Option<std::ops::Range<usize>> {
+    match BlobFrame::decode(frame) {
+        Ok(BlobFrame::Chunk { bytes, .. }) => Some(frame.len() - bytes.len()..frame.len()),
+        _ => None,
+    }
+}
+
 /// Reads a `Have`'s ranges: ascending, apart, non-empty, within the file's chunks.
 fn ranges(r: &mut Reader<'_>, chunks: u64) -> Result<Vec<(u32, u32)>, WireError> {
     let n = r.u32()?;

@@ -36,7 +36,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::blob::{chunk_count, verify, BlobError, Proof, Root, MAX_FILE_LEN};
+use crate::blob::{chunk_count, verify_hashed, BlobError, Proof, Root, MAX_FILE_LEN};
 use crate::sync::PeerId;
 
 /// Tunables.
@@ -250,11 +250,25 @@ impl Fetch {
         bytes: Vec<u8>,
         proof: &Proof,
     ) {
+        self.received_leaf(now_ms, peer, index, bytes, proof, None);
+    }
+
+    /// [`Fetch::received`], with the chunk's [`crate::blob::leaf_hash`] when the driver
+    /// computed it ([`crate::blob::verify_hashed`]).
+    pub fn received_leaf(
+        &mut self,
+        now_ms: u64,
+        peer: PeerId,
+        index: u64,
+        bytes: Vec<u8>,
+        proof: &Proof,
+        leaf: Option<[u8; 32]>,
+    ) {
         if self.in_flight.get(&index) != Some(&peer) {
             // Unasked, or asked of someone else: dropped unread.
             return;
         }
-        match verify(&self.root, self.len, index, &bytes, proof) {
+        match verify_hashed(&self.root, self.len, index, &bytes, leaf, proof) {
             Ok(()) => {
                 self.in_flight.remove(&index);
                 if let Some(p) = self.peers.get_mut(&peer) {

@@ -1018,7 +1018,11 @@ impl NodeSim {
                 Input::Frame { conn, bytes }
             }
             Delivery::Drained { conn } => Input::Drained(conn),
-            Delivery::FileFrame { conn, bytes } => Input::FileFrame { conn, bytes },
+            Delivery::FileFrame { conn, bytes } => Input::FileFrame {
+                conn,
+                bytes,
+                leaf: None,
+            },
             Delivery::FileDrained { conn } => Input::FileDrained(conn),
             Delivery::ChunkRead { conn, root, index } => {
                 let chunk = self.devices[dev].chunks.get(&(root, index)).cloned();
@@ -1027,6 +1031,7 @@ impl NodeSim {
                     root,
                     index,
                     chunk,
+                    leaf: None,
                 }
             }
             Delivery::Failed { conn } => {

@@ -2,8 +2,8 @@
 //! of small trees, golden roots, and what a wrong chunk, index, length or proof gets.
 
 use natter_core::blob::{
-    chunk_count, chunk_len, leaf_hash, verify, BlobError, Outboard, OutboardBuilder, Proof, Root,
-    CHUNK_LEN, MAX_FILE_LEN, MAX_PROOF_HASHES,
+    chunk_count, chunk_len, leaf_hash, verify, verify_hashed, BlobError, Outboard, OutboardBuilder,
+    Proof, Root, CHUNK_LEN, MAX_FILE_LEN, MAX_PROOF_HASHES,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -178,6 +178,23 @@ fn a_hostile_chunk_length_index_or_proof_is_refused() {
         verify(&root, len, 2, chunk, &long),
         Err(BlobError::Mismatch)
     );
+    // A leaf hash computed elsewhere is what is checked: the bytes are not hashed again,
+    // but their length still is.
+    let leaf = Some(leaf_hash(chunk));
+    assert_eq!(verify_hashed(&root, len, 2, chunk, leaf, &proof), Ok(()));
+    assert_eq!(verify_hashed(&root, len, 2, &bad, leaf, &proof), Ok(()));
+    assert_eq!(
+        verify_hashed(&root, len, 2, chunk, Some(leaf_hash(&bad)), &proof),
+        Err(BlobError::Mismatch)
+    );
+    assert_eq!(
+        verify_hashed(&root, len, 2, &bad, None, &proof),
+        Err(BlobError::Mismatch)
+    );
+    assert!(matches!(
+        verify_hashed(&root, len, 2, &chunk[..10], leaf, &proof),
+        Err(BlobError::WrongLength { got: 10, .. })
+    ));
     // Malformed proof bytes, and a file larger than allowed.
     assert_eq!(Proof::from_bytes(&[0; 33]), Err(BlobError::BadProof));
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use natter_core::blob::{Outboard, Proof, Root, CHUNK_LEN, MAX_FILE_LEN};
 use natter_core::blobwire::{
-    availability, ranges_of, BlobFrame, MAX_BLOB_FRAME_LEN, MAX_HAVE_RANGES,
+    availability, chunk_span, ranges_of, BlobFrame, MAX_BLOB_FRAME_LEN, MAX_HAVE_RANGES,
 };
 use natter_core::fetch::Availability;
 use natter_core::wire::WireError;
@@ -76,6 +76,13 @@ fn a_full_chunk_with_the_longest_proof_fits_a_frame() {
     let encoded = frame.encode();
     assert!(encoded.len() <= MAX_BLOB_FRAME_LEN);
     assert_eq!(BlobFrame::decode(&encoded), Ok(frame));
+    // The chunk's bytes end the frame; a frame cut or grown by one byte has no chunk.
+    let n = encoded.len();
+    assert_eq!(chunk_span(&encoded), Some(n - CHUNK_LEN..n));
+    assert_eq!(chunk_span(&encoded[..n - 1]), None);
+    assert_eq!(chunk_span(&[&encoded[..], &[0]].concat()), None);
+    let want = BlobFrame::Want { root: R, index: 0 }.encode();
+    assert_eq!(chunk_span(&want), None);
 }
 
 #[test]
@@ -153,9 +160,21 @@ proptest! {
 
     #[test]
     fn any_bytes_decode_or_fail_without_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        if let Ok(frame) = BlobFrame::decode(&bytes) {
-            // What decodes is canonical: it encodes to the same bytes.
-            prop_assert_eq!(frame.encode(), bytes);
+        let span = chunk_span(&bytes);
+        match BlobFrame::decode(&bytes) {
+            // What decodes is canonical: it encodes to the same bytes; a chunk's bytes are
+            // where `chunk_span` says, and nothing else has a span.
+            Ok(frame) => {
+                prop_assert_eq!(&frame.encode(), &bytes);
+                match frame {
+                    BlobFrame::Chunk { bytes: chunk, .. } => {
+                        let span = span.expect("a chunk's span");
+                        prop_assert_eq!(&bytes[span], &chunk[..]);
+                    }
+                    _ => prop_assert_eq!(span, None),
+                }
+            }
+            Err(_) => prop_assert_eq!(span, None),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One `Node` driven by hand: the local actions, the bounds on what a server names, and
 //! the timers (whole networks of nodes are in `node_sim.rs`).
 
-use natter_core::blob::{Outboard, CHUNK_LEN};
+use natter_core::blob::{leaf_hash, Outboard, CHUNK_LEN};
 use natter_core::blobwire::BlobFrame;
 use natter_core::fetch::Availability;
 use natter_core::hello::{Hello, HelloContext};
@@ -605,6 +605,7 @@ fn a_file_is_told_only_to_its_room_and_served_a_window_at_a_time_never_from_a_da
     let frame = |f: BlobFrame| Input::FileFrame {
         conn,
         bytes: f.encode(),
+        leaf: None,
     };
     // A file we hold that no entry of this room names: nothing is said of it.
     let ask = |root, len| BlobFrame::Have {
@@ -654,6 +655,7 @@ fn a_file_is_told_only_to_its_room_and_served_a_window_at_a_time_never_from_a_da
         root,
         index,
         chunk,
+        leaf: None,
     };
     let mut damaged = chunk(0);
     damaged[9] ^= 1;
@@ -715,6 +717,7 @@ fn a_file_is_told_only_to_its_room_and_served_a_window_at_a_time_never_from_a_da
         Input::FileFrame {
             conn: q,
             bytes: ask(root, len).encode(),
+            leaf: None,
         },
     );
     match &file_frames(&out, q)[..] {
@@ -769,6 +772,7 @@ fn a_fetch_asks_every_peer_stores_verified_chunks_and_drops_a_peer_that_sends_a_
         Input::FileFrame {
             conn: to_bad,
             bytes: all.encode(),
+            leaf: None,
         },
     );
     let wants = file_frames(&out, to_bad);
@@ -796,6 +800,7 @@ fn a_fetch_asks_every_peer_stores_verified_chunks_and_drops_a_peer_that_sends_a_
         Input::FileFrame {
             conn: to_bad,
             bytes: bad_chunk.encode(),
+            leaf: None,
         },
     );
     assert!(
@@ -815,6 +820,7 @@ fn a_fetch_asks_every_peer_stores_verified_chunks_and_drops_a_peer_that_sends_a_
         Input::FileFrame {
             conn: to_good,
             bytes: all.encode(),
+            leaf: None,
         },
     );
     let wants = file_frames(&out, to_good);
@@ -834,6 +840,7 @@ fn a_fetch_asks_every_peer_stores_verified_chunks_and_drops_a_peer_that_sends_a_
             Input::FileFrame {
                 conn: to_good,
                 bytes: chunk.encode(),
+                leaf: None,
             },
         ) {
             match o {
@@ -849,4 +856,56 @@ fn a_fetch_asks_every_peer_stores_verified_chunks_and_drops_a_peer_that_sends_a_
     assert_eq!(joined_bytes, bytes);
     assert_eq!(n.file_progress(&root), Some((2, 2)));
     assert!(!n.fetching(&root));
+}
+
+#[test]
+fn a_leaf_hash_the_driver_computed_is_what_a_chunk_is_checked_by() {
+    let r = room(14);
+    let peer = Identity::from_secret_bytes(&[26; 32]);
+    let (mut n, out) = joined(&r, false, &["p"]);
+    let conn = opened(&out)[0];
+    verify(&mut n, &r, conn, "p", &peer, 3);
+    let (bytes, ob) = a_file(2);
+    let (root, len) = (ob.root(), ob.len());
+    post_file(&mut n, &r, &ob, 4);
+    step(&mut n, 5, Input::Fetch { room: r.id(), root });
+    let all = BlobFrame::Have {
+        root,
+        len,
+        ranges: None,
+    };
+    let frame = |f: &BlobFrame, leaf| Input::FileFrame {
+        conn,
+        bytes: f.encode(),
+        leaf,
+    };
+    assert_eq!(
+        file_frames(&step(&mut n, 6, frame(&all, None)), conn).len(),
+        2
+    );
+    let chunk = |index: u64| BlobFrame::Chunk {
+        root,
+        index,
+        proof: ob.proof(index).expect("proof"),
+        bytes: bytes[index as usize * CHUNK_LEN..]
+            [..CHUNK_LEN.min(bytes.len() - index as usize * CHUNK_LEN)]
+            .to_vec(),
+    };
+    // A chunk is judged by the hash the driver gives: the right one is stored, a wrong
+    // one costs the peer its connection even with the right bytes.
+    let out = step(
+        &mut n,
+        7,
+        frame(&chunk(0), Some(leaf_hash(&bytes[..CHUNK_LEN]))),
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::StoreChunk { index: 0, .. })));
+    let out = step(&mut n, 8, frame(&chunk(1), Some([0; 32])));
+    assert!(!out.iter().any(|o| matches!(o, Output::StoreChunk { .. })));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::CloseConn(c) if *c == conn)),
+        "{out:?}"
+    );
 }

@@ -398,7 +398,11 @@ impl Driver {
                 }
             }
             RtcEvent::Frame(bytes) => Input::Frame { conn, bytes },
-            RtcEvent::FileFrame(bytes) => Input::FileFrame { conn, bytes },
+            RtcEvent::FileFrame(bytes) => Input::FileFrame {
+                conn,
+                bytes,
+                leaf: None,
+            },
             RtcEvent::Link(link) => Input::Link { conn, link },
             RtcEvent::Drained => Input::Drained(conn),
             RtcEvent::FileDrained => Input::FileDrained(conn),
@@ -509,6 +513,7 @@ impl Driver {
                     root,
                     index,
                     chunk,
+                    leaf: None,
                 });
             }
             Output::StoreChunk {

@@ -47,7 +47,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::blob::{chunk_count, verify, Proof, Root};
+use crate::blob::{chunk_count, verify_hashed, Proof, Root};
 use crate::blobwire::{availability, ranges_of, BlobFrame};
 use crate::fetch::{Availability, Fetch, FetchConfig, FetchOutput};
 use crate::log::Body;
@@ -67,6 +67,10 @@ pub const MAX_FETCHES: usize = 32;
 /// Chunks stored between two `Have`s to peers still fetching the same file (4 MiB).
 pub const HAVE_EVERY: u64 = 64;
 
+/// A frame held until its sender's hello verifies, with its chunk's leaf hash if the driver
+/// gave one.
+type EarlyFrame = (Vec<u8>, Option<[u8; 32]>);
+
 /// What the node knows of files (held by [`Node`]).
 #[derive(Debug, Default)]
 pub(super) struct Files {
@@ -80,7 +84,7 @@ pub(super) struct Files {
     /// Peers that said they are still fetching a file.
     wanting: BTreeMap<Root, BTreeSet<ConnId>>,
     serving: BTreeMap<ConnId, Serving>,
-    early: BTreeMap<ConnId, VecDeque<Vec<u8>>>,
+    early: BTreeMap<ConnId, VecDeque<EarlyFrame>>,
 }
 
 #[derive(Debug)]
@@ -240,8 +244,8 @@ impl Node {
         for (root, len) in asks {
             self.ask(conn, root, len);
         }
-        for bytes in self.files.early.remove(&conn).unwrap_or_default() {
-            self.on_file_frame(conn, bytes);
+        for (bytes, leaf) in self.files.early.remove(&conn).unwrap_or_default() {
+            self.on_file_frame(conn, bytes, leaf);
         }
     }
 
@@ -265,7 +269,7 @@ impl Node {
     }
 
     /// A frame on a connection's files channel.
-    pub(super) fn on_file_frame(&mut self, conn: ConnId, bytes: Vec<u8>) {
+    pub(super) fn on_file_frame(&mut self, conn: ConnId, bytes: Vec<u8>, leaf: Option<[u8; 32]>) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
@@ -273,7 +277,7 @@ impl Node {
         if c.verified_key().is_none() {
             let early = self.files.early.entry(conn).or_default();
             if early.len() < EARLY_FILE_FRAMES {
-                early.push_back(bytes);
+                early.push_back((bytes, leaf));
             }
             return;
         }
@@ -336,7 +340,8 @@ impl Node {
                 ..
             } => {
                 if let Some(f) = self.files.fetches.get_mut(&root).filter(|f| f.room == room) {
-                    f.fetch.received(now, conn.peer(), index, bytes, &proof);
+                    f.fetch
+                        .received_leaf(now, conn.peer(), index, bytes, &proof, leaf);
                     self.drain_fetch(root);
                 }
             }
@@ -370,10 +375,13 @@ impl Node {
         root: Root,
         index: u64,
         chunk: Option<(Proof, Vec<u8>)>,
+        leaf: Option<[u8; 32]>,
     ) {
         let len = self.files.held.get(&root).map(|(l, _)| *l);
         let good = match (&chunk, len) {
-            (Some((proof, bytes)), Some(len)) => verify(&root, len, index, bytes, proof).is_ok(),
+            (Some((proof, bytes)), Some(len)) => {
+                verify_hashed(&root, len, index, bytes, leaf, proof).is_ok()
+            }
             _ => false,
         };
         if !good {

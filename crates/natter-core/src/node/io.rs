@@ -188,6 +188,9 @@ pub enum Input {
         conn: ConnId,
         /// The bytes.
         bytes: Vec<u8>,
+        /// For a chunk, its [`crate::blob::leaf_hash`] if the driver computed it (over
+        /// [`crate::blobwire::chunk_span`]); `None`: the node hashes it.
+        leaf: Option<[u8; 32]>,
     },
     /// The files channel's buffer is at or below its low mark (report it when the buffer
     /// falls to it, and after a send that leaves it there).
@@ -203,6 +206,9 @@ pub enum Input {
         index: u64,
         /// Its proof and bytes.
         chunk: Option<(Proof, Vec<u8>)>,
+        /// The chunk's [`crate::blob::leaf_hash`] if the driver computed it; `None`: the
+        /// node hashes it.
+        leaf: Option<[u8; 32]>,
     },
     /// What the driver stores of a file (at start, and once it stored a file of ours).
     Holding {

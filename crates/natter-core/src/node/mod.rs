@@ -450,14 +450,15 @@ impl Node {
                 }
             }
             Input::Closed(conn) => self.remove_conn(conn),
-            Input::FileFrame { conn, bytes } => self.on_file_frame(conn, bytes),
+            Input::FileFrame { conn, bytes, leaf } => self.on_file_frame(conn, bytes, leaf),
             Input::FileDrained(conn) => self.on_file_drained(conn),
             Input::ChunkRead {
                 conn,
                 root,
                 index,
                 chunk,
-            } => self.on_chunk_read(conn, root, index, chunk),
+                leaf,
+            } => self.on_chunk_read(conn, root, index, chunk, leaf),
             Input::Holding { root, len, has } => self.on_holding(root, len, has),
             // The rooms' File entries are indexed after every input, so any held is known.
             Input::Fetch { room, root } => return self.start_fetch(room, root),

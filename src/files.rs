@@ -31,6 +31,9 @@ pub const MAX_SEND_CHOICES: [u64; 7] = [
 pub const RATE_WINDOW_MS: f64 = 5_000.0;
 /// Samples [`Rate`] keeps at most.
 const RATE_SAMPLES: usize = 64;
+/// A download's progress is drawn again at most this often, in milliseconds
+/// ([`Rate::due`]).
+pub const DRAW_EVERY_MS: f64 = 250.0;
 /// The type of every thumbnail (the sender makes them as JPEG).
 pub const THUMB_TYPE: &str = "image/jpeg";
 /// The type a file is saved under when it is not shown inline.
@@ -195,6 +198,8 @@ pub fn no_room_for(name: &str, size: u64, usage: u64, quota: u64) -> Option<Stri
 #[derive(Debug, Clone, Default)]
 pub struct Rate {
     samples: VecDeque<(f64, u64)>,
+    /// When the progress was last drawn.
+    drawn: Option<f64>,
 }
 
 impl Rate {
@@ -218,6 +223,18 @@ impl Rate {
             self.samples.pop_front();
         }
         self.samples.push_back((now_ms, bytes));
+    }
+
+    /// Whether the progress should be drawn again at `now_ms`: at once the first time,
+    /// then at most every [`DRAW_EVERY_MS`]. Chunks are stored hundreds of times a second,
+    /// and redrawing the bar for each took a share of the page's time that the download
+    /// needed, while the eye sees no more than a few steps a second.
+    pub fn due(&mut self, now_ms: f64) -> bool {
+        let due = self.drawn.is_none_or(|t| now_ms - t >= DRAW_EVERY_MS);
+        if due {
+            self.drawn = Some(now_ms);
+        }
+        due
     }
 
     /// Bytes per second over the samples kept, once they span at least half a second.
@@ -279,6 +296,16 @@ mod tests {
         }
         let rate = r.per_sec().unwrap_or(0);
         assert!((65_000_000..66_000_000).contains(&rate), "{rate}");
+    }
+
+    #[test]
+    fn progress_is_drawn_at_once_then_a_few_times_a_second() {
+        let mut r = Rate::default();
+        assert!(r.due(1_000.0));
+        assert!(!r.due(1_001.0));
+        assert!(!r.due(1_000.0 + DRAW_EVERY_MS - 1.0));
+        assert!(r.due(1_000.0 + DRAW_EVERY_MS));
+        assert!(!r.due(1_000.0 + DRAW_EVERY_MS + 1.0));
     }
 
     #[test]

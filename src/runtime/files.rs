@@ -230,15 +230,17 @@ impl Runtime {
                 }
             }
             Output::FileProgress {
-                room, root, have, ..
+                room,
+                root,
+                have,
+                total,
             } => {
-                let bytes = have * CHUNK_LEN as u64;
-                self.files
-                    .rates
-                    .entry(root)
-                    .or_default()
-                    .record(js_sys::Date::now(), bytes);
-                self.dirty.insert(Some(room));
+                let (now, bytes) = (js_sys::Date::now(), have * CHUNK_LEN as u64);
+                let rate = self.files.rates.entry(root).or_default();
+                rate.record(now, bytes);
+                if rate.due(now) || have == total {
+                    self.dirty.insert(Some(room));
+                }
             }
             _ => {}
         }

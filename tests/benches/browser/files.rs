@@ -7,6 +7,15 @@
 //!   the clock runs until B's card offers "Save" (every chunk verified and stored in
 //!   IndexedDB). Baseline: the same bytes in 64 KiB messages over a raw `RTCPeerConnection`
 //!   between the same two pages, received and counted, not stored.
+//! - **Processor time.** The machine's busy time (all cores, every process: both pages,
+//!   the browser's own processes, the server) from `/proc/stat`, over B's download and over
+//!   the raw transfer: how much work each does, and whether the cores were the limit.
+//! - **The storage floor.** In B's page alone, the work any verified and stored transfer
+//!   adds to the raw one, with none of ours: the file's bytes written to a fresh IndexedDB
+//!   store in 32 KiB records (32 a transaction, two under way), hashed once by WebCrypto as
+//!   they are written and once more as they are read back (the holder's check before
+//!   serving). Its busy processor time added to the raw transfer's bounds what two cores
+//!   can do: the row says how fast the transfer could be if ours cost nothing more.
 //! - **Heap.** While A stores and B downloads, both pages' JS heaps are read every 200 ms
 //!   through the DevTools protocol (`Runtime.getHeapUsage`); the peak is reported.
 //! - **Three holders.** A [`SWARM_MIB`] MiB file is held by A, B and D; a fresh C downloads
@@ -40,12 +49,22 @@ pub struct FileBench {
     pub natter_ms: f64,
     /// The same bytes over a raw DataChannel, ms.
     pub raw_ms: f64,
+    /// The machine's busy processor time during B's download and during the raw transfer,
+    /// s (`None` without `/proc/stat`).
+    pub natter_cpu_s: Option<f64>,
+    pub raw_cpu_s: Option<f64>,
+    /// The storage floor (see the module doc): ms, and busy processor time, s.
+    pub floor_ms: f64,
+    pub floor_cpu_s: Option<f64>,
     /// Peak JS heap of A and of B during the large file, bytes.
     pub heap_a: f64,
     pub heap_b: f64,
     /// The swarm file from three holders and from one, ms.
     pub three_ms: f64,
     pub one_ms: f64,
+    /// Busy processor time during each, s.
+    pub three_cpu_s: Option<f64>,
+    pub one_cpu_s: Option<f64>,
     /// Attach to the thumbnail shown on B, ms; the photo's size, bytes.
     pub thumb_ms: f64,
     pub photo_bytes: u64,
@@ -130,17 +149,27 @@ async fn files_in(
     let download = b
         .find_by_role_for("button", "Download big.bin", DELIVERY_TIMEOUT)
         .await?;
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), busy_s());
     download.click().await.ctx("clicking Download")?;
     wait_for_button(&[a, b], &mut heap, b, "Save big.bin").await?;
     let natter_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let natter_cpu_s = busy_since(cpu0);
     eprintln!(
         "files: B downloaded {BIG_MIB} MiB in {natter_ms:.0} ms; peak heaps {:.1} / {:.1} MiB",
         heap[0] / 1048576.0,
         heap[1] / 1048576.0
     );
+    let cpu0 = busy_s();
     let raw_ms = raw_transfer(a, b, bytes).await?;
+    let raw_cpu_s = busy_since(cpu0);
     eprintln!("files: raw {BIG_MIB} MiB in {raw_ms:.0} ms");
+    let cpu0 = busy_s();
+    let floor_ms = storage_floor(b, bytes).await?;
+    let floor_cpu_s = busy_since(cpu0);
+    eprintln!(
+        "files: busy processor time, download {natter_cpu_s:?} s, raw {raw_cpu_s:?} s, \
+         storage floor {floor_cpu_s:?} s in {floor_ms:.0} ms"
+    );
 
     // From three holders, then from one.
     let (path, _) = noise_file(dir.path(), "swarm.bin", SWARM_MIB << 20, 22)?;
@@ -164,12 +193,12 @@ async fn files_in(
     for holder in [b, d] {
         wait_for_button(&[], &mut ignored, holder, "Save swarm.bin").await?;
     }
-    let three_ms = timed_download(c, base, &room.link, "Cy").await?;
+    let (three_ms, three_cpu_s) = timed_download(c, base, &room.link, "Cy").await?;
     // B and D leave: only A holds the file now.
     for gone in [browsers.remove(2), browsers.remove(1)] {
         gone.quit().await.ok();
     }
-    let one_ms = timed_download(&browsers[2], base, &room.link, "Eve").await?;
+    let (one_ms, one_cpu_s) = timed_download(&browsers[2], base, &room.link, "Eve").await?;
     eprintln!(
         "files: {SWARM_MIB} MiB from three holders {three_ms:.0} ms, from one {one_ms:.0} ms"
     );
@@ -177,17 +206,142 @@ async fn files_in(
         store_ms,
         natter_ms,
         raw_ms,
+        natter_cpu_s,
+        raw_cpu_s,
+        floor_ms,
+        floor_cpu_s,
         heap_a: heap[0],
         heap_b: heap[1],
         three_ms,
         one_ms,
+        three_cpu_s,
+        one_cpu_s,
         thumb_ms,
         photo_bytes: photo.size,
     })
 }
 
-/// A fresh browser joins and downloads "swarm.bin"; ms from its click to its "Save".
-async fn timed_download(who: &Browser, base: &str, link: &str, name: &str) -> TestResult<f64> {
+/// Writes `bytes` to IndexedDB and reads them back in B's page, hashing them both ways
+/// (see the module doc); ms.
+async fn storage_floor(b: &Browser, bytes: usize) -> TestResult<f64> {
+    b.execute(STORAGE_FLOOR, vec![json!(bytes)]).await?;
+    let deadline = Instant::now() + TRANSFER_TIMEOUT;
+    loop {
+        let r: Value = b.execute("return window.__benchFloor;", vec![]).await?;
+        if let Some(e) = r["error"].as_str() {
+            return Err(format!("the storage floor failed: {e}"));
+        }
+        if !r["ms"].is_null() {
+            return number(&r["ms"], "the storage floor's time");
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the storage floor did not finish: {r}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The storage floor in the page: `arguments[0]` bytes, in `window.__benchFloor`.
+const STORAGE_FLOOR: &str = r#"
+const total = arguments[0];
+window.__benchFloor = {};
+(async () => {
+  const name = "natter-bench-floor";
+  await new Promise(r => { const d = indexedDB.deleteDatabase(name); d.onsuccess = d.onerror = r; });
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("s");
+  const db = await new Promise((r, e) => { open.onsuccess = () => r(open.result); open.onerror = e; });
+  const half = 32768, perTx = 32, records = Math.ceil(total / half);
+  const bytes = new Uint8Array(2 * half);
+  for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
+  const t0 = performance.now();
+  let pending = [];
+  for (let i = 0; i < records; i += perTx) {
+    const tx = db.transaction("s", "readwrite");
+    const st = tx.objectStore("s");
+    for (let j = i; j < Math.min(i + perTx, records); j++) {
+      const chunk = bytes.slice(0, half);
+      if (j % 2 === 0) await crypto.subtle.digest("SHA-256", bytes);
+      st.put(chunk, j);
+    }
+    pending.push(new Promise((r, e) => { tx.oncomplete = r; tx.onerror = e; }));
+    if (pending.length >= 2) await pending.shift();
+  }
+  await Promise.all(pending);
+  for (let i = 0; i < records; i += 2) {
+    const tx = db.transaction("s", "readonly");
+    const st = tx.objectStore("s");
+    const got = await Promise.all([i, i + 1].map(k => new Promise((r, e) => {
+      const q = st.get(k); q.onsuccess = () => r(q.result); q.onerror = e;
+    })));
+    const whole = new Uint8Array(2 * half);
+    whole.set(got[0], 0);
+    if (got[1]) whole.set(got[1], half);
+    await crypto.subtle.digest("SHA-256", whole);
+  }
+  const ms = performance.now() - t0;
+  db.close();
+  indexedDB.deleteDatabase(name);
+  window.__benchFloor = { ms };
+})().catch(e => { window.__benchFloor = { error: String(e) }; });
+return true;
+"#;
+
+/// The fastest the transfer could be on this machine if it did no more work than the raw
+/// transfer and the storage floor, with every core busy all the time.
+fn bound(f: &FileBench) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    match (f.raw_cpu_s, f.floor_cpu_s) {
+        (Some(raw), Some(floor)) => {
+            let s = (raw + floor) / cores;
+            format!(
+                "raw + floor on all {cores} cores: at best {s:.1} s, {:.0}% of raw",
+                100.0 * (f.raw_ms / 1000.0) / s
+            )
+        }
+        _ => "—".into(),
+    }
+}
+
+/// `cpu_s` of busy time over `ms`, with the cores that kept busy on average.
+fn cores(cpu_s: Option<f64>, ms: f64) -> String {
+    match cpu_s {
+        Some(s) => format!("{s:.1} ({:.2})", s / (ms / 1000.0)),
+        None => "unknown".into(),
+    }
+}
+
+/// The machine's busy processor time so far, s: every core's user, nice, system, irq,
+/// softirq and steal time in `/proc/stat` (in its clock ticks, 100 a second on Linux).
+fn busy_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let busy: f64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    Some(busy / 100.0)
+}
+
+/// Busy processor time since `start` (from [`busy_s`]), s.
+fn busy_since(start: Option<f64>) -> Option<f64> {
+    Some(busy_s()? - start?)
+}
+
+/// A fresh browser joins and downloads "swarm.bin"; ms from its click to its "Save", and
+/// the machine's busy processor time meanwhile.
+async fn timed_download(
+    who: &Browser,
+    base: &str,
+    link: &str,
+    name: &str,
+) -> TestResult<(f64, Option<f64>)> {
     who.set_name(base, name).await?;
     who.join(link).await?;
     let button = who
@@ -195,11 +349,11 @@ async fn timed_download(who: &Browser, base: &str, link: &str, name: &str) -> Te
         .await?;
     // Give every holder time to connect, so the download can use them all.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), busy_s());
     button.click().await.ctx("clicking Download")?;
     let mut ignored = [0.0; 0];
     wait_for_button(&[], &mut ignored, who, "Save swarm.bin").await?;
-    Ok(t0.elapsed().as_secs_f64() * 1000.0)
+    Ok((t0.elapsed().as_secs_f64() * 1000.0, busy_since(cpu0)))
 }
 
 /// Waits until `who` shows the button `name`, reading the JS heap of each of `watched`
@@ -284,15 +438,28 @@ pub fn rows(r: &TestResult<FileBench>) -> String {
             f.store_ms / 1000.0
         ),
         format!(
+            "| busy processor time of the whole machine during it (s, cores in use) | {} | {} raw | — |",
+            cores(f.natter_cpu_s, f.natter_ms),
+            cores(f.raw_cpu_s, f.raw_ms)
+        ),
+        format!(
+            "| storage floor: IndexedDB write and read of it, hashed both ways, in one page (s, busy s) | {:.1}, {} | {} | — |",
+            f.floor_ms / 1000.0,
+            f.floor_cpu_s.map_or("unknown".into(), |s| format!("{s:.1}")),
+            bound(f),
+        ),
+        format!(
             "| peak JS heap while sending / receiving it (MiB) | {:.1} / {:.1} | — | ≤ 64: {} |",
             f.heap_a / 1048576.0,
             f.heap_b / 1048576.0,
             super::verdict(heap <= 64.0)
         ),
         format!(
-            "| {SWARM_MIB} MiB pulled by a joiner from three holders (s) | {:.1} | {:.1} from one holder | faster than from one: {} |",
+            "| {SWARM_MIB} MiB pulled by a joiner from three holders (s; busy s, cores in use) | {:.1}; {} | {:.1} from one holder; {} | faster than from one: {} |",
             f.three_ms / 1000.0,
+            cores(f.three_cpu_s, f.three_ms),
             f.one_ms / 1000.0,
+            cores(f.one_cpu_s, f.one_ms),
             super::verdict(f.three_ms < f.one_ms)
         ),
         format!(

@@ -6,7 +6,8 @@
 //! ([`natter_core::blob`]); the costly part is the leaf hash, SHA-256 over the chunk. Here
 //! it is computed with `crypto.subtle.digest`: [`start`] as a chunk's frame arrives on the
 //! files channel (so the hashes of frames still queued run while the page works on
-//! earlier ones) and [`of`] for a chunk read to be served or cut from the user's own file.
+//! earlier ones), [`start_of`] for chunks read to be served, and [`of`] for a chunk cut
+//! from the user's own file.
 //! The hash enters the node beside the bytes (`leaf` in natter-core's `Input::FileFrame`
 //! and `Input::ChunkRead`), and natter-core follows the proof from it.
 //!
@@ -50,11 +51,16 @@ pub fn start(frame: &ArrayBuffer, span: std::ops::Range<usize>) -> Option<Pendin
     digest(&input)
 }
 
-/// The leaf hash of `chunk` (in wasm memory); `None` without WebCrypto.
-pub async fn of(chunk: &[u8]) -> Option<[u8; 32]> {
+/// Starts the leaf hash of `chunk` (in wasm memory); `None` without WebCrypto.
+pub fn start_of(chunk: &[u8]) -> Option<PendingLeaf> {
     let input = prefixed(u32::try_from(chunk.len()).ok()?);
     input.subarray(1, input.length()).copy_from(chunk);
-    digest(&input)?.finish().await
+    digest(&input)
+}
+
+/// The leaf hash of `chunk` (in wasm memory); `None` without WebCrypto.
+pub async fn of(chunk: &[u8]) -> Option<[u8; 32]> {
+    start_of(chunk)?.finish().await
 }
 
 /// A buffer of `n` + 1 bytes, zeroed: its first is the leaf prefix (0, see

@@ -129,6 +129,12 @@ pub const DB_NAME: &str = "natter";
 /// The current schema version.
 pub const SCHEMA_VERSION: u32 = 5;
 
+/// The most chunks [`Storage::get_chunks`] reads at once (1 MiB).
+pub const MAX_CHUNKS_READ: u64 = 16;
+
+/// A chunk as read back: its proof's bytes and its own, or why it could not be read.
+pub type StoredChunk = Result<(Vec<u8>, Vec<u8>), StorageError>;
+
 /// The most authors of one room whose equivocation evidence is kept (see the module doc).
 pub const MAX_EVIDENCE_AUTHORS: usize = 64;
 
@@ -1307,34 +1313,82 @@ mod browser {
             root: &Root,
             index: u64,
         ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+            let mut chunks = self.get_chunks(root, index, 1).await?;
+            chunks.pop().map(|(_, chunk)| chunk).transpose()
+        }
+
+        /// The chunks `first..first + count` of the file `root` that are stored, in order,
+        /// each with its proof's bytes and its own or why it could not be read; one
+        /// transaction and one request (a key range), so serving a run of chunks costs one
+        /// round trip. At most [`MAX_CHUNKS_READ`] are read at once.
+        pub async fn get_chunks(
+            &self,
+            root: &Root,
+            first: u64,
+            count: u64,
+        ) -> Result<Vec<(u64, StoredChunk)>, StorageError> {
+            let count = count.min(MAX_CHUNKS_READ);
+            let Some(last) = count.checked_sub(1).and_then(|c| first.checked_add(c)) else {
+                return Ok(Vec::new());
+            };
             let tx = self
                 .db
                 .transaction(&[CHUNKS], TransactionMode::ReadOnly)
                 .map_err(failed)?;
             let store = tx.store(CHUNKS).map_err(failed)?;
-            // Both asked for at once: one round trip whether the chunk has a tail or not.
-            let (head, tail) = futures::future::join(
-                store.get(bytes(&codec::chunk_key(root, index))),
-                store.get(bytes(&codec::chunk_tail_key(root, index))),
+            let range = KeyRange::bound(
+                &bytes(&codec::chunk_key(root, first)),
+                &bytes(&codec::chunk_tail_key(root, last)),
+                Some(false),
+                Some(false),
             )
-            .await;
-            let Some(head) = head.map_err(failed)? else {
-                return Ok(None);
-            };
-            let head = self
-                .read_content(|| chunk_place(root, index, false), &head)?
-                .ok_or_else(|| corrupt("a chunk holds no bytes"))?;
-            let (proof, mut data, split) = codec::read_chunk(&head)?;
-            if split {
-                let tail = tail
-                    .map_err(failed)?
-                    .ok_or_else(|| corrupt("a chunk's tail is missing"))?;
-                let tail = self
-                    .read_content(|| chunk_place(root, index, true), &tail)?
-                    .ok_or_else(|| corrupt("a chunk's tail holds no bytes"))?;
-                data.extend_from_slice(codec::read_chunk_tail(&tail)?);
+            .map_err(bad_range)?;
+            let values = store.get_all(Some(range), None).await.map_err(failed)?;
+            // Key order: each chunk's record, then its tail's.
+            let mut out: Vec<(u64, StoredChunk)> = Vec::new();
+            let mut open: Option<(u64, Vec<u8>, Vec<u8>)> = None;
+            for value in &values {
+                let key = get_bytes(value, "key")?;
+                let Some((_, index, tail)) = codec::read_chunk_key(&key) else {
+                    continue;
+                };
+                match (tail, open.take()) {
+                    (true, Some((i, proof, mut data))) if i == index => {
+                        let rest = self
+                            .read_content(|| chunk_place(root, index, true), value)
+                            .and_then(|t| t.ok_or_else(|| corrupt("a chunk's tail holds no bytes")))
+                            .and_then(|t| {
+                                data.extend_from_slice(codec::read_chunk_tail(&t)?);
+                                Ok(data)
+                            });
+                        out.push((index, rest.map(|data| (proof, data))));
+                    }
+                    (true, before) => {
+                        // A tail whose chunk is not open here: its chunk said it has none.
+                        if let Some((i, ..)) = before {
+                            out.push((i, Err(corrupt("a chunk's tail is missing"))));
+                        }
+                    }
+                    (false, before) => {
+                        if let Some((i, ..)) = before {
+                            out.push((i, Err(corrupt("a chunk's tail is missing"))));
+                        }
+                        let head = self
+                            .read_content(|| chunk_place(root, index, false), value)
+                            .and_then(|h| h.ok_or_else(|| corrupt("a chunk holds no bytes")))
+                            .and_then(|h| codec::read_chunk(&h));
+                        match head {
+                            Ok((proof, data, true)) => open = Some((index, proof, data)),
+                            Ok((proof, data, false)) => out.push((index, Ok((proof, data)))),
+                            Err(e) => out.push((index, Err(e))),
+                        }
+                    }
+                }
             }
-            Ok(Some((proof, data)))
+            if let Some((i, ..)) = open {
+                out.push((i, Err(corrupt("a chunk's tail is missing"))));
+            }
+            Ok(out)
         }
 
         /// Every file with a record, and which of its chunks are stored. Read from the
@@ -3612,6 +3666,21 @@ mod browser_tests {
         let listed = db.load_files().await.ctx("list the files")?;
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].held, vec![true, true]);
+        // A run of chunks reads in one request, whatever their form; missing ones are
+        // left out.
+        let run = db.get_chunks(&root, 0, 5).await.ctx("read a run")?;
+        assert_eq!(
+            run,
+            vec![
+                (0, Ok((proof_of(0), first.clone()))),
+                (1, Ok((proof_of(1), second.clone())))
+            ]
+        );
+        assert!(db
+            .get_chunks(&root, 1, 0)
+            .await
+            .ctx("read none")?
+            .is_empty());
 
         // The lock seals both records of a chunk, each bound to its own place.
         let (lock, key) = test_lock("split")?;
@@ -3647,8 +3716,36 @@ mod browser_tests {
             db.get_chunk(&root, 0).await,
             Err(StorageError::Corrupt(_))
         ));
+        let run = db.get_chunks(&root, 0, 2).await.ctx("read a run")?;
+        assert!(matches!(
+            run[..],
+            [(0, Err(StorageError::Corrupt(_))), (1, Ok(_))]
+        ));
         db.delete_file(&root).await.ctx("delete the file")?;
         assert_eq!(raw_store(name, "chunks").await?.len(), 0);
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_run_of_chunks_is_read_at_most_a_bounded_count_at_once() -> Result<(), String> {
+        let db = fresh("natter-test-chunk-runs").await?;
+        let (root, len) = (Root([0x51; 32]), 40 * blob::CHUNK_LEN as u64);
+        let chunks = (0..40)
+            .map(|i| Ok((i, proof_of(i), chunk_of(len, i, &format!("run {i} "))?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        db.put_chunks(&root, len, &chunks)
+            .await
+            .ctx("store the chunks")?;
+        let run = db.get_chunks(&root, 10, 100).await.ctx("read a run")?;
+        let indexes: Vec<u64> = run.iter().map(|(i, _)| *i).collect();
+        assert_eq!(indexes, (10..10 + MAX_CHUNKS_READ).collect::<Vec<_>>());
+        for (i, chunk) in run {
+            let (proof, bytes) = chunk.ctx("a chunk of the run")?;
+            assert_eq!(
+                (proof, bytes),
+                (chunks[i as usize].1.clone(), chunks[i as usize].2.clone())
+            );
+        }
         Ok(())
     }
 

@@ -20,7 +20,7 @@ use js_sys::{Array, Uint8Array};
 use natter_core::blob::{chunk_count, leaf_hash, Outboard, Proof, Root, CHUNK_LEN};
 use natter_core::fetch::Availability;
 use natter_core::log::{Body, FileRef, MAX_THUMB_BYTES};
-use natter_core::node::{Input, Output};
+use natter_core::node::{ConnId, Input, Output};
 use natter_core::room::RoomId;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -33,7 +33,7 @@ use crate::files::{
 use crate::leafhash;
 use crate::rtc::describe;
 use crate::state::{HeldFile, RoomState};
-use crate::storage::Storage;
+use crate::storage::{Storage, MAX_CHUNKS_READ};
 
 /// Chunks stored per transaction, sent or received (1 MiB).
 const BATCH: u64 = 16;
@@ -92,6 +92,32 @@ impl Writes {
     }
 }
 
+/// Consecutive chunks of one file read together ([`Runtime::read_chunks`]).
+struct Run {
+    root: Root,
+    first: u64,
+    count: u64,
+    /// Who asked for which chunk, in chunk order.
+    askers: Vec<(ConnId, u64)>,
+}
+
+impl Run {
+    /// Whether chunk `index` of `root` is in this run or extends it.
+    fn takes(&self, root: Root, index: u64) -> bool {
+        let end = self.first + self.count;
+        root == self.root
+            && index >= self.first
+            && (index < end || (index == end && self.count < MAX_CHUNKS_READ))
+    }
+
+    fn add(&mut self, conn: ConnId, index: u64) {
+        if index == self.first + self.count {
+            self.count += 1;
+        }
+        self.askers.push((conn, index));
+    }
+}
+
 /// What the runtime keeps of files.
 pub(super) struct Files {
     pub(super) tx: mpsc::UnboundedSender<FileEvent>,
@@ -106,6 +132,8 @@ pub(super) struct Files {
     seen: HashSet<Root>,
     /// Downloads' recent speed.
     rates: HashMap<Root, Rate>,
+    /// Chunks the node asked to read, read together once its outputs are done.
+    reads: Vec<(ConnId, Root, u64)>,
     /// Received chunks waiting for a transaction, and the transactions under way.
     batch: Option<Batch>,
     writes: Writes,
@@ -129,6 +157,7 @@ impl Files {
             seen: HashSet::new(),
             rates: HashMap::new(),
             names: HashMap::new(),
+            reads: Vec::new(),
             batch: None,
             writes: Writes {
                 count: Default::default(),
@@ -154,6 +183,69 @@ impl Files {
 }
 
 impl Runtime {
+    /// Reads the chunks the node asked for since the last call ([`Output::ReadChunk`]):
+    /// each run of consecutive chunks of one file, up to [`MAX_CHUNKS_READ`], in one
+    /// request, their leaf hashes all started at once, and each asker answered
+    /// ([`Input::ChunkRead`]). Serving a file chunk by chunk cost a transaction a chunk.
+    pub(super) fn read_chunks(&mut self) {
+        let mut reads = std::mem::take(&mut self.files.reads);
+        let (Some(storage), tx) = (self.storage.clone(), self.files.tx.clone()) else {
+            return;
+        };
+        reads.sort_by_key(|&(conn, root, index)| (root, index, conn.0));
+        let mut runs: Vec<Run> = Vec::new();
+        for (conn, root, index) in reads {
+            match runs.last_mut() {
+                Some(run) if run.takes(root, index) => run.add(conn, index),
+                _ => runs.push(Run {
+                    root,
+                    first: index,
+                    count: 1,
+                    askers: vec![(conn, index)],
+                }),
+            }
+        }
+        for run in runs {
+            let (storage, tx) = (storage.clone(), tx.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let mut chunks: HashMap<u64, (Proof, Vec<u8>)> = storage
+                    .get_chunks(&run.root, run.first, run.count)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(i, c)| {
+                        let (proof, bytes) = c.ok()?;
+                        Some((i, (Proof::from_bytes(&proof).ok()?, bytes)))
+                    })
+                    .collect();
+                let pending: HashMap<u64, leafhash::PendingLeaf> = chunks
+                    .iter()
+                    .filter_map(|(i, (_, bytes))| Some((*i, leafhash::start_of(bytes)?)))
+                    .collect();
+                let mut leaves = HashMap::new();
+                for (i, p) in pending {
+                    if let Some(leaf) = p.finish().await {
+                        leaves.insert(i, leaf);
+                    }
+                }
+                for (n, &(conn, index)) in run.askers.iter().enumerate() {
+                    let last = run.askers[n + 1..].iter().all(|&(_, i)| i != index);
+                    let chunk = match last {
+                        true => chunks.remove(&index),
+                        false => chunks.get(&index).cloned(),
+                    };
+                    let _ = tx.unbounded_send(FileEvent::Input(Input::ChunkRead {
+                        conn,
+                        root: run.root,
+                        index,
+                        chunk,
+                        leaf: leaves.get(&index).copied(),
+                    }));
+                }
+            });
+        }
+    }
+
     /// Executes one of the node's file outputs.
     pub(super) async fn execute_file(&mut self, out: Output) {
         match out {
@@ -177,29 +269,10 @@ impl Runtime {
                         }));
                     return;
                 }
-                let (Some(storage), tx) = (self.storage.clone(), self.files.tx.clone()) else {
-                    return;
-                };
-                self.write_batch_of(&root);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let chunk = match storage.get_chunk(&root, index).await {
-                        Ok(Some((proof, bytes))) => {
-                            Proof::from_bytes(&proof).ok().map(|p| (p, bytes))
-                        }
-                        _ => None,
-                    };
-                    let leaf = match &chunk {
-                        Some((_, bytes)) => leafhash::of(bytes).await,
-                        None => None,
-                    };
-                    let _ = tx.unbounded_send(FileEvent::Input(Input::ChunkRead {
-                        conn,
-                        root,
-                        index,
-                        chunk,
-                        leaf,
-                    }));
-                });
+                if self.storage.is_some() {
+                    self.write_batch_of(&root);
+                    self.files.reads.push((conn, root, index));
+                }
             }
             Output::StoreChunk {
                 room,

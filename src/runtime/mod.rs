@@ -222,6 +222,7 @@ impl Runtime {
         while let Some(out) = self.node.poll_output() {
             self.execute(out).await;
         }
+        self.read_chunks();
     }
 
     async fn execute(&mut self, out: Output) {

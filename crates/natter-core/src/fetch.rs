@@ -241,21 +241,10 @@ impl Fetch {
         self.schedule(now_ms);
     }
 
-    /// Chunk `index` arrived from `peer` with its proof.
+    /// Chunk `index` arrived from `peer` with its proof, and its
+    /// [`crate::blob::leaf_hash`] when the driver computed it (`None`: it is computed here,
+    /// see [`crate::blob::verify_hashed`]).
     pub fn received(
-        &mut self,
-        now_ms: u64,
-        peer: PeerId,
-        index: u64,
-        bytes: Vec<u8>,
-        proof: &Proof,
-    ) {
-        self.received_leaf(now_ms, peer, index, bytes, proof, None);
-    }
-
-    /// [`Fetch::received`], with the chunk's [`crate::blob::leaf_hash`] when the driver
-    /// computed it ([`crate::blob::verify_hashed`]).
-    pub fn received_leaf(
         &mut self,
         now_ms: u64,
         peer: PeerId,

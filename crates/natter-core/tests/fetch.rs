@@ -101,7 +101,7 @@ fn run(
         let proof = ob
             .proof(index)
             .unwrap_or_else(|_| Proof::from_bytes(&[]).unwrap_or_else(|_| unreachable!()));
-        fetch.received(*now, peer, index, chunk, &proof);
+        fetch.received(*now, peer, index, chunk, &proof, None);
     }
     (stored, blamed, most)
 }
@@ -214,11 +214,11 @@ fn a_bad_chunk_is_blamed_with_its_reason_and_never_stored() {
     );
     let proof = ob.proof(0).expect("a proof");
     // Unasked: chunk 0 from someone else is dropped unread.
-    fetch.received(1, PeerId(8), 0, bytes[..CHUNK_LEN].to_vec(), &proof);
+    fetch.received(1, PeerId(8), 0, bytes[..CHUNK_LEN].to_vec(), &proof, None);
     assert_eq!(fetch.poll_output(), None);
     let mut bad = bytes[..CHUNK_LEN].to_vec();
     bad[9] ^= 1;
-    fetch.received(2, PeerId(7), 0, bad, &proof);
+    fetch.received(2, PeerId(7), 0, bad, &proof, None);
     assert_eq!(
         fetch.poll_output(),
         Some(FetchOutput::Blame {
@@ -241,7 +241,7 @@ fn a_peer_leaving_gives_its_requests_back_and_a_reload_resumes() {
     assert_eq!(asked.len(), 4);
     // Chunk 0 arrives, then the peer leaves with 1..=3 unanswered.
     let proof = ob.proof(0).expect("a proof");
-    fetch.received(1, PeerId(1), 0, bytes[..CHUNK_LEN].to_vec(), &proof);
+    fetch.received(1, PeerId(1), 0, bytes[..CHUNK_LEN].to_vec(), &proof, None);
     let stored: Vec<u64> = std::iter::from_fn(|| fetch.poll_output())
         .filter_map(|o| match o {
             FetchOutput::Store { index, .. } => Some(index),
@@ -353,7 +353,7 @@ fn a_slow_peer_is_asked_again_once_the_only_other_holder_is_dropped() {
         })
     );
     let proof = ob.proof(0).expect("a proof");
-    fetch.received(20_001, PeerId(2), 0, vec![0; bytes.len()], &proof);
+    fetch.received(20_001, PeerId(2), 0, vec![0; bytes.len()], &proof, None);
     assert!(matches!(
         fetch.poll_output(),
         Some(FetchOutput::Blame {
@@ -414,7 +414,7 @@ fn a_peer_that_lacks_a_chunk_is_not_asked_for_it_again_and_the_chunk_comes_from_
     // What is stored comes with a proof that verifies: it can be served on as received.
     let proof = ob.proof(0).expect("a proof");
     let chunk = bytes[..CHUNK_LEN].to_vec();
-    fetch.received(3, PeerId(2), 0, chunk.clone(), &proof);
+    fetch.received(3, PeerId(2), 0, chunk.clone(), &proof, None);
     match fetch.poll_output() {
         Some(FetchOutput::Store {
             index: 0,

@@ -200,7 +200,7 @@ fn run_seed(seed: u64) -> Result<(), String> {
                     served_bad.insert(peer);
                 }
                 let proof = ob.proof(index).map_err(|e| e.to_string())?;
-                fetch.received(now, PeerId(peer), index, chunk, &proof);
+                fetch.received(now, PeerId(peer), index, chunk, &proof, None);
             }
             Event::Toggle { peer } => {
                 if let Some(p) = peers.get_mut(&peer) {

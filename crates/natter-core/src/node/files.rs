@@ -341,7 +341,7 @@ impl Node {
             } => {
                 if let Some(f) = self.files.fetches.get_mut(&root).filter(|f| f.room == room) {
                     f.fetch
-                        .received_leaf(now, conn.peer(), index, bytes, &proof, leaf);
+                        .received(now, conn.peer(), index, bytes, &proof, leaf);
                     self.drain_fetch(root);
                 }
             }

@@ -13,86 +13,105 @@ use crate::components::Sender;
 use crate::files::{progress_text, size_text, FileView};
 use crate::state::Command;
 
-/// One file.
+/// What the card's one button does now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Save,
+    Pause,
+    Resume,
+    Download,
+}
+
+impl Action {
+    fn word(self) -> &'static str {
+        match self {
+            Action::Save => "Save",
+            Action::Pause => "Pause",
+            Action::Resume => "Resume",
+            Action::Download => "Download",
+        }
+    }
+}
+
+/// One file. Its parts follow `file` as it changes, and its button is one element whose
+/// word changes, so a download's progress or a pause does not move keyboard focus.
 #[component]
 pub fn FileCard(
-    /// What to show.
-    file: FileView,
+    /// What to show, as it changes (its root, name, size and type never do).
+    file: Signal<FileView>,
     /// The room it is in.
     room: StoredValue<RoomId>,
     /// Where the buttons send their commands.
     sender: Sender,
 ) -> impl IntoView {
-    let complete = file.complete();
     let FileView {
         root,
         name,
         size,
         mime,
         image,
-        thumb_url,
-        url,
-        progress,
-        fetching,
-        rate,
-    } = file;
-    let picture = image
-        .then(|| url.clone().or(thumb_url))
-        .flatten()
-        .map(|src| view! { <img class="file-image" src=src alt=name.clone() /> });
-    let kind = (!mime.is_empty()).then(|| format!(" · {mime}"));
-    let (have, total) = progress.unwrap_or((0, 0));
-    let bar = (!complete && (fetching || have > 0)).then(|| {
-        view! {
-            <div class="file-progress">
-                <progress
-                    max=total.max(1).to_string()
-                    value=have.to_string()
-                    aria-label=format!("Download of {name}")
-                ></progress>
-                <span>{progress_text(have, total, size, rate)}</span>
-            </div>
-        }
+        ..
+    } = file.get_untracked();
+    let picture = Memo::new(move |_| {
+        file.with(|f| {
+            image
+                .then(|| f.url.clone().or_else(|| f.thumb_url.clone()))
+                .flatten()
+        })
     });
-    let name_v = StoredValue::new(name.clone());
-    let button = if complete {
-        let save = move |_| {
-            sender.send(Command::SaveFile {
-                root,
-                name: name_v.get_value(),
-            })
-        };
-        view! {
-            <button type="button" class="small" aria-label=format!("Save {name}") on:click=save>
-                "Save"
-            </button>
-        }
-        .into_any()
-    } else if fetching {
-        let pause = move |_| sender.send(Command::PauseFile(root));
-        view! {
-            <button type="button" class="small" aria-label=format!("Pause {name}") on:click=pause>
-                "Pause"
-            </button>
-        }
-        .into_any()
-    } else {
-        let fetch = move |_| {
-            sender.send(Command::FetchFile {
-                room: room.get_value(),
-                root,
-            })
-        };
-        let (word, label) = if have > 0 {
-            ("Resume", format!("Resume {name}"))
-        } else {
-            ("Download", format!("Download {name}"))
-        };
-        view! {
-            <button type="button" class="small" aria-label=label on:click=fetch>{word}</button>
-        }
-        .into_any()
+    let progress = Memo::new(move |_| {
+        file.with(|f| {
+            let (have, total) = f.progress.unwrap_or((0, 0));
+            (!f.complete() && (f.fetching || have > 0)).then_some((have, total, f.rate))
+        })
+    });
+    let action = Memo::new(move |_| {
+        file.with(|f| match (f.complete(), f.fetching, f.progress) {
+            (true, _, _) => Action::Save,
+            (false, true, _) => Action::Pause,
+            (false, false, Some((have, _))) if have > 0 => Action::Resume,
+            _ => Action::Download,
+        })
+    });
+    let alt = name.clone();
+    let picture = move || {
+        picture
+            .get()
+            .map(|src| view! { <img class="file-image" src=src alt=alt.clone() /> })
     };
+    let kind = (!mime.is_empty()).then(|| format!(" · {mime}"));
+    let bar_name = name.clone();
+    let bar_shown = Memo::new(move |_| progress.with(Option::is_some));
+    let bar = move || {
+        bar_shown.get().then(|| {
+            let value = move || progress.get().map_or(0, |(have, _, _)| have).to_string();
+            let max = move || progress.get().map_or(1, |(_, total, _)| total.max(1)).to_string();
+            let words = move || {
+                progress
+                    .get()
+                    .map(|(have, total, rate)| progress_text(have, total, size, rate))
+            };
+            view! {
+                <div class="file-progress">
+                    <progress max=max value=value aria-label=format!("Download of {bar_name}")></progress>
+                    <span>{words}</span>
+                </div>
+            }
+        })
+    };
+    let name_v = StoredValue::new(name.clone());
+    let click = move |_| match action.get_untracked() {
+        Action::Save => sender.send(Command::SaveFile {
+            root,
+            name: name_v.get_value(),
+        }),
+        Action::Pause => sender.send(Command::PauseFile(root)),
+        Action::Resume | Action::Download => sender.send(Command::FetchFile {
+            room: room.get_value(),
+            root,
+        }),
+    };
+    let label = move || name_v.with_value(|n| format!("{} {n}", action.get().word()));
     view! {
         <div class="file" class:file-card=!image>
             {picture}
@@ -101,7 +120,11 @@ pub fn FileCard(
                 <span class="file-meta">{format!(" · {}", size_text(size))}{kind}</span>
             </p>
             {bar}
-            <div class="actions">{button}</div>
+            <div class="actions">
+                <button type="button" class="small" aria-label=label on:click=click>
+                    {move || action.get().word()}
+                </button>
+            </div>
         </div>
     }
 }

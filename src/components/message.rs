@@ -1,11 +1,9 @@
 //! One message of the open room, as an `<article>` named after its author.
 //!
 //! Message text comes from other people: it is always inserted as text, never as HTML.
-//! The article is drawn once per version of the message (see [`fingerprint`]), so it holds
-//! no signals of its own.
-
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+//! The article is drawn once per message and its parts follow the message's signal, so a
+//! reaction, a delivery receipt or a download's progress changes only what it changes:
+//! the buttons stay the same elements, and keyboard focus stays where it was.
 
 use leptos::prelude::*;
 use natter_core::room::RoomId;
@@ -17,26 +15,6 @@ use crate::state::{Command, Delivery, MessageView};
 
 /// The reaction the React button adds.
 pub const THUMBS_UP: &str = "👍";
-
-/// A number that changes whenever anything shown of `m` changes: the list redraws a
-/// message only when its fingerprint differs.
-pub fn fingerprint(m: &MessageView) -> u64 {
-    let mut h = DefaultHasher::new();
-    m.id.hash(&mut h);
-    m.author.hash(&mut h);
-    m.mine.hash(&mut h);
-    m.text.hash(&mut h);
-    m.wall_ms.hash(&mut h);
-    m.edited.hash(&mut h);
-    m.deleted.hash(&mut h);
-    m.reply_to.hash(&mut h);
-    m.reactions.hash(&mut h);
-    m.delivery.label().hash(&mut h);
-    m.keeper.hash(&mut h);
-    m.file.hash(&mut h);
-    m.via_keeper.hash(&mut h);
-    h.finish()
-}
 
 /// The largest time a JS `Date` holds (ms after the epoch, ECMA-262 §21.4.1.1); a peer
 /// chooses `wall_ms`, and past this `toISOString` throws.
@@ -61,8 +39,8 @@ pub(crate) fn times(wall_ms: u64) -> Option<(String, String)> {
 /// One message.
 #[component]
 pub fn Message(
-    /// What to show.
-    message: MessageView,
+    /// What to show, as it changes.
+    message: Signal<MessageView>,
     /// The room it is in.
     room: StoredValue<RoomId>,
     /// Where the buttons send their commands.
@@ -70,166 +48,134 @@ pub fn Message(
     /// The room's composer (for Reply and Edit).
     composer: ComposerState,
 ) -> impl IntoView {
-    let MessageView {
-        id,
-        author,
-        mine,
-        text,
-        wall_ms,
-        edited,
-        deleted,
-        reply_to,
-        reactions,
-        delivery,
-        keeper,
-        file,
-        via_keeper,
-    } = message;
+    // An entry's id, author key, and so whether it is ours and when it was written, never change.
+    let (id, mine, wall_ms, file) =
+        message.with_untracked(|m| (m.id, m.mine, m.wall_ms, m.file.clone()));
+    let author = part(message, |m| m.author.clone());
+    let deleted = part(message, |m| m.deleted);
+    let text = part(message, |m| m.text.clone());
+    let edited = part(message, |m| m.edited);
+    let reply_to = part(message, |m| m.reply_to.as_ref().map(|(_, q)| q.clone()));
+    let reactions = part(message, |m| m.reactions.clone());
+    let delivery = part(message, |m| m.delivery);
+    let keeper = part(message, |m| m.keeper);
+    let via_keeper = part(message, |m| m.via_keeper.clone());
     let has_file = file.is_some();
-    let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
-    let reply = reply_to.map(|(_, quoted)| {
-        view! {
-            <blockquote class="reply-excerpt">
-                <span class="visually-hidden">"In reply to "</span>
-                {quoted}
-            </blockquote>
-        }
+    let file = file.map(|first| {
+        Memo::new(move |_| message.with(|m| m.file.clone().unwrap_or_else(|| first.clone())))
     });
-    let body = if deleted {
-        view! { <p class="text deleted">"This message was deleted"</p> }.into_any()
-    } else if let Some(file) = file {
-        view! { <FileCard file room sender /> }.into_any()
-    } else {
-        view! {
+    let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
+    let reply = move || {
+        reply_to.get().map(|quoted| {
+            view! {
+                <blockquote class="reply-excerpt">
+                    <span class="visually-hidden">"In reply to "</span>
+                    {quoted}
+                </blockquote>
+            }
+        })
+    };
+    let shown = move || match file {
+        Some(file) => view! { <FileCard file=file.into() room sender /> }.into_any(),
+        None => view! {
             <p class="text">
-                {text.clone()}
-                {edited.then(|| view! { " " <span class="edited">"(edited)"</span> })}
+                {move || text.get()}
+                {move || edited.get().then(|| view! { " " <span class="edited">"(edited)"</span> })}
             </p>
         }
-        .into_any()
+        .into_any(),
     };
-    let reactions = (!reactions.is_empty()).then(|| {
-        view! {
-            <ul class="reactions" aria-label="Reactions">
-                {reactions
-                    .into_iter()
-                    .map(|(emoji, count, ours)| {
-                        view! { <li class:ours=ours>{emoji} " " {count}</li> }
-                    })
-                    .collect_view()}
-            </ul>
+    let reactions = move || {
+        let reactions = reactions.get();
+        (!reactions.is_empty()).then(|| {
+            view! {
+                <ul class="reactions" aria-label="Reactions">
+                    {reactions
+                        .into_iter()
+                        .map(|(emoji, count, ours)| {
+                            view! { <li class:ours=ours>{emoji} " " {count}</li> }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+        })
+    };
+    let delivery_label = move || {
+        let delivery = delivery.get();
+        (mine && delivery != Delivery::None)
+            .then(|| view! { <p class="delivery">{delivery.label()}</p> })
+    };
+    let via_keeper = move || {
+        via_keeper
+            .get()
+            .map(|k| view! { <p class="via-keeper">"via keeper " {k}</p> })
+    };
+    let react = move |_| {
+        sender.send(Command::React {
+            room: room.get_value(),
+            target: id,
+            emoji: THUMBS_UP.to_owned(),
+        })
+    };
+    let reply_click =
+        move |_| author.with_untracked(|a| text.with_untracked(|t| composer.reply(id, a, t)));
+    let edit = move |_| composer.edit(id, text.get_untracked());
+    let delete = move |_| {
+        if composer.mode.get_untracked() == (crate::components::composer::Draft::Edit { id }) {
+            composer.reset();
         }
-    });
-    let delivery_label = (mine && delivery != Delivery::None)
-        .then(|| view! { <p class="delivery">{delivery.label()}</p> });
-    let via_keeper = via_keeper.map(|k| view! { <p class="via-keeper">"via keeper " {k}</p> });
-    let actions = (!deleted).then(|| {
-        let id = StoredValue::new(id);
-        let author = StoredValue::new(author.clone());
-        let text = StoredValue::new(text);
-        let react = move |_| {
-            sender.send(Command::React {
-                room: room.get_value(),
-                target: id.get_value(),
-                emoji: THUMBS_UP.to_owned(),
-            })
-        };
-        let reply = move |_| {
-            author.with_value(|a| {
-                text.with_value(|t| composer.reply(id.get_value(), a, t));
-            })
-        };
-        let own = mine.then(|| {
-            let edit = move |_| composer.edit(id.get_value(), text.get_value());
+        sender.send(Command::Delete {
+            room: room.get_value(),
+            target: id,
+        })
+    };
+    let own = move || {
+        mine.then(|| {
             // A file has no text to change.
             let edit = (!has_file).then(|| {
                 view! { <button type="button" class="small" on:click=edit>"Edit"</button> }
             });
-            let delete = move |_| {
-                if composer.mode.get_untracked()
-                    == (crate::components::composer::Draft::Edit { id: id.get_value() })
-                {
-                    composer.reset();
-                }
-                sender.send(Command::Delete {
-                    room: room.get_value(),
-                    target: id.get_value(),
-                })
-            };
             view! {
                 {edit}
                 <button type="button" class="small danger" on:click=delete>"Delete"</button>
             }
-        });
-        view! {
-            <div class="actions">
-                <button type="button" class="small" on:click=reply>"Reply"</button>
-                <button type="button" class="small" on:click=react>{format!("React {THUMBS_UP}")}</button>
-                {own}
-            </div>
-        }
-    });
+        })
+    };
     view! {
-        <article class="message" class:mine=mine aria-label=format!("Message from {author}")>
+        <article class="message" class:mine=mine aria-label=move || format!("Message from {}", author.get())>
             <header class="message-head">
-                <span class="author">{author.clone()}</span>
-                {keeper.then(|| view! { <span class="tag keeper-badge">"Keeper"</span> })}
+                <span class="author">{move || author.get()}</span>
+                {move || keeper.get().then(|| view! { <span class="tag keeper-badge">"Keeper"</span> })}
                 {time}
             </header>
             {reply}
-            {body}
+            // A message is deleted for good: each part below is drawn once.
+            <Show
+                when=move || !deleted.get()
+                fallback=|| view! { <p class="text deleted">"This message was deleted"</p> }
+            >
+                {shown}
+            </Show>
             {reactions}
             {delivery_label}
             {via_keeper}
-            {actions}
+            <Show when=move || !deleted.get()>
+                <div class="actions">
+                    <button type="button" class="small" on:click=reply_click>"Reply"</button>
+                    <button type="button" class="small" on:click=react>{format!("React {THUMBS_UP}")}</button>
+                    {own}
+                </div>
+            </Show>
         </article>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn message() -> MessageView {
-        MessageView {
-            id: natter_core::log::EntryId([0xab; 32]),
-            author: "Ann".into(),
-            mine: true,
-            text: "hi".into(),
-            wall_ms: 1,
-            edited: false,
-            deleted: false,
-            reply_to: None,
-            reactions: Vec::new(),
-            delivery: Delivery::Saved,
-            keeper: false,
-            file: None,
-            via_keeper: None,
-        }
-    }
-
-    #[test]
-    fn a_fingerprint_changes_with_what_is_shown() {
-        let base = message();
-        let same = fingerprint(&base);
-        assert_eq!(fingerprint(&message()), same);
-        let mut edited = message();
-        edited.text = "hello".into();
-        edited.edited = true;
-        assert_ne!(fingerprint(&edited), same);
-        let mut reacted = message();
-        reacted.reactions.push((THUMBS_UP.into(), 1, false));
-        assert_ne!(fingerprint(&reacted), same);
-        let mut delivered = message();
-        delivered.delivery = Delivery::Delivered(2);
-        assert_ne!(fingerprint(&delivered), same);
-        let mut keeper = message();
-        keeper.keeper = true;
-        assert_ne!(fingerprint(&keeper), same);
-        let mut via = message();
-        via.via_keeper = Some("Keeper".into());
-        assert_ne!(fingerprint(&via), same);
-    }
+/// The part of a message `f` picks, as a signal that changes only when that part does.
+fn part<T: PartialEq + Send + Sync + 'static>(
+    message: Signal<MessageView>,
+    f: fn(&MessageView) -> T,
+) -> Memo<T> {
+    Memo::new(move |_| message.with(f))
 }
 
 #[cfg(test)]

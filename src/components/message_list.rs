@@ -4,14 +4,17 @@
 //! page slow on phones). It follows new messages while the reader is at the bottom and stays
 //! put while they read older ones.
 
+use std::collections::HashMap;
+
 use leptos::html::Div;
 use leptos::prelude::*;
+use natter_core::log::EntryId;
 use natter_core::room::RoomId;
 
 use crate::components::composer::ComposerState;
-use crate::components::message::{fingerprint, Message};
+use crate::components::message::Message;
 use crate::components::{use_sender, use_state};
-use crate::state::Command;
+use crate::state::{Command, MessageView};
 
 /// How many messages are shown at first and added per "Show earlier messages".
 pub const PAGE: usize = 200;
@@ -42,15 +45,24 @@ pub fn MessageList(
             .room
             .with(|r| r.as_ref().map_or(0, |r| r.total_messages))
     });
+    // The messages shown, by id: each draws once and then follows its own signal.
     let visible = Memo::new(move |_| {
         let limit = limit.get();
         state.room.with(|r| {
-            r.as_ref().map_or_else(Vec::new, |r| {
+            r.as_ref().map_or_else(HashMap::new, |r| {
                 r.messages[first_shown(r.messages.len(), limit)..]
                     .iter()
-                    .map(|m| (fingerprint(m), m.clone()))
-                    .collect::<Vec<_>>()
+                    .enumerate()
+                    .map(|(at, m)| (m.id, (at, m.clone())))
+                    .collect::<HashMap<_, _>>()
             })
+        })
+    });
+    let order = Memo::new(move |_| {
+        visible.with(|v| {
+            let mut ids: Vec<(usize, EntryId)> = v.iter().map(|(id, (at, _))| (*at, *id)).collect();
+            ids.sort_unstable();
+            ids.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
         })
     });
     let hidden = move || first_shown(total.get(), limit.get());
@@ -58,7 +70,10 @@ pub fn MessageList(
     // Follow the newest message while the reader is at the bottom.
     let log = NodeRef::<Div>::new();
     let at_bottom = StoredValue::new(true);
-    let last = Memo::new(move |_| visible.with(|v| v.last().map(|(_, m)| (m.id, m.mine))));
+    let last = Memo::new(move |_| {
+        let id = order.with(|o| o.last().copied())?;
+        visible.with(|v| v.get(&id).map(|(_, m)| (m.id, m.mine)))
+    });
     Effect::new(move |_| {
         let newest_is_mine = last.get().is_some_and(|(_, mine)| mine);
         if at_bottom.get_value() || newest_is_mine {
@@ -107,10 +122,18 @@ pub fn MessageList(
                     .then(|| view! { <p class="muted empty">"No messages yet. Say hello!"</p> })
             }}
             <For
-                each=move || visible.get()
-                key=|(print, m)| (m.id, *print)
-                children=move |(_, message)| {
-                    view! { <Message message room sender composer /> }
+                each=move || order.get()
+                key=|id| *id
+                children=move |id| {
+                    let first = visible.with_untracked(|v| v.get(&id).map(|(_, m)| m.clone()));
+                    first.map(|first| {
+                        let message = Memo::new(move |prev: Option<&MessageView>| {
+                            visible.with(|v| v.get(&id).map(|(_, m)| m.clone()))
+                                .or_else(|| prev.cloned())
+                                .unwrap_or_else(|| first.clone())
+                        });
+                        view! { <Message message=message.into() room sender composer /> }
+                    })
                 }
             />
         </div>

@@ -13,7 +13,7 @@
 //! | `peers` | `[room, key]` (hex) | a peer key verified in a room ([`VerifiedPeer`]) |
 //! | `vault` | `"lock"` | the app lock's salt, Argon2id costs and verifier ([`StoredLock`]), when it is on |
 //! | `evidence` | `[room, author]` (hex) | equivocation evidence: the two entries' bytes |
-//! | `files` | a file's root (32 bytes) | the file's length ([`StoredFile`]) |
+//! | `files` | a file's root (32 bytes) | the file's length and what the user wants of it ([`StoredFile`], [`FileWish`]) |
 //! | `chunks` | root (32) ‖ chunk index (8, big-endian) [‖ 1 for its tail] | one chunk's proof and first 32 KiB; its tail, the rest ([`natter_core::blob`]) |
 //!
 //! Each identity, room, entry, piece of evidence, file and chunk is one codec's bytes (see
@@ -226,7 +226,8 @@ pub struct StoredLock {
     pub verifier: Vec<u8>,
 }
 
-/// A file whose chunks are stored, as [`Storage::load_files`] lists it.
+/// A file whose chunks are stored, or that the user removed, as [`Storage::load_files`]
+/// lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
     /// The file's root.
@@ -235,6 +236,21 @@ pub struct StoredFile {
     pub len: u64,
     /// One flag per chunk ([`natter_core::blob::chunk_count`] of them): whether it is stored.
     pub held: Vec<bool>,
+    /// What the user wants of it.
+    pub wish: FileWish,
+}
+
+/// What the user wants of a file on this device, kept across reloads so a download goes on
+/// by itself after one and a file removed is not fetched again on sight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileWish {
+    /// Held, or being downloaded: an unfinished download goes on when the app starts.
+    Fetch,
+    /// The user paused its download.
+    Paused,
+    /// The user removed it from this device: none of its chunks are kept, and it is
+    /// fetched again only when the user asks.
+    Removed,
 }
 
 /// A position in a room's display order, to load the page after it.
@@ -269,7 +285,8 @@ impl EntryCursor {
 ///   big-endian), the stretched password (32) if flagged, the name if flagged;
 /// - entry: its canonical bytes ([`natter_core::log::Record::bytes`]);
 /// - evidence: the first entry's length (4, big-endian), then both entries' bytes;
-/// - file: [`FORMAT`], the file's length (8, big-endian);
+/// - file: [`FORMAT`], the file's length (8, big-endian), what the user wants of it (0 fetch,
+///   1 paused, 2 removed; absent before it was kept, and read as fetch);
 /// - chunk: [`FORMAT`] ([`codec::SPLIT`] when a tail follows), the proof's length (4,
 ///   big-endian), the proof, the chunk's bytes (its first [`codec::CHUNK_HEAD_LEN`]);
 /// - a chunk's tail: [`FORMAT`], the rest of the chunk's bytes;
@@ -284,7 +301,7 @@ pub mod codec {
 
     use natter_core::blob::Root;
 
-    use super::{EvidenceBytes, RoomRecord, StorageError, StoredIdentity};
+    use super::{EvidenceBytes, FileWish, RoomRecord, StorageError, StoredIdentity};
 
     /// The first byte of an identity's or a room's bytes. The JSON sealed before schema 4
     /// starts with `{`.
@@ -548,21 +565,36 @@ pub mod codec {
         Some((root, chunk_index(&root, chunk)?, tail))
     }
 
-    /// A file record's bytes: [`FORMAT`], the file's length (8, big-endian).
-    pub fn file(len: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(9);
+    /// A file record's bytes: [`FORMAT`], the file's length (8, big-endian), the wish (1).
+    pub fn file(len: u64, wish: FileWish) -> Vec<u8> {
+        let mut out = Vec::with_capacity(10);
         out.push(FORMAT);
         out.extend_from_slice(&len.to_be_bytes());
+        out.push(match wish {
+            FileWish::Fetch => 0,
+            FileWish::Paused => 1,
+            FileWish::Removed => 2,
+        });
         out
     }
 
-    /// A file's length from its record's bytes.
-    pub fn read_file(bytes: &[u8]) -> Result<u64, StorageError> {
+    /// A file's length and wish from its record's bytes (a record without the wish, as
+    /// written before it was kept, reads as [`FileWish::Fetch`]).
+    pub fn read_file(bytes: &[u8]) -> Result<(u64, FileWish), StorageError> {
         let mut r = Reader::new(bytes, "file");
         r.format()?;
         let len = r.u64()?;
+        if bytes.len() == 9 {
+            return Ok((len, FileWish::Fetch));
+        }
+        let wish = match r.byte()? {
+            0 => FileWish::Fetch,
+            1 => FileWish::Paused,
+            2 => FileWish::Removed,
+            _ => return Err(r.damaged()),
+        };
         r.end()?;
-        Ok(len)
+        Ok((len, wish))
     }
 
     /// The most bytes of a chunk that its own record holds; the rest goes in its tail
@@ -1285,10 +1317,7 @@ mod browser {
             let chunks = tx.store(CHUNKS).map_err(failed)?;
             let file = match files.key_exists(bytes(&root.0)).await.map_err(failed)? {
                 true => None,
-                false => {
-                    let content = self.content(|| file_place(root), &codec::file(len));
-                    Some(object(&[("root", bytes(&root.0)), content])?)
-                }
+                false => Some(self.file_value(root, len, FileWish::Fetch)?),
             };
             let file_put = async {
                 match &file {
@@ -1412,7 +1441,7 @@ mod browser {
             let mut out = Vec::with_capacity(values.len());
             for value in &values {
                 let root = Root(get_array32(value, "root")?);
-                let len = codec::read_file(
+                let (len, wish) = codec::read_file(
                     &self
                         .read_content(|| file_place(&root), value)?
                         .ok_or_else(|| corrupt("a file record holds no length"))?,
@@ -1442,14 +1471,29 @@ mod browser {
                         _ => break,
                     }
                 }
-                out.push(StoredFile { root, len, held });
+                // Chunks stored after a removal mean the user fetched it again.
+                let wish = match wish {
+                    FileWish::Removed if held.contains(&true) => FileWish::Fetch,
+                    wish => wish,
+                };
+                out.push(StoredFile {
+                    root,
+                    len,
+                    held,
+                    wish,
+                });
             }
             Ok(out)
         }
 
         /// Removes the file `root`: its record and every chunk of it (one key range), in
-        /// one transaction.
-        pub async fn delete_file(&self, root: &Root) -> Result<(), StorageError> {
+        /// one transaction. With `removed` (the file's length), the record stays, saying
+        /// the user removed it ([`FileWish::Removed`]), so it is not fetched again on sight.
+        pub async fn delete_file(
+            &self,
+            root: &Root,
+            removed: Option<u64>,
+        ) -> Result<(), StorageError> {
             let tx = self
                 .db
                 .transaction(&[FILES, CHUNKS], TransactionMode::ReadWrite)
@@ -1457,15 +1501,50 @@ mod browser {
             let chunks = tx.store(CHUNKS).map_err(failed)?;
             let files = tx.store(FILES).map_err(failed)?;
             let range = file_chunks(root, None)?;
-            let (chunks, file, commit) = futures::future::join3(
-                chunks.delete(range.into()),
-                files.delete(bytes(&root.0)),
-                tx.commit(),
-            )
-            .await;
+            let mark = match removed {
+                Some(len) => Some(self.file_value(root, len, FileWish::Removed)?),
+                None => None,
+            };
+            let file = async {
+                match &mark {
+                    Some(value) => files.put(value, None).await.map(|_| ()),
+                    None => files.delete(bytes(&root.0)).await,
+                }
+            };
+            let (chunks, file, commit) =
+                futures::future::join3(chunks.delete(range.into()), file, tx.commit()).await;
             chunks.map_err(failed)?;
             file.map_err(failed)?;
             commit.map_err(uncommitted)
+        }
+
+        /// Keeps what the user wants of the file `root` of `len` bytes (its download
+        /// paused, or going on), whether or not any of it is stored yet.
+        pub async fn set_file_wish(
+            &self,
+            root: &Root,
+            len: u64,
+            wish: FileWish,
+        ) -> Result<(), StorageError> {
+            let value = self.file_value(root, len, wish)?;
+            let tx = self
+                .db
+                .transaction(&[FILES], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            let files = tx.store(FILES).map_err(failed)?;
+            let (put, commit) = futures::future::join(files.put(&value, None), tx.commit()).await;
+            put.map_err(failed)?;
+            commit.map_err(uncommitted)
+        }
+
+        fn file_value(
+            &self,
+            root: &Root,
+            len: u64,
+            wish: FileWish,
+        ) -> Result<JsValue, StorageError> {
+            let content = self.content(|| file_place(root), &codec::file(len, wish));
+            object(&[("root", bytes(&root.0)), content])
         }
 
         /// Each stored file's root, length and how many of its bytes are stored, for a
@@ -2066,9 +2145,15 @@ mod tests {
 
     #[test]
     fn files_and_chunks_are_stored_as_these_bytes() {
-        let golden = [FORMAT, 0, 0, 0, 0, 0, 1, 0, 2];
-        assert_eq!(file(0x0001_0002), golden);
-        assert_eq!(read_file(&golden), Ok(0x0001_0002));
+        let golden = [FORMAT, 0, 0, 0, 0, 0, 1, 0, 2, 1];
+        assert_eq!(file(0x0001_0002, FileWish::Paused), golden);
+        assert_eq!(read_file(&golden), Ok((0x0001_0002, FileWish::Paused)));
+        for wish in [FileWish::Fetch, FileWish::Paused, FileWish::Removed] {
+            assert_eq!(read_file(&file(9, wish)), Ok((9, wish)));
+        }
+        // Written before the wish was kept: a download to go on with.
+        assert_eq!(read_file(&golden[..9]), Ok((0x0001_0002, FileWish::Fetch)));
+        assert!(read_file(&[&golden[..9], &[3]].concat()).is_err());
         let golden = [FORMAT, 0, 0, 0, 2, 7, 7, 9, 9, 9];
         assert_eq!(chunk(&[7, 7], &[9, 9, 9]), (golden.to_vec(), None));
         assert_eq!(read_chunk(&golden), Ok((vec![7, 7], vec![9, 9, 9], false)));
@@ -2076,7 +2161,10 @@ mod tests {
             read_chunk(&[FORMAT, 0, 0, 0, 0]),
             Ok((vec![], vec![], false))
         );
-        for bytes in damaged(&file(7)) {
+        for bytes in damaged(&file(7, FileWish::Removed))
+            .into_iter()
+            .filter(|b| b.len() != 9)
+        {
             assert!(read_file(&bytes).is_err(), "{bytes:?}");
         }
         // A chunk's bytes run to the end, so only cuts inside the proof are damaged.
@@ -3721,7 +3809,7 @@ mod browser_tests {
             run[..],
             [(0, Err(StorageError::Corrupt(_))), (1, Ok(_))]
         ));
-        db.delete_file(&root).await.ctx("delete the file")?;
+        db.delete_file(&root, None).await.ctx("delete the file")?;
         assert_eq!(raw_store(name, "chunks").await?.len(), 0);
         Ok(())
     }
@@ -3765,6 +3853,7 @@ mod browser_tests {
             root,
             len,
             held: vec![true, false, true],
+            wish: FileWish::Fetch,
         }];
         assert_eq!(db.load_files().await.ctx("list the files")?, expected);
         // Listed a key at a time, and two at a time, it is the same.
@@ -3814,7 +3903,7 @@ mod browser_tests {
         }
         // Two whole chunks a file, each a head and a tail.
         assert_eq!(raw_store(name, "chunks").await?.len(), 12);
-        db.delete_file(&gone).await.ctx("delete a file")?;
+        db.delete_file(&gone, None).await.ctx("delete a file")?;
         assert_eq!(raw_store(name, "chunks").await?.len(), 8);
         let roots: Vec<Root> = db
             .load_files()
@@ -3835,6 +3924,61 @@ mod browser_tests {
                 .ctx("read a kept chunk")?
                 .is_some());
         }
+        Ok(())
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_paused_or_removed_file_is_remembered_so() -> Result<(), String> {
+        let name = "natter-test-file-wish";
+        let db = fresh(name).await?;
+        let (root, len) = (Root([0x61; 32]), 2 * blob::CHUNK_LEN as u64);
+        let chunk = |i| Ok::<_, String>((i, proof_of(i), chunk_of(len, i, "w")?));
+        db.put_chunks(&root, len, &[chunk(0)?])
+            .await
+            .ctx("store a chunk")?;
+        let wishes = || async {
+            let files = db.load_files().await.ctx("list the files")?;
+            Ok::<_, String>(
+                files
+                    .into_iter()
+                    .map(|f| (f.root, f.held, f.wish))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            wishes().await?,
+            [(root, vec![true, false], FileWish::Fetch)]
+        );
+        db.set_file_wish(&root, len, FileWish::Paused)
+            .await
+            .ctx("pause")?;
+        // Storing more chunks does not undo the pause.
+        db.put_chunks(&root, len, &[chunk(1)?])
+            .await
+            .ctx("store another chunk")?;
+        assert_eq!(
+            wishes().await?,
+            [(root, vec![true, true], FileWish::Paused)]
+        );
+        db.delete_file(&root, Some(len))
+            .await
+            .ctx("remove the file")?;
+        assert_eq!(raw_store(name, "chunks").await?.len(), 0);
+        assert_eq!(
+            wishes().await?,
+            [(root, vec![false, false], FileWish::Removed)]
+        );
+        // Fetched again at the user's word: its chunks are kept, and so is its download.
+        db.put_chunks(&root, len, &[chunk(0)?])
+            .await
+            .ctx("store a chunk again")?;
+        assert_eq!(
+            wishes().await?,
+            [(root, vec![true, false], FileWish::Fetch)]
+        );
+        // Deleted with its message: nothing of it is left.
+        db.delete_file(&root, None).await.ctx("delete the file")?;
+        assert_eq!(wishes().await?, []);
         Ok(())
     }
 

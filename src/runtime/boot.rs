@@ -160,6 +160,7 @@ pub(super) async fn boot(
     }
     rt.load_files().await;
     rt.load_rooms(records).await;
+    rt.resume_downloads().await;
     rt.ui.ready.set(true);
     rt.refresh_rooms();
     (rt, deferred)

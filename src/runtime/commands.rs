@@ -51,7 +51,7 @@ impl Runtime {
             Command::SendFiles { room, files } => self.send_files(room, files),
             Command::FetchFile { room, root } => self.fetch_file(room, root),
             Command::PauseFile(root) => self.pause_file(root).await,
-            Command::RemoveFile(root) => self.remove_file(root).await,
+            Command::RemoveFile(root) => self.remove_file(root, true).await,
             Command::SaveFile { root, name } => self.save_file(root, name),
             Command::React {
                 room,

@@ -33,7 +33,7 @@ use crate::files::{
 use crate::leafhash;
 use crate::rtc::describe;
 use crate::state::{HeldFile, RoomState};
-use crate::storage::{Storage, MAX_CHUNKS_READ};
+use crate::storage::{FileWish, Storage, MAX_CHUNKS_READ};
 
 /// Chunks stored per transaction, sent or received (1 MiB).
 const BATCH: u64 = 16;
@@ -128,8 +128,12 @@ pub(super) struct Files {
     urls: HashMap<Root, String>,
     /// Images being put together.
     loading: HashSet<Root>,
-    /// Files fetched on sight once already (the user may have paused them since).
+    /// Files fetched on sight once already, or paused or removed by the user: not fetched
+    /// on sight (again).
     seen: HashSet<Root>,
+    /// Downloads under way when the app last ran, to go on with once the rooms naming them
+    /// are loaded.
+    resume: Vec<Root>,
     /// Downloads' recent speed.
     rates: HashMap<Root, Rate>,
     /// Chunks the node asked to read, read together once its outputs are done.
@@ -155,6 +159,7 @@ impl Files {
             urls: HashMap::new(),
             loading: HashSet::new(),
             seen: HashSet::new(),
+            resume: Vec::new(),
             rates: HashMap::new(),
             names: HashMap::new(),
             reads: Vec::new(),
@@ -336,9 +341,7 @@ impl Runtime {
                 if let Some(old) = self.files.urls.insert(root, url) {
                     let _ = web_sys::Url::revoke_object_url(&old);
                 }
-                if let Some(cur) = self.current {
-                    self.dirty.insert(Some(cur));
-                }
+                self.redraw_open_room();
             }
             FileEvent::Failed(words) => self.notify(words),
             FileEvent::Deleted(roots) => self.forget_unused(roots).await,
@@ -429,11 +432,12 @@ impl Runtime {
             if self.node.file_progress(&root).is_none() && !in_memory {
                 continue;
             }
-            self.remove_file(root).await;
+            self.remove_file(root, false).await;
         }
     }
 
-    /// Tells the node what is stored of each file (before the rooms are added).
+    /// Tells the node what is stored of each file (before the rooms are added), and notes
+    /// the downloads to go on with and the files not to fetch on sight.
     pub(super) async fn load_files(&mut self) {
         let Some(storage) = self.storage.clone() else {
             return;
@@ -441,6 +445,20 @@ impl Runtime {
         match storage.load_files().await {
             Ok(files) => {
                 for f in files {
+                    match f.wish {
+                        FileWish::Removed => {
+                            self.files.seen.insert(f.root);
+                            continue;
+                        }
+                        FileWish::Paused => {
+                            self.files.seen.insert(f.root);
+                        }
+                        FileWish::Fetch if f.held.contains(&false) => {
+                            self.files.seen.insert(f.root);
+                            self.files.resume.push(f.root);
+                        }
+                        FileWish::Fetch => {}
+                    }
                     let has = Availability::Chunks(f.held);
                     self.handle(Input::Holding {
                         root: f.root,
@@ -451,6 +469,21 @@ impl Runtime {
                 }
             }
             Err(e) => self.notify(format!("The files on this device could not be read: {e}")),
+        }
+    }
+
+    /// Goes on with the downloads under way when the app last ran (once the rooms are
+    /// loaded), each in a room that names its file.
+    pub(super) async fn resume_downloads(&mut self) {
+        for root in std::mem::take(&mut self.files.resume) {
+            let room = self
+                .node
+                .rooms()
+                .map(|(id, _)| *id)
+                .find(|id| self.node.room_files(id).contains(&root));
+            if let Some(room) = room {
+                self.handle(Input::Fetch { room, root }).await;
+            }
         }
     }
 
@@ -581,24 +614,42 @@ impl Runtime {
             .map(|(n, _)| n.clone())
             .unwrap_or_default();
         let tx = self.files.tx.clone();
+        let storage = self.storage.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let event = match no_room(&name, size - held.min(size)).await {
                 Some(words) => FileEvent::Failed(words),
-                None => input,
+                None => {
+                    // Kept before it starts, so a reload goes on with it.
+                    if let Some(storage) = storage {
+                        if let Err(e) = storage.set_file_wish(&root, size, FileWish::Fetch).await {
+                            super::warn(&format!("a download was not noted on this device: {e}"));
+                        }
+                    }
+                    input
+                }
             };
             let _ = tx.unbounded_send(event);
         });
     }
 
-    /// Pauses a download.
+    /// Pauses a download, and keeps it paused across reloads.
     pub(super) async fn pause_file(&mut self, root: Root) {
         self.files.rates.remove(&root);
         self.handle(Input::Pause(root)).await;
+        // Nothing else redraws the card now that no chunk arrives.
+        self.redraw_open_room();
+        if let (Some(storage), true) = (self.storage.clone(), self.stored_room_names(&root)) {
+            let size = self.file_size(&root);
+            if let Err(e) = storage.set_file_wish(&root, size, FileWish::Paused).await {
+                self.notify(format!("The pause could not be kept on this device: {e}"));
+            }
+        }
     }
 
     /// Removes a file from this device: its chunks, its download, and what the page made
-    /// of it. Its messages stay.
-    pub(super) async fn remove_file(&mut self, root: Root) {
+    /// of it. Its messages stay. Removed `by_user`, it is not fetched on sight again, even
+    /// after a reload.
+    pub(super) async fn remove_file(&mut self, root: Root, by_user: bool) {
         self.handle(Input::Forget(root)).await;
         if self.files.batch.as_ref().is_some_and(|b| b.root == root) {
             self.files.batch = None;
@@ -610,14 +661,31 @@ impl Runtime {
                 let _ = web_sys::Url::revoke_object_url(&url);
             }
         }
+        if by_user {
+            self.files.seen.insert(root);
+        }
+        let mark = (by_user && self.stored_room_names(&root)).then(|| self.file_size(&root));
         if let Some(storage) = self.storage.clone() {
-            if let Err(e) = storage.delete_file(&root).await {
+            if let Err(e) = storage.delete_file(&root, mark).await {
                 self.notify(format!("A file could not be removed from this device: {e}"));
             }
         }
+        self.redraw_open_room();
+    }
+
+    /// Has the open room's view drawn again at the next refresh.
+    fn redraw_open_room(&mut self) {
         if let Some(cur) = self.current {
             self.dirty.insert(Some(cur));
         }
+    }
+
+    /// Whether a room kept on this device (not an ephemeral one) names `root`: only then is
+    /// anything of the file written down.
+    fn stored_room_names(&self, root: &Root) -> bool {
+        self.node
+            .rooms()
+            .any(|(id, r)| !r.ephemeral() && self.node.room_files(id).contains(root))
     }
 
     /// Saves a file held whole under `name` (the browser's download).

@@ -9,6 +9,7 @@ use natter_e2e::files::noise_file;
 use natter_e2e::runner::Ctx;
 use natter_e2e::wait::wait_until;
 use natter_e2e::TestResult;
+use thirtyfour::Key;
 
 use crate::setup::{alice_and_bob_in_a_room, user};
 
@@ -66,6 +67,30 @@ pub async fn a_photo_reaches_peers_inline_and_byte_identical(ctx: Ctx) -> TestRe
     carol.join(&room.link).await?;
     wait_for_image(&carol, "beach.png", (400, 300), &sent.hash).await?;
     carol.assert_accessible("room with a photo").await?;
+    // Removed by the user, a picture is not fetched again on sight, even after a reload
+    // with Bob still there to serve it; it is offered for download instead.
+    carol
+        .click("button", "Remove beach.png from this device")
+        .await?;
+    carol
+        .find_by_role_for("button", "Download beach.png", DELIVERY_TIMEOUT)
+        .await?;
+    carol.reload().await?;
+    carol
+        .find_by_role_for("button", "Download beach.png", DELIVERY_TIMEOUT)
+        .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let held = carol.stored_chunks().await?;
+    if held != 0
+        || carol
+            .try_find_by_role("button", "Save beach.png")
+            .await?
+            .is_some()
+    {
+        return Err(format!(
+            "carol fetched the removed picture again after a reload ({held} chunks)"
+        ));
+    }
     Ok(())
 }
 
@@ -73,9 +98,9 @@ pub async fn a_photo_reaches_peers_inline_and_byte_identical(ctx: Ctx) -> TestRe
 const BIG_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Alice sends a 200 MiB file from the picker. Bob downloads it with a progress bar that
-/// says its speed and time left, reloads mid-way, resumes, and saves the very bytes. The
-/// room's "Files on this device" lists it; Alice deletes the message and both devices'
-/// chunks are gone.
+/// says its speed and time left, pauses it and reloads (it stays paused), resumes it and
+/// reloads again (it goes on by itself), and saves the very bytes. The room's "Files on
+/// this device" lists it; Alice deletes the message and both devices' chunks are gone.
 pub async fn a_large_file_resumes_after_a_reload_and_deleting_it_frees_the_space(
     ctx: Ctx,
 ) -> TestResult {
@@ -106,12 +131,55 @@ pub async fn a_large_file_resumes_after_a_reload_and_deleting_it_frees_the_space
     if !words.text.contains("/s ·") {
         return Err(format!("no speed in the progress: {:?}", words.text));
     }
+    // By keyboard: the progress is drawn anew several times a second, and the focused
+    // button stays the same element, through the drawing and through the pause.
+    bob.tab_to("button", "Pause big.bin").await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let on_pause = ("button".to_owned(), "Pause big.bin".to_owned());
+    if bob.focused().await? != on_pause {
+        return Err(format!(
+            "bob's focus left Pause as the download went on: {:?}",
+            bob.focused().await?
+        ));
+    }
+    bob.press(Key::Enter).await?;
+    let on_resume = ("button".to_owned(), "Resume big.bin".to_owned());
+    let paused = wait_until(
+        "bob: big.bin paused, focus kept",
+        DELIVERY_TIMEOUT,
+        || async { Ok((bob.focused().await? == on_resume).then_some(())) },
+    )
+    .await;
+    if let Err(e) = paused {
+        let html = bob
+            .execute("const a = document.activeElement; return [a.isConnected, a.outerHTML, [...document.querySelectorAll('.file button')].map(b => b.outerHTML)]", vec![])
+            .await?;
+        return Err(format!(
+            "{e}; focus is on {:?}: {html}",
+            bob.focused().await?
+        ));
+    }
     bob.reload().await?;
     bob.find_by_role_for("button", "Resume big.bin", DELIVERY_TIMEOUT)
+        .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    if bob
+        .try_find_by_role("button", "Pause big.bin")
         .await?
-        .click()
+        .is_some()
+    {
+        return Err("bob's paused download went on by itself after a reload".into());
+    }
+    bob.click("button", "Resume big.bin").await?;
+    let resumed_at = bob.progress_of(bar).await?.map_or(0.0, |(v, _)| v);
+    wait_until("bob: the download going on", BIG_TIMEOUT, || async {
+        Ok(bob.progress_of(bar).await?.filter(|(v, _)| *v > resumed_at))
+    })
+    .await?;
+    bob.reload().await?;
+    bob.find_by_role_for("button", "Pause big.bin", DELIVERY_TIMEOUT)
         .await
-        .map_err(|e| format!("bob: clicking Resume: {e}"))?;
+        .map_err(|e| format!("bob's download did not go on by itself after a reload: {e}"))?;
     bob.find_by_role_for("button", "Save big.bin", BIG_TIMEOUT)
         .await?;
     let downloads = bob.allow_downloads().await?;

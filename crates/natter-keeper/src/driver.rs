@@ -476,6 +476,16 @@ impl Driver {
                     let gone = self.files.remove_room(&room);
                     self.delete_files(&gone);
                     tracing::info!(room = %short(&room), files = gone.len(), "deleted the room and its history");
+                    // Files refused for the budget may fit now.
+                    let admitted = self
+                        .files
+                        .admit_waiting(self.entry_bytes(), self.config.max_bytes);
+                    if !admitted.is_empty() {
+                        tracing::info!(
+                            files = admitted.len(),
+                            "fetching files that fit the byte budget now"
+                        );
+                    }
                     // A file it shared with a room still kept may have been fetched for it.
                     self.resume_fetches();
                 }
@@ -546,7 +556,7 @@ impl Driver {
     /// Room `room` names file `root` of `len` bytes: kept if it fits the budget. Returns
     /// whether it is newly kept (to be fetched).
     fn name_file(&mut self, room: RoomId, root: Root, len: u64) -> bool {
-        let entries: u64 = self.bytes.values().sum();
+        let entries = self.entry_bytes();
         match self
             .files
             .name(room, root, len, entries, self.config.max_bytes)
@@ -636,7 +646,12 @@ impl Driver {
     /// Bytes of entries stored in all rooms, and of the files kept (each at its whole
     /// length, once).
     pub(crate) fn stored_bytes(&self) -> u64 {
-        self.bytes.values().sum::<u64>() + self.files.bytes()
+        self.entry_bytes() + self.files.bytes()
+    }
+
+    /// Bytes of the rooms' entries stored.
+    fn entry_bytes(&self) -> u64 {
+        self.bytes.values().sum()
     }
 
     async fn send_datagrams(&mut self) {

@@ -13,8 +13,9 @@
 //!
 //! 1. **A file counts its whole length from the moment it is fetched**, against
 //!    [`crate::Config::max_bytes`] together with the entries, so a file being fetched cannot
-//!    overrun the budget as it arrives. A file that does not fit is not fetched ([`Admission::OverBudget`]),
-//!    and is tried again only when the keeper starts next.
+//!    overrun the budget as it arrives. A file that does not fit is not fetched
+//!    ([`Admission::OverBudget`]); it is tried again when removing a room frees part of the
+//!    budget ([`Files::admit_waiting`], oldest room first) and when the keeper starts next.
 //! 2. **A file is kept once**, whichever number of rooms name it, and counted once.
 //! 3. **A file goes with the last kept room that names it** ([`Files::remove_room`]), and a
 //!    stored file no kept room names when the keeper starts is deleted too
@@ -87,6 +88,25 @@ impl Files {
         Admission::Fetch
     }
 
+    /// Admits the files named but refused for the budget that fit in it now, with `others`
+    /// bytes stored besides the files, in the order of the rooms' and files' keys (so the
+    /// same ones whatever order they were named in). Returns them (to be fetched).
+    pub fn admit_waiting(&mut self, others: u64, budget: u64) -> Vec<(RoomId, Root)> {
+        let mut used = others.saturating_add(self.bytes());
+        let mut admitted = Vec::new();
+        for (room, roots) in &self.named {
+            for (root, len) in roots {
+                if self.kept.contains_key(root) || used.saturating_add(*len) > budget {
+                    continue;
+                }
+                used = used.saturating_add(*len);
+                self.kept.insert(*root, *len);
+                admitted.push((*room, *root));
+            }
+        }
+        admitted
+    }
+
     /// Each kept file with a room that names it.
     pub fn kept(&self) -> impl Iterator<Item = (RoomId, Root)> + '_ {
         self.kept.keys().filter_map(|root| {
@@ -156,6 +176,34 @@ mod tests {
             "a file named again is kept once"
         );
         assert_eq!(files.bytes(), 600);
+    }
+
+    #[test]
+    fn a_refused_file_is_admitted_once_a_room_removed_frees_the_budget() {
+        let mut files = Files::default();
+        let (big, waiting, too_big) = (Root([1; 32]), Root([2; 32]), Root([3; 32]));
+        assert_eq!(files.name(room(1), big, 700, 0, 1_000), Admission::Fetch);
+        assert_eq!(
+            files.name(room(2), waiting, 500, 0, 1_000),
+            Admission::OverBudget
+        );
+        assert_eq!(
+            files.name(room(2), too_big, 1_200, 0, 1_000),
+            Admission::OverBudget
+        );
+        assert_eq!(files.admit_waiting(0, 1_000), [], "nothing was freed");
+        assert_eq!(files.remove_room(&room(1)), [big]);
+        assert_eq!(
+            files.admit_waiting(100, 1_000),
+            [(room(2), waiting)],
+            "500 fits beside 100 of entries; 1,200 never does"
+        );
+        assert_eq!(files.bytes(), 500);
+        assert_eq!(
+            files.name(room(2), waiting, 500, 100, 1_000),
+            Admission::Kept
+        );
+        assert_eq!(files.admit_waiting(100, 1_000), []);
     }
 
     #[test]

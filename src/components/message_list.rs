@@ -4,7 +4,7 @@
 //! page slow on phones). It follows new messages while the reader is at the bottom and stays
 //! put while they read older ones.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -45,24 +45,34 @@ pub fn MessageList(
             .room
             .with(|r| r.as_ref().map_or(0, |r| r.total_messages))
     });
-    // The messages shown, by id: each draws once and then follows its own signal.
-    let visible = Memo::new(move |_| {
+    // Each message shown has a signal of its own, set only when what it shows changed,
+    // so a new message or a receipt costs a comparison per message shown and redraws only
+    // what changed; `order` lists them, and a message is drawn once per id.
+    let shown = StoredValue::new(HashMap::<EntryId, ArcRwSignal<MessageView>>::new());
+    let order = RwSignal::new(Vec::<EntryId>::new());
+    Effect::new(move |_| {
         let limit = limit.get();
         state.room.with(|r| {
-            r.as_ref().map_or_else(HashMap::new, |r| {
-                r.messages[first_shown(r.messages.len(), limit)..]
-                    .iter()
-                    .enumerate()
-                    .map(|(at, m)| (m.id, (at, m.clone())))
-                    .collect::<HashMap<_, _>>()
-            })
-        })
-    });
-    let order = Memo::new(move |_| {
-        visible.with(|v| {
-            let mut ids: Vec<(usize, EntryId)> = v.iter().map(|(id, (at, _))| (*at, *id)).collect();
-            ids.sort_unstable();
-            ids.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+            let messages = r.as_ref().map_or(&[][..], |r| {
+                &r.messages[first_shown(r.messages.len(), limit)..]
+            });
+            let ids: Vec<EntryId> = messages.iter().map(|m| m.id).collect();
+            shown.update_value(|map| {
+                let keep: HashSet<&EntryId> = ids.iter().collect();
+                map.retain(|id, _| keep.contains(id));
+                for m in messages {
+                    match map.get(&m.id) {
+                        Some(s) if s.with_untracked(|old| old != m) => s.set(m.clone()),
+                        Some(_) => {}
+                        None => {
+                            map.insert(m.id, ArcRwSignal::new(m.clone()));
+                        }
+                    }
+                }
+            });
+            if order.with_untracked(|o| *o != ids) {
+                order.set(ids);
+            }
         })
     });
     let hidden = move || first_shown(total.get(), limit.get());
@@ -72,7 +82,8 @@ pub fn MessageList(
     let at_bottom = StoredValue::new(true);
     let last = Memo::new(move |_| {
         let id = order.with(|o| o.last().copied())?;
-        visible.with(|v| v.get(&id).map(|(_, m)| (m.id, m.mine)))
+        let mine = shown.with_value(|m| m.get(&id).map(|s| s.with_untracked(|m| m.mine)))?;
+        Some((id, mine))
     });
     Effect::new(move |_| {
         let newest_is_mine = last.get().is_some_and(|(_, mine)| mine);
@@ -125,15 +136,11 @@ pub fn MessageList(
                 each=move || order.get()
                 key=|id| *id
                 children=move |id| {
-                    let first = visible.with_untracked(|v| v.get(&id).map(|(_, m)| m.clone()));
-                    first.map(|first| {
-                        let message = Memo::new(move |prev: Option<&MessageView>| {
-                            visible.with(|v| v.get(&id).map(|(_, m)| m.clone()))
-                                .or_else(|| prev.cloned())
-                                .unwrap_or_else(|| first.clone())
-                        });
-                        view! { <Message message=message.into() room sender composer /> }
-                    })
+                    shown
+                        .with_value(|m| m.get(&id).cloned())
+                        .map(|message| {
+                            view! { <Message message=message.into() room sender composer /> }
+                        })
                 }
             />
         </div>

@@ -614,10 +614,13 @@ impl Runtime {
         self.pacing.refreshed(started);
         self.flush_ui();
         self.flush_cost.set(js_sys::Date::now() - started);
-        // The views redraw in tasks that the signals just set have queued; a task queued
-        // after them sees when they are done.
+        // The views redraw in tasks that the signals just set have queued, and those queue
+        // more (the message list sets each changed message's own signal). A promise
+        // settled behind them all sees when they are done.
         let cost = self.flush_cost.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            let settled = js_sys::Promise::resolve(&wasm_bindgen::JsValue::UNDEFINED);
+            let _ = wasm_bindgen_futures::JsFuture::from(settled).await;
             cost.set(js_sys::Date::now() - started);
         });
     }

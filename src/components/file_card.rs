@@ -11,7 +11,7 @@ use natter_core::room::RoomId;
 
 use crate::components::Sender;
 use crate::files::{progress_text, size_text, FileView};
-use crate::state::Command;
+use crate::state::{Command, MessageView};
 
 /// What the card's one button does now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +33,14 @@ impl Action {
     }
 }
 
-/// One file. Its parts follow `file` as it changes, and its button is one element whose
-/// word changes, so a download's progress or a pause does not move keyboard focus.
+/// One file. Its parts follow the message as it changes, and its button is one element
+/// whose word changes, so a download's progress or a pause does not move keyboard focus.
 #[component]
 pub fn FileCard(
-    /// What to show, as it changes (its root, name, size and type never do).
-    file: Signal<FileView>,
+    /// The file as the message first showed it (its root, name, size and type never change).
+    file: FileView,
+    /// The message carrying it, as it changes.
+    message: Signal<MessageView>,
     /// The room it is in.
     room: StoredValue<RoomId>,
     /// Where the buttons send their commands.
@@ -51,27 +53,27 @@ pub fn FileCard(
         mime,
         image,
         ..
-    } = file.get_untracked();
+    } = file;
     let picture = Memo::new(move |_| {
-        file.with(|f| {
-            image
-                .then(|| f.url.clone().or_else(|| f.thumb_url.clone()))
-                .flatten()
-        })
+        now(message, |f| f.url.clone().or_else(|| f.thumb_url.clone()))
+            .flatten()
+            .filter(|_| image)
     });
-    let progress = Memo::new(move |_| {
-        file.with(|f| {
+    let progress = move || {
+        now(message, |f| {
             let (have, total) = f.progress.unwrap_or((0, 0));
             (!f.complete() && (f.fetching || have > 0)).then_some((have, total, f.rate))
         })
-    });
+        .flatten()
+    };
     let action = Memo::new(move |_| {
-        file.with(|f| match (f.complete(), f.fetching, f.progress) {
+        now(message, |f| match (f.complete(), f.fetching, f.progress) {
             (true, _, _) => Action::Save,
             (false, true, _) => Action::Pause,
             (false, false, Some((have, _))) if have > 0 => Action::Resume,
             _ => Action::Download,
         })
+        .unwrap_or(Action::Download)
     });
     let alt = name.clone();
     let picture = move || {
@@ -81,16 +83,13 @@ pub fn FileCard(
     };
     let kind = (!mime.is_empty()).then(|| format!(" · {mime}"));
     let bar_name = name.clone();
-    let bar_shown = Memo::new(move |_| progress.with(Option::is_some));
+    let bar_shown = Memo::new(move |_| progress().is_some());
     let bar = move || {
         bar_shown.get().then(|| {
-            let value = move || progress.get().map_or(0, |(have, _, _)| have).to_string();
-            let max = move || progress.get().map_or(1, |(_, total, _)| total.max(1)).to_string();
-            let words = move || {
-                progress
-                    .get()
-                    .map(|(have, total, rate)| progress_text(have, total, size, rate))
-            };
+            let value = move || progress().map_or(0, |(have, _, _)| have).to_string();
+            let max = move || progress().map_or(1, |(_, total, _)| total.max(1)).to_string();
+            let words =
+                move || progress().map(|(have, total, rate)| progress_text(have, total, size, rate));
             view! {
                 <div class="file-progress">
                     <progress max=max value=value aria-label=format!("Download of {bar_name}")></progress>
@@ -127,4 +126,10 @@ pub fn FileCard(
             </div>
         </div>
     }
+}
+
+/// What the message's file is now, as `f` reads it (a message keeps its file: it is never
+/// taken out, so this is `None` only for a message that never had one).
+fn now<T>(message: Signal<MessageView>, f: impl FnOnce(&FileView) -> T) -> Option<T> {
+    message.with(|m| m.file.as_ref().map(f))
 }

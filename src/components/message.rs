@@ -51,42 +51,38 @@ pub fn Message(
     // An entry's id, author key, and so whether it is ours and when it was written, never change.
     let (id, mine, wall_ms, file) =
         message.with_untracked(|m| (m.id, m.mine, m.wall_ms, m.file.clone()));
-    let author = part(message, |m| m.author.clone());
-    let deleted = part(message, |m| m.deleted);
-    let text = part(message, |m| m.text.clone());
-    let edited = part(message, |m| m.edited);
-    let reply_to = part(message, |m| m.reply_to.as_ref().map(|(_, q)| q.clone()));
-    let reactions = part(message, |m| m.reactions.clone());
-    let delivery = part(message, |m| m.delivery);
-    let keeper = part(message, |m| m.keeper);
-    let via_keeper = part(message, |m| m.via_keeper.clone());
+    // Only whether it is deleted is a memo of its own (two parts switch on it); the rest
+    // are closures on the message, whose signal is set only when the message changed.
+    let deleted = Memo::new(move |_| message.with(|m| m.deleted));
+    let author = move || message.with(|m| m.author.clone());
     let has_file = file.is_some();
-    let file = file.map(|first| {
-        Memo::new(move |_| message.with(|m| m.file.clone().unwrap_or_else(|| first.clone())))
-    });
     let time = times(wall_ms).map(|(short, iso)| view! { <time datetime=iso>{short}</time> });
     let reply = move || {
-        reply_to.get().map(|quoted| {
-            view! {
-                <blockquote class="reply-excerpt">
-                    <span class="visually-hidden">"In reply to "</span>
-                    {quoted}
-                </blockquote>
-            }
-        })
+        message
+            .with(|m| m.reply_to.as_ref().map(|(_, q)| q.clone()))
+            .map(|quoted| {
+                view! {
+                    <blockquote class="reply-excerpt">
+                        <span class="visually-hidden">"In reply to "</span>
+                        {quoted}
+                    </blockquote>
+                }
+            })
     };
-    let shown = move || match file {
-        Some(file) => view! { <FileCard file=file.into() room sender /> }.into_any(),
+    let shown = move || {
+        match &file {
+        Some(file) => view! { <FileCard file=file.clone() message room sender /> }.into_any(),
         None => view! {
             <p class="text">
-                {move || text.get()}
-                {move || edited.get().then(|| view! { " " <span class="edited">"(edited)"</span> })}
+                {move || message.with(|m| m.text.clone())}
+                {move || message.with(|m| m.edited).then(|| view! { " " <span class="edited">"(edited)"</span> })}
             </p>
         }
         .into_any(),
+    }
     };
     let reactions = move || {
-        let reactions = reactions.get();
+        let reactions = message.with(|m| m.reactions.clone());
         (!reactions.is_empty()).then(|| {
             view! {
                 <ul class="reactions" aria-label="Reactions">
@@ -101,13 +97,13 @@ pub fn Message(
         })
     };
     let delivery_label = move || {
-        let delivery = delivery.get();
+        let delivery = message.with(|m| m.delivery);
         (mine && delivery != Delivery::None)
             .then(|| view! { <p class="delivery">{delivery.label()}</p> })
     };
     let via_keeper = move || {
-        via_keeper
-            .get()
+        message
+            .with(|m| m.via_keeper.clone())
             .map(|k| view! { <p class="via-keeper">"via keeper " {k}</p> })
     };
     let react = move |_| {
@@ -117,9 +113,8 @@ pub fn Message(
             emoji: THUMBS_UP.to_owned(),
         })
     };
-    let reply_click =
-        move |_| author.with_untracked(|a| text.with_untracked(|t| composer.reply(id, a, t)));
-    let edit = move |_| composer.edit(id, text.get_untracked());
+    let reply_click = move |_| message.with_untracked(|m| composer.reply(id, &m.author, &m.text));
+    let edit = move |_| composer.edit(id, message.with_untracked(|m| m.text.clone()));
     let delete = move |_| {
         if composer.mode.get_untracked() == (crate::components::composer::Draft::Edit { id }) {
             composer.reset();
@@ -142,10 +137,10 @@ pub fn Message(
         })
     };
     view! {
-        <article class="message" class:mine=mine aria-label=move || format!("Message from {}", author.get())>
+        <article class="message" class:mine=mine aria-label=move || format!("Message from {}", author())>
             <header class="message-head">
-                <span class="author">{move || author.get()}</span>
-                {move || keeper.get().then(|| view! { <span class="tag keeper-badge">"Keeper"</span> })}
+                <span class="author">{author}</span>
+                {move || message.with(|m| m.keeper).then(|| view! { <span class="tag keeper-badge">"Keeper"</span> })}
                 {time}
             </header>
             {reply}
@@ -154,7 +149,7 @@ pub fn Message(
                 when=move || !deleted.get()
                 fallback=|| view! { <p class="text deleted">"This message was deleted"</p> }
             >
-                {shown}
+                {shown.clone()}
             </Show>
             {reactions}
             {delivery_label}
@@ -168,14 +163,6 @@ pub fn Message(
             </Show>
         </article>
     }
-}
-
-/// The part of a message `f` picks, as a signal that changes only when that part does.
-fn part<T: PartialEq + Send + Sync + 'static>(
-    message: Signal<MessageView>,
-    f: fn(&MessageView) -> T,
-) -> Memo<T> {
-    Memo::new(move |_| message.with(f))
 }
 
 #[cfg(test)]

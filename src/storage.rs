@@ -59,7 +59,9 @@
 //!
 //! - Writes of several records happen in one transaction ([`Storage::put_entries`],
 //!   [`Storage::put_chunks`]), so a batch is stored whole or not at all. A chunk is never
-//!   stored without its file's record, and [`Storage::delete_file`] removes both at once.
+//!   stored without its file's record, and [`Storage::delete_file`] removes both at once
+//!   (for a file the user removed, it deletes every chunk and marks the record removed,
+//!   in the same transaction).
 //! - [`Storage::delete_room`] removes the room, its entries and its verified peers in one
 //!   transaction and touches no other room.
 //! - Every function returns [`StorageError`]; nothing here panics on what the browser or

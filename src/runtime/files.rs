@@ -57,6 +57,8 @@ pub(super) enum FileEvent {
     Url { root: Root, url: String },
     /// Words for the user.
     Failed(String),
+    /// A download to pause as the user's Pause does (its chunks could not be stored).
+    Pause(Root),
     /// Messages naming these files were deleted: free what no message shows any more.
     Deleted(Vec<Root>),
     /// A transaction of received chunks ended: the next batch may go.
@@ -328,6 +330,7 @@ impl Runtime {
     pub(super) async fn on_file_event(&mut self, event: FileEvent) {
         match event {
             FileEvent::Input(input) => self.handle(input).await,
+            FileEvent::Pause(root) => self.pause_file(root).await,
             FileEvent::Keep {
                 root,
                 index,
@@ -395,7 +398,7 @@ impl Runtime {
                     format!("A file could not be saved on this device: {e}")
                 };
                 let _ = tx.unbounded_send(FileEvent::Failed(words));
-                let _ = tx.unbounded_send(FileEvent::Input(Input::Pause(batch.root)));
+                let _ = tx.unbounded_send(FileEvent::Pause(batch.root));
             }
         });
     }

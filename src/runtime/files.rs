@@ -479,11 +479,7 @@ impl Runtime {
     /// loaded), each in a room that names its file.
     pub(super) async fn resume_downloads(&mut self) {
         for root in std::mem::take(&mut self.files.resume) {
-            let room = self
-                .node
-                .rooms()
-                .map(|(id, _)| *id)
-                .find(|id| self.node.room_files(id).contains(&root));
+            let room = self.rooms_naming(&root).next().map(|(id, _)| id);
             if let Some(room) = room {
                 self.handle(Input::Fetch { room, root }).await;
             }
@@ -686,9 +682,15 @@ impl Runtime {
     /// Whether a room kept on this device (not an ephemeral one) names `root`: only then is
     /// anything of the file written down.
     fn stored_room_names(&self, root: &Root) -> bool {
+        self.rooms_naming(root).any(|(_, ephemeral)| !ephemeral)
+    }
+
+    /// The rooms whose logs name `root`, each with whether it is ephemeral.
+    fn rooms_naming<'a>(&'a self, root: &'a Root) -> impl Iterator<Item = (RoomId, bool)> + 'a {
         self.node
             .rooms()
-            .any(|(id, r)| !r.ephemeral() && self.node.room_files(id).contains(root))
+            .filter(|(id, _)| self.node.room_files(id).contains(root))
+            .map(|(id, r)| (*id, r.ephemeral()))
     }
 
     /// Saves a file held whole under `name` (the browser's download).

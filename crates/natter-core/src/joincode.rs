@@ -49,8 +49,10 @@
 //!
 //! `name` is the joiner's display name in UTF-8 (empty: none given), shown to the inviter
 //! only if it passes [`crate::hello::validate_display_name`]. `gift` is
-//! `flags || [password_key (32)] || invite payload` with flags bit 0 = a password key follows
-//! (other bits zero) and the payload of [`crate::room::Invite::to_payload`].
+//! `flags || [password_key (32)] || [retention (9)] || invite payload` with flags bit 0 = a
+//! password key follows, bit 1 = a retention other than all follows (in a gift to a keeper,
+//! [`crate::retention`]), other bits zero, and the payload of
+//! [`crate::room::Invite::to_payload`].
 //!
 //! The joiner checks `confirm_i` before it sends anything derived from the key: a wrong code
 //! ends there ([`Failure::WrongCode`]) and it gives the try back (`code_close`). The inviter
@@ -81,6 +83,7 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+use crate::retention::{Retention, RETENTION_LEN};
 use crate::room::{Invite, PasswordKey};
 use crate::signal::{ClientMessage, CodeEnd, ErrorCode, ServerMessage, MAX_CODE_BLOB_CHARS};
 
@@ -217,6 +220,9 @@ pub struct Gift {
     pub invite: Invite,
     /// The room's stretched password, if it has one.
     pub password_key: Option<PasswordKey>,
+    /// How much of the room's history to hold: what a member asks of a keeper
+    /// ([`crate::keeper`]); [`Retention::All`] (and not encoded) in a join code's gift.
+    pub retention: Retention,
 }
 
 impl fmt::Debug for Gift {
@@ -224,30 +230,45 @@ impl fmt::Debug for Gift {
         f.debug_struct("Gift")
             .field("invite", &self.invite)
             .field("password_key", &self.password_key.is_some())
+            .field("retention", &self.retention)
             .finish()
     }
 }
 
 impl Gift {
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = vec![u8::from(self.password_key.is_some())];
+        let limited = self.retention != Retention::All;
+        let mut out = vec![u8::from(self.password_key.is_some()) | (u8::from(limited) << 1)];
         if let Some(k) = &self.password_key {
             out.extend_from_slice(k.as_bytes());
+        }
+        if limited {
+            out.extend_from_slice(&self.retention.encode());
         }
         out.extend_from_slice(self.invite.to_payload().as_bytes());
         out
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Option<Gift> {
-        let (&flags, rest) = bytes.split_first()?;
-        let (password_key, payload) = match flags {
-            0 => (None, rest),
-            1 => {
-                let key: [u8; 32] = rest.get(..32)?.try_into().ok()?;
-                (Some(PasswordKey::from_bytes(key)), &rest[32..])
+        let (&flags, mut rest) = bytes.split_first()?;
+        if flags & !0b11 != 0 {
+            return None;
+        }
+        let mut password_key = None;
+        if flags & 1 != 0 {
+            let key: [u8; 32] = rest.get(..32)?.try_into().ok()?;
+            password_key = Some(PasswordKey::from_bytes(key));
+            rest = &rest[32..];
+        }
+        let mut retention = Retention::All;
+        if flags & 2 != 0 {
+            retention = Retention::decode(rest.get(..RETENTION_LEN)?)?;
+            if retention == Retention::All {
+                return None;
             }
-            _ => return None,
-        };
+            rest = &rest[RETENTION_LEN..];
+        }
+        let payload = rest;
         if payload.len() > MAX_GIFT_PAYLOAD_BYTES {
             return None;
         }
@@ -260,6 +281,7 @@ impl Gift {
         Some(Gift {
             invite,
             password_key,
+            retention,
         })
     }
 }

@@ -22,6 +22,7 @@
 //! | [`hex`] | the text form of ids and keys |
 //! | [`joincode`] | short join codes: a room's invite handed over a PAKE |
 //! | [`keeper`] | a room's invite sealed to an always-online keeper, and its answer |
+//! | [`retention`] | how much of a room's history a keeper holds, and what it drops |
 //! | [`wire`] | binary frames between peers |
 //! | [`sync`] | the per-room sync state machine |
 //! | [`node`] | the whole peer protocol of one device: rooms, sessions, handshakes, sync |
@@ -40,6 +41,7 @@ pub mod keeper;
 pub mod log;
 pub mod node;
 pub mod peer_signal;
+pub mod retention;
 pub mod room;
 pub mod seal;
 pub mod signal;

@@ -50,12 +50,28 @@
 //! # Invariants kept by [`RoomLog`]
 //!
 //! - Only entries that passed [`Record::verify`] (room, signature, field bounds) are given to
-//!   [`RoomLog::append`]; the log itself checks `seq` and the `prev_hash` chain, so every
-//!   author's held entries are exactly `1..=len`, each linked to its predecessor.
+//!   [`RoomLog::append`]; the log itself checks `seq` and the `prev_hash` chain: whenever
+//!   entries `s` and `s + 1` of an author are both held, `s + 1` names `s`.
 //! - Two different entries with the same `(author, seq)`, or a validly signed entry whose
-//!   `prev_hash` is not the id of the held predecessor, prove that the author forked its log
-//!   (equivocation). The first entry is kept, the author is flagged, and none of the author's
-//!   later entries are accepted.
+//!   `prev_hash` is not the id of the held predecessor (or whose id is not what the held
+//!   successor names), prove that the author forked its log (equivocation). The first entry
+//!   is kept, the author is flagged, and none of the author's later entries are accepted.
+//!
+//! # Runs and floors
+//!
+//! Usually an author's held entries are exactly `1..=top`. Two things leave gaps:
+//!
+//! - A peer that keeps only recent history (a keeper with a retention setting) drops the
+//!   oldest entries with [`RoomLog::prune_through`]. What it dropped is its *floor*: the
+//!   seq and id of the last dropped entry. Entries at or below it are refused from then on,
+//!   the next one must name it, and an author whose entries were all dropped still has a
+//!   head (the floor), so nothing dropped is fetched again.
+//! - A peer that fetched from such a keeper holds the *top run* `base+1..=top` without the
+//!   entries below, and perhaps older runs it held before. [`RoomLog::insert`] with
+//!   `detached` starts such a run; the sync machine decides when (see `crate::sync`).
+//!
+//! Every held entry is signed by its author, so a gap hides messages but never changes
+//! one; gaps close as peers that hold the entries supply them.
 //! - Display order is `(lamport, author, seq)`: a total order every peer computes alike.
 //! - The room's keepers ([`RoomLog::keepers`], [`RoomView::keepers`]) are the keys whose
 //!   latest `Keeper` entry in display order says `keep`. Any member may sign one: a keeper
@@ -862,15 +878,18 @@ impl<'a> Reader<'a> {
 /// What [`RoomLog::append`] did with an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Append {
-    /// It extended the author's log.
+    /// It was added to the author's log.
     Appended,
     /// It was already held.
     Duplicate,
-    /// Its predecessor is missing: the author's log holds only `have` entries.
+    /// Its predecessor is not held (and the caller did not allow a detached start): the
+    /// author's log reaches `have` ([`RoomLog::top_of`]).
     Gap {
-        /// Entries held of this author.
+        /// The highest seq held of this author.
         have: u64,
     },
+    /// It is at or below the author's pruned floor ([`RoomLog::prune_through`]): dropped.
+    Pruned,
     /// Equivocation: a different entry with the same `(author, seq)` is held (kept); the
     /// author is now flagged.
     Conflict {
@@ -883,15 +902,45 @@ pub enum Append {
         /// The held entry at `seq - 1`.
         existing: EntryId,
     },
+    /// Equivocation: the held entry `seq + 1` names another predecessor than this entry;
+    /// the author is now flagged (the proof is this entry, then the held one).
+    SuccessorBreak {
+        /// The held entry at `seq + 1`.
+        existing: EntryId,
+    },
     /// The author is flagged; nothing more of theirs is accepted.
     AuthorFlagged,
 }
 
 #[derive(Debug, Default, Clone)]
 struct AuthorLog {
-    records: Vec<Record>,
-    /// Index in `records` of the newest profile entry with a name that may be shown.
-    profile: Option<usize>,
+    /// Held entries by seq: one run `base+1..=top` at the top, and possibly older runs below
+    /// it with gaps between (adjacent seqs are always linked).
+    records: BTreeMap<u64, Record>,
+    /// Entries up to this seq were pruned, and the entry at it had this id.
+    floor: Option<(u64, EntryId)>,
+    /// Seq of the newest profile entry with a name that may be shown.
+    profile: Option<u64>,
+}
+
+impl AuthorLog {
+    fn top(&self) -> Option<(u64, EntryId)> {
+        self.records
+            .last_key_value()
+            .map(|(s, r)| (*s, r.id))
+            .or(self.floor)
+    }
+
+    /// The id that entry `seq` must name as its predecessor, if it is known.
+    fn expected_prev(&self, seq: u64) -> Option<EntryId> {
+        if seq == 1 {
+            return Some(EntryId::ZERO);
+        }
+        match self.floor {
+            Some((f, id)) if f == seq - 1 => Some(id),
+            _ => self.records.get(&(seq - 1)).map(|r| r.id),
+        }
+    }
 }
 
 /// The in-memory index and copy of every verified entry of one room.
@@ -928,38 +977,61 @@ impl RoomLog {
     }
 
     /// Appends a record that passed [`Record::verify`] for this room, checking its `seq` and
-    /// `prev_hash` against the author's held log.
+    /// `prev_hash` against the author's held log: its predecessor must be held (or it is
+    /// entry 1, or it follows the pruned floor).
     pub fn append(&mut self, rec: Record) -> Append {
+        self.insert(rec, false)
+    }
+
+    /// As [`RoomLog::append`], but with `detached` an entry whose predecessor is not held is
+    /// kept too, starting a run of its own (see the module doc's "Runs"). It is still
+    /// checked against every held neighbour.
+    pub fn insert(&mut self, rec: Record, detached: bool) -> Append {
         let author = rec.entry.author;
         if self.flagged.contains(&author) {
             return Append::AuthorFlagged;
         }
         let log = self.authors.entry(author).or_default();
-        let have = log.records.len() as u64;
         let seq = rec.entry.seq;
-        if seq <= have {
-            // seq >= 1 is guaranteed by decoding and signing, so the index is in range.
-            let existing = log.records[(seq - 1) as usize].id;
-            if existing == rec.id {
+        if log.floor.is_some_and(|(f, _)| seq <= f) {
+            return Append::Pruned;
+        }
+        if let Some(held) = log.records.get(&seq) {
+            if held.id == rec.id {
                 return Append::Duplicate;
             }
+            let existing = held.id;
             self.flagged.insert(author);
             return Append::Conflict { existing };
         }
-        if seq > have + 1 {
-            return Append::Gap { have };
+        match log.expected_prev(seq) {
+            Some(prev) if prev != rec.entry.prev_hash => {
+                self.flagged.insert(author);
+                return Append::ChainBreak { existing: prev };
+            }
+            Some(_) => {}
+            None if !detached => {
+                return Append::Gap {
+                    have: log.top().map_or(0, |(s, _)| s),
+                }
+            }
+            None => {}
         }
-        let head = log.records.last().map_or(EntryId::ZERO, |r| r.id);
-        if rec.entry.prev_hash != head {
-            self.flagged.insert(author);
-            return Append::ChainBreak { existing: head };
+        if let Some(next) = seq.checked_add(1).and_then(|n| log.records.get(&n)) {
+            if next.entry.prev_hash != rec.id {
+                let existing = next.id;
+                self.flagged.insert(author);
+                return Append::SuccessorBreak { existing };
+            }
         }
         if rec.entry.lamport <= MAX_LAMPORT_FOLLOWED {
             self.max_lamport = self.max_lamport.max(rec.entry.lamport);
         }
         self.ids.insert(rec.id, (author, seq));
-        if matches!(&rec.entry.body, Body::Profile { display_name } if shown_name(display_name)) {
-            log.profile = Some(log.records.len());
+        if matches!(&rec.entry.body, Body::Profile { display_name } if shown_name(display_name))
+            && log.profile.is_none_or(|p| p < seq)
+        {
+            log.profile = Some(seq);
         }
         if let Body::Keeper { key, keep } = rec.entry.body {
             // The latest in display order wins, whatever order entries arrive in.
@@ -969,16 +1041,101 @@ impl RoomLog {
                 *latest = (at, keep);
             }
         }
-        log.records.push(rec);
+        log.records.insert(seq, rec);
         self.total += 1;
         Append::Appended
     }
 
-    /// Number of entries held of `author`.
-    pub fn len_of(&self, author: &PublicKey) -> u64 {
+    /// Drops `author`'s entries up to and including `seq` (which must be held; otherwise
+    /// nothing happens) and remembers that entry's id as the floor: entries at or below it
+    /// are refused from now on, and the next one must name it. Returns the dropped ids.
+    pub fn prune_through(&mut self, author: &PublicKey, seq: u64) -> Vec<EntryId> {
+        let Some(log) = self.authors.get_mut(author) else {
+            return Vec::new();
+        };
+        let Some(id) = log.records.get(&seq).map(|r| r.id) else {
+            return Vec::new();
+        };
+        let keep = log.records.split_off(&(seq + 1));
+        let dropped = std::mem::replace(&mut log.records, keep);
+        log.floor = Some((seq, id));
+        if log.profile.is_some_and(|p| p <= seq) {
+            log.profile = None;
+        }
+        self.total -= dropped.len();
+        let ids: Vec<EntryId> = dropped.values().map(|r| r.id).collect();
+        for id in &ids {
+            self.ids.remove(id);
+        }
+        ids
+    }
+
+    /// Restores a floor recorded by [`RoomLog::prune_through`] (at startup, before any
+    /// entry of `author` is appended; held entries at or below it are dropped).
+    pub fn restore_floor(&mut self, author: PublicKey, seq: u64, id: EntryId) {
+        let log = self.authors.entry(author).or_default();
+        if log.floor.is_some_and(|(f, _)| f >= seq) {
+            return;
+        }
+        if log.records.contains_key(&seq) {
+            self.prune_through(&author, seq);
+        } else {
+            let below: Vec<u64> = log.records.range(..=seq).map(|(s, _)| *s).collect();
+            for s in below {
+                if let Some(r) = log.records.remove(&s) {
+                    self.ids.remove(&r.id);
+                    self.total -= 1;
+                }
+            }
+            if log.profile.is_some_and(|p| p <= seq) {
+                log.profile = None;
+            }
+            log.floor = Some((seq, id));
+        }
+    }
+
+    /// The pruned floor of `author`: entries up to it are not held and not taken.
+    pub fn floor_of(&self, author: &PublicKey) -> Option<(u64, EntryId)> {
+        self.authors.get(author)?.floor
+    }
+
+    /// The highest seq held of `author` (or its floor, if everything was pruned); 0 if none.
+    /// Everything after it is what a peer may offer.
+    pub fn top_of(&self, author: &PublicKey) -> u64 {
         self.authors
             .get(author)
-            .map_or(0, |l| l.records.len() as u64)
+            .and_then(AuthorLog::top)
+            .map_or(0, |(s, _)| s)
+    }
+
+    /// Where `author`'s top run starts, less one: entries `base+1..=top` are held and
+    /// linked, entry `base` is not (0 when the whole chain from 1 is held, or nothing is;
+    /// the floor when everything above it is held).
+    pub fn base_of(&self, author: &PublicKey) -> u64 {
+        let Some(log) = self.authors.get(author) else {
+            return 0;
+        };
+        let mut base = log.top().map_or(0, |(s, _)| s);
+        for s in log.records.keys().rev() {
+            if *s != base {
+                break;
+            }
+            base -= 1;
+        }
+        base
+    }
+
+    /// The highest seq held of `author` below `seq` (0 if none).
+    pub fn held_below(&self, author: &PublicKey, seq: u64) -> u64 {
+        self.authors
+            .get(author)
+            .and_then(|l| l.records.range(..seq).next_back().map(|(s, _)| *s))
+            .map_or(0, |s| s)
+    }
+
+    /// Number of entries held of `author`.
+    pub fn count_of(&self, author: &PublicKey) -> usize {
+        self.authors.get(author).map_or(0, |l| l.records.len())
     }
 
     /// Total number of entries held.
@@ -991,16 +1148,15 @@ impl RoomLog {
         self.total == 0
     }
 
-    /// The head `(seq, id)` of `author`'s log, if any entry is held.
+    /// The head `(seq, id)` of `author`'s log: its highest held entry, or its floor if
+    /// everything was pruned.
     pub fn head(&self, author: &PublicKey) -> Option<(u64, EntryId)> {
-        let log = self.authors.get(author)?;
-        log.records.last().map(|r| (r.entry.seq, r.id))
+        self.authors.get(author)?.top()
     }
 
     /// The entry `seq` of `author`.
     pub fn get(&self, author: &PublicKey, seq: u64) -> Option<&Record> {
-        let idx = usize::try_from(seq.checked_sub(1)?).ok()?;
-        self.authors.get(author)?.records.get(idx)
+        self.authors.get(author)?.records.get(&seq)
     }
 
     /// The entry with id `id`.
@@ -1018,13 +1174,30 @@ impl RoomLog {
     pub fn authors(&self) -> impl Iterator<Item = &PublicKey> {
         self.authors
             .iter()
-            .filter(|(_, l)| !l.records.is_empty())
+            .filter(|(_, l)| !l.records.is_empty() || l.floor.is_some())
             .map(|(a, _)| a)
     }
 
     /// Every held entry of `author`, in seq order.
-    pub fn entries_of(&self, author: &PublicKey) -> &[Record] {
-        self.authors.get(author).map_or(&[], |l| &l.records[..])
+    pub fn entries_of(&self, author: &PublicKey) -> impl DoubleEndedIterator<Item = &Record> {
+        self.authors
+            .get(author)
+            .into_iter()
+            .flat_map(|l| l.records.values())
+    }
+
+    /// The held entries of `author` with seqs in `from..=to`, in seq order.
+    pub fn range_of(
+        &self,
+        author: &PublicKey,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = &Record> {
+        self.authors
+            .get(author)
+            .filter(|_| from <= to)
+            .into_iter()
+            .flat_map(move |l| l.records.range(from..=to).map(|(_, r)| r))
     }
 
     /// `author`'s display name from their newest profile entry, without building the whole
@@ -1032,7 +1205,7 @@ impl RoomLog {
     /// order). Kept as entries are appended: looking it up costs no scan of the chain.
     pub fn display_name(&self, author: &PublicKey) -> Option<&str> {
         let log = self.authors.get(author)?;
-        match &log.records.get(log.profile?)?.entry.body {
+        match &log.records.get(&log.profile?)?.entry.body {
             Body::Profile { display_name } => Some(display_name.as_str()),
             _ => None,
         }
@@ -1075,7 +1248,11 @@ impl RoomLog {
 
     /// Every held entry in display order `(lamport, author, seq)`.
     pub fn in_display_order(&self) -> Vec<&Record> {
-        let mut all: Vec<&Record> = self.authors.values().flat_map(|l| &l.records).collect();
+        let mut all: Vec<&Record> = self
+            .authors
+            .values()
+            .flat_map(|l| l.records.values())
+            .collect();
         all.sort_by(display_order);
         all
     }
@@ -1865,5 +2042,77 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn chain(a: &Identity, n: u64) -> Vec<Record> {
+        let mut out: Vec<Record> = Vec::new();
+        for seq in 1..=n {
+            let prev = out.last().map_or(EntryId::ZERO, |r| r.id);
+            out.push(sign(a, seq, prev, seq, text(&format!("m{seq}"))));
+        }
+        out
+    }
+
+    #[test]
+    fn runs_are_checked_against_both_neighbours_and_pruning_keeps_the_floor() {
+        let a = ident(1);
+        let c = chain(&a, 6);
+        let who = a.public();
+        let mut log = RoomLog::new(RoomId([7; 32]));
+        // Entry 4 alone: a gap unless a detached start is allowed.
+        assert_eq!(log.append(c[3].clone()), Append::Gap { have: 0 });
+        assert_eq!(log.insert(c[3].clone(), true), Append::Appended);
+        assert_eq!(log.append(c[4].clone()), Append::Appended);
+        assert_eq!((log.top_of(&who), log.base_of(&who)), (5, 3));
+        // Entry 1 starts the chain; 2 and 3 close the gap, 3 checked against 4 too.
+        assert_eq!(log.append(c[0].clone()), Append::Appended);
+        assert_eq!((log.base_of(&who), log.held_below(&who, 4)), (3, 1));
+        assert_eq!(log.append(c[1].clone()), Append::Appended);
+        assert_eq!(log.append(c[2].clone()), Append::Appended);
+        assert_eq!((log.base_of(&who), log.count_of(&who)), (0, 5));
+        let seqs: Vec<u64> = log.entries_of(&who).map(|r| r.entry.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+
+        // An entry 3 whose successor names another predecessor proves a fork.
+        let b = ident(2);
+        let d = chain(&b, 3);
+        let mut log2 = RoomLog::new(RoomId([7; 32]));
+        assert_eq!(log2.insert(d[2].clone(), true), Append::Appended);
+        assert_eq!(
+            log2.insert(sign(&b, 2, d[0].id, 50, text("fork")), true),
+            Append::SuccessorBreak { existing: d[2].id }
+        );
+        assert!(log2.is_flagged(&b.public()));
+
+        // Pruning through 4 drops 1..=4 and keeps 4's id as the floor.
+        let dropped = log.prune_through(&who, 4);
+        assert_eq!(dropped, c[..4].iter().map(|r| r.id).collect::<Vec<_>>());
+        assert_eq!(
+            (log.count_of(&who), log.len(), log.base_of(&who)),
+            (1, 1, 4)
+        );
+        assert_eq!(log.append(c[2].clone()), Append::Pruned);
+        assert!(log.get_by_id(&c[0].id).is_none());
+        assert_eq!(log.append(c[5].clone()), Append::Appended);
+        // Everything pruned: the head is the floor, and what follows must name it.
+        log.prune_through(&who, 6);
+        assert_eq!(log.head(&who), Some((6, c[5].id)));
+        assert_eq!(log.authors().count(), 1);
+        let wrong = sign(&a, 7, c[4].id, 7, text("fork"));
+        assert_eq!(log.append(wrong), Append::ChainBreak { existing: c[5].id });
+
+        // A floor restored at startup drops what is stored below it.
+        let mut again = RoomLog::new(RoomId([7; 32]));
+        for r in &c {
+            again.append(r.clone());
+        }
+        again.restore_floor(who, 2, c[1].id);
+        assert_eq!((again.count_of(&who), again.base_of(&who)), (4, 2));
+        again.restore_floor(who, 1, c[0].id);
+        assert_eq!(
+            again.floor_of(&who),
+            Some((2, c[1].id)),
+            "a floor never goes down"
+        );
     }
 }

@@ -582,6 +582,11 @@ impl NodeSim {
                     }
                 }
             }
+            Output::Prune {
+                author, through, ..
+            } => self.devices[dev]
+                .store
+                .retain(|_, r| r.entry.author != author || r.entry.seq > through),
             Output::SaveEvidence { first, second, .. } => {
                 self.devices[dev].evidence.push((*first, *second));
             }
@@ -1094,7 +1099,7 @@ impl NodeSim {
             let log = r.sync().log();
             let ids: BTreeSet<EntryId> = log
                 .authors()
-                .flat_map(|a| log.entries_of(a).iter().map(|rec| rec.id))
+                .flat_map(|a| log.entries_of(a).map(|rec| rec.id))
                 .collect();
             let texts = log
                 .authors()

@@ -888,10 +888,10 @@ impl Sim {
                 .map(|r| r.id)
                 .collect();
             for a in &honest {
-                if log.len_of(a) != self.cfg.posts_per_node as u64 {
+                if log.top_of(a) != self.cfg.posts_per_node as u64 {
                     return Err(format!(
                         "seed {seed}: node {i} holds {} of {}'s {} entries (pending {})",
-                        log.len_of(a),
+                        log.top_of(a),
                         a.short(),
                         self.cfg.posts_per_node,
                         sync.pending_len()

@@ -12,7 +12,8 @@
 //! # Protocol
 //!
 //! Each author's log is a hash chain, so "what I hold of author A" is fully described by
-//! A's head: `(seq, id of entry seq)`. The set of heads is a version vector, the *summary*.
+//! A's head: `(seq, id of entry seq)` (and, for a chain that does not reach down to entry 1,
+//! where it starts: step 7). The set of heads is a version vector, the *summary*.
 //!
 //! 1. **Connect.** When a connection opens, both sides send their summary (split over as
 //!    many `Summary` frames as needed; each is meaningful alone) and any equivocation
@@ -52,6 +53,19 @@
 //!    anyone else is wanted from it. With no normal peer connected, or once the last one
 //!    leaves, its offers are wanted at once, as anyone's. A fork proof (step 2) and the gap
 //!    before an entry it sent are wanted from it at once.
+//! 7. **Floors and backfill.** A peer may hold an author's chain only from some seq up (a
+//!    keeper that prunes, or a peer that fetched from one; see "Runs and floors" in
+//!    `crate::log`). After a summary it sends a `Floors` frame naming, for the authors in
+//!    that summary, where its top run starts less one (`base`); wants to it start above
+//!    that. An entry whose predecessor we lack starts a run here only if its sender
+//!    declared exactly that floor, or it is the first entry of a backfill we asked for;
+//!    otherwise it waits pending as in step 5. With [`SyncConfig::backfill`] (on, except at
+//!    a pruning keeper), the gap below an author's top run is wanted from a peer whose
+//!    head reaches the run and whose own floor is lower, [`BACKFILL_CHUNK`] entries at a
+//!    time, newest first slice by slice, until older runs we hold are reached. Entries
+//!    below our top run that nobody asked for are dropped. Every entry is signed by its
+//!    author, so a floor, honest or not, can hide entries only until a peer that holds them
+//!    is online; it cannot change or forge one.
 //!
 //! # Verification and blame
 //!
@@ -86,6 +100,8 @@
 //! | wants held back for a low-priority peer | one per author its summaries name, and [`SyncConfig::low_priority_delay_ms`] long | the authors are those of its `known` claims |
 //! | claims a peer does not serve | forgotten at the want's timeout, and with the peer when it leaves | no fake "missing" count outlives the want or the peer |
 //! | heads in a periodic summary | those the peer lacks plus [`SUMMARY_SLICE`] | many authors do not make every repair round cost a full version vector |
+//! | floors one peer declares | one per author in its `known` (named by its summaries) | a `Floors` frame naming other authors is ignored |
+//! | a backfill want | [`BACKFILL_CHUNK`] entries, one in flight per author, timed out as wants are | the slice is verified entry by entry as it links to what we hold |
 //! | numbers in frames (seqs, Lamport times, counts) | saturating arithmetic | a peer's `u64::MAX` cannot overflow a sum |
 //! | decompressed author keys cached | 65,536 | verification cost per author is paid once |
 //!
@@ -160,7 +176,7 @@ use crate::log::{
     Append, Body, Draft, Entry, EntryId, LogError, Record, RoomLog, RoomView, SignatureCheck,
 };
 use crate::room::RoomId;
-use crate::wire::{self, Frame, Head, Presence, WantRange, WireError};
+use crate::wire::{self, Floor, Frame, Head, Presence, WantRange, WireError};
 
 /// Orders records by author, then sequence number: each author's chain from its start.
 /// (One function for every such sort, so the browser build holds one copy of the sort.)
@@ -180,6 +196,9 @@ pub const SUMMARY_SLICE: usize = 256;
 /// Want ranges one peer may have waiting to be served; more are dropped (an honest peer
 /// wants again after its timeout). Ranges are small, so this bounds the queue to ~200 KiB.
 pub const MAX_SERVE_QUEUE: usize = 4_096;
+/// Most entries one backfill want asks for (older history below the top run, see the
+/// module doc): what it adds to the log comes in slices of this many.
+pub const BACKFILL_CHUNK: u64 = 4_096;
 
 /// The driver's name for one connection to a peer (e.g. an index of its DataChannels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -211,6 +230,9 @@ pub struct SyncConfig {
     /// connected ([`Input::SetLowPriority`]): what a normal peer offers in that time is
     /// taken from it instead.
     pub low_priority_delay_ms: u64,
+    /// Whether older history missing below an author's top run is wanted (backfill). A
+    /// peer that prunes what it holds (a keeper with a retention setting) turns it off.
+    pub backfill: bool,
 }
 
 /// How entries received from one peer are passed on to the others (own new entries are
@@ -239,6 +261,7 @@ impl Default for SyncConfig {
             relay: Relay::Lazy,
             announce_delay_ms: 50,
             low_priority_delay_ms: 1_500,
+            backfill: true,
         }
     }
 }
@@ -432,6 +455,8 @@ struct PeerState {
     /// the highest seq its summaries offered, and when they are due.
     deferred: BTreeMap<PublicKey, u64>,
     deferred_until: Option<u64>,
+    /// Per author in `known`, where the peer's top run starts less one (its `Floors`).
+    floors: BTreeMap<PublicKey, u64>,
 }
 
 /// A verified entry whose predecessor is missing, who sent it and when.
@@ -449,6 +474,14 @@ struct Inflight {
     deadline: u64,
 }
 
+/// A backfill want: older entries from `from_seq` up to an author's top run.
+#[derive(Debug, Clone, Copy)]
+struct Backfill {
+    from_seq: u64,
+    peer: PeerId,
+    deadline: u64,
+}
+
 /// One room's sync state machine. See the [module documentation](self).
 #[derive(Debug)]
 pub struct RoomSync {
@@ -461,6 +494,7 @@ pub struct RoomSync {
     /// Bytes of the entries in `pending`.
     pending_bytes: usize,
     inflight: BTreeMap<PublicKey, Inflight>,
+    backfill: BTreeMap<PublicKey, Backfill>,
     /// Highest seq per author a connected peer advertised beyond what we hold (progress).
     advertised: BTreeMap<PublicKey, u64>,
     /// Where the next periodic summary's rotating slice starts.
@@ -494,6 +528,7 @@ impl RoomSync {
             pending: BTreeMap::new(),
             pending_bytes: 0,
             inflight: BTreeMap::new(),
+            backfill: BTreeMap::new(),
             advertised: BTreeMap::new(),
             summary_cursor: None,
             evidence: BTreeMap::new(),
@@ -516,8 +551,8 @@ impl RoomSync {
     /// unless `trust_signatures` (the store only ever received verified entries, so a
     /// driver may skip the cost at startup). Each piece of evidence must prove a fork; its
     /// author is flagged again and the evidence is passed on to peers as before. Flagged
-    /// authors' entries are loaded as stored. Another author's chain with a hole loads up to
-    /// the hole (what follows is fetched again); a hole in our own chain is an error.
+    /// authors' entries are loaded as stored. Another author's chain with a hole loads as
+    /// runs (see `crate::log`); a hole in our own chain is an error.
     pub fn load(
         room_id: RoomId,
         identity: Identity,
@@ -545,12 +580,11 @@ impl RoomSync {
             if !trust_signatures {
                 r.verify(&room_id).map_err(|e| fail(e.to_string()))?;
             }
-            match s.log.append(r) {
+            // Another author's chain may have holes (a keeper's pruned history, or a write
+            // that failed): each run loads, and peers supply the rest again. Our own chain
+            // must be whole, or the next post would fork it.
+            match s.log.insert(r, author != s.me) {
                 Append::Appended | Append::Duplicate => {}
-                // A write that failed (a full disk, say) left a hole in someone else's chain:
-                // their entries load up to it, and peers supply the rest again. Our own chain
-                // must be whole, or the next post would fork it.
-                Append::Gap { .. } if author != s.me => {}
                 other => return Err(fail(format!("{other:?}"))),
             }
         }
@@ -579,6 +613,27 @@ impl RoomSync {
     /// The held log.
     pub fn log(&self) -> &RoomLog {
         &self.log
+    }
+
+    /// Drops `author`'s entries up to and including `seq` ([`RoomLog::prune_through`]),
+    /// with anything of theirs held pending at or below it; returns the dropped ids. Peers
+    /// learn the new floor with the next summary that names the author.
+    pub fn prune_through(&mut self, author: &PublicKey, seq: u64) -> Vec<EntryId> {
+        self.retain_pending(|(a, s), _| a != author || *s > seq);
+        self.log.prune_through(author, seq)
+    }
+
+    /// Turns backfill ([`SyncConfig::backfill`]) on or off from now on.
+    pub fn set_backfill(&mut self, on: bool) {
+        self.config.backfill = on;
+        if !on {
+            self.backfill.clear();
+        }
+    }
+
+    /// Restores a floor that [`RoomSync::prune_through`] set before a restart.
+    pub fn restore_floor(&mut self, author: PublicKey, seq: u64, id: EntryId) {
+        self.log.restore_floor(author, seq, id);
     }
 
     /// The room view (messages with edits, deletes and reactions applied).
@@ -632,6 +687,7 @@ impl RoomSync {
     fn forget_peer(&mut self, peer: PeerId) {
         self.peers.remove(&peer);
         self.inflight.retain(|_, f| f.peer != peer);
+        self.backfill.retain(|_, b| b.peer != peer);
         self.retain_pending(|_, p| p.from != peer);
         self.recount_advertised();
         // The last normal peer may have gone: then nothing held back waits any longer.
@@ -643,7 +699,7 @@ impl RoomSync {
         let mut adv: BTreeMap<PublicKey, u64> = BTreeMap::new();
         for st in self.peers.values() {
             for (a, seq) in &st.known {
-                if *seq > self.log.len_of(a) && !self.log.is_flagged(a) {
+                if *seq > self.log.top_of(a) && !self.log.is_flagged(a) {
                     let e = adv.entry(*a).or_insert(0);
                     *e = (*e).max(*seq);
                 }
@@ -785,6 +841,7 @@ impl RoomSync {
     /// (its next summary claims them again, and they are wanted again).
     fn expire_wants(&mut self) {
         let now = self.now;
+        self.backfill.retain(|_, b| b.deadline > now);
         let expired: Vec<(PublicKey, Inflight)> = self
             .inflight
             .iter()
@@ -796,7 +853,7 @@ impl RoomSync {
         }
         for (author, f) in &expired {
             self.inflight.remove(author);
-            let have = self.log.len_of(author);
+            let have = self.log.top_of(author);
             if let Some(k) = self
                 .peers
                 .get_mut(&f.peer)
@@ -847,12 +904,24 @@ impl RoomSync {
         }
     }
 
+    /// Sends `heads`, then the floors of those of their authors whose held chain does not
+    /// start at 1 (after the summary, so the peer knows the authors; before any entry it
+    /// wants from the summary, so it knows where our chains start when they arrive).
     fn send_heads(&mut self, peer: PeerId, heads: &[Head]) {
-        let frames = if heads.is_empty() {
+        let mut frames = if heads.is_empty() {
             vec![Frame::Summary(Vec::new()).encode()]
         } else {
             wire::encode_summary(heads)
         };
+        let floors: Vec<Floor> = heads
+            .iter()
+            .map(|h| Floor {
+                author: h.author,
+                base: self.log.base_of(&h.author),
+            })
+            .filter(|f| f.base > 0)
+            .collect();
+        frames.extend(wire::encode_floors(&floors));
         for f in frames {
             self.send(peer, f);
         }
@@ -949,6 +1018,7 @@ impl RoomSync {
             Frame::Typing(active) => self.event(Event::Typing { peer, active }),
             Frame::Presence(state) => self.event(Event::Presence { peer, state }),
             Frame::Bye(reason) => self.event(Event::Bye { peer, reason }),
+            Frame::Floors(floors) => self.on_floors(peer, floors),
         }
     }
 
@@ -959,9 +1029,15 @@ impl RoomSync {
             .copied()
     }
 
-    /// Wants `author`'s entries after what we hold (or have asked for) up to `to_seq`.
+    /// Wants `author`'s entries after what we hold (or have asked for) up to `to_seq`, and
+    /// above the peer's floor (it holds nothing of one chain with its head below that).
     fn want_range(&mut self, peer: PeerId, author: PublicKey, to_seq: u64) -> Option<WantRange> {
-        let have = self.log.len_of(&author);
+        let floor = self
+            .peers
+            .get(&peer)
+            .and_then(|st| st.floors.get(&author).copied())
+            .unwrap_or(0);
+        let have = self.log.top_of(&author).max(floor);
         let from = match self.live_inflight(&author) {
             Some(f) if f.to_seq >= to_seq => return None,
             Some(f) => f.to_seq.max(have) + 1,
@@ -990,7 +1066,7 @@ impl RoomSync {
         let defer = self.peers.get(&peer).is_some_and(|st| st.low) && self.normal_peer_connected();
         let mut wants = Vec::new();
         for h in heads {
-            let have = self.log.len_of(&h.author);
+            let have = self.log.top_of(&h.author);
             let Some(st) = self.peers.get_mut(&peer) else {
                 return;
             };
@@ -1019,7 +1095,11 @@ impl RoomSync {
                 if let Some(w) = self.want_range(peer, h.author, h.seq) {
                     wants.push(w);
                 }
-            } else if self.log.get(&h.author, h.seq).map(|r| r.id) != Some(h.head) {
+            } else if self
+                .log
+                .get(&h.author, h.seq)
+                .is_some_and(|r| r.id != h.head)
+            {
                 // Same position, different entry: fetch it as proof of a fork.
                 wants.push(WantRange {
                     author: h.author,
@@ -1027,11 +1107,76 @@ impl RoomSync {
                     to_seq: h.seq,
                 });
             }
+            if let Some(w) = self.want_backfill(peer, h.author) {
+                wants.push(w);
+            }
         }
         for f in wire::encode_want(&wants) {
             self.send(peer, f);
         }
         self.progress();
+    }
+
+    /// A peer's floors: kept for the authors its summaries named (so bounded as `known`
+    /// is); an author's floor above what we hold lets its entries start a run here.
+    fn on_floors(&mut self, peer: PeerId, floors: Vec<Floor>) {
+        let mut wants = Vec::new();
+        for f in floors {
+            let Some(st) = self.peers.get_mut(&peer) else {
+                return;
+            };
+            if !st.known.contains_key(&f.author) {
+                continue;
+            }
+            st.floors.insert(f.author, f.base);
+            if let Some(w) = self.want_backfill(peer, f.author) {
+                wants.push(w);
+            }
+        }
+        for f in wire::encode_want(&wants) {
+            self.send(peer, f);
+        }
+    }
+
+    /// Wants from `peer` the slice of `author`'s history just below our top run, if the peer
+    /// holds it (its head is at or past our run's start and its own run starts lower) and
+    /// no backfill of the author is in flight. Older runs we hold end the slice.
+    fn want_backfill(&mut self, peer: PeerId, author: PublicKey) -> Option<WantRange> {
+        if !self.config.backfill || self.log.is_flagged(&author) {
+            return None;
+        }
+        let base = self.log.base_of(&author);
+        if base == 0 || self.log.floor_of(&author).is_some_and(|(f, _)| f >= base) {
+            return None;
+        }
+        if self
+            .backfill
+            .get(&author)
+            .is_some_and(|b| b.deadline > self.now && self.peers.contains_key(&b.peer))
+        {
+            return None;
+        }
+        let st = self.peers.get(&peer)?;
+        let floor = st.floors.get(&author).copied().unwrap_or(0);
+        if floor >= base || st.known.get(&author).is_none_or(|k| *k < base) {
+            return None;
+        }
+        let from = (self.log.held_below(&author, base) + 1)
+            .max(floor + 1)
+            .max(base.saturating_sub(BACKFILL_CHUNK) + 1);
+        self.backfill.insert(
+            author,
+            Backfill {
+                from_seq: from,
+                peer,
+                deadline: self.now + self.config.want_timeout_ms,
+            },
+        );
+        Some(WantRange {
+            author,
+            from_seq: from,
+            to_seq: base,
+        })
     }
 
     fn normal_peer_connected(&self) -> bool {
@@ -1082,12 +1227,12 @@ impl RoomSync {
     fn progress(&mut self) {
         let log = &self.log;
         self.advertised
-            .retain(|a, s| *s > log.len_of(a) && !log.is_flagged(a));
+            .retain(|a, s| *s > log.top_of(a) && !log.is_flagged(a));
         // Peers choose the advertised numbers: the count saturates rather than overflows.
         let missing: u64 = self
             .advertised
             .iter()
-            .map(|(a, s)| s.saturating_sub(log.len_of(a)))
+            .map(|(a, s)| s.saturating_sub(log.top_of(a)))
             .fold(0, u64::saturating_add);
         if missing != self.last_missing {
             self.last_missing = missing;
@@ -1109,7 +1254,7 @@ impl RoomSync {
                 continue;
             }
             let from = w.from_seq.max(1);
-            let to = w.to_seq.min(self.log.len_of(&w.author));
+            let to = w.to_seq.min(self.log.top_of(&w.author));
             if from > to {
                 continue;
             }
@@ -1158,26 +1303,22 @@ impl RoomSync {
             if self.log.is_flagged(&w.author) {
                 continue;
             }
-            let all = self.log.entries_of(&w.author);
-            let to = w.to_seq.min(all.len() as u64);
-            if w.from_seq == 0 || w.from_seq > to {
-                continue;
-            }
-            // 1 <= from <= to <= all.len(), so the slice is in range.
-            let range = &all[(w.from_seq - 1) as usize..to as usize];
+            let to = w.to_seq.min(self.log.top_of(&w.author));
             let room = window - st.outstanding;
-            let (mut take, mut bytes) = (0, 0);
-            for r in range {
+            let (mut batch, mut bytes) = (Vec::new(), 0);
+            for r in self.log.range_of(&w.author, w.from_seq.max(1), to) {
                 let cost = r.bytes.len() + 4;
-                if take > 0 && bytes + cost > room {
+                if !batch.is_empty() && bytes + cost > room {
                     break;
                 }
-                take += 1;
+                batch.push(r);
                 bytes += cost;
             }
-            frames.extend(wire::encode_entries(&range[..take], false));
+            let Some(last) = batch.last().map(|r| r.entry.seq) else {
+                continue;
+            };
+            frames.extend(wire::encode_entries(batch, false));
             st.outstanding += bytes;
-            let last = w.from_seq + take as u64 - 1;
             st.served
                 .entry(w.author)
                 .or_default()
@@ -1285,7 +1426,7 @@ impl RoomSync {
                 while upto > 0 && self.pending.contains_key(&(*a, upto)) {
                     upto -= 1;
                 }
-                if upto > self.log.len_of(a) {
+                if upto > self.log.top_of(a) {
                     let g = gaps.entry(*a).or_insert(0);
                     *g = (*g).max(upto);
                 }
@@ -1295,6 +1436,19 @@ impl RoomSync {
         for (author, upto) in gaps {
             if !self.log.is_flagged(&author) {
                 if let Some(w) = self.want_range(peer, author, upto) {
+                    wants.push(w);
+                }
+            }
+        }
+        // A backfill whose slice is now held goes on with the next slice down.
+        for a in &touched {
+            let done = self
+                .backfill
+                .get(a)
+                .is_some_and(|b| self.log.base_of(a) < b.from_seq);
+            if done {
+                self.backfill.remove(a);
+                if let Some(w) = self.want_backfill(peer, *a) {
                     wants.push(w);
                 }
             }
@@ -1322,12 +1476,18 @@ impl RoomSync {
         let accepted: Vec<Record> = accepted.into_iter().map(|(r, _)| r).collect();
         let log = &self.log;
         self.inflight
-            .retain(|a, f| log.len_of(a) < f.to_seq && !log.is_flagged(a));
+            .retain(|a, f| log.top_of(a) < f.to_seq && !log.is_flagged(a));
         // Authors first held now leave each peer's count of unheld authors.
-        for r in accepted.iter().filter(|r| r.entry.seq == 1) {
-            for st in self.peers.values_mut() {
-                if st.known.contains_key(&r.entry.author) {
-                    st.unheld = st.unheld.saturating_sub(1);
+        let mut news: BTreeMap<PublicKey, usize> = BTreeMap::new();
+        for r in &accepted {
+            *news.entry(r.entry.author).or_insert(0) += 1;
+        }
+        for (author, n) in news {
+            if self.log.count_of(&author) == n {
+                for st in self.peers.values_mut() {
+                    if st.known.contains_key(&author) {
+                        st.unheld = st.unheld.saturating_sub(1);
+                    }
                 }
             }
         }
@@ -1396,7 +1556,28 @@ impl RoomSync {
     ) {
         let author = r.entry.author;
         let seq = r.entry.seq;
-        match self.log.append(r.clone()) {
+        let mut outcome = self.log.append(r.clone());
+        if let Append::Gap { have } = outcome {
+            // A run may start here when the sender said its own starts here (it holds
+            // nothing below to fill the gap with), or when this is the first entry of a
+            // backfill we asked for.
+            let declared = self
+                .peers
+                .get(&from)
+                .and_then(|st| st.floors.get(&author))
+                .is_some_and(|f| f.checked_add(1) == Some(seq));
+            let backfill = self
+                .backfill
+                .get(&author)
+                .is_some_and(|b| b.from_seq == seq);
+            if declared || backfill {
+                outcome = self.log.insert(r.clone(), true);
+            } else if seq <= have {
+                // Old history nobody asked for, in a gap below our top run: dropped.
+                return;
+            }
+        }
+        match outcome {
             Append::Appended => {
                 accepted.push((r, from));
                 let mut next = seq + 1;
@@ -1417,7 +1598,7 @@ impl RoomSync {
                     next += 1;
                 }
             }
-            Append::Duplicate | Append::AuthorFlagged => {}
+            Append::Duplicate | Append::AuthorFlagged | Append::Pruned => {}
             Append::Gap { .. } => {
                 let len = r.bytes.len();
                 if self.pending.len() < self.config.max_pending
@@ -1432,20 +1613,28 @@ impl RoomSync {
                 let g = gaps.entry(author).or_insert(0);
                 *g = (*g).max(seq - 1);
             }
-            other @ (Append::Conflict { .. } | Append::ChainBreak { .. }) => {
-                self.conflict(author, other, r)
-            }
+            other @ (Append::Conflict { .. }
+            | Append::ChainBreak { .. }
+            | Append::SuccessorBreak { .. }) => self.conflict(author, other, r),
         }
     }
 
-    fn conflict(&mut self, author: PublicKey, outcome: Append, second: Record) {
-        let existing = match outcome {
-            Append::Conflict { existing } | Append::ChainBreak { existing } => existing,
+    /// Flags `author` for the equivocation `outcome` found with `rec`, and passes the proof
+    /// on: the held entry and `rec`, in the order [`proves_equivocation`] reads them.
+    fn conflict(&mut self, author: PublicKey, outcome: Append, rec: Record) {
+        let (existing, held_first) = match outcome {
+            Append::Conflict { existing } | Append::ChainBreak { existing } => (existing, true),
+            Append::SuccessorBreak { existing } => (existing, false),
             _ => return,
         };
-        let Some(first) = self.log.get_by_id(&existing).cloned() else {
+        let Some(held) = self.log.get_by_id(&existing).cloned() else {
+            // A chain break against the floor: the predecessor is gone, so there is no
+            // proof to pass on; the author is flagged all the same.
+            self.log.flag(author);
+            self.retain_pending(|(a, _), _| *a != author);
             return;
         };
+        let (first, second) = if held_first { (held, rec) } else { (rec, held) };
         self.log.flag(author);
         self.flagged(author, Box::new(first), Box::new(second), None);
     }

@@ -17,6 +17,7 @@
 //! | 7 | [`Frame::Typing`] | `active:u8` (0 or 1) |
 //! | 8 | [`Frame::Presence`] | `state:u8` (0 online, 1 away) |
 //! | 9 | [`Frame::Bye`] | `reason:str` (`u32` length + UTF-8, at most 256 bytes) |
+//! | 10 | [`Frame::Floors`] | `count`, then `author:[32] base:u64` per author whose held chain does not reach down to entry 1 |
 //!
 //! Entry bytes are the canonical encoding of `crate::log`. Decoding is total: any input
 //! yields a frame or a [`WireError`], never a panic, and a frame decodes only if it is in
@@ -42,6 +43,8 @@ pub const MAX_BYE_REASON: usize = 256;
 pub const HEAD_LEN: usize = 32 + 8 + 32;
 /// Bytes of one want range.
 pub const RANGE_LEN: usize = 32 + 8 + 8;
+/// Bytes of one floor.
+pub const FLOOR_LEN: usize = 32 + 8;
 /// Bytes of frame header (version, kind) plus a count.
 pub const FRAME_OVERHEAD: usize = 2 + 4;
 
@@ -91,16 +94,28 @@ impl WireError {
     }
 }
 
-/// One author's head in a summary: "I hold `author`'s entries `1..=seq`; entry `seq` is
+/// One author's head in a summary: "I hold `author`'s entries up to `seq` (from 1, or from
+/// the floor I declare in `Floors`); entry `seq` is
 /// `head`".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
     /// The author.
     pub author: PublicKey,
-    /// Entries held.
+    /// The highest seq held.
     pub seq: u64,
     /// Id of entry `seq`.
     pub head: EntryId,
+}
+
+/// "The run of `author`'s entries I hold up to my head starts at `base + 1`": the sender
+/// will not serve entries at or below `base` in one chain with its head (it dropped them,
+/// or never held them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Floor {
+    /// The author.
+    pub author: PublicKey,
+    /// The seq below the sender's top run.
+    pub base: u64,
 }
 
 /// A request for `author`'s entries `from_seq..=to_seq`.
@@ -150,6 +165,10 @@ pub enum Frame {
     Presence(Presence),
     /// The sender is closing the connection, and why.
     Bye(String),
+    /// Where the sender's held chains start, for authors whose chain does not start at 1.
+    /// Sent after the summary that names those authors. (A peer that does not know this
+    /// kind ignores it, as every unknown kind.)
+    Floors(Vec<Floor>),
 }
 
 impl Frame {
@@ -214,6 +233,14 @@ impl Frame {
                     end -= 1;
                 }
                 put_bytes(&mut out, &reason.as_bytes()[..end]);
+            }
+            Frame::Floors(floors) => {
+                out.push(10);
+                put_count(&mut out, floors.len());
+                for f in floors {
+                    out.extend_from_slice(&f.author.0);
+                    out.extend_from_slice(&f.base.to_be_bytes());
+                }
             }
         }
         out
@@ -285,6 +312,17 @@ impl Frame {
                 v => return Err(WireError::BadValue(v)),
             }),
             9 => Frame::Bye(r.str("reason", MAX_BYE_REASON)?),
+            10 => {
+                let n = count(&mut r, FLOOR_LEN)?;
+                let mut floors = Vec::with_capacity(n);
+                for _ in 0..n {
+                    floors.push(Floor {
+                        author: PublicKey(r.array()?),
+                        base: r.u64()?,
+                    });
+                }
+                Frame::Floors(floors)
+            }
             k => return Err(WireError::UnknownKind(k)),
         };
         r.finish()?;
@@ -329,6 +367,15 @@ pub fn encode_summary(heads: &[Head]) -> Vec<Vec<u8>> {
     heads
         .chunks(per)
         .map(|c| Frame::Summary(c.to_vec()).encode())
+        .collect()
+}
+
+/// Encodes floors as as many frames as needed (none for no floors).
+pub fn encode_floors(floors: &[Floor]) -> Vec<Vec<u8>> {
+    let per = (MAX_FRAME_LEN - FRAME_OVERHEAD) / FLOOR_LEN;
+    floors
+        .chunks(per)
+        .map(|c| Frame::Floors(c.to_vec()).encode())
         .collect()
 }
 

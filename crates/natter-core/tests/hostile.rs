@@ -42,7 +42,7 @@ fn chain(seed: u8, n: usize, len: usize) -> Vec<Record> {
         ));
         a.handle(1, Input::Post(text(t))).expect("valid post");
     }
-    a.log().entries_of(&a.me()).to_vec()
+    a.log().entries_of(&a.me()).cloned().collect::<Vec<_>>()
 }
 
 /// A node holding `recs`, with `peers` connected and their greetings drained.

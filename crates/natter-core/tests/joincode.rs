@@ -23,6 +23,7 @@ fn gift(password: bool) -> Gift {
     Gift {
         invite: room.invite(),
         password_key: room.password_key().cloned(),
+        retention: natter_core::retention::Retention::All,
     }
 }
 

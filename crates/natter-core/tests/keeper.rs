@@ -33,6 +33,7 @@ fn gift(password: bool) -> Result<Gift, Box<dyn std::error::Error>> {
     Ok(Gift {
         invite: room.invite(),
         password_key: room.password_key().cloned(),
+        retention: natter_core::retention::Retention::All,
     })
 }
 
@@ -47,6 +48,27 @@ fn the_mailbox_is_64_lowercase_hex_digits_and_differs_per_key() {
     assert!(a.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
     assert_ne!(a, b);
     assert_ne!(a, keeper().public().to_text());
+}
+
+#[test]
+fn a_retention_travels_in_the_invite_with_or_without_a_password() -> Res {
+    use natter_core::retention::Retention;
+    for (password, retention) in [
+        (false, Retention::Entries(100)),
+        (true, Retention::Days(30)),
+        (true, Retention::Bytes(1 << 30)),
+    ] {
+        let g = Gift {
+            retention,
+            ..gift(password)?
+        };
+        let (blob, _) = seal_invite(&keeper().public(), &g, MEMBER, KEEPER, &mut rng(1))?;
+        assert!(blob.len() <= MAX_KEEPER_BLOB_CHARS);
+        let (opened, _) = open_invite(&keeper(), &blob, MEMBER, KEEPER)?;
+        assert_eq!(opened.retention, retention);
+        assert_eq!(opened, g);
+    }
+    Ok(())
 }
 
 #[test]

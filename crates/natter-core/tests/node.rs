@@ -139,7 +139,8 @@ fn reacting_twice_with_one_emoji_takes_the_reaction_back() {
         .sync()
         .log()
         .entries_of(&n.me())
-        .to_vec();
+        .cloned()
+        .collect::<Vec<_>>();
     let reaction = ours[ours.len() - 2].id;
     assert!(matches!(
         ours[ours.len() - 2].entry.body,
@@ -436,7 +437,7 @@ fn entries_a_keeper_delivered_are_recorded_as_served_by_it_and_no_others() {
         w.handle(1, natter_core::sync::Input::Post(b))
             .expect("a post");
     }
-    let recs: Vec<Record> = w.log().entries_of(&w.me()).to_vec();
+    let recs: Vec<Record> = w.log().entries_of(&w.me()).cloned().collect::<Vec<_>>();
     let (mut n, to_keeper, to_member) = joined_with_keeper_and_member(&r);
     verify(&mut n, &r, to_keeper, "k", &keeper, 3);
     verify(&mut n, &r, to_member, "p", &member, 3);
@@ -465,7 +466,7 @@ fn entries_a_keeper_delivered_are_recorded_as_served_by_it_and_no_others() {
     );
     let room = n.room(&r.id()).expect("room");
     let log = room.sync().log();
-    assert_eq!(log.len_of(&w.me()), 5, "every entry accepted");
+    assert_eq!(log.top_of(&w.me()), 5, "every entry accepted");
     let served: Vec<Option<_>> = recs
         .iter()
         .map(|e| room.served_by(&e.id).copied())
@@ -546,8 +547,7 @@ fn a_file_stays_in_use_until_every_message_naming_it_is_deleted_by_its_author() 
     assert_eq!(n.room_files(&r.id()), vec![root]);
     let posted = |n: &Node, room: &Room| {
         let log = n.room(&room.id()).expect("a room").sync().log();
-        let mine = log.entries_of(&n.me());
-        mine.iter()
+        log.entries_of(&n.me())
             .rev()
             .find(|rec| matches!(rec.entry.body, Body::File(_)))
             .expect("the file's entry")
@@ -908,4 +908,91 @@ fn a_leaf_hash_the_driver_computed_is_what_a_chunk_is_checked_by() {
             .any(|o| matches!(o, Output::CloseConn(c) if *c == conn)),
         "{out:?}"
     );
+}
+
+/// `n` text entries of `who` in room `r`, chained from 1.
+fn chain_of(who: &Identity, r: &Room, n: u64) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for seq in 1..=n {
+        let prev = out.last().map_or(natter_core::log::EntryId::ZERO, |x| x.id);
+        let e = natter_core::log::Entry::sign(
+            who,
+            natter_core::log::Draft {
+                room_id: r.id(),
+                seq,
+                prev_hash: prev,
+                lamport: seq,
+                wall_ms: seq,
+                body: text(&format!("m{seq}")),
+            },
+        )
+        .expect("valid");
+        out.push(Record::from_entry(e));
+    }
+    out
+}
+
+#[test]
+fn a_room_kept_with_a_retention_drops_the_oldest_others_entries_and_loads_its_floors_back() {
+    use natter_core::retention::Retention;
+    let r = room(4);
+    let bob = Identity::from_secret_bytes(&[9; 32]);
+    let history = chain_of(&bob, &r, 5);
+    let mut n = node();
+    let out = step(
+        &mut n,
+        10,
+        Input::AddRoom(Box::new(RoomSetup {
+            history: history.clone(),
+            stored: true,
+            retention: Retention::Entries(3),
+            ..RoomSetup::new(r.clone(), false)
+        })),
+    );
+    // Our profile post is one of the newest three, and our chain is never cut: Bob keeps 2.
+    let prunes: Vec<(u64, natter_core::log::EntryId)> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Prune {
+                author,
+                through,
+                id,
+                ..
+            } if *author == bob.public() => Some((*through, *id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prunes, vec![(3, history[2].id)]);
+    let log = n.room(&r.id()).expect("room").sync().log();
+    assert_eq!(
+        (log.count_of(&bob.public()), log.base_of(&bob.public())),
+        (2, 3)
+    );
+    // Everything from now on: nothing more is dropped.
+    let out = step(
+        &mut n,
+        11,
+        Input::SetRetention {
+            room: r.id(),
+            retention: Retention::All,
+        },
+    );
+    assert!(!out.iter().any(|o| matches!(o, Output::Prune { .. })));
+
+    // A later start from what the store kept: the floor comes back with the entries.
+    let mut again = node();
+    step(
+        &mut again,
+        20,
+        Input::AddRoom(Box::new(RoomSetup {
+            history: history[3..].to_vec(),
+            stored: true,
+            retention: Retention::Entries(3),
+            floors: vec![(bob.public(), 3, history[2].id)],
+            ..RoomSetup::new(r.clone(), false)
+        })),
+    );
+    let log = again.room(&r.id()).expect("room").sync().log();
+    assert_eq!(log.floor_of(&bob.public()), Some((3, history[2].id)));
+    assert_eq!(log.top_of(&bob.public()), 5);
 }

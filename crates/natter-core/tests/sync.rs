@@ -298,7 +298,7 @@ fn a_reconnect_resumes_without_storing_anything_twice() {
 fn an_entry_whose_predecessor_is_missing_is_held_until_the_gap_is_filled() {
     let mut a = node(2);
     post(&mut a, 3);
-    let recs: Vec<Record> = a.log().entries_of(&a.me()).to_vec();
+    let recs: Vec<Record> = a.log().entries_of(&a.me()).cloned().collect::<Vec<_>>();
     let mut b = node(3);
     b.handle(1, Input::PeerConnected(PeerId(0)))
         .expect("connect");
@@ -361,7 +361,7 @@ fn announced(out: &[Output], n: &RoomSync) -> Vec<(Vec<u64>, Option<PeerId>)> {
 fn entries_are_announced_with_the_peer_that_delivered_them_and_own_posts_with_none() {
     let mut a = node(2);
     post(&mut a, 4);
-    let recs: Vec<Record> = a.log().entries_of(&a.me()).to_vec();
+    let recs: Vec<Record> = a.log().entries_of(&a.me()).cloned().collect::<Vec<_>>();
     let mut b = node(3);
     for p in [0, 1] {
         b.handle(1, Input::PeerConnected(PeerId(p)))
@@ -449,7 +449,7 @@ fn assert_rejected(bytes: Vec<u8>) -> Misbehaviour {
 fn good_entries(n: usize) -> Vec<Record> {
     let mut a = node(2);
     post(&mut a, n);
-    a.log().entries_of(&a.me()).to_vec()
+    a.log().entries_of(&a.me()).cloned().collect::<Vec<_>>()
 }
 
 #[test]
@@ -597,7 +597,7 @@ fn a_peer_entry_at_the_largest_lamport_time_does_not_break_our_next_post() {
     assert!(out.iter().any(|o| matches!(o, Output::Store(_))));
     b.handle(3, Input::Post(text("after it")))
         .expect("our post is still accepted");
-    let ours = b.log().entries_of(&b.me());
+    let ours: Vec<_> = b.log().entries_of(&b.me()).collect();
     assert_eq!(ours.len(), 1);
     // Ours follows the sane times, not the far-future one, so later posts keep their order.
     assert_eq!(ours[0].entry.lamport, 1);
@@ -675,11 +675,21 @@ fn an_equivocating_author_is_flagged_by_everyone_and_its_later_entries_refused()
         assert!(n.log().len() <= 1);
     }
     assert_eq!(
-        net.nodes[0].log().entries_of(&mallory.public())[0].id,
+        net.nodes[0]
+            .log()
+            .entries_of(&mallory.public())
+            .next()
+            .expect("held")
+            .id,
         fork_a.id
     );
     assert_eq!(
-        net.nodes[2].log().entries_of(&mallory.public())[0].id,
+        net.nodes[2]
+            .log()
+            .entries_of(&mallory.public())
+            .next()
+            .expect("held")
+            .id,
         fork_b.id
     );
     net.nodes[0]
@@ -744,7 +754,7 @@ fn a_machine_loaded_from_its_store_carries_on_its_chain() {
     again
         .handle(9, Input::Post(text("after restart")))
         .expect("post");
-    let own = again.log().entries_of(&again.me());
+    let own: Vec<_> = again.log().entries_of(&again.me()).collect();
     assert_eq!(own.len(), 5);
     assert_eq!(own[4].entry.prev_hash, own[3].id);
     assert!(own[4].entry.lamport > own[3].entry.lamport);
@@ -928,7 +938,7 @@ fn checked_ids_apply_to_the_next_frame_only() {
 }
 
 #[test]
-fn a_hole_in_another_authors_stored_chain_loads_up_to_it_and_is_fetched_again() {
+fn a_hole_in_another_authors_stored_chain_loads_as_runs_and_is_filled_again() {
     let theirs = good_entries(5);
     // Entry 3 was never written (its write failed); 1, 2, 4 and 5 were.
     let stored: Vec<Record> = [0, 1, 3, 4].iter().map(|&i| theirs[i].clone()).collect();
@@ -941,7 +951,10 @@ fn a_hole_in_another_authors_stored_chain_loads_up_to_it_and_is_fetched_again() 
         true,
     )
     .expect("the room still loads");
-    assert_eq!(b.log().len_of(&theirs[0].entry.author), 2);
+    let who = theirs[0].entry.author;
+    assert_eq!(b.log().top_of(&who), 5);
+    assert_eq!(b.log().base_of(&who), 3);
+    assert_eq!(b.log().count_of(&who), 4);
     // Ours is whole: posting goes on.
     b.handle(5, Input::Post(text("still here"))).expect("post");
     // The author's peer serves the rest again.
@@ -957,7 +970,8 @@ fn a_hole_in_another_authors_stored_chain_loads_up_to_it_and_is_fetched_again() 
     let mut net = Net::new(vec![author, b]);
     net.connect(0, 1);
     net.run();
-    assert_eq!(net.nodes[1].log().len_of(&theirs[0].entry.author), 5);
+    assert_eq!(net.nodes[1].log().count_of(&who), 5);
+    assert_eq!(net.nodes[1].log().base_of(&who), 0);
 }
 
 #[test]
@@ -1008,7 +1022,7 @@ fn history() -> Vec<Record> {
     for a in 0..AUTHORS {
         let mut m = node(100 + a);
         post(&mut m, PER_AUTHOR);
-        all.extend(m.log().entries_of(&m.me()).iter().cloned());
+        all.extend(m.log().entries_of(&m.me()).cloned());
     }
     all
 }
@@ -1268,4 +1282,151 @@ fn a_keeper_that_stops_answering_stalls_a_joiner_no_longer_than_the_want_timeout
     );
     // And the keeper's later summaries do not take the wants back from the member.
     assert_eq!(t.wants.iter().filter(|(_, to)| *to == KEEPER).count(), 1);
+}
+
+/// A peer that prunes what it holds: it wants no older history back.
+fn pruning_node(seed: u8) -> RoomSync {
+    RoomSync::new(
+        ROOM,
+        Identity::from_secret_bytes(&[seed; 32]),
+        SyncConfig {
+            announce_delay_ms: 0,
+            backfill: false,
+            ..SyncConfig::default()
+        },
+    )
+}
+
+#[test]
+fn a_pruned_peer_serves_its_top_run_fetches_nothing_it_dropped_and_newcomers_fill_in_later() {
+    let mut a = node(2);
+    post(&mut a, 300);
+    let who = a.me();
+    let mut net = Net::new(vec![a, pruning_node(9), node(3)]);
+    net.connect(0, 1);
+    net.run();
+    assert_eq!(net.nodes[1].log().count_of(&who), 300);
+    let dropped = net.nodes[1].prune_through(&who, 200);
+    assert_eq!(dropped.len(), 200);
+    assert_eq!(net.nodes[1].log().base_of(&who), 200);
+    net.disconnect(0, 1);
+
+    // A newcomer with only the pruning peer online takes what it holds, as a run.
+    net.connect(1, 2);
+    net.run();
+    let b = net.nodes[2].log();
+    assert_eq!(
+        (b.count_of(&who), b.base_of(&who), b.top_of(&who)),
+        (100, 200, 300)
+    );
+    let first = net.nodes[2].view().messages.first().map(|m| m.seq);
+    assert_eq!(first, Some(201));
+
+    // The author returns: the pruning peer wants nothing back...
+    net.connect(0, 1);
+    net.tick(20_000);
+    assert_eq!(net.nodes[1].log().count_of(&who), 100);
+    // ...and the newcomer fills in the older history from the author.
+    net.connect(0, 2);
+    net.run();
+    let b = net.nodes[2].log();
+    assert_eq!((b.count_of(&who), b.base_of(&who)), (300, 0));
+    assert_eq!(net.nodes[2].view().messages.len(), 300);
+}
+
+#[test]
+fn a_member_who_held_older_history_keeps_it_takes_the_newer_run_and_closes_the_gap() {
+    let mut a = node(2);
+    post(&mut a, 50);
+    let who = a.me();
+    let mut net = Net::new(vec![a, pruning_node(9), node(3)]);
+    net.connect(0, 2);
+    net.run();
+    net.disconnect(0, 2);
+    post(&mut net.nodes[0], 250);
+    net.connect(0, 1);
+    net.run();
+    net.nodes[1].prune_through(&who, 200);
+    net.disconnect(0, 1);
+    net.connect(1, 2);
+    net.run();
+    let b = net.nodes[2].log();
+    assert_eq!(
+        (b.count_of(&who), b.base_of(&who), b.held_below(&who, 201)),
+        (150, 200, 50)
+    );
+    net.connect(0, 2);
+    net.run();
+    let b = net.nodes[2].log();
+    assert_eq!((b.count_of(&who), b.base_of(&who)), (300, 0));
+}
+
+#[test]
+fn backfill_comes_in_slices_until_the_whole_chain_is_held() {
+    let mut a = node(2);
+    let n = natter_core::sync::BACKFILL_CHUNK as usize + 300;
+    post(&mut a, n);
+    let who = a.me();
+    let mut net = Net::new(vec![a, pruning_node(9), node(3)]);
+    net.connect(0, 1);
+    net.run();
+    net.nodes[1].prune_through(&who, n as u64 - 10);
+    net.disconnect(0, 1);
+    net.connect(1, 2);
+    net.run();
+    assert_eq!(net.nodes[2].log().count_of(&who), 10);
+    net.connect(0, 2);
+    net.run();
+    assert_eq!(net.nodes[2].log().count_of(&who), n);
+    assert_eq!(net.stored[2].len(), n, "every entry stored once");
+}
+
+#[test]
+fn an_author_pruned_entirely_keeps_its_head_and_is_not_fetched_again() {
+    let mut a = node(2);
+    post(&mut a, 5);
+    let who = a.me();
+    let mut net = Net::new(vec![a, pruning_node(9)]);
+    net.connect(0, 1);
+    net.run();
+    net.nodes[1].prune_through(&who, 5);
+    assert_eq!(net.nodes[1].log().count_of(&who), 0);
+    assert_eq!(net.nodes[1].log().top_of(&who), 5);
+    net.tick(20_000);
+    assert_eq!(net.nodes[1].log().count_of(&who), 0);
+    // What follows the floor is taken, linked to it.
+    post(&mut net.nodes[0], 1);
+    net.run();
+    assert_eq!(net.nodes[1].log().count_of(&who), 1);
+    assert_eq!(net.nodes[1].log().top_of(&who), 6);
+}
+
+#[test]
+fn a_peer_that_declares_no_floor_cannot_start_a_run_and_a_floor_for_an_unnamed_author_is_ignored() {
+    let recs = good_entries(5);
+    let who = recs[0].entry.author;
+    // Entry 5 pushed alone: held pending, its gap wanted, nothing in the log.
+    let mut b = node_with_stranger();
+    frame_from_stranger(&mut b, 2, Frame::Push(vec![recs[4].clone()]).encode());
+    assert_eq!((b.log().count_of(&who), b.pending_len()), (0, 1));
+    // A floor for an author the peer's summaries never named changes nothing.
+    let floors = Frame::Floors(vec![natter_core::wire::Floor {
+        author: who,
+        base: 4,
+    }]);
+    let mut b = node_with_stranger();
+    frame_from_stranger(&mut b, 2, floors.encode());
+    frame_from_stranger(&mut b, 3, Frame::Push(vec![recs[4].clone()]).encode());
+    assert_eq!(b.log().count_of(&who), 0);
+    // Named first, the floor lets entry 5 start a run.
+    let mut b = node_with_stranger();
+    let head = Head {
+        author: who,
+        seq: 5,
+        head: recs[4].id,
+    };
+    frame_from_stranger(&mut b, 2, Frame::Summary(vec![head]).encode());
+    frame_from_stranger(&mut b, 3, floors.encode());
+    frame_from_stranger(&mut b, 4, Frame::Push(vec![recs[4].clone()]).encode());
+    assert_eq!((b.log().count_of(&who), b.log().base_of(&who)), (1, 4));
 }

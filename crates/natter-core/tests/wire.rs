@@ -5,8 +5,8 @@ use natter_core::identity::{Identity, PublicKey};
 use natter_core::log::{Body, Draft, Entry, EntryId, FileRef, LogError, Record, MAX_THUMB_BYTES};
 use natter_core::room::RoomId;
 use natter_core::wire::{
-    encode_entries, encode_summary, encode_want, Frame, Head, Presence, WantRange, WireError,
-    MAX_FRAME_LEN, WIRE_VERSION,
+    encode_entries, encode_floors, encode_summary, encode_want, Floor, Frame, Head, Presence,
+    WantRange, WireError, FLOOR_LEN, MAX_FRAME_LEN, WIRE_VERSION,
 };
 use proptest::prelude::*;
 
@@ -85,6 +85,41 @@ fn a_want_frame_has_fixed_bytes() {
         "03".repeat(32)
     );
     assert_eq!(print_golden("want", &f.encode()), expected);
+}
+
+#[test]
+fn a_floors_frame_has_fixed_bytes_and_splits_where_it_must() {
+    let f = Frame::Floors(vec![Floor {
+        author: PublicKey([3; 32]),
+        base: 200,
+    }]);
+    let expected = format!("010a00000001{}00000000000000c8", "03".repeat(32));
+    assert_eq!(print_golden("floors", &f.encode()), expected);
+    // A count the bytes cannot hold is refused before anything is allocated.
+    let mut short = f.encode();
+    short.truncate(short.len() - 1);
+    assert_eq!(Frame::decode(&short), Err(WireError::BadCount(1)));
+    let many: Vec<Floor> = (0..5_000u32)
+        .map(|i| Floor {
+            author: PublicKey(std::array::from_fn(|b| (i >> (b % 4 * 8)) as u8)),
+            base: u64::from(i),
+        })
+        .collect();
+    let frames = encode_floors(&many);
+    assert_eq!(
+        frames.len(),
+        5_000usize.div_ceil((MAX_FRAME_LEN - 6) / FLOOR_LEN)
+    );
+    let mut back = Vec::new();
+    for bytes in &frames {
+        assert!(bytes.len() <= MAX_FRAME_LEN);
+        match Frame::decode(bytes) {
+            Ok(Frame::Floors(fl)) => back.extend(fl),
+            other => panic!("not floors: {other:?}"),
+        }
+    }
+    assert_eq!(back, many);
+    assert!(encode_floors(&[]).is_empty());
 }
 
 #[test]
@@ -476,6 +511,14 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
         any::<bool>().prop_map(Frame::Typing),
         prop_oneof![Just(Presence::Online), Just(Presence::Away)].prop_map(Frame::Presence),
         "\\PC{0,60}".prop_map(Frame::Bye),
+        prop::collection::vec(
+            (arb_key(), any::<u64>()).prop_map(|(a, base)| Floor {
+                author: PublicKey(a),
+                base
+            }),
+            0..20
+        )
+        .prop_map(Frame::Floors),
     ]
 }
 

@@ -103,6 +103,8 @@ pub fn load(store: &Store, node: &mut Node) -> Result<BTreeMap<RoomId, u64>, Str
             evidence: stored.evidence,
             stored: true,
             check_lobby: false,
+            retention: stored.retention,
+            floors: stored.floors,
             ..RoomSetup::new(stored.room, false)
         };
         if let Err(e) = node.handle(now_ms(), Input::AddRoom(Box::new(setup))) {
@@ -465,6 +467,19 @@ impl Driver {
                 }
                 self.check_removal(room, &records);
             }
+            Output::Prune {
+                room,
+                author,
+                through,
+                id,
+            } => match self.store.prune(&room, &author, through, &id) {
+                Ok(freed) => {
+                    let held = self.bytes.entry(room).or_default();
+                    *held = held.saturating_sub(freed);
+                    tracing::debug!(room = %short(&room), through, freed, "dropped by retention");
+                }
+                Err(e) => tracing::error!(room = %short(&room), error = %e, "pruning failed"),
+            },
             Output::SaveRoom(meta) => {
                 if let Err(e) = self.store.save_room(&meta.room) {
                     tracing::error!(error = %e, "saving a room failed");

@@ -48,8 +48,10 @@ pub struct Files {
 }
 
 /// The files `records` name, as (root, length).
-pub fn named_by(records: &[Record]) -> impl Iterator<Item = (Root, u64)> + '_ {
-    records.iter().filter_map(|r| match &r.entry.body {
+pub fn named_by<'a, I: IntoIterator<Item = &'a Record>>(
+    records: I,
+) -> impl Iterator<Item = (Root, u64)> + use<'a, I> {
+    records.into_iter().filter_map(|r| match &r.entry.body {
         Body::File(f) => Some((f.root, f.size)),
         _ => None,
     })

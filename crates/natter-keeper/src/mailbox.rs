@@ -84,13 +84,23 @@ impl Driver {
                     );
                     KeeperReply::Refused(Refusal::Full)
                 } else {
-                    if !known {
+                    // The member's latest word on how much to hold wins.
+                    if let Err(e) = self.store.set_retention(&id, gift.retention) {
+                        tracing::error!(room = %short(&id), error = %e, "storing a retention failed");
+                    }
+                    if known {
+                        self.input(Input::SetRetention {
+                            room: id,
+                            retention: gift.retention,
+                        });
+                    } else {
                         let setup = RoomSetup {
                             check_lobby: false,
+                            retention: gift.retention,
                             ..RoomSetup::new(room, false)
                         };
                         self.input(Input::AddRoom(Box::new(setup)));
-                        tracing::info!(room = %short(&id), "invited into a room");
+                        tracing::info!(room = %short(&id), retention = ?gift.retention, "invited into a room");
                     }
                     KeeperReply::Kept {
                         name: self.node.name().to_owned(),

@@ -9,6 +9,8 @@
 //! | `rooms` | room id (32) | `secret (32) flags (1) [password key (32)] name (UTF-8)`; flags bit 0: a password key follows |
 //! | `entries` | room id (32) author (32) seq (u64 BE) | the entry's canonical bytes |
 //! | `evidence` | room id (32) author (32) | `len (u32 BE) first second`: two conflicting entries |
+//! | `retention` | room id (32) | the room's [`Retention`] (9 bytes); no row: all |
+//! | `floors` | room id (32) author (32) | `seq (u64 BE) id (32)`: the last entry retention dropped |
 //! | `files` | root (32) | the file's length (u64 BE) |
 //! | `chunks` | root (32) index (u64 BE) | `proof length (u16 BE) proof chunk`: a chunk as received, with its proof |
 //!
@@ -25,7 +27,9 @@ use std::path::Path;
 
 use natter_core::blob::{chunk_count, Proof, Root};
 use natter_core::identity::Identity;
-use natter_core::log::Record;
+use natter_core::identity::PublicKey;
+use natter_core::log::{EntryId, Record};
+use natter_core::retention::Retention;
 use natter_core::room::{PasswordKey, Room, RoomId, RoomSecret};
 use redb::{Database, ReadableTable, TableDefinition};
 
@@ -35,6 +39,8 @@ const ENTRIES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("entries
 const EVIDENCE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("evidence");
 const FILES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("files");
 const CHUNKS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("chunks");
+const RETENTION: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("retention");
+const FLOORS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("floors");
 
 /// A store failure, in words for the log.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +62,10 @@ pub struct StoredRoom {
     pub evidence: Vec<(Record, Record)>,
     /// Bytes of its entries.
     pub bytes: u64,
+    /// How much of its history it holds.
+    pub retention: Retention,
+    /// Per author, the last entry its retention dropped.
+    pub floors: Vec<(PublicKey, u64, EntryId)>,
 }
 
 /// A file as stored: its length and which chunks are held.
@@ -137,7 +147,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = Database::create(path).map_err(err)?;
         let tx = db.begin_write().map_err(err)?;
-        for t in [ROOMS, ENTRIES, EVIDENCE, CHUNKS] {
+        for t in [ROOMS, ENTRIES, EVIDENCE, CHUNKS, RETENTION, FLOORS] {
             tx.open_table(t).map_err(err)?;
         }
         tx.open_table(META).map_err(err)?;
@@ -199,6 +209,58 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// Stores how much of a room's history to hold.
+    pub fn set_retention(&self, room: &RoomId, retention: Retention) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut t = tx.open_table(RETENTION).map_err(err)?;
+            let key = room.as_bytes().as_slice();
+            if retention == Retention::All {
+                t.remove(key).map_err(err)?;
+            } else {
+                t.insert(key, retention.encode().as_slice()).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Deletes `author`'s entries of `room` up to and including seq `through` and records
+    /// `(through, id)` as the author's floor, in one transaction. Returns the bytes of the
+    /// entries deleted.
+    pub fn prune(
+        &self,
+        room: &RoomId,
+        author: &PublicKey,
+        through: u64,
+        id: &EntryId,
+    ) -> Result<u64, StoreError> {
+        let mut start = room.as_bytes().to_vec();
+        start.extend_from_slice(author.as_bytes());
+        let floor_key = start.clone();
+        let mut end = start.clone();
+        start.extend_from_slice(&0u64.to_be_bytes());
+        end.extend_from_slice(&through.to_be_bytes());
+        let mut floor = through.to_be_bytes().to_vec();
+        floor.extend_from_slice(&id.0);
+        let tx = self.db.begin_write().map_err(err)?;
+        let mut freed = 0u64;
+        {
+            let mut entries = tx.open_table(ENTRIES).map_err(err)?;
+            entries
+                .retain_in(start.as_slice()..=end.as_slice(), |_, v| {
+                    freed += v.len() as u64;
+                    false
+                })
+                .map_err(err)?;
+            let mut floors = tx.open_table(FLOORS).map_err(err)?;
+            floors
+                .insert(floor_key.as_slice(), floor.as_slice())
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(freed)
+    }
+
     /// Stores proof that an author equivocated.
     pub fn save_evidence(
         &self,
@@ -227,7 +289,9 @@ impl Store {
         {
             let mut rooms = tx.open_table(ROOMS).map_err(err)?;
             rooms.remove(room.as_bytes().as_slice()).map_err(err)?;
-            for table in [ENTRIES, EVIDENCE] {
+            let mut retention = tx.open_table(RETENTION).map_err(err)?;
+            retention.remove(room.as_bytes().as_slice()).map_err(err)?;
+            for table in [ENTRIES, EVIDENCE, FLOORS] {
                 let mut t = tx.open_table(table).map_err(err)?;
                 t.retain_in(start.as_slice()..end.as_slice(), |_, _| false)
                     .map_err(err)?;
@@ -356,6 +420,8 @@ impl Store {
         let rooms = read.open_table(ROOMS).map_err(err)?;
         let entries = read.open_table(ENTRIES).map_err(err)?;
         let evidence = read.open_table(EVIDENCE).map_err(err)?;
+        let retention = read.open_table(RETENTION).map_err(err)?;
+        let floor_rows = read.open_table(FLOORS).map_err(err)?;
         let mut out = Vec::new();
         for row in rooms.iter().map_err(err)? {
             let (_, v) = row.map_err(err)?;
@@ -386,15 +452,44 @@ impl Store {
                     proofs.push(pair);
                 }
             }
+            let kept = match retention
+                .get(room.id().as_bytes().as_slice())
+                .map_err(err)?
+            {
+                Some(v) => Retention::decode(v.value()).unwrap_or_else(|| {
+                    tracing::warn!("a stored retention does not decode; keeping everything");
+                    Retention::All
+                }),
+                None => Retention::All,
+            };
+            let mut floors = Vec::new();
+            for row in floor_rows
+                .range(start.as_slice()..end.as_slice())
+                .map_err(err)?
+            {
+                let (k, v) = row.map_err(err)?;
+                if let Some(f) = decode_floor(k.value(), v.value()) {
+                    floors.push(f);
+                }
+            }
             out.push(StoredRoom {
                 room,
                 history,
                 evidence: proofs,
                 bytes,
+                retention: kept,
+                floors,
             });
         }
         Ok(out)
     }
+}
+
+fn decode_floor(k: &[u8], v: &[u8]) -> Option<(PublicKey, u64, EntryId)> {
+    let author: [u8; 32] = k.get(32..64)?.try_into().ok()?;
+    let seq = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let id: [u8; 32] = v.get(8..)?.try_into().ok()?;
+    Some((PublicKey(author), seq, EntryId(id)))
 }
 
 fn decode_evidence(v: &[u8]) -> Option<(Record, Record)> {
@@ -425,6 +520,57 @@ mod tests {
             },
         };
         Ok(Record::from_entry(Entry::sign(who, draft)?))
+    }
+
+    #[test]
+    fn pruned_entries_floors_and_retention_survive_reopening_and_go_with_the_room() -> TestResult<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("keeper.redb");
+        let mut rng = rand_core::OsRng;
+        let (alice, bob) = (Identity::generate(&mut rng), Identity::generate(&mut rng));
+        let room = Room::create(&mut rng, None, None)?;
+        let mut chain: Vec<Record> = Vec::new();
+        for seq in 1..=5 {
+            let prev = chain.last().map_or(EntryId::ZERO, |r| r.id);
+            chain.push(record(&room, &alice, seq, prev)?);
+        }
+        let bobs = record(&room, &bob, 1, EntryId::ZERO)?;
+        {
+            let store = Store::open(&path)?;
+            store.save_room(&room)?;
+            store.store(&room.id(), &chain)?;
+            store.store(&room.id(), std::slice::from_ref(&bobs))?;
+            store.set_retention(&room.id(), Retention::Entries(3))?;
+            let freed = store.prune(&room.id(), &alice.public(), 3, &chain[2].id)?;
+            let want: u64 = chain[..3].iter().map(|r| r.bytes.len() as u64).sum();
+            assert_eq!(freed, want);
+        }
+        let store = Store::open(&path)?;
+        let loaded = store.load()?;
+        let kept = loaded.first().ok_or("the room was not kept")?;
+        let seqs: Vec<(bool, u64)> = kept
+            .history
+            .iter()
+            .map(|r| (r.entry.author == alice.public(), r.entry.seq))
+            .collect();
+        assert_eq!(seqs.len(), 3);
+        assert!(
+            seqs.contains(&(true, 4)) && seqs.contains(&(true, 5)) && seqs.contains(&(false, 1))
+        );
+        assert_eq!(kept.retention, Retention::Entries(3));
+        assert_eq!(kept.floors, vec![(alice.public(), 3, chain[2].id)]);
+        store.delete_room(&room.id())?;
+        store.save_room(&room)?;
+        let again = store.load()?;
+        let back = again.first().ok_or("saved again")?;
+        assert!(back.history.is_empty() && back.floors.is_empty());
+        assert_eq!(
+            back.retention,
+            Retention::All,
+            "the setting went with the room"
+        );
+        Ok(())
     }
 
     #[test]

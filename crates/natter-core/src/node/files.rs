@@ -617,16 +617,15 @@ impl Node {
             .any(|r| {
                 let log = r.sync.log();
                 log.authors().any(|a| {
-                    let own = log.entries_of(a);
                     // Only an author's own Delete takes a message away (as the view rules).
-                    let deleted: BTreeSet<_> = own
-                        .iter()
+                    let deleted: BTreeSet<_> = log
+                        .entries_of(a)
                         .filter_map(|rec| match rec.entry.body {
                             Body::Delete { target } => Some(target),
                             _ => None,
                         })
                         .collect();
-                    own.iter().any(|rec| {
+                    log.entries_of(a).any(|rec| {
                         matches!(&rec.entry.body, Body::File(f) if f.root == *root)
                             && !deleted.contains(&rec.id)
                     })

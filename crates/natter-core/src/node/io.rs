@@ -7,6 +7,7 @@ use crate::fetch::Availability;
 use crate::identity::PublicKey;
 use crate::log::{Body, EntryId, Record};
 use crate::peer_signal::PeerSignal;
+use crate::retention::Retention;
 use crate::room::{Room, RoomId};
 use crate::sync::SyncError;
 
@@ -33,6 +34,11 @@ pub struct RoomSetup {
     pub check_lobby: bool,
     /// Loaded from storage (no save needed).
     pub stored: bool,
+    /// How much of its history to hold ([`Retention::All`] but at a keeper).
+    pub retention: Retention,
+    /// Floors stored by [`Output::Prune`]: per author, the seq and id of the last entry
+    /// dropped.
+    pub floors: Vec<(PublicKey, u64, EntryId)>,
 }
 
 impl RoomSetup {
@@ -49,6 +55,8 @@ impl RoomSetup {
             last_activity_ms: 0,
             check_lobby,
             stored: false,
+            retention: Retention::All,
+            floors: Vec::new(),
         }
     }
 }
@@ -60,6 +68,13 @@ pub enum Input {
     AddRoom(Box<RoomSetup>),
     /// The user reopened a room it had left.
     Rejoin(RoomId),
+    /// How much of a room's history to hold from now on (a keeper's room).
+    SetRetention {
+        /// The room.
+        room: RoomId,
+        /// The setting.
+        retention: Retention,
+    },
     /// The user left a room: it is kept, not joined (an ephemeral room is gone).
     Leave(RoomId),
     /// The user deleted a room and its history.
@@ -297,6 +312,19 @@ pub enum Output {
         room: RoomId,
         /// The entries.
         records: Vec<Record>,
+    },
+    /// Delete `author`'s stored entries of `room` up to and including `through`, and store
+    /// `(through, id)` as the author's floor, for [`RoomSetup::floors`] at the next start
+    /// (the room's retention dropped them; see [`crate::retention`]).
+    Prune {
+        /// The room.
+        room: RoomId,
+        /// The author.
+        author: PublicKey,
+        /// The last seq dropped.
+        through: u64,
+        /// The id of that entry.
+        id: EntryId,
     },
     /// Store the room's record.
     SaveRoom(Box<RoomMeta>),

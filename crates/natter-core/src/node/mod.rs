@@ -56,11 +56,17 @@
 //! 10. **Leave.** A connection whose link is down while the peer's session has left the
 //!     server is closed: it cannot recover. Losing the server closes only the connections
 //!     still negotiating; open ones carry on.
+//! 11. **Retention.** A room added with a [`crate::retention::Retention`] other than all (a
+//!     keeper's room, as its member chose) drops what the setting does not keep after every
+//!     batch of entries it stores, when the setting changes ([`Input::SetRetention`]), and
+//!     for a setting by age every [`RETENTION_EVERY_MS`]; each author cut is an
+//!     [`Output::Prune`]. Such a room wants no older history back (no backfill), and our own
+//!     chain is never cut.
 //!
 //! # Frames
 //!
 //! Every frame on a connection is a [`crate::wire`] frame: `Hello` first, then `Summary`,
-//! `Want`, `Entries`, `Evidence`, `Typing`, `Presence` and `Bye`, with their byte layouts
+//! `Want`, `Entries`, `Evidence`, `Typing`, `Presence`, `Bye` and `Floors`, with their byte layouts
 //! and golden bytes in that module. A peer's `Typing(true)` shows it typing for
 //! [`TYPING_TTL_MS`] unless repeated or withdrawn; `Presence` holds until the connection
 //! closes, and a new connection starts as online.
@@ -83,8 +89,8 @@
 //! Outputs come in the order they must be executed. [`Output::StoreOwn`] (our own new
 //! entries) must be on disk before anything after it runs: a lost own entry would make us
 //! sign its seq again, which peers treat as a fork. [`Output::Store`] (others' entries) may
-//! be written behind: what a failed write loses comes back from peers. Ephemeral rooms
-//! produce no storage outputs at all.
+//! be written behind: what a failed write loses comes back from peers. [`Output::Prune`]
+//! follows the store of what it cuts. Ephemeral rooms produce no storage outputs at all.
 //!
 //! # Bounds
 //!
@@ -116,7 +122,8 @@ use rand_core::CryptoRngCore;
 
 use crate::hello::validate_display_name;
 use crate::identity::{Identity, PublicKey};
-use crate::log::{Body, EntryId, Record};
+use crate::log::{Body, EntryId, RoomLog};
+use crate::retention::Retention;
 use crate::room::{Room, RoomId};
 use crate::sync::{self, Event, PeerId, RoomSync, SyncConfig};
 use crate::wire::Presence;
@@ -135,6 +142,8 @@ pub const MAX_BLOCKED: usize = 256;
 pub const MAX_PRESENT: usize = 1024;
 /// Longest notice, in characters (some words come from outside, such as a server's error).
 pub const MAX_NOTICE_CHARS: usize = 300;
+/// How often a room kept for a number of days drops what has aged out.
+pub const RETENTION_EVERY_MS: u64 = 60_000;
 
 /// The driver's name for one connection (also the room machine's [`PeerId`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -355,6 +364,7 @@ impl Node {
                 }
             }
             Input::Leave(id) => self.leave(id, false),
+            Input::SetRetention { room, retention } => self.set_retention(room, retention),
             Input::Delete(id) => self.leave(id, true),
             Input::Repassword { old, room } => {
                 if room.id() == old {
@@ -377,7 +387,7 @@ impl Node {
                 emoji,
             } => {
                 let r = self.rooms.get(&room).ok_or(NodeError::NoRoom)?;
-                let body = match live_reaction(r.sync.log().entries_of(&self.me), target, &emoji) {
+                let body = match live_reaction(r.sync.log(), &self.me, target, &emoji) {
                     Some(reaction) => Body::Delete { target: reaction },
                     None => Body::Reaction { target, emoji },
                 };
@@ -494,6 +504,11 @@ impl Node {
             )
             .map_err(NodeError::Load)?
         };
+        let mut sync = sync;
+        for (author, seq, entry) in &setup.floors {
+            sync.restore_floor(*author, *seq, *entry);
+        }
+        sync.set_backfill(self.config.sync.backfill && setup.retention == Retention::All);
         let last_activity = setup
             .last_activity_ms
             .max(latest_wall(sync.log()))
@@ -518,6 +533,8 @@ impl Node {
                 missing: 0,
                 keepers: BTreeSet::new(),
                 served: BTreeMap::new(),
+                retention: setup.retention,
+                retention_at: self.now,
                 last_activity_ms: if setup.stored {
                     last_activity
                 } else {
@@ -532,8 +549,45 @@ impl Node {
             self.save_room(id);
         }
         self.post_profile(id);
+        self.apply_retention(id);
         self.changed(id);
         Ok(())
+    }
+
+    /// Sets how much of a room's history is held, and applies it.
+    fn set_retention(&mut self, id: RoomId, retention: Retention) {
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        r.retention = retention;
+        r.sync
+            .set_backfill(self.config.sync.backfill && retention == Retention::All);
+        self.apply_retention(id);
+    }
+
+    /// Drops what the room's retention does not keep ([`crate::retention::plan`]), telling
+    /// the driver with [`Output::Prune`]. Our own chain is kept whole.
+    pub(super) fn apply_retention(&mut self, id: RoomId) {
+        let (now, me) = (self.now, self.me);
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        r.retention_at = now;
+        if r.retention == Retention::All || r.ephemeral {
+            return;
+        }
+        for (author, through) in crate::retention::plan(r.sync.log(), r.retention, now, &me) {
+            let Some(entry) = r.sync.log().get(&author, through).map(|rec| rec.id) else {
+                continue;
+            };
+            r.sync.prune_through(&author, through);
+            self.out.push_back(Output::Prune {
+                room: id,
+                author,
+                through,
+                id: entry,
+            });
+        }
     }
 
     pub(super) fn leave(&mut self, id: RoomId, delete: bool) {
@@ -604,16 +658,15 @@ impl Node {
     /// Posts our profile in `id` unless its latest one already carries our name.
     fn post_profile(&mut self, id: RoomId) {
         let Some(r) = self.rooms.get(&id) else { return };
-        let current = r
-            .sync
-            .log()
-            .entries_of(&self.me)
-            .iter()
-            .rev()
-            .find_map(|rec| match &rec.entry.body {
-                Body::Profile { display_name } => Some(display_name),
-                _ => None,
-            });
+        let current =
+            r.sync
+                .log()
+                .entries_of(&self.me)
+                .rev()
+                .find_map(|rec| match &rec.entry.body {
+                    Body::Profile { display_name } => Some(display_name),
+                    _ => None,
+                });
         if current == Some(&self.name) {
             return;
         }
@@ -644,6 +697,19 @@ impl Node {
             self.close(conn, notice.into());
         }
         self.reconnect();
+        // A setting by age drops entries as time passes, not only as entries arrive.
+        let aged: Vec<RoomId> = self
+            .rooms
+            .iter()
+            .filter(|(_, r)| {
+                matches!(r.retention, Retention::Days(_))
+                    && now.saturating_sub(r.retention_at) >= RETENTION_EVERY_MS
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in aged {
+            self.apply_retention(id);
+        }
         let mut due = Vec::new();
         let mut expired = Vec::new();
         for (id, r) in &mut self.rooms {
@@ -727,6 +793,7 @@ impl Node {
                 } else {
                     Output::Store { room: id, records }
                 });
+                self.apply_retention(id);
             }
             sync::Output::ScheduleTimer { at_ms } => r.timer_at = Some(at_ms),
             sync::Output::Disconnect { peer, reason } => {
@@ -927,18 +994,18 @@ impl Node {
 /// The latest wall time of any entry held.
 fn latest_wall(log: &crate::log::RoomLog) -> u64 {
     log.authors()
-        .flat_map(|a| log.entries_of(a).iter().map(|r| r.entry.wall_ms))
+        .flat_map(|a| log.entries_of(a).map(|r| r.entry.wall_ms))
         .max()
         .unwrap_or(0)
 }
 
 /// Our reaction `emoji` to `target` among our own entries, unless we deleted it since.
-fn live_reaction(ours: &[Record], target: EntryId, emoji: &str) -> Option<EntryId> {
-    let reaction = ours.iter().rev().find(|r| {
+fn live_reaction(log: &RoomLog, me: &PublicKey, target: EntryId, emoji: &str) -> Option<EntryId> {
+    let reaction = log.entries_of(me).rev().find(|r| {
         matches!(&r.entry.body, Body::Reaction { target: t, emoji: e } if *t == target && e == emoji)
     })?;
-    let deleted = ours
-        .iter()
+    let deleted = log
+        .entries_of(me)
         .any(|r| matches!(r.entry.body, Body::Delete { target: t } if t == reaction.id));
     (!deleted).then_some(reaction.id)
 }

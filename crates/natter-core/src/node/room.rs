@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::identity::PublicKey;
 use crate::log::{Body, EntryId};
+use crate::retention::Retention;
 use crate::room::{Room, RoomId};
 use crate::sync::RoomSync;
 use crate::wire::Presence;
@@ -43,6 +44,9 @@ pub struct RoomNode {
     /// Entries a keeper delivered in this session, and which keeper (see "Who served
     /// what" in [`super`]).
     pub(super) served: BTreeMap<EntryId, PublicKey>,
+    /// How much of the history to hold, and when a time-based setting was last applied.
+    pub(super) retention: Retention,
+    pub(super) retention_at: u64,
 }
 
 impl RoomNode {
@@ -139,7 +143,6 @@ impl RoomNode {
         log.authors().all(|a| a == me)
             && log
                 .entries_of(me)
-                .iter()
                 .all(|rec| matches!(rec.entry.body, Body::Profile { .. }))
     }
 }

@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use natter_core::identity::PublicKey;
 use natter_core::joincode::Gift;
 use natter_core::keeper::{seal_invite, KeeperError, KeeperReply, PendingInvite, Refusal};
+use natter_core::retention::Retention;
 use natter_core::signal::{ClientMessage, ErrorCode, ServerMessage};
 use rand_core::{CryptoRng, RngCore};
 
@@ -39,6 +40,27 @@ pub const MAX_KEEPER_NAME_CHARS: usize = 64;
 
 /// The words shown while the keeper is being asked.
 pub const ASKING: &str = "Asking the keeper…";
+
+/// The history a member can ask a keeper to hold, in words: the choices of the "History
+/// kept" field, the first being the default.
+pub const RETENTIONS: [(&str, Retention); 7] = [
+    ("All of it", Retention::All),
+    ("The newest 100 entries", Retention::Entries(100)),
+    ("The newest 1,000 entries", Retention::Entries(1_000)),
+    ("The newest 10,000 entries", Retention::Entries(10_000)),
+    ("The last 7 days", Retention::Days(7)),
+    ("The last 30 days", Retention::Days(30)),
+    ("The newest 100 MB", Retention::Bytes(100_000_000)),
+];
+
+/// The choice of [`RETENTIONS`] at `index` (the field's value), or all of it.
+pub fn retention_at(index: &str) -> Retention {
+    index
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| RETENTIONS.get(i))
+        .map_or(Retention::All, |(_, r)| *r)
+}
 
 /// The key typed in the "Keeper key" field, or why it is not one, in words.
 pub fn parse_key(text: &str) -> Result<PublicKey, String> {
@@ -343,11 +365,26 @@ mod tests {
         Ok(Gift {
             invite: room.invite(),
             password_key: None,
+            retention: natter_core::retention::Retention::All,
         })
     }
 
     fn keeper() -> Identity {
         Identity::from_secret_bytes(&[5; 32])
+    }
+
+    #[test]
+    fn the_history_field_maps_to_its_setting_and_anything_else_keeps_everything() {
+        assert_eq!(retention_at("0"), Retention::All);
+        assert_eq!(retention_at("1"), Retention::Entries(100));
+        assert_eq!(retention_at("4"), Retention::Days(7));
+        for odd in ["", "7", "-1", "1.0", "999999999999999999999"] {
+            assert_eq!(retention_at(odd), Retention::All, "{odd:?}");
+        }
+        // Every choice travels in an invite (a setting other than all is encoded).
+        for (_, r) in RETENTIONS {
+            assert_eq!(Retention::decode(&r.encode()), Some(r));
+        }
     }
 
     /// An ask that joined the mailbox as session "me" with `peers` there, and the invites it

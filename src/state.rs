@@ -621,6 +621,8 @@ pub enum Command {
         room: RoomId,
         /// The keeper's key.
         key: PublicKey,
+        /// How much of the history it should hold.
+        retention: natter_core::retention::Retention,
     },
     /// Tell the room that the keeper with this key no longer keeps it.
     StopKeeping {
@@ -754,6 +756,7 @@ mod tests {
             Gift {
                 invite: room.invite(),
                 password_key: None,
+                retention: natter_core::retention::Retention::All,
             },
             60_000,
         ))

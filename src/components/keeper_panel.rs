@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use natter_core::room::RoomId;
 
 use crate::components::{use_sender, use_state};
-use crate::keeper::{keeper_name, kept_by, parse_key};
+use crate::keeper::{keeper_name, kept_by, parse_key, retention_at, RETENTIONS};
 use crate::state::{Command, KeeperView};
 
 /// What the panel shows.
@@ -59,13 +59,19 @@ pub fn KeeperPanel(
         })
     };
     let error = RwSignal::new(String::new());
+    let kept_choice = RwSignal::new("0".to_owned());
     let input = NodeRef::<leptos::html::Input>::new();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         match parse_key(&untrack(key_text)) {
             Ok(key) => {
                 error.set(String::new());
-                sender.send(Command::KeepRoom { room, key });
+                let retention = retention_at(&kept_choice.get_untracked());
+                sender.send(Command::KeepRoom {
+                    room,
+                    key,
+                    retention,
+                });
             }
             Err(why) => {
                 error.set(why);
@@ -143,6 +149,19 @@ pub fn KeeperPanel(
                     {move || parse_key(&key_text()).ok().map(|k| format!("Key fingerprint: {}", k.short()))}
                 </p>
                 <p id="keeper-key-error" class="field-error">{move || error.get()}</p>
+                <label for="keeper-retention">"History kept"</label>
+                <select id="keeper-retention" aria-describedby="keeper-retention-hint"
+                    bind:value=kept_choice>
+                    {RETENTIONS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (words, _))| view! { <option value=i.to_string()>{*words}</option> })
+                        .collect_view()}
+                </select>
+                <p id="keeper-retention-hint" class="hint">
+                    "An entry is a message, a reaction, an edit or a name. Members online "
+                    "still hand each other everything they hold."
+                </p>
                 <button type="submit">"Keep this room available"</button>
             </form>
         }

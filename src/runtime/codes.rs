@@ -20,6 +20,7 @@ impl Runtime {
         let gift = Gift {
             invite: r.invite(),
             password_key: r.password_key().cloned(),
+            retention: natter_core::retention::Retention::All,
         };
         self.cancel_code();
         let (cancel, cancelled) = oneshot::channel();

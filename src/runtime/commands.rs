@@ -97,7 +97,11 @@ impl Runtime {
             Command::InviteWithCode { room, ttl_ms } => self.invite_with_code(room, ttl_ms),
             Command::CancelCode => self.cancel_code(),
             Command::JoinWithCode { code } => self.join_with_code(&code),
-            Command::KeepRoom { room, key } => self.keep_room(room, key),
+            Command::KeepRoom {
+                room,
+                key,
+                retention,
+            } => self.keep_room(room, key, retention),
             Command::StopKeeping { room, key } => self.stop_keeping(room, key).await,
             Command::ShowMessages(n) => {
                 if n != self.shown {

@@ -8,6 +8,7 @@ use leptos::prelude::{GetUntracked, Set};
 use natter_core::identity::PublicKey;
 use natter_core::joincode::Gift;
 use natter_core::log::Body;
+use natter_core::retention::Retention;
 use natter_core::room::RoomId;
 
 use super::Runtime;
@@ -24,14 +25,16 @@ pub(super) struct Kept {
 }
 
 impl Runtime {
-    /// Asks keeper `key` to keep `room`, ending an asking under way.
-    pub(super) fn keep_room(&mut self, room: RoomId, key: PublicKey) {
+    /// Asks keeper `key` to keep `room` (as much of it as `retention` says), ending an
+    /// asking under way.
+    pub(super) fn keep_room(&mut self, room: RoomId, key: PublicKey, retention: Retention) {
         let Some(r) = self.node.room(&room).map(|r| r.room()) else {
             return;
         };
         let gift = Gift {
             invite: r.invite(),
             password_key: r.password_key().cloned(),
+            retention,
         };
         if let Some(cancel) = self.keeper_cancel.take() {
             let _ = cancel.send(());

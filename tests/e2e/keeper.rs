@@ -162,6 +162,117 @@ pub async fn keeper_keeps_a_photo_for_a_late_joiner(ctx: Ctx) -> TestResult {
     }
 }
 
+/// Messages Carol wrote before Alice asks the keeper to hold only the newest 100 entries.
+const RETAINED_POSTS: usize = 300;
+
+/// The keeper holds 300 messages of Carol's (and her name). Alice joins with only the
+/// keeper online, and asks it to keep the room with "The newest 100 entries": it drops the
+/// rest at once, so its store holds exactly the 100 newest entries of the room (Carol's
+/// newest messages and name, its own name, Alice's name and the entry naming it keeper),
+/// with Carol's chain cut below her oldest kept one. Bob, joining later with only the
+/// keeper online, gets those newest messages as Carol's and nothing older, and the keeper
+/// fetches nothing it dropped back from him.
+pub async fn keeper_holds_the_newest_entries_it_was_asked_to(ctx: Ctx) -> TestResult {
+    let base = ctx.base_url();
+    let data = tempfile::tempdir().ctx("creating the keeper's directory")?;
+    let history = natter_e2e::history::generate(RETAINED_POSTS, Some("Carol"))?;
+    fill_store(data.path(), &history)?;
+    let keeper = Keeper::start(&base, data.path()).await?;
+    let room_hex = history.room.id().to_hex();
+    let last = history.last_text();
+    let result = async {
+        let alice = user(&ctx, &base, "alice", "Alice").await?;
+        alice.join(&history.room.invite_link(&base)).await?;
+        alice.wait_for_message(&last, DELIVERY_TIMEOUT).await?;
+        alice
+            .keep_room_with(&keeper.key, Some("The newest 100 entries"))
+            .await?;
+        keeper
+            .wait_for_log("dropped by retention", DELIVERY_TIMEOUT)
+            .await?;
+        alice.quit().await?;
+
+        let bob = user(&ctx, &base, "bob", "Bob").await?;
+        bob.join(&history.room.invite_link(&base)).await?;
+        bob.wait_for_message(&last, DELIVERY_TIMEOUT).await?;
+        authored_by(&bob, &[&last], "Carol").await?;
+        let bob_ref = &bob;
+        let (room_ref, author) = (&room_hex, &history.author_hex);
+        // Carol's kept entries: what Bob stores of hers once the catch-up is quiet.
+        let mut carol = 0;
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            carol = stored_of(bob_ref, room_ref, author).await?;
+        }
+        let first = natter_e2e::history::text(0);
+        if bob.messages().await?.iter().any(|m| m.text == first) {
+            return Err("Bob shows Carol's first message, which the keeper dropped".into());
+        }
+        Ok(carol)
+    }
+    .await;
+    let bob_holds =
+        result.map_err(|e: String| format!("{e}\n--- keeper log ---\n{}", keeper.tail(80)))?;
+    keeper.kill().await?;
+    let store = natter_keeper::store::Store::open(&data.path().join("keeper.redb"))
+        .map_err(|e| e.to_string())?;
+    let kept = store.load().map_err(|e| e.to_string())?;
+    let room = kept
+        .iter()
+        .find(|r| r.room.id() == history.room.id())
+        .ok_or("the keeper no longer stores the room")?;
+    if room.history.len() != 100 {
+        return Err(format!(
+            "the keeper holds {} entries of the room, not the newest 100",
+            room.history.len()
+        ));
+    }
+    if room.retention != natter_core::retention::Retention::Entries(100) {
+        return Err(format!("the keeper stored {:?}", room.retention));
+    }
+    // Carol's held entries are the top of her chain: her name and newest messages.
+    let carol_key = history.records[0].entry.author;
+    let mut seqs: Vec<u64> = room
+        .history
+        .iter()
+        .filter(|r| r.entry.author == carol_key)
+        .map(|r| r.entry.seq)
+        .collect();
+    seqs.sort_unstable();
+    let top = history.records.len() as u64;
+    let want: Vec<u64> = (top + 1 - seqs.len() as u64..=top).collect();
+    if seqs != want || seqs.len() < 90 {
+        return Err(format!("the keeper holds Carol's entries {seqs:?}"));
+    }
+    // Every other entry the keeper holds is newer than Carol's oldest kept one.
+    let oldest = room
+        .history
+        .iter()
+        .filter(|r| r.entry.author == carol_key)
+        .map(|r| r.entry.display_key())
+        .min()
+        .ok_or("none of Carol's")?;
+    if room.history.iter().any(|r| r.entry.display_key() < oldest) {
+        return Err("the keeper kept an entry older than one it dropped".into());
+    }
+    if room.floors
+        != vec![(
+            carol_key,
+            top - seqs.len() as u64,
+            history.records[(top - seqs.len() as u64 - 1) as usize].id,
+        )]
+    {
+        return Err(format!("the keeper's floors: {:?}", room.floors));
+    }
+    if bob_holds != seqs.len() {
+        return Err(format!(
+            "Bob stored {bob_holds} of Carol's entries; the keeper held {}",
+            seqs.len()
+        ));
+    }
+    Ok(())
+}
+
 /// A keeper's store holding `history`, in the directory `data`.
 fn fill_store(data: &std::path::Path, history: &natter_e2e::history::History) -> TestResult {
     let store =

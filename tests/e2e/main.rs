@@ -48,6 +48,7 @@ fn main() {
         keeper::keeper_through_a_relay_only,
         keeper::stopping_the_keeper_deletes_its_copy,
         keeper::keeper_keeps_a_photo_for_a_late_joiner,
+        keeper::keeper_holds_the_newest_entries_it_was_asked_to,
         password::password_room,
         password::a_stranger_in_the_lobby_costs_the_joiner_nothing,
         server_loss::server_killed_mid_chat,

@@ -432,9 +432,29 @@ impl Browser {
     /// Asks the keeper with `key` to keep the open room ("Keep this room available") and
     /// waits until the keeper status says it does.
     pub async fn keep_room(&self, key: &str) -> TestResult<String> {
+        self.keep_room_with(key, None).await
+    }
+
+    /// As [`Browser::keep_room`], choosing `history` under "History kept" first ("The newest
+    /// 100 entries", ...; `None` keeps the default, all of it).
+    pub async fn keep_room_with(&self, key: &str, history: Option<&str>) -> TestResult<String> {
         let panel = self
             .find_by_role("region", "Keep this room available")
             .await?;
+        if let Some(history) = history {
+            let menu = self
+                .find_by_role_within(&panel, "combobox", "History kept")
+                .await?;
+            menu.scroll_into_view()
+                .await
+                .ctx("scrolling to the history menu")?;
+            thirtyfour::components::SelectElement::new(&menu)
+                .await
+                .ctx("reading the history menu")?
+                .select_by_visible_text(history)
+                .await
+                .ctx(&format!("{} choosing {history:?}", self.name))?;
+        }
         let field = self
             .find_by_role_within(&panel, "textbox", "Keeper key")
             .await?;

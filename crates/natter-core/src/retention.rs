@@ -11,14 +11,18 @@
 //!
 //! # Which entries are kept
 //!
-//! Entries are ranked by display order, newest first. `Entries(n)` keeps the first `n`,
-//! `Bytes(n)` those whose encoded bytes add up to at most `n` (a first entry larger than
-//! `n` is not kept), `Days(n)` those whose author's clock (`wall_ms`) is at most `n` days
-//! before now. An author's chain is then cut below its oldest kept entry: dropping only a
-//! prefix keeps every held run linked. An honest author's Lamport times grow along its
-//! chain, so for honest authors the kept set is exactly the ranked one; an author who
-//! signs decreasing times, or a clock far ahead, keeps a few more of its entries held,
-//! never fewer of anyone's.
+//! Entries are ranked newest first by their author's clock (`wall_ms`), ties broken by
+//! display order. Not by display order alone: a member posts its name when it joins, before
+//! it has the history, so that entry's Lamport time is low and display order would rank it
+//! among the oldest and drop every newcomer's name at once. `Entries(n)` keeps the first
+//! `n`, `Bytes(n)` those whose encoded bytes add up to at most `n` (a first entry larger
+//! than `n` is not kept), `Days(n)` those at most `n` days older than now. An author's
+//! chain is then cut below its oldest kept entry: dropping only a prefix keeps every held
+//! run linked. An honest author's clock grows along its chain, so for honest authors the
+//! kept set is exactly the ranked one; an author whose clock goes back keeps a few more of
+//! its entries held, never fewer of anyone's. A member who signs times far ahead ranks its
+//! entries newest, as it could sign many entries: a count or a size is a budget members
+//! share, and any member can also stop the keeper.
 //!
 //! # Encoding
 //!
@@ -94,7 +98,9 @@ pub fn plan(
     if retention == Retention::All {
         return Vec::new();
     }
-    let ranked = log.in_display_order();
+    let mut ranked = log.in_display_order();
+    // Stable: equal clocks keep display order.
+    ranked.sort_by_key(|r| r.entry.wall_ms);
     let cutoff = match retention {
         Retention::Days(d) => now_ms.saturating_sub(d.saturating_mul(DAY_MS)),
         _ => 0,
@@ -203,6 +209,15 @@ mod tests {
         assert_eq!(Retention::decode(&too_long), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn decoding_is_total_and_canonical(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12)) {
+            if let Some(r) = Retention::decode(&bytes) {
+                proptest::prop_assert_eq!(&r.encode()[..], &bytes[..]);
+            }
+        }
+    }
+
     #[test]
     fn entries_keeps_exactly_the_newest_n_across_authors() {
         let (mut log, a, b) = room(150);
@@ -217,6 +232,29 @@ mod tests {
         apply(&mut log, Retention::Entries(1), 0, &nobody);
         assert_eq!((log.count_of(&a), log.count_of(&b)), (0, 1));
         assert_eq!(log.top_of(&a), 150);
+    }
+
+    #[test]
+    fn a_newcomers_name_signed_before_it_had_the_history_is_among_the_newest() {
+        let (mut log, a, _) = room(150);
+        let carl = Identity::from_secret_bytes(&[3; 32]);
+        let name = Entry::sign(
+            &carl,
+            Draft {
+                room_id: RoomId([7; 32]),
+                seq: 1,
+                prev_hash: EntryId::ZERO,
+                lamport: 1,
+                wall_ms: 151 * DAY_MS,
+                body: Body::Profile {
+                    display_name: "Carl".into(),
+                },
+            },
+        )
+        .expect("valid");
+        log.append(Record::from_entry(name));
+        apply(&mut log, Retention::Entries(100), 151 * DAY_MS, &a);
+        assert_eq!(log.display_name(&carl.public()), Some("Carl"));
     }
 
     #[test]

@@ -699,7 +699,8 @@ impl RoomSync {
         let mut adv: BTreeMap<PublicKey, u64> = BTreeMap::new();
         for st in self.peers.values() {
             for (a, seq) in &st.known {
-                if *seq > self.log.top_of(a) && !self.log.is_flagged(a) {
+                let floor = st.floors.get(a).copied().unwrap_or(0);
+                if *seq > self.log.top_of(a).max(floor) && !self.log.is_flagged(a) {
                     let e = adv.entry(*a).or_insert(0);
                     *e = (*e).max(*seq);
                 }
@@ -913,6 +914,15 @@ impl RoomSync {
         } else {
             wire::encode_summary(heads)
         };
+        frames.extend(self.floor_frames(heads));
+        for f in frames {
+            self.send(peer, f);
+        }
+    }
+
+    /// The `Floors` frames for those of `heads`' authors whose held chain does not reach
+    /// down to entry 1 (none, usually).
+    fn floor_frames(&self, heads: &[Head]) -> Vec<Vec<u8>> {
         let floors: Vec<Floor> = heads
             .iter()
             .map(|h| Floor {
@@ -921,10 +931,7 @@ impl RoomSync {
             })
             .filter(|f| f.base > 0)
             .collect();
-        frames.extend(wire::encode_floors(&floors));
-        for f in frames {
-            self.send(peer, f);
-        }
+        wire::encode_floors(&floors)
     }
 
     fn send_summary(&mut self, peer: PeerId) {
@@ -1136,6 +1143,8 @@ impl RoomSync {
         for f in wire::encode_want(&wants) {
             self.send(peer, f);
         }
+        // What a peer dropped entirely is not missing.
+        self.recount_advertised();
     }
 
     /// Wants from `peer` the slice of `author`'s history just below our top run, if the peer
@@ -1537,7 +1546,10 @@ impl RoomSync {
                 .filter(|h| st.known.get(&h.author).is_none_or(|k| *k < h.seq))
                 .copied()
                 .collect();
-            for f in wire::encode_summary(&news) {
+            for f in wire::encode_summary(&news)
+                .into_iter()
+                .chain(self.floor_frames(&news))
+            {
                 sends.push((*peer, f));
             }
         }

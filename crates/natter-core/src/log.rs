@@ -1116,6 +1116,12 @@ impl RoomLog {
             return 0;
         };
         let mut base = log.top().map_or(0, |(s, _)| s);
+        // One run (the usual case): no walk.
+        if let Some((first, _)) = log.records.first_key_value() {
+            if base - first + 1 == log.records.len() as u64 {
+                return first - 1;
+            }
+        }
         for s in log.records.keys().rev() {
             if *s != base {
                 break;

@@ -28,7 +28,8 @@
 //! entries replayed from another room, equivocation (two signed forks of one log sent to
 //! different neighbours, then more entries on one fork), oversized frames and garbage; and
 //! the costly but well-formed: wants repeating whole histories, summaries of made-up
-//! authors, and chains that never complete. [`Sim::check`] also asserts what those cost
+//! authors, chains that never complete, and floors that claim a chain starts at its newest
+//! entry. [`Sim::check`] also asserts what those cost
 //! honest nodes: entries held pending stay within their byte budget, and the bytes served
 //! to a want-flooding adversary stay within a few histories.
 //!
@@ -50,8 +51,8 @@ use crate::log::{Body, Draft, Entry, EntryId, Record};
 use crate::room::RoomId;
 use crate::sync::{Event, Input, Misbehaviour, Output, PeerId, Relay, RoomSync, SyncConfig};
 use crate::wire::{
-    encode_entries, encode_summary, encode_want, Frame, Head, WantRange, MAX_FRAME_LEN,
-    WIRE_VERSION,
+    encode_entries, encode_floors, encode_summary, encode_want, Floor, Frame, Head, WantRange,
+    MAX_FRAME_LEN, WIRE_VERSION,
 };
 
 /// A misbehaving node's trick.
@@ -76,6 +77,10 @@ pub enum Adversary {
     FakeAuthors,
     /// Pushes its own validly signed chain without its first entry, so it never chains.
     UnchainedFlood,
+    /// Passes on the newest honest entry it saw of each author as the start of its chain
+    /// (a summary, `Floors` saying it holds nothing below, the entry): honest nodes take it
+    /// as a run, and must still end with every entry below it from honest peers.
+    FalseFloors,
 }
 
 /// Parameters of a run.
@@ -297,6 +302,8 @@ struct Node {
     posted: usize,
     /// For adversaries: honest entries seen, to tamper with.
     seen: Vec<Record>,
+    /// The newest entry seen of each author (adversaries only).
+    newest: BTreeMap<PublicKey, Record>,
     /// For adversaries: whether it has acted (equivocators: their forks).
     acted: u32,
 }
@@ -357,6 +364,7 @@ impl Sim {
                 evidence: BTreeMap::new(),
                 posted: 0,
                 seen: Vec::new(),
+                newest: BTreeMap::new(),
                 acted: 0,
             });
         }
@@ -671,8 +679,21 @@ impl Sim {
     fn adversary_input(&mut self, i: usize, input: Input) {
         if let Input::Frame { bytes, .. } = input {
             if let Ok(Frame::Push(recs) | Frame::Entries(recs)) = Frame::decode(&bytes) {
+                for r in &recs {
+                    let newest = self.nodes[i]
+                        .newest
+                        .entry(r.entry.author)
+                        .or_insert(r.clone());
+                    if r.entry.seq > newest.entry.seq {
+                        *newest = r.clone();
+                    }
+                }
                 if self.nodes[i].seen.len() < 64 {
                     self.nodes[i].seen.extend(recs);
+                }
+                // Passed on at once, ahead of the honest relay.
+                if self.nodes[i].adversary == Some(Adversary::FalseFloors) {
+                    self.act(i);
                 }
             }
         }
@@ -820,6 +841,32 @@ impl Sim {
                     recs.push(r);
                 }
                 let frames = encode_entries(&recs, true);
+                neighbours
+                    .iter()
+                    .flat_map(|&h| frames.iter().map(move |f| (h, f.clone())))
+                    .collect()
+            }
+            Adversary::FalseFloors => {
+                bad = false;
+                let recs: Vec<Record> = self.nodes[a].newest.values().cloned().collect();
+                let heads: Vec<Head> = recs
+                    .iter()
+                    .map(|r| Head {
+                        author: r.entry.author,
+                        seq: r.entry.seq,
+                        head: r.id,
+                    })
+                    .collect();
+                let floors: Vec<Floor> = recs
+                    .iter()
+                    .map(|r| Floor {
+                        author: r.entry.author,
+                        base: r.entry.seq - 1,
+                    })
+                    .collect();
+                let mut frames = encode_summary(&heads);
+                frames.extend(encode_floors(&floors));
+                frames.extend(encode_entries(&recs, true));
                 neighbours
                     .iter()
                     .flat_map(|&h| frames.iter().map(move |f| (h, f.clone())))

@@ -45,6 +45,7 @@ fn adversaries_are_disconnected_while_honest_nodes_converge() {
             Adversary::WantFlood,
             Adversary::FakeAuthors,
             Adversary::UnchainedFlood,
+            Adversary::FalseFloors,
         ];
         cfg
     });

@@ -180,6 +180,9 @@ pub struct RoomState {
     pub more_keepers: usize,
     /// The room's files this device holds, whole or in part.
     pub files_here: Vec<HeldFile>,
+    /// Some author's older entries are not held here (it fetched from a keeper that keeps
+    /// only recent history): they come when a member who holds them is online.
+    pub older_missing: bool,
 }
 
 /// A file of the open room held on this device (its "Files on this device" list).

@@ -164,6 +164,10 @@ pub fn room_state(
         messages,
         peers,
         missing: r.missing(),
+        older_missing: {
+            let log = r.sync().log();
+            log.authors().any(|a| log.base_of(a) > 0)
+        },
         left: r.left(),
         password_hint: r.lobby_verdict() == Some(Verdict::PasswordMayBeWrong),
         more_peers,
@@ -280,6 +284,7 @@ pub fn preview_state(
         keepers: Vec::new(),
         more_keepers: 0,
         files_here: Vec::new(),
+        older_missing: false,
     }
 }
 

@@ -76,6 +76,11 @@ pub fn MessageList(
         })
     });
     let hidden = move || first_shown(total.get(), limit.get());
+    let older_missing = Memo::new(move |_| {
+        state
+            .room
+            .with(|r| r.as_ref().is_some_and(|r| r.older_missing))
+    });
 
     // Follow the newest message while the reader is at the bottom.
     let log = NodeRef::<Div>::new();
@@ -124,6 +129,17 @@ pub fn MessageList(
                                 >
                                     "Show earlier messages"
                                 </button>
+                            </p>
+                        }
+                    })
+            }}
+            {move || {
+                (hidden() == 0 && older_missing.get())
+                    .then(|| {
+                        view! {
+                            <p class="earlier muted">
+                                "Older messages are not on this device yet. They arrive when "
+                                "someone who has them is online."
                             </p>
                         }
                     })

@@ -208,6 +208,14 @@ pub async fn keeper_holds_the_newest_entries_it_was_asked_to(ctx: Ctx) -> TestRe
         if bob.messages().await?.iter().any(|m| m.text == first) {
             return Err("Bob shows Carol's first message, which the keeper dropped".into());
         }
+        // He is told that older messages exist and will come.
+        bob.wait_for_text(
+            "log",
+            "Messages",
+            |t| t.contains("Older messages are not on this device yet"),
+            DELIVERY_TIMEOUT,
+        )
+        .await?;
         Ok(carol)
     }
     .await;

@@ -382,18 +382,8 @@ impl Browser {
     pub async fn show_code(&self, lifetime: Option<&str>) -> TestResult<String> {
         let panel = self.find_by_role("region", "Invite").await?;
         if let Some(lifetime) = lifetime {
-            let menu = self
-                .find_by_role_within(&panel, "combobox", "Code valid for")
+            self.choose_within(&panel, "Code valid for", lifetime)
                 .await?;
-            menu.scroll_into_view()
-                .await
-                .ctx("scrolling to the lifetime menu")?;
-            thirtyfour::components::SelectElement::new(&menu)
-                .await
-                .ctx("reading the lifetime menu")?
-                .select_by_visible_text(lifetime)
-                .await
-                .ctx(&format!("{} choosing the lifetime {lifetime:?}", self.name))?;
         }
         let button = self
             .find_by_role_within(&panel, "button", "Show a code")
@@ -429,6 +419,26 @@ impl Browser {
         }
     }
 
+    /// Chooses `option` (its visible text) in the menu labelled `menu` within `scope`.
+    async fn choose_within(
+        &self,
+        scope: &thirtyfour::WebElement,
+        menu: &str,
+        option: &str,
+    ) -> TestResult {
+        let select = self.find_by_role_within(scope, "combobox", menu).await?;
+        select
+            .scroll_into_view()
+            .await
+            .ctx(&format!("scrolling to {menu:?}"))?;
+        thirtyfour::components::SelectElement::new(&select)
+            .await
+            .ctx(&format!("reading {menu:?}"))?
+            .select_by_visible_text(option)
+            .await
+            .ctx(&format!("{} choosing {option:?} in {menu:?}", self.name))
+    }
+
     /// Asks the keeper with `key` to keep the open room ("Keep this room available") and
     /// waits until the keeper status says it does.
     pub async fn keep_room(&self, key: &str) -> TestResult<String> {
@@ -442,18 +452,7 @@ impl Browser {
             .find_by_role("region", "Keep this room available")
             .await?;
         if let Some(history) = history {
-            let menu = self
-                .find_by_role_within(&panel, "combobox", "History kept")
-                .await?;
-            menu.scroll_into_view()
-                .await
-                .ctx("scrolling to the history menu")?;
-            thirtyfour::components::SelectElement::new(&menu)
-                .await
-                .ctx("reading the history menu")?
-                .select_by_visible_text(history)
-                .await
-                .ctx(&format!("{} choosing {history:?}", self.name))?;
+            self.choose_within(&panel, "History kept", history).await?;
         }
         let field = self
             .find_by_role_within(&panel, "textbox", "Keeper key")

@@ -216,6 +216,7 @@ pub async fn keeper_holds_the_newest_entries_it_was_asked_to(ctx: Ctx) -> TestRe
             DELIVERY_TIMEOUT,
         )
         .await?;
+        bob.screenshot("keeper-retention").await?;
         Ok(carol)
     }
     .await;

@@ -281,9 +281,9 @@ impl Runtime {
                 }
             }
             Output::Store { room, records } => self.write_behind(room, records),
-            // A browser holds everything: it adds its rooms with no retention, so nothing is
-            // pruned here.
-            Output::Prune { .. } => {}
+            // A browser holds everything: it adds its rooms with no retention, so neither
+            // comes (and the node's pruning is not linked into the app).
+            Output::RetentionDue(_) | Output::Prune { .. } => {}
             Output::SaveRoom(meta) => {
                 let Some(s) = self.storage.clone() else {
                     return;

@@ -1070,28 +1070,20 @@ impl RoomLog {
         ids
     }
 
-    /// Restores a floor recorded by [`RoomLog::prune_through`] (at startup, before any
-    /// entry of `author` is appended; held entries at or below it are dropped).
+    /// Restores a floor recorded by [`RoomLog::prune_through`] at startup. A floor never
+    /// goes down, and one at or above a held entry is not restored: the store that pruned
+    /// deleted those entries with it, so such a store is damaged, and keeping the entries
+    /// loses nothing (they are only fetched again if it lost them).
     pub fn restore_floor(&mut self, author: PublicKey, seq: u64, id: EntryId) {
         let log = self.authors.entry(author).or_default();
-        if log.floor.is_some_and(|(f, _)| f >= seq) {
+        let held_below = log
+            .records
+            .first_key_value()
+            .is_some_and(|(s, _)| *s <= seq);
+        if held_below || log.floor.is_some_and(|(f, _)| f >= seq) {
             return;
         }
-        if log.records.contains_key(&seq) {
-            self.prune_through(&author, seq);
-        } else {
-            let below: Vec<u64> = log.records.range(..=seq).map(|(s, _)| *s).collect();
-            for s in below {
-                if let Some(r) = log.records.remove(&s) {
-                    self.ids.remove(&r.id);
-                    self.total -= 1;
-                }
-            }
-            if log.profile.is_some_and(|p| p <= seq) {
-                log.profile = None;
-            }
-            log.floor = Some((seq, id));
-        }
+        log.floor = Some((seq, id));
     }
 
     /// The pruned floor of `author`: entries up to it are not held and not taken.
@@ -2107,18 +2099,24 @@ mod tests {
         let wrong = sign(&a, 7, c[4].id, 7, text("fork"));
         assert_eq!(log.append(wrong), Append::ChainBreak { existing: c[5].id });
 
-        // A floor restored at startup drops what is stored below it.
+        // A floor restored at startup, with what the store kept above it.
         let mut again = RoomLog::new(RoomId([7; 32]));
-        for r in &c {
-            again.append(r.clone());
+        for r in &c[2..] {
+            again.insert(r.clone(), true);
         }
         again.restore_floor(who, 2, c[1].id);
         assert_eq!((again.count_of(&who), again.base_of(&who)), (4, 2));
+        assert_eq!(again.append(c[1].clone()), Append::Pruned);
         again.restore_floor(who, 1, c[0].id);
         assert_eq!(
             again.floor_of(&who),
             Some((2, c[1].id)),
             "a floor never goes down"
         );
+        // One at or above a held entry (a damaged store) is not restored: nothing is lost.
+        let mut whole = RoomLog::new(RoomId([7; 32]));
+        whole.append(c[0].clone());
+        whole.restore_floor(who, 3, c[2].id);
+        assert_eq!((whole.floor_of(&who), whole.count_of(&who)), (None, 1));
     }
 }

@@ -582,6 +582,11 @@ impl NodeSim {
                     }
                 }
             }
+            Output::RetentionDue(room) => {
+                if let Some(n) = self.devices[dev].node.as_mut() {
+                    n.apply_retention(&room);
+                }
+            }
             Output::Prune {
                 author, through, ..
             } => self.devices[dev]

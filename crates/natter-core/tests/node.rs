@@ -949,6 +949,12 @@ fn a_room_kept_with_a_retention_drops_the_oldest_others_entries_and_loads_its_fl
             ..RoomSetup::new(r.clone(), false)
         })),
     );
+    // The driver is told, and asks the node to apply it.
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::RetentionDue(id) if *id == r.id())));
+    n.apply_retention(&r.id());
+    let out = outputs(&mut n);
     // Our profile post is one of the newest three, and our chain is never cut: Bob keeps 2.
     let prunes: Vec<(u64, natter_core::log::EntryId)> = out
         .iter()
@@ -977,7 +983,9 @@ fn a_room_kept_with_a_retention_drops_the_oldest_others_entries_and_loads_its_fl
             retention: Retention::All,
         },
     );
-    assert!(!out.iter().any(|o| matches!(o, Output::Prune { .. })));
+    assert!(!out
+        .iter()
+        .any(|o| matches!(o, Output::Prune { .. } | Output::RetentionDue(_))));
 
     // A later start from what the store kept: the floor comes back with the entries.
     let mut again = node();

@@ -467,6 +467,7 @@ impl Driver {
                 }
                 self.check_removal(room, &records);
             }
+            Output::RetentionDue(room) => self.node.apply_retention(&room),
             Output::Prune {
                 room,
                 author,

@@ -313,6 +313,9 @@ pub enum Output {
         /// The entries.
         records: Vec<Record>,
     },
+    /// The room's retention may drop entries now: call [`super::Node::apply_retention`] (it
+    /// queues [`Output::Prune`]s). Only for rooms added with a retention other than all.
+    RetentionDue(RoomId),
     /// Delete `author`'s stored entries of `room` up to and including `through`, and store
     /// `(through, id)` as the author's floor, for [`RoomSetup::floors`] at the next start
     /// (the room's retention dropped them; see [`crate::retention`]).

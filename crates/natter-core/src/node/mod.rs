@@ -549,7 +549,7 @@ impl Node {
             self.save_room(id);
         }
         self.post_profile(id);
-        self.apply_retention(id);
+        self.retention_due(id);
         self.changed(id);
         Ok(())
     }
@@ -562,13 +562,27 @@ impl Node {
         r.retention = retention;
         r.sync
             .set_backfill(self.config.sync.backfill && retention == Retention::All);
-        self.apply_retention(id);
+        self.retention_due(id);
+    }
+
+    /// Tells the driver that the room's retention may drop entries now
+    /// ([`Output::RetentionDue`]), unless it keeps everything.
+    fn retention_due(&mut self, id: RoomId) {
+        let Some(r) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        r.retention_at = self.now;
+        if r.retention != Retention::All && !r.ephemeral {
+            self.out.push_back(Output::RetentionDue(id));
+        }
     }
 
     /// Drops what the room's retention does not keep ([`crate::retention::plan`]), telling
-    /// the driver with [`Output::Prune`]. Our own chain is kept whole.
-    pub(super) fn apply_retention(&mut self, id: RoomId) {
-        let (now, me) = (self.now, self.me);
+    /// the driver with [`Output::Prune`] (to execute with the other outputs). Our own chain
+    /// is kept whole. The driver calls it on [`Output::RetentionDue`]: a separate call, so a
+    /// driver that never keeps a room with a retention (the browser) links none of it.
+    pub fn apply_retention(&mut self, id: &RoomId) {
+        let (now, me, id) = (self.now, self.me, *id);
         let Some(r) = self.rooms.get_mut(&id) else {
             return;
         };
@@ -708,7 +722,7 @@ impl Node {
             .map(|(id, _)| *id)
             .collect();
         for id in aged {
-            self.apply_retention(id);
+            self.retention_due(id);
         }
         let mut due = Vec::new();
         let mut expired = Vec::new();
@@ -793,7 +807,7 @@ impl Node {
                 } else {
                     Output::Store { room: id, records }
                 });
-                self.apply_retention(id);
+                self.retention_due(id);
             }
             sync::Output::ScheduleTimer { at_ms } => r.timer_at = Some(at_ms),
             sync::Output::Disconnect { peer, reason } => {

@@ -56,8 +56,8 @@
 //! 7. **Floors and backfill.** A peer may hold an author's chain only from some seq up (a
 //!    keeper that prunes, or a peer that fetched from one; see "Runs and floors" in
 //!    `crate::log`). After a summary it sends a `Floors` frame naming, for the authors in
-//!    that summary, where its top run starts less one (`base`); wants to it start above
-//!    that. An entry whose predecessor we lack starts a run here only if its sender
+//!    that summary, where its top run starts less one (`base`), and a base of 0 once for
+//!    an author whose chain it holds whole again; wants to it start above that. An entry whose predecessor we lack starts a run here only if its sender
 //!    declared exactly that floor, or it is the first entry of a backfill we asked for;
 //!    otherwise it waits pending as in step 5. With [`SyncConfig::backfill`] (on, except at
 //!    a pruning keeper), the gap below an author's top run is wanted from a peer whose
@@ -457,6 +457,9 @@ struct PeerState {
     deferred_until: Option<u64>,
     /// Per author in `known`, where the peer's top run starts less one (its `Floors`).
     floors: BTreeMap<PublicKey, u64>,
+    /// Authors we told the peer a floor above 0 for: when our chain of one reaches down to
+    /// entry 1 again, the peer is told so (floor 0) once.
+    told: BTreeSet<PublicKey>,
 }
 
 /// A verified entry whose predecessor is missing, who sent it and when.
@@ -914,24 +917,12 @@ impl RoomSync {
         } else {
             wire::encode_summary(heads)
         };
-        frames.extend(self.floor_frames(heads));
+        if let Some(st) = self.peers.get_mut(&peer) {
+            frames.extend(floor_frames(&self.log, &mut st.told, heads));
+        }
         for f in frames {
             self.send(peer, f);
         }
-    }
-
-    /// The `Floors` frames for those of `heads`' authors whose held chain does not reach
-    /// down to entry 1 (none, usually).
-    fn floor_frames(&self, heads: &[Head]) -> Vec<Vec<u8>> {
-        let floors: Vec<Floor> = heads
-            .iter()
-            .map(|h| Floor {
-                author: h.author,
-                base: self.log.base_of(&h.author),
-            })
-            .filter(|f| f.base > 0)
-            .collect();
-        wire::encode_floors(&floors)
     }
 
     fn send_summary(&mut self, peer: PeerId) {
@@ -1135,7 +1126,11 @@ impl RoomSync {
             if !st.known.contains_key(&f.author) {
                 continue;
             }
-            st.floors.insert(f.author, f.base);
+            if f.base == 0 {
+                st.floors.remove(&f.author);
+            } else {
+                st.floors.insert(f.author, f.base);
+            }
             if let Some(w) = self.want_backfill(peer, f.author) {
                 wants.push(w);
             }
@@ -1540,16 +1535,17 @@ impl RoomSync {
             })
             .collect();
         let mut sends = Vec::new();
-        for (peer, st) in &self.peers {
+        for (peer, st) in &mut self.peers {
             let news: Vec<Head> = heads
                 .iter()
                 .filter(|h| st.known.get(&h.author).is_none_or(|k| *k < h.seq))
                 .copied()
                 .collect();
-            for f in wire::encode_summary(&news)
-                .into_iter()
-                .chain(self.floor_frames(&news))
-            {
+            for f in wire::encode_summary(&news).into_iter().chain(floor_frames(
+                &self.log,
+                &mut st.told,
+                &news,
+            )) {
                 sends.push((*peer, f));
             }
         }
@@ -1694,6 +1690,29 @@ impl RoomSync {
             self.flagged(author, first, second, Some(peer));
         }
     }
+}
+
+/// The `Floors` frames for `heads`' authors whose held chain in `log` does not reach down
+/// to entry 1 (none, usually), and a floor of 0 for those whose chain does again after we
+/// told the peer otherwise (`told`, kept up to date).
+fn floor_frames(log: &RoomLog, told: &mut BTreeSet<PublicKey>, heads: &[Head]) -> Vec<Vec<u8>> {
+    let floors: Vec<Floor> = heads
+        .iter()
+        .filter_map(|h| {
+            let base = log.base_of(&h.author);
+            let say = if base > 0 {
+                told.insert(h.author);
+                true
+            } else {
+                told.remove(&h.author)
+            };
+            say.then_some(Floor {
+                author: h.author,
+                base,
+            })
+        })
+        .collect();
+    wire::encode_floors(&floors)
 }
 
 /// The signature checks of the entries a frame carries (none for other frames, or bytes that

@@ -1430,3 +1430,30 @@ fn a_peer_that_declares_no_floor_cannot_start_a_run_and_a_floor_for_an_unnamed_a
     frame_from_stranger(&mut b, 4, Frame::Push(vec![recs[4].clone()]).encode());
     assert_eq!((b.log().count_of(&who), b.log().base_of(&who)), (1, 4));
 }
+
+#[test]
+fn a_peer_whose_chain_is_whole_again_says_so_and_is_asked_for_the_older_history() {
+    let mut a = node(2);
+    post(&mut a, 300);
+    let who = a.me();
+    let mut net = Net::new(vec![a, pruning_node(9), node(3), node(4)]);
+    net.connect(0, 1);
+    net.run();
+    net.nodes[1].prune_through(&who, 200);
+    net.disconnect(0, 1);
+    // B takes the keeper's run, and C takes it from B (B says its chain starts at 201).
+    net.connect(1, 2);
+    net.run();
+    net.disconnect(1, 2);
+    net.connect(2, 3);
+    net.run();
+    assert_eq!(net.nodes[3].log().count_of(&who), 100);
+    // The author meets B alone: B fills in its chain.
+    net.connect(0, 2);
+    net.run();
+    assert_eq!(net.nodes[2].log().count_of(&who), 300);
+    net.disconnect(0, 2);
+    // B's next summary to C tells it B's chain is whole: C fills in from B.
+    net.tick(20_000);
+    assert_eq!(net.nodes[3].log().count_of(&who), 300);
+}

@@ -996,7 +996,10 @@ impl RoomLog {
         if log.floor.is_some_and(|(f, _)| seq <= f) {
             return Append::Pruned;
         }
-        if let Some(held) = log.records.get(&seq) {
+        // Most entries extend the top of the chain: one look at the last held settles it.
+        let last = log.records.last_key_value().map(|(s, r)| (*s, r.id));
+        let above = last.is_none_or(|(s, _)| seq > s);
+        if let Some(held) = (!above).then(|| log.records.get(&seq)).flatten() {
             if held.id == rec.id {
                 return Append::Duplicate;
             }
@@ -1004,7 +1007,11 @@ impl RoomLog {
             self.flagged.insert(author);
             return Append::Conflict { existing };
         }
-        match log.expected_prev(seq) {
+        let expected = match last {
+            Some((s, id)) if s.checked_add(1) == Some(seq) => Some(id),
+            _ => log.expected_prev(seq),
+        };
+        match expected {
             Some(prev) if prev != rec.entry.prev_hash => {
                 self.flagged.insert(author);
                 return Append::ChainBreak { existing: prev };
@@ -1017,7 +1024,8 @@ impl RoomLog {
             }
             None => {}
         }
-        if let Some(next) = seq.checked_add(1).and_then(|n| log.records.get(&n)) {
+        let next = seq.checked_add(1).filter(|_| !above);
+        if let Some(next) = next.and_then(|n| log.records.get(&n)) {
             if next.entry.prev_hash != rec.id {
                 let existing = next.id;
                 self.flagged.insert(author);

@@ -473,14 +473,29 @@ impl Driver {
                 author,
                 through,
                 id,
-            } => match self.store.prune(&room, &author, through, &id) {
-                Ok(freed) => {
-                    let held = self.bytes.entry(room).or_default();
-                    *held = held.saturating_sub(freed);
-                    tracing::debug!(room = %short(&room), through, freed, "dropped by retention");
+            } => {
+                match self.store.prune(&room, &author, through, &id) {
+                    Ok(freed) => {
+                        let held = self.bytes.entry(room).or_default();
+                        *held = held.saturating_sub(freed);
+                        tracing::debug!(room = %short(&room), through, freed, "dropped by retention");
+                    }
+                    Err(e) => tracing::error!(room = %short(&room), error = %e, "pruning failed"),
                 }
-                Err(e) => tracing::error!(room = %short(&room), error = %e, "pruning failed"),
-            },
+                // Files only the dropped entries named go with them.
+                let named: Vec<(Root, u64)> = self
+                    .node
+                    .room(&room)
+                    .map(|r| {
+                        let log = r.sync().log();
+                        log.authors()
+                            .flat_map(|a| named_by(log.entries_of(a)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let gone = self.files.renamed(room, named);
+                self.delete_files(&gone);
+            }
             Output::SaveRoom(meta) => {
                 if let Err(e) = self.store.save_room(&meta.room) {
                     tracing::error!(error = %e, "saving a room failed");

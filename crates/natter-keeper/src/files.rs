@@ -136,6 +136,17 @@ impl Files {
         gone
     }
 
+    /// Room `room` now names exactly `named` (its retention dropped entries that named
+    /// others): returns the kept files no room names any more, which are no longer kept.
+    pub fn renamed(
+        &mut self,
+        room: RoomId,
+        named: impl IntoIterator<Item = (Root, u64)>,
+    ) -> Vec<Root> {
+        self.named.insert(room, named.into_iter().collect());
+        self.orphans()
+    }
+
     /// Kept files no room names, which are no longer kept.
     pub fn orphans(&mut self) -> Vec<Root> {
         let named = &self.named;
@@ -219,6 +230,20 @@ mod tests {
         assert_eq!(files.kept().collect::<Vec<_>>(), [(room(2), shared)]);
         assert_eq!(files.remove_room(&room(2)), [shared]);
         assert_eq!(files.bytes(), 0);
+    }
+
+    #[test]
+    fn a_file_whose_naming_entries_were_dropped_goes_unless_another_room_names_it() {
+        let mut f = Files::default();
+        let (a, b) = (Root([1; 32]), Root([2; 32]));
+        assert_eq!(f.name(room(1), a, 10, 0, 100), Admission::Fetch);
+        assert_eq!(f.name(room(1), b, 10, 0, 100), Admission::Fetch);
+        assert_eq!(f.name(room(2), b, 10, 0, 100), Admission::Kept);
+        // Room 1's retention dropped the entries naming both: a goes, b stays for room 2.
+        assert_eq!(f.renamed(room(1), []), vec![a]);
+        assert_eq!(f.bytes(), 10);
+        assert_eq!(f.renamed(room(2), []), vec![b]);
+        assert_eq!(f.bytes(), 0);
     }
 
     #[test]

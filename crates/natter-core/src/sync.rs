@@ -82,7 +82,9 @@
 //! or a `prev_hash` that is not our held predecessor) is the author's fault, not the
 //! relaying peer's: the author is flagged ([`Event::Equivocation`]), the first entry is
 //! kept, none of the author's later entries are accepted, and the two entries are sent as
-//! `Evidence` to every peer so all honest peers flag the author too.
+//! `Evidence` to every peer so all honest peers flag the author too: at once, to every peer
+//! that connects later, and again to a peer whose summary still names the author (it
+//! missed the evidence; a frame can be lost, and summaries leave flagged authors out).
 //!
 //! # Bounds on what a peer chooses
 //!
@@ -102,6 +104,7 @@
 //! | heads in a periodic summary | those the peer lacks plus [`SUMMARY_SLICE`] | many authors do not make every repair round cost a full version vector |
 //! | floors one peer declares | one per author in its `known` (named by its summaries) | a `Floors` frame naming other authors is ignored |
 //! | a backfill want | [`BACKFILL_CHUNK`] entries, one in flight per author, timed out as wants are | the slice is verified entry by entry as it links to what we hold |
+//! | evidence sent again to a peer whose summary still names a flagged author | once per author per [`SyncConfig::summary_interval_ms`] | a summary of flagged authors cannot make us send evidence at its own rate |
 //! | numbers in frames (seqs, Lamport times, counts) | saturating arithmetic | a peer's `u64::MAX` cannot overflow a sum |
 //! | decompressed author keys cached | 65,536 | verification cost per author is paid once |
 //!
@@ -460,6 +463,9 @@ struct PeerState {
     /// Authors we told the peer a floor above 0 for: when our chain of one reaches down to
     /// entry 1 again, the peer is told so (floor 0) once.
     told: BTreeSet<PublicKey>,
+    /// When we last sent the peer the evidence against each author its summaries still
+    /// name as if honest.
+    evidence_sent: BTreeMap<PublicKey, u64>,
 }
 
 /// A verified entry whose predecessor is missing, who sent it and when.
@@ -1063,6 +1069,7 @@ impl RoomSync {
         // A low-priority peer's offers wait while a normal peer may offer the same.
         let defer = self.peers.get(&peer).is_some_and(|st| st.low) && self.normal_peer_connected();
         let mut wants = Vec::new();
+        let mut evidence = Vec::new();
         for h in heads {
             let have = self.log.top_of(&h.author);
             let Some(st) = self.peers.get_mut(&peer) else {
@@ -1076,7 +1083,25 @@ impl RoomSync {
             }
             let k = st.known.entry(h.author).or_insert(0);
             *k = (*k).max(h.seq);
-            if self.log.is_flagged(&h.author) || h.seq == 0 {
+            if self.log.is_flagged(&h.author) {
+                // The peer still offers an author we know forked: it missed the evidence
+                // (a frame lost, say). Send it again, at most once per summary interval.
+                let due = st.evidence_sent.get(&h.author).is_none_or(|at| {
+                    self.now.saturating_sub(*at) >= self.config.summary_interval_ms
+                });
+                if let Some((first, second)) = self.evidence.get(&h.author).filter(|_| due) {
+                    st.evidence_sent.insert(h.author, self.now);
+                    evidence.push(
+                        Frame::Evidence {
+                            first: first.clone(),
+                            second: second.clone(),
+                        }
+                        .encode(),
+                    );
+                }
+                continue;
+            }
+            if h.seq == 0 {
                 continue;
             }
             if h.seq > have {
@@ -1108,6 +1133,9 @@ impl RoomSync {
             if let Some(w) = self.want_backfill(peer, h.author) {
                 wants.push(w);
             }
+        }
+        for f in evidence {
+            self.send(peer, f);
         }
         for f in wire::encode_want(&wants) {
             self.send(peer, f);
@@ -1319,6 +1347,11 @@ impl RoomSync {
                 bytes += cost;
             }
             let Some(last) = batch.last().map(|r| r.entry.seq) else {
+                // Nothing of it is held (a gap of ours): no longer queued, so a later
+                // want of it is served once we hold it.
+                if let Some(served) = st.served.get_mut(&w.author) {
+                    served.remove(w.from_seq..=w.to_seq);
+                }
                 continue;
             };
             frames.extend(wire::encode_entries(batch, false));

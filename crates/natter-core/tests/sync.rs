@@ -805,6 +805,36 @@ fn stored_evidence_flags_the_author_again_after_a_restart_and_is_passed_on() {
         _ => false,
     });
     assert!(sent_evidence);
+    // A peer that still offers the author missed the evidence (a frame lost): its summary
+    // gets it again, at most once per summary interval.
+    let offers = Frame::Summary(vec![Head {
+        author: mallory.public(),
+        seq: 1,
+        head: a.id,
+    }])
+    .encode();
+    let evidence_for = |n: &mut RoomSync, now: u64| {
+        n.handle(
+            now,
+            Input::Frame {
+                peer: PeerId(3),
+                bytes: offers.clone(),
+            },
+        )
+        .expect("frame");
+        n.drain_outputs().iter().any(|o| match o {
+            Output::Send { bytes, .. } => {
+                matches!(Frame::decode(bytes), Ok(Frame::Evidence { .. }))
+            }
+            _ => false,
+        })
+    };
+    assert!(evidence_for(&mut n, 2));
+    assert!(!evidence_for(&mut n, 3));
+    assert!(evidence_for(
+        &mut n,
+        3 + SyncConfig::default().summary_interval_ms
+    ));
     // Evidence that proves nothing is refused.
     let r = RoomSync::load(
         ROOM,
@@ -1456,4 +1486,51 @@ fn a_peer_whose_chain_is_whole_again_says_so_and_is_asked_for_the_older_history(
     // B's next summary to C tells it B's chain is whole: C fills in from B.
     net.tick(20_000);
     assert_eq!(net.nodes[3].log().count_of(&who), 300);
+}
+
+#[test]
+fn a_want_of_entries_in_our_gap_is_served_once_we_hold_them() {
+    let recs = good_entries(10);
+    let who = recs[0].entry.author;
+    let mut b = RoomSync::load(
+        ROOM,
+        Identity::from_secret_bytes(&[3; 32]),
+        SyncConfig::default(),
+        recs[..6]
+            .iter()
+            .chain(&recs[9..])
+            .cloned()
+            .collect::<Vec<_>>(),
+        [],
+        true,
+    )
+    .expect("runs load");
+    b.handle(1, Input::PeerConnected(PeerId(9)))
+        .expect("connect");
+    b.drain_outputs();
+    let want = Frame::Want(vec![natter_core::wire::WantRange {
+        author: who,
+        from_seq: 7,
+        to_seq: 9,
+    }])
+    .encode();
+    let served = |out: &[Output]| -> Vec<u64> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send { bytes, .. } => match Frame::decode(bytes) {
+                    Ok(Frame::Entries(r)) => Some(r),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .flatten()
+            .map(|r| r.entry.seq)
+            .collect()
+    };
+    // Nothing of 7..=9 is held: nothing is served.
+    assert!(served(&frame_from_stranger(&mut b, 2, want.clone())).is_empty());
+    // Then someone fills the gap, and the same want, asked again at once, is served.
+    frame_from_stranger(&mut b, 3, Frame::Push(recs[6..9].to_vec()).encode());
+    assert_eq!(b.log().count_of(&who), 10);
+    assert_eq!(served(&frame_from_stranger(&mut b, 4, want)), vec![7, 8, 9]);
 }

@@ -198,17 +198,7 @@ impl Driver {
         self.bytes = load(&self.store, &mut self.node)?;
         let rooms: Vec<RoomId> = self.node.rooms().map(|(id, _)| *id).collect();
         for room in rooms {
-            let named: Vec<(Root, u64)> = self
-                .node
-                .room(&room)
-                .map(|r| {
-                    let log = r.sync().log();
-                    log.authors()
-                        .flat_map(|a| named_by(log.entries_of(a)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            for (root, len) in named {
+            for (root, len) in self.named_in(&room) {
                 self.name_file(room, root, len);
             }
         }
@@ -483,16 +473,7 @@ impl Driver {
                     Err(e) => tracing::error!(room = %short(&room), error = %e, "pruning failed"),
                 }
                 // Files only the dropped entries named go with them.
-                let named: Vec<(Root, u64)> = self
-                    .node
-                    .room(&room)
-                    .map(|r| {
-                        let log = r.sync().log();
-                        log.authors()
-                            .flat_map(|a| named_by(log.entries_of(a)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let named = self.named_in(&room);
                 let gone = self.files.renamed(room, named);
                 self.delete_files(&gone);
             }
@@ -582,6 +563,19 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// The files the entries held of `room` name.
+    fn named_in(&self, room: &RoomId) -> Vec<(Root, u64)> {
+        self.node
+            .room(room)
+            .map(|r| {
+                let log = r.sync().log();
+                log.authors()
+                    .flat_map(|a| named_by(log.entries_of(a)))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Room `room` names file `root` of `len` bytes: kept if it fits the budget. Returns

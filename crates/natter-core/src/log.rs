@@ -1136,7 +1136,7 @@ impl RoomLog {
         self.authors
             .get(author)
             .and_then(|l| l.records.range(..seq).next_back().map(|(s, _)| *s))
-            .map_or(0, |s| s)
+            .unwrap_or(0)
     }
 
     /// Number of entries held of `author`.

@@ -586,7 +586,6 @@ impl Node {
         let Some(r) = self.rooms.get_mut(&id) else {
             return;
         };
-        r.retention_at = now;
         if r.retention == Retention::All || r.ephemeral {
             return;
         }

@@ -41,6 +41,7 @@ use tokio::sync::mpsc;
 
 use crate::files::{named_by, Admission, Files};
 use crate::mailbox::Mailbox;
+use crate::pacer::Pacer;
 use crate::rtc::{Datagram, PeerRtc, RtcEvent};
 use crate::signaling::{Pool, SigEvent};
 use crate::store::Store;
@@ -134,6 +135,8 @@ pub(crate) struct Driver {
     reopen_at: Option<Instant>,
     backoff: Duration,
     datagrams: Vec<Datagram>,
+    /// Datagrams waiting for their turn to leave.
+    pacer: Pacer,
     rtc_deadline: Option<Instant>,
     /// Bytes of entries stored per room.
     bytes: BTreeMap<RoomId, u64>,
@@ -163,6 +166,7 @@ impl Driver {
         let mailbox = Mailbox::new(&identity.public());
         let node = Node::new(identity, config.name.clone(), node_config, Box::new(rng));
         let pool = Pool::new(config.ws_url(), config.rooms_per_socket, events);
+        let pacer = Pacer::new(config.pace, crate::PACE_BURST);
         Ok(Driver {
             node,
             store,
@@ -176,6 +180,7 @@ impl Driver {
             reopen_at: None,
             backoff: Duration::from_secs(1),
             datagrams: Vec::new(),
+            pacer,
             rtc_deadline: None,
             bytes: BTreeMap::new(),
             files: Files::default(),
@@ -258,6 +263,9 @@ impl Driver {
         if let Some(t) = self.reopen_at {
             at = at.min(t);
         }
+        if let Some(t) = self.pacer.next_at() {
+            at = at.min(t);
+        }
         at.min(self.usage_at).max(now)
     }
 
@@ -269,6 +277,7 @@ impl Driver {
                 connections = self.conns.len(),
                 stored_bytes = self.stored_bytes(),
                 rss_kib = crate::usage::rss_kib("self").unwrap_or(0),
+                datagrams_dropped = self.pacer.dropped(),
                 "usage"
             );
         }
@@ -679,8 +688,13 @@ impl Driver {
         self.bytes.values().sum()
     }
 
+    /// Sends the datagrams whose turn has come; the others wait in the pacer.
     async fn send_datagrams(&mut self) {
-        for d in std::mem::take(&mut self.datagrams) {
+        let now = Instant::now();
+        for d in self.datagrams.drain(..) {
+            self.pacer.push(now, d);
+        }
+        while let Some(d) = self.pacer.pop(now) {
             if let Err(e) = self.socket.send_to(&d.bytes, d.to).await {
                 tracing::debug!(error = %e, "sending a datagram");
             }

@@ -25,10 +25,12 @@
 //! | connections per room | [`Config::max_peers_per_room`] |
 //! | rooms per signaling socket | [`Config::rooms_per_socket`] (the server's own limit) |
 //! | everything a peer sends | natter-core's bounds, and [`rtc`]'s |
+//! | bytes sent to a peer | [`Config::pace`] per second, after a burst of [`PACE_BURST`]; what waits longer is bounded by [`pacer`] |
 
 pub mod driver;
 pub mod files;
 pub mod mailbox;
+pub mod pacer;
 pub mod rtc;
 pub mod signaling;
 pub mod store;
@@ -62,7 +64,14 @@ pub struct Config {
     pub max_bytes: u64,
     /// Invite links of rooms to keep (rooms without a password).
     pub keep: Vec<String>,
+    /// Bytes per second sent to one peer at most, after a burst of [`PACE_BURST`] (see
+    /// [`pacer`]).
+    pub pace: u64,
 }
+
+/// Bytes a peer may be sent at once before pacing spreads the rest (about 20 datagrams:
+/// well inside a browser's UDP receive buffer).
+pub const PACE_BURST: u64 = 24 * 1024;
 
 impl Config {
     /// The signaling WebSocket's URL.

@@ -45,6 +45,10 @@ struct Args {
     /// link, without a browser.
     #[arg(long, value_name = "INVITE LINK")]
     keep: Vec<String>,
+    /// Megabits per second sent to one browser at most (bursts are spread at this rate so
+    /// the browser's socket is not overrun).
+    #[arg(long, env = "NATTER_KEEPER_PACE_MBIT", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pace_mbit: u64,
     /// Print the keeper's key (made on first use) and exit.
     #[arg(long)]
     print_key: bool,
@@ -82,6 +86,7 @@ async fn main() -> std::process::ExitCode {
         rooms_per_socket: args.rooms_per_socket,
         max_bytes: args.max_bytes,
         keep: args.keep,
+        pace: args.pace_mbit * 1_000_000 / 8,
     };
     let stop = async {
         let mut term =

@@ -913,6 +913,31 @@ const CATCH_UP_RECORDER: &str = r#"
 })();
 "#;
 
+/// With NATTER_BENCH_TRACE, after [`CATCH_UP_RECORDER`]: when each 250 KB of DataChannel
+/// messages arrived (`arrived`, [ms, bytes]) and when each 1,000 entries were seen stored
+/// (`stored`, [ms, count]), to tell a late transfer from slow storing.
+const CATCH_UP_TIMELINE: &str = r#"
+(() => {
+  const state = window.__benchCatchup;
+  if (!state) return;
+  state.arrived = []; state.stored = [];
+  let bytes = 0, nextBytes = 0, nextCount = 0;
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    const ch = create.apply(this, args);
+    ch.addEventListener("message", (e) => {
+      bytes += e.data.byteLength ?? e.data.size ?? 0;
+      if (bytes >= nextBytes) { state.arrived.push([Math.round(performance.now()), bytes]); nextBytes += 250000; }
+    });
+    return ch;
+  };
+  const timer = setInterval(() => {
+    if (state.done !== null) { clearInterval(timer); return; }
+    if (state.count >= nextCount) { state.stored.push([Math.round(performance.now()), state.count]); nextCount += 1000; }
+  }, 20);
+})();
+"#;
+
 /// Counts the bytes arriving on the raw channel; notes the time when `arguments[0]` have.
 const RAW_RECEIVE: &str = r#"
 const want = arguments[0];
@@ -981,11 +1006,12 @@ async fn catch_up(driver: &Driver, base: &str) -> TestResult<Vec<CatchUp>> {
     for run in 1..=CATCH_UP_RUNS {
         eprintln!("catch-up: run {run} of {CATCH_UP_RUNS}");
         let holder = launch(driver, "holder").await?;
+        let launched = Instant::now();
         let joiner = match launch(driver, "joiner").await {
             Ok(b) => b,
             Err(e) => return finish("catch-up", Err(e), vec![holder]).await,
         };
-        let r = catch_up_in(&holder, &joiner, base, &history).await;
+        let r = catch_up_in(&holder, &joiner, launched, base, &history).await;
         runs.push(finish("catch-up", r, vec![holder, joiner]).await?);
         tokio::time::sleep(SETTLE).await;
     }
@@ -996,6 +1022,7 @@ async fn catch_up(driver: &Driver, base: &str) -> TestResult<Vec<CatchUp>> {
 async fn catch_up_in(
     holder: &Browser,
     joiner: &Browser,
+    launched: Instant,
     base: &str,
     history: &History,
 ) -> TestResult<CatchUp> {
@@ -1031,7 +1058,11 @@ async fn catch_up_in(
     holder
         .wait_for_status("Connected to the server", JOIN_TIMEOUT)
         .await?;
-    eprintln!("catch-up: the holder is online with the history");
+    eprintln!(
+        "catch-up: the holder is online with the history, {:.1} s after the joiner started",
+        launched.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep_until((launched + SETTLE).into()).await;
 
     let (natter_ms, first_ms, open_ms) = time_join(joiner, &link, history).await?;
     // NATTER_BENCH_TRACE=1: each page's connection trace (ms since its navigation).
@@ -1092,10 +1123,14 @@ async fn time_join(
 ) -> TestResult<(f64, Option<f64>, Option<f64>)> {
     let room_hex = history.room.id().to_hex();
     let n = history.records.len();
-    let recorder = CATCH_UP_RECORDER
+    let tracing = std::env::var_os("NATTER_BENCH_TRACE").is_some();
+    let mut recorder = CATCH_UP_RECORDER
         .replace("__ROOM__", &room_hex)
         .replace("__AUTHOR__", &history.author_hex)
         .replace("__WANT__", &n.to_string());
+    if tracing {
+        recorder.push_str(CATCH_UP_TIMELINE);
+    }
     on_new_document(joiner, &recorder).await?;
     joiner.open_invite(link).await?;
     joiner.confirm_join(None).await?;
@@ -1127,6 +1162,12 @@ async fn time_join(
     if profiling {
         profile_report(joiner, "the joiner").await?;
     }
+    if tracing {
+        eprintln!(
+            "catch-up timeline: arrived {}; stored {}",
+            state["arrived"], state["stored"]
+        );
+    }
     let natter_ms = number(&state["done"], "the catch-up time")?;
     let first_ms = state["first"].as_f64();
     let open_ms = channel_open_ms(joiner).await?;
@@ -1153,13 +1194,19 @@ async fn catch_up_from_keeper(driver: &Driver, base: &str) -> TestResult<Vec<Kee
                 .store(&history.room.id(), &history.records)
                 .map_err(|e| e.to_string())?;
         }
-        let keeper = natter_e2e::keeper::Keeper::start(base, data.path()).await?;
-        keeper
-            .wait_for_log("joined every room", JOIN_TIMEOUT)
-            .await?;
-        let (rss0, cpu0) = keeper.usage();
+        let launched = Instant::now();
         let joiner = launch(driver, "joiner").await?;
+        let keeper = match natter_e2e::keeper::Keeper::start(base, data.path()).await {
+            Ok(k) => k,
+            Err(e) => return finish("keeper catch-up", Err(e), vec![joiner]).await,
+        };
+        if let Err(e) = keeper.wait_for_log("joined every room", JOIN_TIMEOUT).await {
+            return finish("keeper catch-up", Err(e), vec![joiner]).await;
+        }
+        let (rss0, cpu0) = keeper.usage();
         let link = history.room.invite_link(base);
+        // As idle as the browser peer's joiner, which waits while the holder gets ready.
+        tokio::time::sleep_until((launched + SETTLE).into()).await;
         let r = time_join(&joiner, &link, &history).await;
         let (rss1, cpu1) = keeper.usage();
         let (natter_ms, _, _) = finish("keeper catch-up", r, vec![joiner]).await?;

@@ -4,8 +4,9 @@
 //! # What
 //!
 //! The keeper drives natter-core's [`natter_core::node::Node`] like the browser app does,
-//! with str0m for WebRTC ([`rtc`]), a few WebSockets to the signaling server
-//! ([`signaling`]) and redb for its history ([`store`]). It is a member by invitation: a
+//! with str0m for WebRTC ([`rtc`], what it sends to each browser spread out by [`pacer`]),
+//! a few WebSockets to the signaling server ([`signaling`]) and redb for its history
+//! ([`store`]). It is a member by invitation: a
 //! person hands it a room's invite sealed to its key through its [`mailbox`]; it shows up in
 //! the room under its own key and name, cannot forge anyone's entries (they are signed), and
 //! deletes its copy when a member's signed entry says it no longer keeps the room.

@@ -176,6 +176,7 @@ fn refill(d: &mut Dest, now: Instant, rate: f64, burst: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, SocketAddrV4};
 
     fn dgram(to: SocketAddr, n: usize, tag: u8) -> Datagram {
         Datagram {
@@ -188,13 +189,13 @@ mod tests {
         std::iter::from_fn(|| p.pop(now)).collect()
     }
 
-    const A: &str = "10.0.0.1:5000";
-    const B: &str = "10.0.0.2:5000";
+    const A: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 5000));
+    const B: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 5000));
 
     #[test]
     fn a_burst_passes_then_the_rest_waits_for_the_rate() {
         let t0 = Instant::now();
-        let a: SocketAddr = A.parse().unwrap();
+        let a = A;
         // 1,000 bytes at once, then 100,000 bytes per second.
         let mut p = Pacer::new(100_000, 1_000);
         for i in 0..5 {
@@ -215,7 +216,7 @@ mod tests {
     #[test]
     fn the_bucket_never_holds_more_than_the_burst() {
         let t0 = Instant::now();
-        let a: SocketAddr = A.parse().unwrap();
+        let a = A;
         let mut p = Pacer::new(100_000, 1_000);
         p.push(t0, dgram(a, 1_000, 0));
         assert_eq!(drain(&mut p, t0).len(), 1);
@@ -230,7 +231,7 @@ mod tests {
     #[test]
     fn destinations_have_their_own_buckets_and_take_turns() {
         let t0 = Instant::now();
-        let (a, b): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
+        let (a, b) = (A, B);
         let mut p = Pacer::new(100_000, 1_000);
         for i in 0..3 {
             p.push(t0, dgram(a, 500, i));
@@ -246,7 +247,7 @@ mod tests {
     #[test]
     fn a_datagram_larger_than_the_burst_still_leaves() {
         let t0 = Instant::now();
-        let a: SocketAddr = A.parse().unwrap();
+        let a = A;
         let mut p = Pacer::new(100_000, 1_000);
         p.push(t0, dgram(a, 1_500, 0));
         p.push(t0, dgram(a, 100, 1));
@@ -259,7 +260,7 @@ mod tests {
     #[test]
     fn too_much_waiting_for_one_destination_drops_the_new_datagram() {
         let t0 = Instant::now();
-        let (a, b): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
+        let (a, b) = (A, B);
         let mut p = Pacer::new(1, 1);
         let n = MAX_WAITING_BYTES / 1_000;
         for _ in 0..n + 5 {
@@ -274,7 +275,7 @@ mod tests {
     #[test]
     fn idle_destinations_are_forgotten() {
         let t0 = Instant::now();
-        let a: SocketAddr = A.parse().unwrap();
+        let a = A;
         let mut p = Pacer::new(100_000, 1_000);
         p.push(t0, dgram(a, 500, 0));
         assert_eq!(drain(&mut p, t0).len(), 1);

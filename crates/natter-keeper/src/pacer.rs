@@ -13,8 +13,8 @@
 //!
 //! # Rules
 //!
-//! - Each destination has a bucket of [`Pacer::burst`] bytes, refilled at [`Pacer::rate`]
-//!   bytes per second; a datagram leaves when the bucket holds its length.
+//! - Each destination has a bucket of `burst` bytes, refilled at `rate` bytes per second
+//!   (both given to [`Pacer::new`]); a datagram leaves when the bucket holds its length.
 //! - Datagrams for one destination leave in the order given; destinations take turns.
 //! - Time is passed in; the pacer reads no clock.
 //!
@@ -68,16 +68,6 @@ impl Pacer {
         }
     }
 
-    /// Bytes per second per destination.
-    pub fn rate(&self) -> u64 {
-        self.rate as u64
-    }
-
-    /// Bytes a destination may receive at once.
-    pub fn burst(&self) -> u64 {
-        self.burst as u64
-    }
-
     /// Datagrams dropped because their destination had too much waiting.
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -100,40 +90,37 @@ impl Pacer {
         dest.queue.push_back(d);
     }
 
-    /// The next datagram allowed to leave at `now`, if any.
+    /// The next datagram allowed to leave at `now`, if any. Once none is, forgets the
+    /// destinations that have nothing more to pace.
     pub fn pop(&mut self, now: Instant) -> Option<Datagram> {
         let (rate, burst) = (self.rate, self.burst);
-        // Destinations after the one whose turn it is, then the rest.
-        let order: Vec<SocketAddr> = match self.turn {
+        let ready = |(_, d): &(&SocketAddr, &Dest)| {
+            d.queue.front().is_some_and(|f| {
+                // A datagram larger than the whole bucket leaves once the bucket is full.
+                tokens_at(d, now, rate, burst) >= (f.bytes.len() as f64).min(burst)
+            })
+        };
+        // Destinations from the one whose turn it is, then the rest.
+        let found = match self.turn {
             Some(t) => self
                 .dests
                 .range(t..)
                 .chain(self.dests.range(..t))
-                .map(|(a, _)| *a)
-                .collect(),
-            None => self.dests.keys().copied().collect(),
-        };
-        let mut out = None;
-        for addr in order {
-            let Some(dest) = self.dests.get_mut(&addr) else {
-                continue;
-            };
-            refill(dest, now, rate, burst);
-            let Some(len) = dest.queue.front().map(|d| d.bytes.len() as f64) else {
-                continue;
-            };
-            // A datagram larger than the whole bucket leaves once the bucket is full.
-            if dest.tokens >= len.min(burst) {
-                dest.tokens -= len;
-                let d = dest.queue.pop_front()?;
-                dest.waiting -= d.bytes.len();
-                self.turn = self.dests.range(addr..).nth(1).map(|(a, _)| *a);
-                out = Some(d);
-                break;
-            }
+                .find(ready),
+            None => self.dests.iter().find(ready),
         }
-        self.forget_idle(now);
-        out
+        .map(|(a, _)| *a);
+        let Some(addr) = found else {
+            self.forget_idle(now);
+            return None;
+        };
+        let dest = self.dests.get_mut(&addr)?;
+        let d = dest.queue.pop_front()?;
+        dest.tokens = tokens_at(dest, now, rate, burst) - d.bytes.len() as f64;
+        dest.at = now;
+        dest.waiting -= d.bytes.len();
+        self.turn = self.dests.range(addr..).nth(1).map(|(a, _)| *a);
+        Some(d)
     }
 
     /// When the first datagram still waiting may leave (`None` when nothing waits).
@@ -156,21 +143,15 @@ impl Pacer {
     /// start afresh the same way).
     fn forget_idle(&mut self, now: Instant) {
         let (rate, burst) = (self.rate, self.burst);
-        self.dests.retain(|_, d| {
-            if !d.queue.is_empty() {
-                return true;
-            }
-            refill(d, now, rate, burst);
-            d.tokens < burst
-        });
+        self.dests
+            .retain(|_, d| !d.queue.is_empty() || tokens_at(d, now, rate, burst) < burst);
     }
 }
 
-fn refill(d: &mut Dest, now: Instant, rate: f64, burst: f64) {
-    if now > d.at {
-        d.tokens = (d.tokens + (now - d.at).as_secs_f64() * rate).min(burst);
-        d.at = now;
-    }
+/// What a destination's bucket holds at `now`.
+fn tokens_at(d: &Dest, now: Instant, rate: f64, burst: f64) -> f64 {
+    let since = now.saturating_duration_since(d.at).as_secs_f64();
+    (d.tokens + since * rate).min(burst)
 }
 
 #[cfg(test)]

@@ -73,10 +73,28 @@
 //! from its frame is applied; an entry already held (same id) is not verified again.
 //! Signatures are checked one by one with strict Ed25519 verification: batch verification
 //! is about twice as fast but can accept signatures that single verification rejects
-//! (small-order components), and peers that disagreed on validity would diverge. A peer
-//! whose frame is malformed or oversized, or carries an entry with a bad signature, another
-//! room's id, or a chain broken *within the frame* (an honest peer only ever holds
-//! unbroken chains), is disconnected and reported, and nothing from that frame is kept.
+//! (small-order components), and peers that disagreed on validity would diverge.
+//!
+//! **Vouching.** An entry whose successor (same author, next seq) is in the same frame and
+//! names it by `prev_hash` is *vouched for*: its own signature equation is not checked, and
+//! everything else still is (room, bounds, the strict encodings of `A`, `R` and `s`). The
+//! successor's signature covers `prev_hash`, the SHA-256 of the vouched entry's bytes, so the
+//! author signed it as surely as if its own signature had been checked; and since a frame is
+//! refused whole if any entry fails, the top of each run, checked itself, vouches for the
+//! run below it. A catch-up of one author's chain costs one signature check per frame.
+//!
+//! An author can still link a valid successor to an entry whose own signature is wrong.
+//! A peer that received the two together holds both; one handed the lower one alone would
+//! check it and refuse it. So a sender never ends an author's run within a frame at an
+//! entry whose own signature does not verify: it moves the frame's end back to one that
+//! does, and an author with a frame's worth of such entries in a row is not served past
+//! them. Evidence is passed on only when both entries' own signatures verify. A receiver
+//! therefore never blames an honest sender for what an author got wrong.
+//!
+//! A peer whose frame is malformed or oversized, or carries an entry with a bad signature
+//! (one not vouched for), another room's id, or a chain broken *within the frame* (an
+//! honest peer only ever holds unbroken chains), is disconnected and reported, and nothing
+//! from that frame is kept.
 //!
 //! A validly signed entry that conflicts with a held one (same `(author, seq)`, different id,
 //! or a `prev_hash` that is not our held predecessor) is the author's fault, not the
@@ -573,6 +591,11 @@ impl RoomSync {
         let mut s = RoomSync::new(room_id, identity, config);
         let mut recs: Vec<Record> = stored.into_iter().collect();
         recs.sort_by(chain_order);
+        let vouched = if trust_signatures {
+            HashSet::new()
+        } else {
+            vouched_for(&recs)
+        };
         for r in recs {
             let (author, seq) = (r.entry.author, r.entry.seq);
             let fail = |reason: String| SyncError::Load {
@@ -587,7 +610,8 @@ impl RoomSync {
                 return Err(fail("wrong room".into()));
             }
             if !trust_signatures {
-                r.verify(&room_id).map_err(|e| fail(e.to_string()))?;
+                s.verify(&r, vouched.contains(&r.id))
+                    .map_err(|e| fail(e.to_string()))?;
             }
             // Another author's chain may have holes (a keeper's pruned history, or a write
             // that failed): each run loads, and peers supply the rest again. Our own chain
@@ -977,6 +1001,9 @@ impl RoomSync {
     /// Pushes `recs` to every peer except `from` that is not known to hold them.
     fn relay(&mut self, from: Option<PeerId>, recs: &[Record]) {
         let mut sends = Vec::new();
+        let room_id = self.log.room_id();
+        let (me, keys) = (self.me, &mut self.keys);
+        let mut sound = |r: &Record| r.entry.author == me || signature_verifies(keys, &room_id, r);
         for (peer, st) in self.peers.iter_mut() {
             if Some(*peer) == from {
                 continue;
@@ -989,7 +1016,7 @@ impl RoomSync {
                     batch.push(r);
                 }
             }
-            for f in wire::encode_entries(batch, true) {
+            for f in pack_vouched(batch, true, &mut sound).0 {
                 sends.push((*peer, f));
             }
         }
@@ -1346,15 +1373,20 @@ impl RoomSync {
                 batch.push(r);
                 bytes += cost;
             }
+            let room_id = self.log.room_id();
+            let (packed, batch) = pack_vouched(batch, false, |r| {
+                r.entry.author == self.me || signature_verifies(&mut self.keys, &room_id, r)
+            });
             let Some(last) = batch.last().map(|r| r.entry.seq) else {
-                // Nothing of it is held (a gap of ours): no longer queued, so a later
-                // want of it is served once we hold it.
+                // Nothing of it is held (a gap of ours), or nothing we may end a frame
+                // with: no longer queued, so a later want of it is served once we can.
                 if let Some(served) = st.served.get_mut(&w.author) {
                     served.remove(w.from_seq..=w.to_seq);
                 }
                 continue;
             };
-            frames.extend(wire::encode_entries(batch, false));
+            let bytes: usize = batch.iter().map(|r| r.bytes.len() + 4).sum();
+            frames.extend(packed);
             st.outstanding += bytes;
             st.served
                 .entry(w.author)
@@ -1374,27 +1406,24 @@ impl RoomSync {
         }
     }
 
-    /// Verifies one record (room, strict signature), caching the author's key.
-    fn verify(&mut self, r: &Record) -> Result<(), LogError> {
-        let author = r.entry.author;
-        let key = match self.keys.get(&author) {
-            Some(k) => *k,
-            None => {
-                let k = ed25519_dalek::VerifyingKey::from_bytes(&author.0)
-                    .map_err(|_| LogError::InvalidAuthor)?;
-                // Bounded by the authors seen; a flood of fresh keys each carries a valid
-                // signature only if someone holds those keys, so cap the cache anyway.
-                if self.keys.len() < 65_536 {
-                    self.keys.insert(author, k);
-                }
-                k
-            }
-        };
-        if self.checked.contains(&r.id) {
+    /// Verifies one record (room, strict signature; without the signature equation when
+    /// the caller checked it or the record is `vouched` for), caching the author's key.
+    fn verify(&mut self, r: &Record, vouched: bool) -> Result<(), LogError> {
+        let key = author_key(&mut self.keys, &r.entry.author)?;
+        if vouched || self.checked.contains(&r.id) {
             r.verify_checked(&self.log.room_id(), &key)
         } else {
             r.verify_with(&self.log.room_id(), &key)
         }
+    }
+
+    /// Whether both entries' own signatures verify, so that evidence made of them convinces
+    /// a peer that checks each (see "Vouching").
+    fn signed_alone(&mut self, a: &Record, b: &Record) -> bool {
+        let room = self.log.room_id();
+        [a, b]
+            .into_iter()
+            .all(|r| signature_verifies(&mut self.keys, &room, r))
     }
 
     /// Tells the machine that the caller verified the signature equation of these entries
@@ -1407,6 +1436,7 @@ impl RoomSync {
 
     fn on_entries(&mut self, peer: PeerId, recs: Vec<Record>) {
         // Phase 1: verify everything before applying anything.
+        let vouched = vouched_for(&recs);
         let mut in_frame: HashMap<(PublicKey, u64), EntryId> = HashMap::new();
         for r in &recs {
             let key = (r.entry.author, r.entry.seq);
@@ -1430,7 +1460,7 @@ impl RoomSync {
                     .get(&(r.entry.author, r.entry.seq))
                     .is_some_and(|p| p.rec.id == r.id);
             if !known {
-                if let Err(e) = self.verify(r) {
+                if let Err(e) = self.verify(r, vouched.contains(&r.id)) {
                     return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
                 }
             }
@@ -1677,6 +1707,11 @@ impl RoomSync {
         };
         let (first, second) = if held_first { (held, rec) } else { (rec, held) };
         self.log.flag(author);
+        if !self.signed_alone(&first, &second) {
+            // A vouched-for entry whose own signature is wrong: no proof a peer would take.
+            self.retain_pending(|(a, _), _| *a != author);
+            return;
+        }
         self.flagged(author, Box::new(first), Box::new(second), None);
     }
 
@@ -1711,7 +1746,7 @@ impl RoomSync {
 
     fn on_evidence(&mut self, peer: PeerId, first: Box<Record>, second: Box<Record>) {
         for r in [&*first, &*second] {
-            if let Err(e) = self.verify(r) {
+            if let Err(e) = self.verify(r, false) {
                 return self.misbehaved(peer, Misbehaviour::InvalidEntry(e));
             }
         }
@@ -1750,14 +1785,113 @@ fn floor_frames(log: &RoomLog, told: &mut BTreeSet<PublicKey>, heads: &[Head]) -
 
 /// The signature checks of the entries a frame carries (none for other frames, or bytes that
 /// do not decode), for a caller that verifies them itself before feeding the frame with
-/// [`RoomSync::accept_checked`]. Entries that fail the strict checks are left out.
+/// [`RoomSync::accept_checked`]. Entries that fail the strict checks are left out, and so
+/// are those the frame vouches for (see "Vouching"): one check per author's run.
 pub fn signature_checks(frame: &[u8]) -> Vec<SignatureCheck> {
     match Frame::decode(frame) {
         Ok(Frame::Entries(recs) | Frame::Push(recs)) => {
-            recs.iter().filter_map(Record::signature_check).collect()
+            let vouched = vouched_for(&recs);
+            recs.iter()
+                .filter(|r| !vouched.contains(&r.id))
+                .filter_map(Record::signature_check)
+                .collect()
         }
         _ => Vec::new(),
     }
+}
+
+/// The entries of `recs` whose successor is among `recs` and names them (see "Vouching").
+fn vouched_for(recs: &[Record]) -> HashSet<EntryId> {
+    let prev_of: HashMap<(PublicKey, u64), EntryId> = recs
+        .iter()
+        .map(|r| ((r.entry.author, r.entry.seq), r.entry.prev_hash))
+        .collect();
+    recs.iter()
+        .filter(|r| {
+            r.entry
+                .seq
+                .checked_add(1)
+                .and_then(|next| prev_of.get(&(r.entry.author, next)))
+                == Some(&r.id)
+        })
+        .map(|r| r.id)
+        .collect()
+}
+
+/// The author's decompressed key, from `keys` or added to it (at most 65,536: a flood of
+/// fresh keys each carries a valid signature only if someone holds those keys, so the
+/// cache is capped anyway).
+fn author_key(
+    keys: &mut HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
+    author: &PublicKey,
+) -> Result<ed25519_dalek::VerifyingKey, LogError> {
+    if let Some(k) = keys.get(author) {
+        return Ok(*k);
+    }
+    let k =
+        ed25519_dalek::VerifyingKey::from_bytes(&author.0).map_err(|_| LogError::InvalidAuthor)?;
+    if keys.len() < 65_536 {
+        keys.insert(*author, k);
+    }
+    Ok(k)
+}
+
+/// Whether `r`'s own signature verifies (strictly), whatever vouches for it.
+fn signature_verifies(
+    keys: &mut HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
+    room: &RoomId,
+    r: &Record,
+) -> bool {
+    author_key(keys, &r.entry.author).is_ok_and(|k| r.verify_with(room, &k).is_ok())
+}
+
+/// Packs `recs` (each author's in chain order) into entry frames, in order, as
+/// [`wire::encode_entries`] would, except that each frame ends every author's run in it at
+/// an entry for which `sound` holds (see "Vouching"): the rest of the run moves to the
+/// next frame. An author whose entries in a frame's worth are none of them sound is not
+/// sent further. Returns the frames and the records they carry, in the order sent.
+fn pack_vouched(
+    recs: Vec<&Record>,
+    push: bool,
+    mut sound: impl FnMut(&Record) -> bool,
+) -> (Vec<Vec<u8>>, Vec<&Record>) {
+    // Each entry is judged once, so a run of unsound entries costs at most one check each.
+    let mut judged: HashMap<EntryId, bool> = HashMap::new();
+    let mut sound = |r: &Record| *judged.entry(r.id).or_insert_with(|| sound(r));
+    let (mut frames, mut sent) = (Vec::new(), Vec::new());
+    let mut rest: VecDeque<&Record> = recs.into();
+    while !rest.is_empty() {
+        let (mut chunk, mut len) = (Vec::new(), wire::FRAME_OVERHEAD);
+        while let Some(r) = rest.front() {
+            let cost = 4 + r.bytes.len();
+            if !chunk.is_empty() && len + cost > wire::MAX_FRAME_LEN {
+                break;
+            }
+            len += cost;
+            chunk.extend(rest.pop_front());
+        }
+        let authors: BTreeSet<PublicKey> = chunk.iter().map(|r| r.entry.author).collect();
+        let mut back = Vec::new();
+        for a in &authors {
+            while let Some(at) = chunk.iter().rposition(|r| r.entry.author == *a) {
+                if sound(chunk[at]) {
+                    break;
+                }
+                back.push(chunk.remove(at));
+            }
+        }
+        if chunk.is_empty() {
+            rest.retain(|r| !authors.contains(&r.entry.author));
+            continue;
+        }
+        back.sort_by(|a, b| chain_order(a, b).reverse());
+        for r in back {
+            rest.push_front(r);
+        }
+        frames.extend(wire::encode_entries(chunk.iter().copied(), push));
+        sent.extend(chunk);
+    }
+    (frames, sent)
 }
 
 /// Whether two (verified) entries prove that their author forked its log: one author, and

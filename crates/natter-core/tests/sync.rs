@@ -883,8 +883,16 @@ fn disconnected(out: &[Output]) -> bool {
 fn entries_whose_signatures_the_caller_checked_are_accepted() {
     let recs = good_entries(4);
     let checks = natter_core::sync::signature_checks(&Frame::Push(recs.clone()).encode());
-    assert_eq!(checks.len(), 4, "one check per entry");
+    // The run's top vouches for the entries below it: one check for the run.
+    assert_eq!(
+        checks.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![recs[3].id]
+    );
     assert!(checks.iter().all(plain_verify));
+    let mut two_runs = recs.clone();
+    two_runs.extend(chain_with_wrong_signatures(2, 10, &[]));
+    let checks = natter_core::sync::signature_checks(&Frame::Push(two_runs).encode());
+    assert_eq!(checks.len(), 2, "one check per author's run");
     let (b, out) = deliver_checked(recs, plain_verify);
     assert_eq!(b.log().len(), 4);
     assert!(!disconnected(&out));
@@ -1533,4 +1541,135 @@ fn a_want_of_entries_in_our_gap_is_served_once_we_hold_them() {
     frame_from_stranger(&mut b, 3, Frame::Push(recs[6..9].to_vec()).encode());
     assert_eq!(b.log().count_of(&who), 10);
     assert_eq!(served(&frame_from_stranger(&mut b, 4, want)), vec![7, 8, 9]);
+}
+
+// ----- vouching: a run's signed top stands for the entries below it -----
+
+/// `n` entries of one author (seed 7), each a text of `len` bytes, whose own signatures are
+/// wrong at the seqs in `wrong` (a bit of `s` flipped after signing); each entry names its
+/// predecessor as it is, wrong signature included, so the author's chain is unbroken.
+fn chain_with_wrong_signatures(n: u64, len: usize, wrong: &[u64]) -> Vec<Record> {
+    let author = Identity::from_secret_bytes(&[7; 32]);
+    let mut out: Vec<Record> = Vec::new();
+    for seq in 1..=n {
+        let draft = Draft {
+            room_id: ROOM,
+            seq,
+            prev_hash: out.last().map_or(EntryId::ZERO, |r| r.id),
+            lamport: seq,
+            wall_ms: 1,
+            body: text(&"x".repeat(len)),
+        };
+        let mut entry = Entry::sign(&author, draft).expect("sign");
+        if wrong.contains(&seq) {
+            entry.signature.0[40] ^= 1;
+        }
+        out.push(Record::from_entry(entry));
+    }
+    out
+}
+
+#[test]
+fn an_entry_its_signed_successor_vouches_for_in_the_frame_is_taken() {
+    let chain = chain_with_wrong_signatures(3, 10, &[2]);
+    assert!(
+        chain[1].verify(&ROOM).is_err(),
+        "its own signature is wrong"
+    );
+    let (b, out) = deliver_from_stranger(Frame::Push(chain.clone()).encode());
+    assert_eq!(b.log().len(), 3);
+    assert!(!disconnected(&out));
+    // Without the successor it stands alone, and its signature is checked.
+    let r = assert_rejected(Frame::Push(chain[..2].to_vec()).encode());
+    assert!(matches!(r, Misbehaviour::InvalidEntry(_)));
+    // The strict checks still apply to a vouched-for entry.
+    let mut small_r = chain_with_wrong_signatures(2, 10, &[]);
+    let mut bad = small_r[0].entry.clone();
+    bad.signature.0[..32].copy_from_slice(&[0; 32]);
+    bad.signature.0[0] = 1;
+    small_r[0] = Record::from_entry(bad);
+    let resigned = Entry::sign(
+        &Identity::from_secret_bytes(&[7; 32]),
+        Draft {
+            room_id: ROOM,
+            seq: 2,
+            prev_hash: small_r[0].id,
+            lamport: 2,
+            wall_ms: 1,
+            body: text("next"),
+        },
+    )
+    .expect("sign");
+    small_r[1] = Record::from_entry(resigned);
+    assert_rejected(Frame::Push(small_r).encode());
+}
+
+#[test]
+fn a_sender_ends_frames_only_at_entries_whose_own_signatures_verify() {
+    // About 10 KB an entry: six fill a frame, so unpacked the first frame would end at
+    // seq 6 and the second at 12, both entries the receiver would have to check alone.
+    let chain = chain_with_wrong_signatures(14, 10_000, &[6, 12]);
+    let mut net = Net::new(vec![holding(3, &chain), node(4)]);
+    net.connect(0, 1);
+    net.run();
+    assert!(net.disconnects.is_empty(), "{:?}", net.disconnects);
+    assert_eq!(net.nodes[1].log().len(), 14);
+    // Loading checks what vouching allows, and no more.
+    let load = |recs: &[Record]| {
+        RoomSync::load(
+            ROOM,
+            Identity::from_secret_bytes(&[4; 32]),
+            SyncConfig::default(),
+            recs.to_vec(),
+            [],
+            false,
+        )
+    };
+    assert!(load(&chain).is_ok());
+    assert!(load(&chain[..6]).is_err(), "the top of a chain is checked");
+}
+
+#[test]
+fn an_author_with_a_frames_worth_of_wrong_signatures_in_a_row_is_not_served_past_them() {
+    let chain = chain_with_wrong_signatures(8, 10_000, &[1, 2, 3, 4, 5, 6, 7]);
+    let mut net = Net::new(vec![holding(3, &chain), node(4)]);
+    net.connect(0, 1);
+    net.run();
+    assert!(net.disconnects.is_empty(), "{:?}", net.disconnects);
+    assert_eq!(net.nodes[1].log().len(), 0);
+}
+
+#[test]
+fn a_fork_against_a_vouched_for_entry_flags_the_author_but_sends_no_evidence() {
+    let chain = chain_with_wrong_signatures(3, 10, &[2]);
+    let fork = Record::from_entry(
+        Entry::sign(
+            &Identity::from_secret_bytes(&[7; 32]),
+            Draft {
+                room_id: ROOM,
+                seq: 2,
+                prev_hash: chain[0].id,
+                lamport: 2,
+                wall_ms: 1,
+                body: text("the other second entry"),
+            },
+        )
+        .expect("sign"),
+    );
+    let mut b = node_with_stranger();
+    frame_from_stranger(&mut b, 2, Frame::Push(chain.clone()).encode());
+    b.handle(3, Input::PeerConnected(PeerId(8)))
+        .expect("connect");
+    b.drain_outputs();
+    let out = frame_from_stranger(&mut b, 4, Frame::Push(vec![fork]).encode());
+    assert!(b.log().is_flagged(&chain[0].entry.author));
+    let evidence = out.iter().any(|o| match o {
+        Output::Send { bytes, .. } => matches!(Frame::decode(bytes), Ok(Frame::Evidence { .. })),
+        _ => false,
+    });
+    assert!(
+        !evidence,
+        "a peer checking each entry would refuse that evidence"
+    );
+    assert!(!disconnected(&out));
 }

@@ -21,8 +21,10 @@
 //!   counts every 50 ms). Beside it, when the joiner's channel opened (from its console
 //!   trace): what came before is loading and connecting, what came after is the sync
 //!   itself. It runs three times, with fresh browsers each time; the table shows the
-//!   median run and the range. Baseline: the same number of bytes over a raw DataChannel in
-//!   64 KiB messages.
+//!   median run and the range. Baseline, the floor any verified and stored catch-up pays:
+//!   the same number of bytes over a raw DataChannel in 64 KiB messages, plus a raw
+//!   IndexedDB insert of the same records in one transaction (below). The goal compares
+//!   the time from navigation with it; the time from the channel opening is shown beside.
 //! - **IndexedDB insert rate.** Entries stored per second from the channel opening to the
 //!   last one stored during the catch-up, beside a
 //!   raw IndexedDB insert of the same records, same shape and indexes, in one transaction.
@@ -1498,8 +1500,15 @@ fn table(
     match catch_up {
         Ok(runs) if !runs.is_empty() => {
             let c = &runs[runs.len() / 2];
-            let (s, raw) = (c.natter_ms / 1000.0, c.raw_ms / 1000.0);
-            let ratio = c.natter_ms / c.raw_ms;
+            let s = c.natter_ms / 1000.0;
+            // What any verified and stored catch-up of these bytes costs at least.
+            let floor_ms = c.raw_idb_ms + c.raw_ms;
+            let ratio = c.natter_ms / floor_ms;
+            let synced = c
+                .open_ms
+                .filter(|o| *o < c.natter_ms)
+                .map(|o| format!("; from channel open {:.2}×", (c.natter_ms - o) / floor_ms))
+                .unwrap_or_default();
             let spread = format!(
                 " (median of {}: {:.2}–{:.2})",
                 runs.len(),
@@ -1516,11 +1525,15 @@ fn table(
                 .unwrap_or_default();
             rows.push(format!(
                 "| late joiner catch-up of {} entries (s), from navigation | {s:.2}{spread}{open}{first} | \
-                 {raw:.3} ({:.2} MB in 64 KiB messages over a raw DataChannel) | \
-                 ≤ 2 s and within 3× raw: {} ({ratio:.0}×) |",
+                 floor {:.2}: raw IndexedDB transaction of the records {:.2} + the {:.2} MB over a raw \
+                 DataChannel in 64 KiB messages {:.2} | ≤ 1.3× floor: {} ({ratio:.2}× from \
+                 navigation{synced}) |",
                 thousands(c.entries as f64),
+                floor_ms / 1000.0,
+                c.raw_idb_ms / 1000.0,
                 c.bytes as f64 / 1e6,
-                verdict(s <= 2.0 && ratio <= 3.0)
+                c.raw_ms / 1000.0,
+                verdict(ratio <= 1.3)
             ));
             // The rate over the time entries could arrive: from the channel opening (the
             // summaries and the first request included) to the last stored.
@@ -1539,7 +1552,7 @@ fn table(
         Ok(_) => rows.push("| late joiner catch-up | no runs | — | — |".into()),
         Err(e) => {
             rows.push(format!(
-                "| late joiner catch-up of {} entries (s) | {} | — | ≤ 2 s and within 3× raw |",
+                "| late joiner catch-up of {} entries (s) | {} | — | ≤ 1.3× floor |",
                 thousands(HISTORY as f64),
                 failed(e)
             ));

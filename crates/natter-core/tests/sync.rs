@@ -1549,24 +1549,29 @@ fn a_want_of_entries_in_our_gap_is_served_once_we_hold_them() {
 /// wrong at the seqs in `wrong` (a bit of `s` flipped after signing); each entry names its
 /// predecessor as it is, wrong signature included, so the author's chain is unbroken.
 fn chain_with_wrong_signatures(n: u64, len: usize, wrong: &[u64]) -> Vec<Record> {
-    let author = Identity::from_secret_bytes(&[7; 32]);
     let mut out: Vec<Record> = Vec::new();
     for seq in 1..=n {
-        let draft = Draft {
-            room_id: ROOM,
-            seq,
-            prev_hash: out.last().map_or(EntryId::ZERO, |r| r.id),
-            lamport: seq,
-            wall_ms: 1,
-            body: text(&"x".repeat(len)),
-        };
-        let mut entry = Entry::sign(&author, draft).expect("sign");
+        let prev = out.last().map_or(EntryId::ZERO, |r| r.id);
+        let mut entry = by_seven(seq, prev, &"x".repeat(len));
         if wrong.contains(&seq) {
             entry.signature.0[40] ^= 1;
         }
         out.push(Record::from_entry(entry));
     }
     out
+}
+
+/// Entry `seq` of the author with seed 7, a text naming `prev` as its predecessor.
+fn by_seven(seq: u64, prev: EntryId, t: &str) -> Entry {
+    let draft = Draft {
+        room_id: ROOM,
+        seq,
+        prev_hash: prev,
+        lamport: seq,
+        wall_ms: 1,
+        body: text(t),
+    };
+    Entry::sign(&Identity::from_secret_bytes(&[7; 32]), draft).expect("sign")
 }
 
 #[test]
@@ -1588,19 +1593,7 @@ fn an_entry_its_signed_successor_vouches_for_in_the_frame_is_taken() {
     bad.signature.0[..32].copy_from_slice(&[0; 32]);
     bad.signature.0[0] = 1;
     small_r[0] = Record::from_entry(bad);
-    let resigned = Entry::sign(
-        &Identity::from_secret_bytes(&[7; 32]),
-        Draft {
-            room_id: ROOM,
-            seq: 2,
-            prev_hash: small_r[0].id,
-            lamport: 2,
-            wall_ms: 1,
-            body: text("next"),
-        },
-    )
-    .expect("sign");
-    small_r[1] = Record::from_entry(resigned);
+    small_r[1] = Record::from_entry(by_seven(2, small_r[0].id, "next"));
     assert_rejected(Frame::Push(small_r).encode());
 }
 
@@ -1642,20 +1635,7 @@ fn an_author_with_a_frames_worth_of_wrong_signatures_in_a_row_is_not_served_past
 #[test]
 fn a_fork_against_a_vouched_for_entry_flags_the_author_but_sends_no_evidence() {
     let chain = chain_with_wrong_signatures(3, 10, &[2]);
-    let fork = Record::from_entry(
-        Entry::sign(
-            &Identity::from_secret_bytes(&[7; 32]),
-            Draft {
-                room_id: ROOM,
-                seq: 2,
-                prev_hash: chain[0].id,
-                lamport: 2,
-                wall_ms: 1,
-                body: text("the other second entry"),
-            },
-        )
-        .expect("sign"),
-    );
+    let fork = Record::from_entry(by_seven(2, chain[0].id, "the other second entry"));
     let mut b = node_with_stranger();
     frame_from_stranger(&mut b, 2, Frame::Push(chain.clone()).encode());
     b.handle(3, Input::PeerConnected(PeerId(8)))

@@ -85,11 +85,13 @@
 //!
 //! An author can still link a valid successor to an entry whose own signature is wrong.
 //! A peer that received the two together holds both; one handed the lower one alone would
-//! check it and refuse it. So a sender never ends an author's run within a frame at an
-//! entry whose own signature does not verify: it moves the frame's end back to one that
-//! does, and an author with a frame's worth of such entries in a row is not served past
-//! them. Evidence is passed on only when both entries' own signatures verify. A receiver
-//! therefore never blames an honest sender for what an author got wrong.
+//! check it and refuse it. So every entry a sender puts in a frame without the successor
+//! that names it (the top of each run in the frame) is one whose own signature verifies:
+//! one that does not goes in the next frame with its successor, or is not sent at all when
+//! no successor follows, and a frame's worth with no such place to end is not sent.
+//! Evidence is made only of entries whose own signatures verify (the entry that vouched
+//! for a held one proves the same fork). A receiver therefore never blames an honest
+//! sender for what an author got wrong.
 //!
 //! A peer whose frame is malformed or oversized, or carries an entry with a bad signature
 //! (one not vouched for), another room's id, or a chain broken *within the frame* (an
@@ -1374,10 +1376,17 @@ impl RoomSync {
                 bytes += cost;
             }
             let room_id = self.log.room_id();
+            let held = !batch.is_empty();
             let (packed, batch) = pack_vouched(batch, false, |r| {
                 r.entry.author == self.me || signature_verifies(&mut self.keys, &room_id, r)
             });
             let Some(last) = batch.last().map(|r| r.entry.seq) else {
+                if held && st.outstanding > 0 {
+                    // What is left of the window holds no place to end a frame at: the
+                    // next window tries again.
+                    st.queue.push_front(w);
+                    break;
+                }
                 // Nothing of it is held (a gap of ours), or nothing we may end a frame
                 // with: no longer queued, so a later want of it is served once we can.
                 if let Some(served) = st.served.get_mut(&w.author) {
@@ -1415,6 +1424,31 @@ impl RoomSync {
         } else {
             r.verify_with(&self.log.room_id(), &key)
         }
+    }
+
+    /// Evidence of the fork `first` and `second` prove whose entries' own signatures both
+    /// verify, so that a peer checking each takes it (see "Vouching"): that pair, or else
+    /// two of the held entries next to it (an entry held only as vouched for is proven
+    /// forked as well by the one that vouched for it).
+    fn sound_proof(&mut self, first: Record, second: Record) -> Option<(Record, Record)> {
+        if self.signed_alone(&first, &second) {
+            return Some((first, second));
+        }
+        let (author, seq) = (first.entry.author, first.entry.seq);
+        let mut near = vec![first, second];
+        near.extend(
+            self.log
+                .range_of(&author, seq.saturating_sub(1), seq.saturating_add(2))
+                .cloned(),
+        );
+        for a in &near {
+            for b in &near {
+                if proves_equivocation(a, b) && self.signed_alone(a, b) {
+                    return Some((a.clone(), b.clone()));
+                }
+            }
+        }
+        None
     }
 
     /// Whether both entries' own signatures verify, so that evidence made of them convinces
@@ -1707,12 +1741,11 @@ impl RoomSync {
         };
         let (first, second) = if held_first { (held, rec) } else { (rec, held) };
         self.log.flag(author);
-        if !self.signed_alone(&first, &second) {
-            // A vouched-for entry whose own signature is wrong: no proof a peer would take.
-            self.retain_pending(|(a, _), _| *a != author);
-            return;
+        match self.sound_proof(first, second) {
+            Some((first, second)) => self.flagged(author, Box::new(first), Box::new(second), None),
+            // Nothing near whose own signatures verify: no proof a peer would take.
+            None => self.retain_pending(|(a, _), _| *a != author),
         }
-        self.flagged(author, Box::new(first), Box::new(second), None);
     }
 
     fn flagged(
@@ -1801,12 +1834,13 @@ pub fn signature_checks(frame: &[u8]) -> Vec<SignatureCheck> {
 }
 
 /// The entries of `recs` whose successor is among `recs` and names them (see "Vouching").
-fn vouched_for(recs: &[Record]) -> HashSet<EntryId> {
+fn vouched_for<'a>(recs: impl IntoIterator<Item = &'a Record> + Clone) -> HashSet<EntryId> {
     let prev_of: HashMap<(PublicKey, u64), EntryId> = recs
-        .iter()
+        .clone()
+        .into_iter()
         .map(|r| ((r.entry.author, r.entry.seq), r.entry.prev_hash))
         .collect();
-    recs.iter()
+    recs.into_iter()
         .filter(|r| {
             r.entry
                 .seq
@@ -1846,10 +1880,12 @@ fn signature_verifies(
 }
 
 /// Packs `recs` (each author's in chain order) into entry frames, in order, as
-/// [`wire::encode_entries`] would, except that each frame ends every author's run in it at
-/// an entry for which `sound` holds (see "Vouching"): the rest of the run moves to the
-/// next frame. An author whose entries in a frame's worth are none of them sound is not
-/// sent further. Returns the frames and the records they carry, in the order sent.
+/// [`wire::encode_entries`] would, except that every entry a frame carries without the
+/// successor that names it (the top of each run in the frame) is one for which `sound`
+/// holds (see "Vouching"). An unsound top whose successor is still to be sent moves to the
+/// next frame with it; one with no successor to come is not sent, and neither is a frame's
+/// worth with no sound place to end. Returns the frames and the records they carry, in the
+/// order sent.
 fn pack_vouched(
     recs: Vec<&Record>,
     push: bool,
@@ -1870,18 +1906,26 @@ fn pack_vouched(
             len += cost;
             chunk.extend(rest.pop_front());
         }
-        let authors: BTreeSet<PublicKey> = chunk.iter().map(|r| r.entry.author).collect();
-        let mut back = Vec::new();
-        for a in &authors {
-            while let Some(at) = chunk.iter().rposition(|r| r.entry.author == *a) {
-                if sound(chunk[at]) {
-                    break;
-                }
-                back.push(chunk.remove(at));
+        let mut back: Vec<&Record> = Vec::new();
+        loop {
+            let vouched = vouched_for(chunk.iter().copied());
+            let Some(at) = chunk
+                .iter()
+                .position(|r| !vouched.contains(&r.id) && !sound(r))
+            else {
+                break;
+            };
+            let top = chunk.remove(at);
+            let names_top = |x: &&Record| {
+                x.entry.author == top.entry.author
+                    && x.entry.prev_hash == top.id
+                    && Some(x.entry.seq) == top.entry.seq.checked_add(1)
+            };
+            if rest.iter().chain(&back).any(names_top) {
+                back.push(top);
             }
         }
         if chunk.is_empty() {
-            rest.retain(|r| !authors.contains(&r.entry.author));
             continue;
         }
         back.sort_by(|a, b| chain_order(a, b).reverse());

@@ -1633,7 +1633,7 @@ fn an_author_with_a_frames_worth_of_wrong_signatures_in_a_row_is_not_served_past
 }
 
 #[test]
-fn a_fork_against_a_vouched_for_entry_flags_the_author_but_sends_no_evidence() {
+fn a_fork_against_a_vouched_for_entry_is_proven_by_the_entry_that_vouched_for_it() {
     let chain = chain_with_wrong_signatures(3, 10, &[2]);
     let fork = Record::from_entry(by_seven(2, chain[0].id, "the other second entry"));
     let mut b = node_with_stranger();
@@ -1641,15 +1641,44 @@ fn a_fork_against_a_vouched_for_entry_flags_the_author_but_sends_no_evidence() {
     b.handle(3, Input::PeerConnected(PeerId(8)))
         .expect("connect");
     b.drain_outputs();
-    let out = frame_from_stranger(&mut b, 4, Frame::Push(vec![fork]).encode());
+    let out = frame_from_stranger(&mut b, 4, Frame::Push(vec![fork.clone()]).encode());
     assert!(b.log().is_flagged(&chain[0].entry.author));
-    let evidence = out.iter().any(|o| match o {
-        Output::Send { bytes, .. } => matches!(Frame::decode(bytes), Ok(Frame::Evidence { .. })),
-        _ => false,
-    });
-    assert!(
-        !evidence,
-        "a peer checking each entry would refuse that evidence"
-    );
+    // Not the held second entry (a peer checking it alone would refuse the evidence), but
+    // the third, which vouched for it and names another second entry than the fork.
+    let evidence: Vec<(Record, Record)> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { bytes, .. } => match Frame::decode(bytes) {
+                Ok(Frame::Evidence { first, second }) => Some((*first, *second)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert!(!evidence.is_empty(), "the fork is passed on");
+    for (first, second) in &evidence {
+        assert_eq!((first.id, second.id), (fork.id, chain[2].id));
+    }
     assert!(!disconnected(&out));
+}
+
+#[test]
+fn an_entry_whose_voucher_is_missing_is_never_sent_without_it() {
+    // The holder has entries 1..=5, where 5's own signature is wrong and 6, which vouched
+    // for it, is lost, and a later run 9..=12: one frame carrying both runs would end the
+    // first at 5, which the receiver would have to check alone.
+    let chain = chain_with_wrong_signatures(12, 10, &[5]);
+    let held: Vec<Record> = chain
+        .iter()
+        .filter(|r| !(6..=8).contains(&r.entry.seq))
+        .cloned()
+        .collect();
+    let mut net = Net::new(vec![holding(3, &held), node(4)]);
+    net.connect(0, 1);
+    net.run();
+    assert!(net.disconnects.is_empty(), "{:?}", net.disconnects);
+    // Both runs arrive, less the entry nothing it received vouches for.
+    let log = net.nodes[1].log();
+    assert_eq!(log.len(), 8);
+    assert!(log.get_by_id(&chain[4].id).is_none());
 }

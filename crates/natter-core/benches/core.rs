@@ -259,7 +259,7 @@ fn main() {
     let tr = sync_pair(&mut a, &mut b);
     let took = t.elapsed();
     assert_eq!(b.log().len(), 10_000);
-    println!("\n| catch-up of an empty peer | round trips after summaries | bytes on wire (excl. summaries) | summary bytes | raw entry bytes | ratio | goal | time (incl. verifying every entry) |");
+    println!("\n| catch-up of an empty peer | round trips after summaries | bytes on wire (excl. summaries) | summary bytes | raw entry bytes | ratio | goal | time (incl. verifying) |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     println!(
         "| 10,000 entries, 10 authors | {} | {} | {} | {raw} | {:.3} | ≤ 2 RT; ≤ 1.2× + summary | {:.1} ms |",

@@ -1003,9 +1003,7 @@ impl RoomSync {
     /// Pushes `recs` to every peer except `from` that is not known to hold them.
     fn relay(&mut self, from: Option<PeerId>, recs: &[Record]) {
         let mut sends = Vec::new();
-        let room_id = self.log.room_id();
-        let (me, keys) = (self.me, &mut self.keys);
-        let mut sound = |r: &Record| r.entry.author == me || signature_verifies(keys, &room_id, r);
+        let mut sound = may_end_a_run(self.me, self.log.room_id(), &mut self.keys);
         for (peer, st) in self.peers.iter_mut() {
             if Some(*peer) == from {
                 continue;
@@ -1022,6 +1020,7 @@ impl RoomSync {
                 sends.push((*peer, f));
             }
         }
+        drop(sound);
         for (p, f) in sends {
             self.send(p, f);
         }
@@ -1375,11 +1374,9 @@ impl RoomSync {
                 batch.push(r);
                 bytes += cost;
             }
-            let room_id = self.log.room_id();
             let held = !batch.is_empty();
-            let (packed, batch) = pack_vouched(batch, false, |r| {
-                r.entry.author == self.me || signature_verifies(&mut self.keys, &room_id, r)
-            });
+            let sound = may_end_a_run(self.me, self.log.room_id(), &mut self.keys);
+            let (packed, batch) = pack_vouched(batch, false, sound);
             let Some(last) = batch.last().map(|r| r.entry.seq) else {
                 if held && st.outstanding > 0 {
                     // What is left of the window holds no place to end a frame at: the
@@ -1431,9 +1428,6 @@ impl RoomSync {
     /// two of the held entries next to it (an entry held only as vouched for is proven
     /// forked as well by the one that vouched for it).
     fn sound_proof(&mut self, first: Record, second: Record) -> Option<(Record, Record)> {
-        if self.signed_alone(&first, &second) {
-            return Some((first, second));
-        }
         let (author, seq) = (first.entry.author, first.entry.seq);
         let mut near = vec![first, second];
         near.extend(
@@ -1877,6 +1871,16 @@ fn signature_verifies(
     r: &Record,
 ) -> bool {
     author_key(keys, &r.entry.author).is_ok_and(|k| r.verify_with(room, &k).is_ok())
+}
+
+/// Whether `r` may be the top of a run in a frame we send (see "Vouching"): our own
+/// entries were signed here; others' must verify alone.
+fn may_end_a_run(
+    me: PublicKey,
+    room: RoomId,
+    keys: &mut HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
+) -> impl FnMut(&Record) -> bool + '_ {
+    move |r| r.entry.author == me || signature_verifies(keys, &room, r)
 }
 
 /// Packs `recs` (each author's in chain order) into entry frames, in order, as

@@ -126,7 +126,8 @@
 //! | a backfill want | [`BACKFILL_CHUNK`] entries, one in flight per author, timed out as wants are | the slice is verified entry by entry as it links to what we hold |
 //! | evidence sent again to a peer whose summary still names a flagged author | once per author per [`SyncConfig::summary_interval_ms`] | a summary of flagged authors cannot make us send evidence at its own rate |
 //! | numbers in frames (seqs, Lamport times, counts) | saturating arithmetic | a peer's `u64::MAX` cannot overflow a sum |
-//! | decompressed author keys cached | 65,536 | verification cost per author is paid once |
+//! | decompressed author keys cached | [`MAX_CACHED_KEYS`] | verification cost per author is paid once |
+//! | entries remembered as verifying alone | [`MAX_SOUND_REMEMBERED`] | an entry relayed or served soon after it arrived is not checked again |
 //!
 //! Frames themselves are bounded by [`crate::wire`] (64 KiB, counts checked before
 //! allocation) and entries by [`crate::log`].
@@ -222,6 +223,11 @@ pub const MAX_SERVE_QUEUE: usize = 4_096;
 /// Most entries one backfill want asks for (older history below the top run, see the
 /// module doc): what it adds to the log comes in slices of this many.
 pub const BACKFILL_CHUNK: u64 = 4_096;
+/// Authors' decompressed keys kept for verifying (about 230 bytes each, 15 MiB at most).
+pub const MAX_CACHED_KEYS: usize = 65_536;
+/// Entries remembered as verifying on their own, newest kept (about 300 KiB at most): enough
+/// for what a room relays and serves soon after it arrives.
+pub const MAX_SOUND_REMEMBERED: usize = 4_096;
 
 /// The driver's name for one connection to a peer (e.g. an index of its DataChannels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -534,8 +540,8 @@ pub struct RoomSync {
     /// Authors with new heads not yet announced (lazy relay), and when to announce them.
     dirty: BTreeSet<PublicKey>,
     announce_at: Option<u64>,
-    /// Decompressed author keys (decompression is a sizeable part of a verification).
-    keys: HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
+    /// Signature checks: authors' keys, and entries lately seen to verify alone.
+    verifier: Verifier,
     /// Entries of the next frame whose signature equation the caller checked
     /// ([`RoomSync::accept_checked`]); cleared after every frame.
     checked: HashSet<EntryId>,
@@ -564,7 +570,7 @@ impl RoomSync {
             last_missing: 0,
             dirty: BTreeSet::new(),
             announce_at: None,
-            keys: HashMap::new(),
+            verifier: Verifier::default(),
             checked: HashSet::new(),
             out: VecDeque::new(),
             now: 0,
@@ -1003,7 +1009,7 @@ impl RoomSync {
     /// Pushes `recs` to every peer except `from` that is not known to hold them.
     fn relay(&mut self, from: Option<PeerId>, recs: &[Record]) {
         let mut sends = Vec::new();
-        let mut sound = may_end_a_run(self.me, self.log.room_id(), &mut self.keys);
+        let mut sound = may_end_a_run(self.me, self.log.room_id(), &mut self.verifier);
         for (peer, st) in self.peers.iter_mut() {
             if Some(*peer) == from {
                 continue;
@@ -1375,7 +1381,7 @@ impl RoomSync {
                 bytes += cost;
             }
             let held = !batch.is_empty();
-            let sound = may_end_a_run(self.me, self.log.room_id(), &mut self.keys);
+            let sound = may_end_a_run(self.me, self.log.room_id(), &mut self.verifier);
             let (packed, batch) = pack_vouched(batch, false, sound);
             let Some(last) = batch.last().map(|r| r.entry.seq) else {
                 if held && st.outstanding > 0 {
@@ -1415,12 +1421,18 @@ impl RoomSync {
     /// Verifies one record (room, strict signature; without the signature equation when
     /// the caller checked it or the record is `vouched` for), caching the author's key.
     fn verify(&mut self, r: &Record, vouched: bool) -> Result<(), LogError> {
-        let key = author_key(&mut self.keys, &r.entry.author)?;
-        if vouched || self.checked.contains(&r.id) {
-            r.verify_checked(&self.log.room_id(), &key)
-        } else {
-            r.verify_with(&self.log.room_id(), &key)
+        let room = self.log.room_id();
+        let key = self.verifier.key(&r.entry.author)?;
+        if vouched {
+            return r.verify_checked(&room, &key);
         }
+        if self.checked.contains(&r.id) {
+            r.verify_checked(&room, &key)?;
+        } else {
+            r.verify_with(&room, &key)?;
+        }
+        self.verifier.remember(r.id);
+        Ok(())
     }
 
     /// Evidence of the fork `first` and `second` prove whose entries' own signatures both
@@ -1449,9 +1461,7 @@ impl RoomSync {
     /// a peer that checks each (see "Vouching").
     fn signed_alone(&mut self, a: &Record, b: &Record) -> bool {
         let room = self.log.room_id();
-        [a, b]
-            .into_iter()
-            .all(|r| signature_verifies(&mut self.keys, &room, r))
+        [a, b].into_iter().all(|r| self.verifier.alone(&room, r))
     }
 
     /// Tells the machine that the caller verified the signature equation of these entries
@@ -1846,31 +1856,60 @@ fn vouched_for<'a>(recs: impl IntoIterator<Item = &'a Record> + Clone) -> HashSe
         .collect()
 }
 
-/// The author's decompressed key, from `keys` or added to it (at most 65,536: a flood of
-/// fresh keys each carries a valid signature only if someone holds those keys, so the
-/// cache is capped anyway).
-fn author_key(
-    keys: &mut HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
-    author: &PublicKey,
-) -> Result<ed25519_dalek::VerifyingKey, LogError> {
-    if let Some(k) = keys.get(author) {
-        return Ok(*k);
-    }
-    let k =
-        ed25519_dalek::VerifyingKey::from_bytes(&author.0).map_err(|_| LogError::InvalidAuthor)?;
-    if keys.len() < 65_536 {
-        keys.insert(*author, k);
-    }
-    Ok(k)
+/// Authors' decompressed keys (decompression is a sizeable part of a verification), and the
+/// entries whose own signatures were lately seen to verify (received alone, or judged as
+/// the top of a run we send), so that relaying or serving an entry does not check again
+/// what receiving it checked.
+#[derive(Debug, Default)]
+struct Verifier {
+    keys: HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
+    sound: HashSet<EntryId>,
+    /// `sound` in the order remembered, the oldest forgotten first.
+    order: VecDeque<EntryId>,
 }
 
-/// Whether `r`'s own signature verifies (strictly), whatever vouches for it.
-fn signature_verifies(
-    keys: &mut HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
-    room: &RoomId,
-    r: &Record,
-) -> bool {
-    author_key(keys, &r.entry.author).is_ok_and(|k| r.verify_with(room, &k).is_ok())
+impl Verifier {
+    /// The author's decompressed key, cached (at most [`MAX_CACHED_KEYS`]: a flood of fresh
+    /// keys each carries a valid signature only if someone holds those keys, so the cache
+    /// is capped anyway).
+    fn key(&mut self, author: &PublicKey) -> Result<ed25519_dalek::VerifyingKey, LogError> {
+        if let Some(k) = self.keys.get(author) {
+            return Ok(*k);
+        }
+        let k = ed25519_dalek::VerifyingKey::from_bytes(&author.0)
+            .map_err(|_| LogError::InvalidAuthor)?;
+        if self.keys.len() < MAX_CACHED_KEYS {
+            self.keys.insert(*author, k);
+        }
+        Ok(k)
+    }
+
+    /// Notes that `id`'s own signature verifies (at most [`MAX_SOUND_REMEMBERED`] entries).
+    fn remember(&mut self, id: EntryId) {
+        if !self.sound.insert(id) {
+            return;
+        }
+        self.order.push_back(id);
+        if self.order.len() > MAX_SOUND_REMEMBERED {
+            if let Some(old) = self.order.pop_front() {
+                self.sound.remove(&old);
+            }
+        }
+    }
+
+    /// Whether `r`'s own signature verifies (strictly), whatever vouches for it.
+    fn alone(&mut self, room: &RoomId, r: &Record) -> bool {
+        if self.sound.contains(&r.id) {
+            return true;
+        }
+        let holds = self
+            .key(&r.entry.author)
+            .is_ok_and(|k| r.verify_with(room, &k).is_ok());
+        if holds {
+            self.remember(r.id);
+        }
+        holds
+    }
 }
 
 /// Whether `r` may be the top of a run in a frame we send (see "Vouching"): our own
@@ -1878,9 +1917,9 @@ fn signature_verifies(
 fn may_end_a_run(
     me: PublicKey,
     room: RoomId,
-    keys: &mut HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
+    verifier: &mut Verifier,
 ) -> impl FnMut(&Record) -> bool + '_ {
-    move |r| r.entry.author == me || signature_verifies(keys, &room, r)
+    move |r| r.entry.author == me || verifier.alone(&room, r)
 }
 
 /// Packs `recs` (each author's in chain order) into entry frames, in order, as

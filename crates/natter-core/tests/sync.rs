@@ -899,6 +899,31 @@ fn entries_whose_signatures_the_caller_checked_are_accepted() {
 }
 
 #[test]
+fn an_entry_checked_on_arrival_is_relayed_without_a_second_check() {
+    // The relay's run-top rule asks whether an entry verifies alone; an entry that arrived
+    // alone was checked then (here by a caller that says so), and is not checked again. A
+    // caller vouching for a bad signature makes that visible: the entry is passed on.
+    let lone = chain_with_wrong_signatures(1, 10, &[1]);
+    let bytes = Frame::Push(lone.clone()).encode();
+    let mut b = node_with(3, Relay::Eager);
+    for p in [9, 5] {
+        b.handle(1, Input::PeerConnected(PeerId(p)))
+            .expect("connect");
+    }
+    b.drain_outputs();
+    b.accept_checked([lone[0].id]);
+    let out = frame_from_stranger(&mut b, 2, bytes);
+    assert_eq!(b.log().len(), 1);
+    let pushed = out.iter().any(|o| match o {
+        Output::Send { peer, bytes } if *peer == PeerId(5) => {
+            matches!(Frame::decode(bytes), Ok(Frame::Push(r)) if r[0].id == lone[0].id)
+        }
+        _ => false,
+    });
+    assert!(pushed, "relayed on the strength of the check on arrival");
+}
+
+#[test]
 fn a_caller_that_rejects_a_signature_leaves_the_verdict_to_the_core() {
     // A verifier that refuses everything costs time, never correctness: good entries are
     // still accepted (checked here), a forged one still rejected.

@@ -1,6 +1,6 @@
 //! Files in the browser: the node's file outputs executed against IndexedDB (in memory for
-//! ephemeral rooms), files read, hashed and stored before they are named, thumbnails made,
-//! and the blob URLs the views show.
+//! ephemeral rooms), downloads started, paused, resumed and removed. Sending is in
+//! `file_send`, what the open room shows in `file_show`.
 //!
 //! Memory stays bounded whatever a file's size: sending reads one chunk at a time to hash
 //! it and then [`BATCH`] chunks at a time to store them. Receiving gathers chunks into one
@@ -11,36 +11,27 @@
 //! once. Only an image shown inline, or a file being saved, is put together whole, as a
 //! `Blob` of its chunks (the browser holds it, not wasm memory).
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use futures::channel::mpsc;
 use futures::StreamExt;
-use js_sys::{Array, Uint8Array};
-use natter_core::blob::{chunk_count, leaf_hash, Outboard, Proof, Root, CHUNK_LEN};
+use natter_core::blob::{Proof, Root, CHUNK_LEN};
 use natter_core::fetch::Availability;
-use natter_core::log::{Body, FileRef, MAX_THUMB_BYTES};
+use natter_core::log::Body;
 use natter_core::node::{ConnId, Input, Output};
 use natter_core::room::RoomId;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
 use super::Runtime;
-use crate::files::{
-    fetch_on_sight, held_bytes, inline_image_type, no_room_for, refuse_to_send, Rate, OPAQUE_TYPE,
-    THUMB_TYPE,
-};
+use crate::files::{held_bytes, no_room_for, Rate};
 use crate::leafhash;
-use crate::rtc::describe;
-use crate::state::{HeldFile, RoomState};
-use crate::storage::{FileWish, Storage, MAX_CHUNKS_READ};
+use crate::storage::{FileWish, MAX_CHUNKS_READ};
 
 /// Chunks stored per transaction, sent or received (1 MiB).
-const BATCH: u64 = 16;
+pub(super) const BATCH: u64 = 16;
 /// Transactions of received chunks being written to IndexedDB at once.
 const WRITES_IN_FLIGHT: usize = 2;
-/// The longest side of a thumbnail, in pixels (tried smaller if the JPEG is too big).
-const THUMB_SIDES: [f64; 3] = [320.0, 200.0, 120.0];
 
 /// Something a file task hands back to the loop.
 pub(super) enum FileEvent {
@@ -125,19 +116,19 @@ pub(super) struct Files {
     pub(super) tx: mpsc::UnboundedSender<FileEvent>,
     pub(super) rx: mpsc::UnboundedReceiver<FileEvent>,
     /// Chunks of ephemeral rooms' files.
-    memory: HashMap<(Root, u64), (Proof, Vec<u8>)>,
-    thumbs: HashMap<Root, String>,
-    urls: HashMap<Root, String>,
+    pub(super) memory: HashMap<(Root, u64), (Proof, Vec<u8>)>,
+    pub(super) thumbs: HashMap<Root, String>,
+    pub(super) urls: HashMap<Root, String>,
     /// Images being put together.
-    loading: HashSet<Root>,
+    pub(super) loading: HashSet<Root>,
     /// Files fetched on sight once already, or paused or removed by the user: not fetched
     /// on sight (again).
-    seen: HashSet<Root>,
+    pub(super) seen: HashSet<Root>,
     /// Downloads under way when the app last ran, to go on with once the rooms naming them
     /// are loaded.
     resume: Vec<Root>,
     /// Downloads' recent speed.
-    rates: HashMap<Root, Rate>,
+    pub(super) rates: HashMap<Root, Rate>,
     /// Chunks the node asked to read, read together once its outputs are done.
     reads: Vec<(ConnId, Root, u64)>,
     /// Received chunks waiting for a transaction, and the transactions under way.
@@ -146,7 +137,7 @@ pub(super) struct Files {
     written: mpsc::UnboundedReceiver<()>,
     /// Names and sizes of the files messages shown so far named (for "Files on this
     /// device").
-    names: HashMap<Root, (String, u64)>,
+    pub(super) names: HashMap<Root, (String, u64)>,
 }
 
 impl Files {
@@ -368,7 +359,7 @@ impl Runtime {
 
     /// Hands the waiting chunks of `root` to IndexedDB now, so that a read made after this
     /// sees them (IndexedDB runs overlapping transactions in the order they were made).
-    fn write_batch_of(&mut self, root: &Root) {
+    pub(super) fn write_batch_of(&mut self, root: &Root) {
         if self.files.batch.as_ref().is_some_and(|b| b.root == *root) {
             self.files.writes.begin();
             self.spawn_batch_write();
@@ -486,113 +477,6 @@ impl Runtime {
         }
     }
 
-    /// Reads, hashes and stores each file, then names it in the room.
-    pub(super) fn send_files(&mut self, room: RoomId, files: Vec<web_sys::File>) {
-        let ephemeral = self.node.room(&room).is_none_or(|r| r.ephemeral());
-        let storage = if ephemeral {
-            None
-        } else {
-            match self.storage.clone() {
-                Some(s) => Some(s),
-                None => return self.notify("Files cannot be stored on this device.".into()),
-            }
-        };
-        for file in files {
-            let name = file.name();
-            let size = file.size().max(0.0) as u64;
-            if let Some(words) = refuse_to_send(&name, size, self.settings.max_send_bytes) {
-                self.notify(words);
-                continue;
-            }
-            let (tx, storage) = (self.files.tx.clone(), storage.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                if storage.is_some() {
-                    if let Some(words) = no_room(&name, size).await {
-                        let _ = tx.unbounded_send(FileEvent::Failed(words));
-                        return;
-                    }
-                }
-                let sent = send_one(&file, room, storage.as_deref(), &tx).await;
-                if let Err(e) = sent {
-                    let _ = tx.unbounded_send(FileEvent::Failed(format!(
-                        "“{}” could not be sent: {e}",
-                        file.name()
-                    )));
-                }
-            });
-        }
-    }
-
-    /// Fills in what is known here of the files the open room shows: thumbnails, progress
-    /// and images held whole; asks for the images fetched on sight.
-    pub(super) fn show_files(&mut self, state: &mut RoomState) {
-        let Some(r) = self.node.room(&state.id) else {
-            return;
-        };
-        let log = r.sync().log();
-        let mut loads = Vec::new();
-        for m in &mut state.messages {
-            let Some(f) = m.file.as_mut() else { continue };
-            if let Entry::Vacant(slot) = self.files.thumbs.entry(f.root) {
-                let thumb = log.get_by_id(&m.id).and_then(|rec| match &rec.entry.body {
-                    Body::File(FileRef { thumb: Some(t), .. }) => Some(t.clone()),
-                    _ => None,
-                });
-                if let Some(url) = thumb.and_then(|t| blob_url(&[t.as_slice()], THUMB_TYPE).ok()) {
-                    slot.insert(url);
-                }
-            }
-            self.files
-                .names
-                .entry(f.root)
-                .or_insert_with(|| (f.name.clone(), f.size));
-            f.thumb_url = self.files.thumbs.get(&f.root).cloned();
-            f.progress = self.node.file_progress(&f.root);
-            f.fetching = self.node.fetching(&f.root);
-            f.rate = f
-                .fetching
-                .then(|| self.files.rates.get(&f.root).and_then(Rate::per_sec))
-                .flatten();
-            f.url = self.files.urls.get(&f.root).cloned();
-            if !f.complete()
-                && !f.fetching
-                && fetch_on_sight(&f.mime, f.size)
-                && self.files.seen.insert(f.root)
-            {
-                let input = Input::Fetch {
-                    room: state.id,
-                    root: f.root,
-                };
-                let _ = self.files.tx.unbounded_send(FileEvent::Input(input));
-            }
-            if f.image && f.complete() && f.url.is_none() && self.files.loading.insert(f.root) {
-                let kind = inline_image_type(&f.mime).unwrap_or(OPAQUE_TYPE);
-                loads.push((f.root, f.size, kind));
-            }
-        }
-        for (root, size, kind) in loads {
-            self.put_together(root, size, kind, None);
-        }
-        state.files_here = self
-            .node
-            .room_files(&state.id)
-            .into_iter()
-            .filter_map(|root| {
-                let (have, total) = self.node.file_progress(&root)?;
-                let (name, size) = self.files.names.get(&root).cloned().unwrap_or_else(|| {
-                    ("A file not shown yet".to_owned(), total * CHUNK_LEN as u64)
-                });
-                Some(HeldFile {
-                    root,
-                    name,
-                    bytes: held_bytes(have, total, size),
-                    complete: have == total,
-                })
-            })
-            .filter(|f| f.bytes > 0)
-            .collect();
-    }
-
     /// Downloads a file the user opened, if this device has room for what is missing.
     pub(super) fn fetch_file(&mut self, room: RoomId, root: Root) {
         let ephemeral = self.node.room(&room).is_none_or(|r| r.ephemeral());
@@ -693,20 +577,8 @@ impl Runtime {
             .map(|(id, r)| (*id, r.ephemeral()))
     }
 
-    /// Saves a file held whole under `name` (the browser's download).
-    pub(super) fn save_file(&mut self, root: Root, name: String) {
-        let Some((have, total)) = self.node.file_progress(&root) else {
-            return self.notify("That file is not on this device yet.".into());
-        };
-        if have < total {
-            return self.notify("That file has not finished downloading.".into());
-        }
-        let size = self.file_size(&root);
-        self.put_together(root, size, OPAQUE_TYPE, Some(name));
-    }
-
     /// The length of a file a room names.
-    fn file_size(&self, root: &Root) -> u64 {
+    pub(super) fn file_size(&self, root: &Root) -> u64 {
         if let Some((_, size)) = self.files.names.get(root) {
             return *size;
         }
@@ -721,72 +593,11 @@ impl Runtime {
             })
             .unwrap_or(0)
     }
-
-    /// Puts a held file together as a blob URL of type `kind`: shown (`save` is `None`) or
-    /// saved under a name.
-    fn put_together(&mut self, root: Root, size: u64, kind: &'static str, save: Option<String>) {
-        let chunks = chunk_count(size);
-        let in_memory: Option<Vec<Vec<u8>>> = (0..chunks)
-            .map(|i| self.files.memory.get(&(root, i)).map(|(_, b)| b.clone()))
-            .collect();
-        self.write_batch_of(&root);
-        let (tx, storage) = (self.files.tx.clone(), self.storage.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            let parts = Array::new();
-            match in_memory {
-                Some(chunks) => {
-                    for c in chunks {
-                        parts.push(&Uint8Array::from(c.as_slice()));
-                    }
-                }
-                None => {
-                    let Some(storage) = storage else { return };
-                    for i in 0..chunks {
-                        match storage.get_chunk(&root, i).await {
-                            Ok(Some((_, bytes))) => parts.push(&Uint8Array::from(bytes.as_slice())),
-                            _ => {
-                                let _ = tx.unbounded_send(FileEvent::Failed(
-                                    "Part of a file is missing on this device.".into(),
-                                ));
-                                return;
-                            }
-                        };
-                    }
-                }
-            }
-            let url = match blob_of(&parts, kind).and_then(|b| {
-                web_sys::Url::create_object_url_with_blob(&b).map_err(|e| describe(&e))
-            }) {
-                Ok(url) => url,
-                Err(e) => {
-                    let _ = tx.unbounded_send(FileEvent::Failed(format!(
-                        "A file could not be opened: {e}"
-                    )));
-                    return;
-                }
-            };
-            match save {
-                None => {
-                    let _ = tx.unbounded_send(FileEvent::Url { root, url });
-                }
-                Some(name) => {
-                    if let Err(e) = download(&url, &name) {
-                        let _ = tx.unbounded_send(FileEvent::Failed(format!(
-                            "The file could not be saved: {e}"
-                        )));
-                    }
-                    // The download has its own copy once it started.
-                    gloo_timers::future::TimeoutFuture::new(60_000).await;
-                    let _ = web_sys::Url::revoke_object_url(&url);
-                }
-            }
-        });
-    }
 }
 
 /// Why `size` more bytes do not fit in what the browser grants this site, in words (see
 /// [`no_room_for`]); `None` when they fit or the browser does not say.
-async fn no_room(name: &str, size: u64) -> Option<String> {
+pub(super) async fn no_room(name: &str, size: u64) -> Option<String> {
     let storage = web_sys::window()?.navigator().storage();
     let estimate = JsFuture::from(storage.estimate().ok()?).await.ok()?;
     let get = |key: &str| {
@@ -796,194 +607,4 @@ async fn no_room(name: &str, size: u64) -> Option<String> {
             .map(|v| v.max(0.0) as u64)
     };
     no_room_for(name, size, get("usage")?, get("quota")?)
-}
-
-/// Hashes, stores and names one file.
-async fn send_one(
-    file: &web_sys::File,
-    room: RoomId,
-    storage: Option<&Storage>,
-    tx: &mpsc::UnboundedSender<FileEvent>,
-) -> Result<(), String> {
-    let len = file.size().max(0.0) as u64;
-    let chunks = chunk_count(len);
-    let mut leaves = Vec::with_capacity(chunks as usize);
-    for i in 0..chunks {
-        let bytes = read_chunk(file, len, i).await?;
-        let leaf = match leafhash::of(&bytes).await {
-            Some(leaf) => leaf,
-            None => leaf_hash(&bytes),
-        };
-        leaves.push(leaf);
-    }
-    let ob = Outboard::from_leaves(len, leaves).map_err(|e| e.to_string())?;
-    let root = ob.root();
-    let mut i = 0;
-    while i < chunks {
-        let end = (i + BATCH).min(chunks);
-        let mut batch = Vec::new();
-        for index in i..end {
-            let bytes = read_chunk(file, len, index).await?;
-            let proof = ob.proof(index).map_err(|e| e.to_string())?;
-            match storage {
-                None => {
-                    let _ = tx.unbounded_send(FileEvent::Keep {
-                        root,
-                        index,
-                        proof,
-                        bytes,
-                    });
-                }
-                Some(_) => batch.push((index, proof.to_bytes(), bytes)),
-            }
-        }
-        if let Some(s) = storage {
-            s.put_chunks(&root, len, &batch)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        i = end;
-    }
-    let mime = file.type_();
-    let thumb = match inline_image_type(&mime) {
-        Some(_) => thumbnail(file).await.ok().flatten(),
-        None => None,
-    };
-    let _ = tx.unbounded_send(FileEvent::Input(Input::Holding {
-        root,
-        len,
-        has: Availability::All,
-    }));
-    let body = Body::File(FileRef {
-        root,
-        size: len,
-        mime: cut_bytes(&mime, natter_core::log::MAX_MIME_BYTES),
-        name: cut_bytes(&file.name(), natter_core::log::MAX_FILE_NAME_BYTES),
-        thumb,
-    });
-    let _ = tx.unbounded_send(FileEvent::Input(Input::Post { room, body }));
-    Ok(())
-}
-
-/// `text` cut to at most `max` bytes at a character boundary.
-fn cut_bytes(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
-}
-
-/// Chunk `index` of `file`.
-async fn read_chunk(file: &web_sys::File, len: u64, index: u64) -> Result<Vec<u8>, String> {
-    let start = index * CHUNK_LEN as u64;
-    let end = (start + CHUNK_LEN as u64).min(len);
-    let slice = file
-        .slice_with_f64_and_f64(start as f64, end as f64)
-        .map_err(|e| describe(&e))?;
-    let buf = JsFuture::from(slice.array_buffer())
-        .await
-        .map_err(|e| format!("the file could not be read: {}", describe(&e)))?;
-    Ok(Uint8Array::new(&buf).to_vec())
-}
-
-/// A JPEG of at most [`MAX_THUMB_BYTES`] showing the image, if the browser can decode it.
-async fn thumbnail(file: &web_sys::File) -> Result<Option<Vec<u8>>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let bitmap: web_sys::ImageBitmap = JsFuture::from(
-        window
-            .create_image_bitmap_with_blob(file)
-            .map_err(|e| describe(&e))?,
-    )
-    .await
-    .map_err(|e| describe(&e))?
-    .dyn_into()
-    .map_err(|_| "not an image")?;
-    let (w, h) = (f64::from(bitmap.width()), f64::from(bitmap.height()));
-    if w < 1.0 || h < 1.0 {
-        return Ok(None);
-    }
-    let document = window.document().ok_or("no document")?;
-    for side in THUMB_SIDES {
-        let scale = (side / w.max(h)).min(1.0);
-        let canvas: web_sys::HtmlCanvasElement = document
-            .create_element("canvas")
-            .map_err(|e| describe(&e))?
-            .dyn_into()
-            .map_err(|_| "no canvas")?;
-        let (cw, ch) = ((w * scale).round().max(1.0), (h * scale).round().max(1.0));
-        canvas.set_width(cw as u32);
-        canvas.set_height(ch as u32);
-        let ctx: web_sys::CanvasRenderingContext2d = canvas
-            .get_context("2d")
-            .map_err(|e| describe(&e))?
-            .ok_or("no 2d context")?
-            .dyn_into()
-            .map_err(|_| "no 2d context")?;
-        ctx.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, cw, ch)
-            .map_err(|e| describe(&e))?;
-        let blob = canvas_jpeg(&canvas).await?;
-        let buf = JsFuture::from(blob.array_buffer())
-            .await
-            .map_err(|e| describe(&e))?;
-        let bytes = Uint8Array::new(&buf).to_vec();
-        if bytes.len() <= MAX_THUMB_BYTES {
-            return Ok(Some(bytes));
-        }
-    }
-    Ok(None)
-}
-
-/// `canvas.toBlob(…, "image/jpeg", 0.7)` as a future.
-async fn canvas_jpeg(canvas: &web_sys::HtmlCanvasElement) -> Result<web_sys::Blob, String> {
-    let (tx, rx) = futures::channel::oneshot::channel::<Option<web_sys::Blob>>();
-    let tx = std::cell::RefCell::new(Some(tx));
-    let done = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |b: JsValue| {
-        if let Some(tx) = tx.borrow_mut().take() {
-            let _ = tx.send(b.dyn_into::<web_sys::Blob>().ok());
-        }
-    });
-    canvas
-        .to_blob_with_type_and_encoder_options(
-            done.as_ref().unchecked_ref(),
-            THUMB_TYPE,
-            &JsValue::from_f64(0.7),
-        )
-        .map_err(|e| describe(&e))?;
-    rx.await
-        .ok()
-        .flatten()
-        .ok_or_else(|| "the thumbnail could not be made".to_owned())
-}
-
-fn blob_of(parts: &Array, kind: &str) -> Result<web_sys::Blob, String> {
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(kind);
-    web_sys::Blob::new_with_u8_array_sequence_and_options(parts, &options).map_err(|e| describe(&e))
-}
-
-/// A blob URL of `parts` with type `kind`.
-fn blob_url(parts: &[&[u8]], kind: &str) -> Result<String, String> {
-    let array = Array::new();
-    for p in parts {
-        array.push(&Uint8Array::from(*p));
-    }
-    let blob = blob_of(&array, kind)?;
-    web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| describe(&e))
-}
-
-/// Starts the browser's download of `url` as `name`.
-fn download(url: &str, name: &str) -> Result<(), String> {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let a: web_sys::HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(|e| describe(&e))?
-        .dyn_into()
-        .map_err(|_| "no link element")?;
-    a.set_href(url);
-    a.set_download(name);
-    a.click();
-    Ok(())
 }

@@ -30,6 +30,8 @@
 mod boot;
 mod codes;
 mod commands;
+mod file_send;
+mod file_show;
 mod files;
 mod keeper;
 mod lock;

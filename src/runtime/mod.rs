@@ -35,6 +35,8 @@ mod file_show;
 mod files;
 mod keeper;
 mod lock;
+mod net;
+mod views;
 
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
@@ -42,15 +44,15 @@ use std::rc::Rc;
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use leptos::prelude::{Set, Update};
-use natter_core::log::{EntryId, Record, ViewBuilder};
-use natter_core::node::{ConnId, Input, Link, Node, Output, MAX_NOTICE_CHARS};
+use natter_core::log::{Record, ViewBuilder};
+use natter_core::node::{ConnId, Input, Node, Output};
 use natter_core::room::RoomId;
 
 use crate::pacing::Pacing;
-use crate::rtc::{PeerConn, RtcEvent, RtcOptions};
+use crate::rtc::{PeerConn, RtcEvent};
 use crate::server::IceServer;
 use crate::signaling::{SignalEvent, Signaling};
-use crate::state::{Command, Notice, Settings, SignalingState, UiState};
+use crate::state::{Command, Notice, Settings, UiState};
 use crate::storage::{RoomRecord, Storage, StoredIdentity, VerifiedPeer};
 
 /// Notices kept on screen at once; the oldest goes first.
@@ -435,251 +437,5 @@ impl Runtime {
                 }
             }
         });
-    }
-
-    // ----- signaling and WebRTC -----
-
-    async fn on_signal_event(&mut self, event: SignalEvent) {
-        if !matches!(event, SignalEvent::Signal { .. }) {
-            trace(&format!("signaling: {event:?}"));
-        }
-        let input = match event {
-            SignalEvent::Connected => {
-                self.ui.signaling.set(SignalingState::Connected);
-                return;
-            }
-            SignalEvent::Disconnected {
-                reason,
-                retry_in_ms,
-            } => {
-                self.ui.signaling.set(if retry_in_ms == 0 {
-                    SignalingState::Idle
-                } else {
-                    SignalingState::Reconnecting {
-                        in_secs: retry_in_ms.div_ceil(1000),
-                        reason,
-                    }
-                });
-                Input::SignalingLost
-            }
-            SignalEvent::Joined {
-                room,
-                session,
-                peers,
-            } => Input::Joined {
-                room,
-                session,
-                peers,
-            },
-            SignalEvent::PeerJoined { room, session } => Input::PeerJoined { room, session },
-            SignalEvent::PeerLeft { room, session } => Input::PeerLeft { room, session },
-            SignalEvent::Signal { room, from, blob } => Input::Blob { room, from, blob },
-            // A blob for a peer that just left: expected, and nothing the user can act on.
-            SignalEvent::Error {
-                code: Some(natter_core::signal::ErrorCode::UnknownPeer),
-                ..
-            } => return,
-            SignalEvent::Error { message, .. } => return self.notify(message),
-        };
-        self.handle(input).await;
-    }
-
-    fn rtc_options(&self) -> RtcOptions {
-        let mut ice_servers = self.server_ice.clone();
-        let urls: Vec<String> = self
-            .settings
-            .ice_urls
-            .iter()
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
-            .collect();
-        if !urls.is_empty() {
-            let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-            ice_servers.push(IceServer {
-                urls,
-                username: opt(&self.settings.turn_username),
-                credential: opt(&self.settings.turn_credential),
-            });
-        }
-        RtcOptions {
-            ice_servers,
-            relay_only: self.settings.relay_only,
-        }
-    }
-
-    async fn on_rtc(&mut self, conn: ConnId, event: RtcEvent) {
-        match &event {
-            RtcEvent::Frame(_)
-            | RtcEvent::FileFrame(..)
-            | RtcEvent::Drained
-            | RtcEvent::FileDrained
-            | RtcEvent::Signal(_) => {}
-            other => trace(&format!("conn {}: {other:?}", conn.0)),
-        }
-        let input = match event {
-            RtcEvent::Signal(signal) => Input::LocalSignal { conn, signal },
-            RtcEvent::Open {
-                local_fingerprint,
-                remote_fingerprint,
-            } => Input::ChannelOpen {
-                conn,
-                local_fingerprint,
-                remote_fingerprint,
-            },
-            RtcEvent::Frame(bytes) => {
-                let verified = self
-                    .node
-                    .conn(conn)
-                    .is_some_and(|c| c.verified_key().is_some());
-                // Entry signatures are checked by the browser's own Ed25519 first (natively,
-                // about twice as fast as in wasm; waiting for it also lets the entry writes
-                // queued so far start); natter-core does the rest and anything left unchecked.
-                if verified {
-                    if let Some(pending) = self.verifier.start(&bytes).await {
-                        let ids = pending.passed().await;
-                        self.handle(Input::Checked {
-                            conn,
-                            ids: ids.into_iter().collect(),
-                        })
-                        .await;
-                    }
-                }
-                Input::Frame { conn, bytes }
-            }
-            RtcEvent::State(link) => Input::Link {
-                conn,
-                link: Link::from_name(&link),
-            },
-            RtcEvent::Closed => {
-                if let Some(pc) = self.pcs.remove(&conn) {
-                    pc.close();
-                }
-                Input::Closed(conn)
-            }
-            RtcEvent::Failed(words) => return warn(&words),
-            RtcEvent::Drained => Input::Drained(conn),
-            RtcEvent::FileFrame(bytes, leaf) => {
-                let leaf = match leaf {
-                    Some(pending) => pending.finish().await,
-                    None => None,
-                };
-                Input::FileFrame { conn, bytes, leaf }
-            }
-            RtcEvent::FileDrained => Input::FileDrained(conn),
-        };
-        self.handle(input).await;
-    }
-
-    // ----- the views -----
-
-    /// Shows a notice. Some words come from outside (a server's error message): each is cut
-    /// to [`MAX_NOTICE_CHARS`], and only the newest [`MAX_NOTICES`] stay.
-    fn notify(&mut self, text: String) {
-        let id = self.next_notice;
-        self.next_notice += 1;
-        let text = natter_core::node::shorten(&text, MAX_NOTICE_CHARS);
-        self.ui.notices.update(|n| {
-            if !n.iter().any(|x| x.text == text) {
-                n.push(Notice { id, text });
-                let extra = n.len().saturating_sub(MAX_NOTICES);
-                n.drain(..extra);
-            }
-        });
-    }
-
-    fn busy(&self, what: Option<&str>) {
-        self.ui.busy.set(what.map(str::to_owned));
-    }
-
-    /// When a refresh that pacing deferred may run.
-    fn ui_deferred_until(&self) -> Option<u64> {
-        if self.dirty.is_empty() {
-            return None;
-        }
-        let now = js_sys::Date::now();
-        let mut pacing = self.pacing.clone();
-        pacing.cost(self.flush_cost.get());
-        match pacing.check(now) {
-            Ok(()) => None,
-            Err(wait) => Some((now + wait).max(0.0) as u64),
-        }
-    }
-
-    /// Refreshes the views when the time they may take allows it ([`crate::pacing`]); the
-    /// loop's timer refreshes them later otherwise.
-    fn flush_ui_paced(&mut self) {
-        if self.dirty.is_empty() {
-            return;
-        }
-        let started = js_sys::Date::now();
-        self.pacing.cost(self.flush_cost.get());
-        if self.pacing.check(started).is_err() {
-            return;
-        }
-        self.pacing.refreshed(started);
-        self.flush_ui();
-        self.flush_cost.set(js_sys::Date::now() - started);
-        // The views redraw in tasks that the signals just set have queued, and those queue
-        // more (the message list sets each changed message's own signal). A promise
-        // settled behind them all sees when they are done.
-        let cost = self.flush_cost.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let settled = js_sys::Promise::resolve(&wasm_bindgen::JsValue::UNDEFINED);
-            let _ = wasm_bindgen_futures::JsFuture::from(settled).await;
-            cost.set(js_sys::Date::now() - started);
-        });
-    }
-
-    /// Applies new entries to the open room's view; one that sorts before what it shows
-    /// (older history arriving) makes the next refresh build the view again.
-    fn extend_view(&mut self, room: RoomId, new: &[EntryId]) {
-        let Some((id, view)) = self.view.as_mut().filter(|(id, _)| *id == room) else {
-            return;
-        };
-        let Some(log) = self.node.room(id).map(|r| r.sync().log()) else {
-            self.view = None;
-            return;
-        };
-        let mut recs: Vec<_> = new.iter().filter_map(|e| log.get_by_id(e)).collect();
-        recs.sort_by_key(|r| r.entry.display_key());
-        if !recs.into_iter().all(|r| view.push(r)) {
-            self.view = None;
-        }
-    }
-
-    /// Refreshes the open room's view if it changed, and the room list.
-    fn flush_ui(&mut self) {
-        let dirty = std::mem::take(&mut self.dirty);
-        if let Some(cur) = self.current.filter(|c| dirty.contains(&Some(*c))) {
-            // Built again for another room, or when it is behind the log (a room left and
-            // joined again, say).
-            let held = self.node.room(&cur).map_or(0, |r| r.sync().log().len());
-            if self
-                .view
-                .as_ref()
-                .is_none_or(|(id, v)| *id != cur || v.applied() != held)
-            {
-                let built = self
-                    .node
-                    .room(&cur)
-                    .map(|r| ViewBuilder::of(r.sync().log().in_display_order()));
-                self.view = built.map(|b| (cur, b));
-            }
-            let shown = self.shown;
-            let mut state = self.view.as_ref().and_then(|(_, v)| {
-                crate::view::room_state(&self.node, cur, v, shown, &base_url(), &mut self.safety)
-            });
-            if let Some(s) = state.as_mut() {
-                self.show_files(s);
-            }
-            self.ui.room.set(state);
-        }
-        self.refresh_rooms();
-    }
-
-    fn refresh_rooms(&mut self) {
-        self.ui
-            .rooms
-            .set(crate::view::room_list(&self.node, &self.unread));
     }
 }

@@ -182,6 +182,7 @@ pub fn run(tests: Vec<(&'static str, TestFn)>) -> ! {
                         profiles: Mutex::new(HashMap::new()),
                     }),
                 };
+                let started = std::time::Instant::now();
                 rt.block_on(async {
                     let outcome = match tokio::time::timeout(TEST_TIMEOUT, body(ctx.clone())).await
                     {
@@ -189,6 +190,8 @@ pub fn run(tests: Vec<(&'static str, TestFn)>) -> ! {
                         Err(_) => Err(format!("timed out after {TEST_TIMEOUT:?}")),
                     };
                     ctx.finish(outcome.is_err()).await;
+                    // Where the suite's time goes, for whoever keeps CI within its budget.
+                    eprint!("{:.1} s, ", started.elapsed().as_secs_f64());
                     outcome.map_err(libtest_mimic::Failed::from)
                 })
             })

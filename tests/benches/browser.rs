@@ -916,21 +916,31 @@ const CATCH_UP_RECORDER: &str = r#"
 "#;
 
 /// With NATTER_BENCH_TRACE, after [`CATCH_UP_RECORDER`]: when each 250 KB of DataChannel
-/// messages arrived (`arrived`, [ms, bytes]) and when each 1,000 entries were seen stored
-/// (`stored`, [ms, count]), to tell a late transfer from slow storing.
+/// messages arrived (`arrived`, [ms, bytes]), when each 1,000 entries were seen stored
+/// (`stored`, [ms, count]), to tell a late transfer from slow storing; and the first
+/// messages each way (`opening`, [ms, "in" or "out", first two bytes, length]), to see the
+/// handshake's round trips.
 const CATCH_UP_TIMELINE: &str = r#"
 (() => {
   const state = window.__benchCatchup;
   if (!state) return;
-  state.arrived = []; state.stored = [];
+  state.arrived = []; state.stored = []; state.opening = [];
   let bytes = 0, nextBytes = 0, nextCount = 0;
+  const note = (way, d) => {
+    if (state.opening.length >= 16) return;
+    const u = d instanceof ArrayBuffer ? new Uint8Array(d) : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null;
+    state.opening.push([Math.round(performance.now()), way, u ? [u[0], u[1]] : null, u ? u.length : -1]);
+  };
   const create = RTCPeerConnection.prototype.createDataChannel;
   RTCPeerConnection.prototype.createDataChannel = function (...args) {
     const ch = create.apply(this, args);
     ch.addEventListener("message", (e) => {
+      note("in", e.data);
       bytes += e.data.byteLength ?? e.data.size ?? 0;
       if (bytes >= nextBytes) { state.arrived.push([Math.round(performance.now()), bytes]); nextBytes += 250000; }
     });
+    const send = ch.send.bind(ch);
+    ch.send = (d) => { note("out", d); return send(d); };
     return ch;
   };
   const timer = setInterval(() => {
@@ -1166,8 +1176,8 @@ async fn time_join(
     }
     if tracing {
         eprintln!(
-            "catch-up timeline: arrived {}; stored {}",
-            state["arrived"], state["stored"]
+            "catch-up timeline: arrived {}; stored {}; first messages {}",
+            state["arrived"], state["stored"], state["opening"]
         );
     }
     let natter_ms = number(&state["done"], "the catch-up time")?;

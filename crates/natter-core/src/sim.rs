@@ -348,8 +348,9 @@ struct Link {
     banned: bool,
 }
 
-/// The plain Ed25519 equation, as a browser's WebCrypto checks it for its driver.
-fn plain_signature_holds(c: &SignatureCheck) -> bool {
+/// The plain RFC 8032 equation (cofactorless, compared on encodings, without the strict
+/// extras), as a browser's WebCrypto checks it for its driver.
+pub fn plain_signature_holds(c: &SignatureCheck) -> bool {
     use ed25519_dalek::Verifier;
     let sig = ed25519_dalek::Signature::from_bytes(&c.signature);
     ed25519_dalek::VerifyingKey::from_bytes(&c.author)

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use natter_core::identity::Identity;
 use natter_core::log::{Body, Draft, Entry, EntryId, Record};
 use natter_core::room::RoomId;
+use natter_core::sim::plain_signature_holds;
 use natter_core::sync::{Event, Input, Misbehaviour, Output, PeerId, Relay, RoomSync, SyncConfig};
 use natter_core::wire::{encode_entries, encode_summary, Frame, Head, MAX_FRAME_LEN, WIRE_VERSION};
 
@@ -849,17 +850,6 @@ fn stored_evidence_flags_the_author_again_after_a_restart_and_is_passed_on() {
 
 // ----- signatures checked by the caller (the browser's WebCrypto) -----
 
-/// Plain RFC 8032 verification, as WebCrypto's Ed25519 does it: the cofactorless equation,
-/// compared on encodings, without the strict extras.
-fn plain_verify(check: &natter_core::log::SignatureCheck) -> bool {
-    use ed25519_dalek::Verifier as _;
-    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&check.author) else {
-        return false;
-    };
-    let sig = ed25519_dalek::Signature::from_bytes(&check.signature);
-    key.verify(&check.message, &sig).is_ok()
-}
-
 /// Delivers `recs` in one Push frame from a stranger, after marking as checked the entries
 /// `verifier` accepts among those `signature_checks` hands out.
 fn deliver_checked(
@@ -888,12 +878,12 @@ fn entries_whose_signatures_the_caller_checked_are_accepted() {
         checks.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![recs[3].id]
     );
-    assert!(checks.iter().all(plain_verify));
+    assert!(checks.iter().all(plain_signature_holds));
     let mut two_runs = recs.clone();
     two_runs.extend(chain_with_wrong_signatures(2, 10, &[]));
     let checks = natter_core::sync::signature_checks(&Frame::Push(two_runs).encode());
     assert_eq!(checks.len(), 2, "one check per author's run");
-    let (b, out) = deliver_checked(recs, plain_verify);
+    let (b, out) = deliver_checked(recs, plain_signature_holds);
     assert_eq!(b.log().len(), 4);
     assert!(!disconnected(&out));
 }
@@ -934,7 +924,7 @@ fn a_caller_that_rejects_a_signature_leaves_the_verdict_to_the_core() {
     let mut bad = recs[2].entry.clone();
     bad.signature.0[40] ^= 1;
     recs[2] = Record::from_entry(bad);
-    let (b, out) = deliver_checked(recs, plain_verify);
+    let (b, out) = deliver_checked(recs, plain_signature_holds);
     assert_eq!(b.log().len(), 0);
     assert!(disconnected(&out));
 }

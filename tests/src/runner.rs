@@ -1,4 +1,9 @@
-//! Runs end-to-end tests one at a time with libtest's output format.
+//! Runs end-to-end tests with libtest's output format, [`DEFAULT_THREADS`] at a time.
+//!
+//! A test spends most of its time waiting on browsers (one test keeps this 2-core machine
+//! about half busy), so two run side by side. They share the chromedriver and the shared
+//! server; anything else a test starts (its own server, a keeper, coturn) is its own or, for
+//! coturn's fixed port, taken in turn. `--test-threads=1` runs them one at a time.
 //!
 //! Each test gets a [`Ctx`]: the shared chromedriver, the base URL of the running server, and
 //! a way to launch browsers that the runner tracks. Every user of a test has a profile
@@ -21,6 +26,9 @@ use crate::{Context, TestResult};
 
 /// A test body.
 pub type TestFn = fn(Ctx) -> Pin<Box<dyn Future<Output = TestResult> + Send>>;
+
+/// How many tests run at once unless `--test-threads` says otherwise.
+pub const DEFAULT_THREADS: usize = 2;
 
 /// Longest a single test may run.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(240);
@@ -132,8 +140,7 @@ impl Ctx {
 /// Runs `tests` (name, body) and exits with libtest's conventions.
 pub fn run(tests: Vec<(&'static str, TestFn)>) -> ! {
     let mut args = libtest_mimic::Arguments::from_args();
-    // Browsers are heavy and share one chromedriver: one test at a time.
-    args.test_threads = Some(1);
+    args.test_threads = Some(args.test_threads.unwrap_or(DEFAULT_THREADS));
     // Listing needs no namespace, server or browser.
     if args.list {
         let trials = tests
@@ -190,8 +197,9 @@ pub fn run(tests: Vec<(&'static str, TestFn)>) -> ! {
                         Err(_) => Err(format!("timed out after {TEST_TIMEOUT:?}")),
                     };
                     ctx.finish(outcome.is_err()).await;
-                    // Where the suite's time goes, for whoever keeps CI within its budget.
-                    eprint!("{:.1} s, ", started.elapsed().as_secs_f64());
+                    // Where the suite's time goes, for whoever keeps CI within its budget. A
+                    // line of its own: with tests side by side, libtest prints outcomes later.
+                    eprintln!("{name}: {:.1} s", started.elapsed().as_secs_f64());
                     outcome.map_err(libtest_mimic::Failed::from)
                 })
             })

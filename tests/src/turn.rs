@@ -3,7 +3,8 @@
 //! [`Coturn::start`] runs `/usr/bin/turnserver` on the namespace's LAN address
 //! ([`crate::netns::LAN_ADDR`], UDP port 3478) with one static long-term user and relaying
 //! allowed to the namespace's private addresses only, waits until it answers a STUN binding
-//! request, and stops it (by its process id) when dropped. Its log is kept in a temporary
+//! request, and stops it (by its process id) when dropped. Tests that run side by side take
+//! the port in turn: [`Coturn::start`] waits until no other coturn of this run is up. Its log is kept in a temporary
 //! file so a failing test can show it.
 
 use std::net::SocketAddr;
@@ -28,7 +29,12 @@ pub const REALM: &str = "natter.test";
 pub struct Coturn {
     child: Child,
     dir: tempfile::TempDir,
+    /// This run's turn on [`PORT`], given back after the process has stopped.
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
+
+/// Whose turn it is on [`PORT`].
+static PORT_IN_USE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Coturn {
     /// Starts coturn on [`crate::netns::LAN_ADDR`]:[`PORT`] and waits until it answers.
@@ -38,6 +44,7 @@ impl Coturn {
                 "{TURNSERVER} is missing: install coturn (apt-get install coturn, or run `./x test`)"
             ));
         }
+        let turn = PORT_IN_USE.lock().await;
         let dir = tempfile::tempdir().ctx("creating a directory for coturn")?;
         let log = std::fs::File::create(dir.path().join("turnserver.log"))
             .ctx("creating coturn's log file")?;
@@ -73,7 +80,11 @@ impl Coturn {
             .stderr(Stdio::from(log_err))
             .spawn()
             .ctx("starting turnserver")?;
-        let mut coturn = Coturn { child, dir };
+        let mut coturn = Coturn {
+            child,
+            dir,
+            _turn: turn,
+        };
         let server = SocketAddr::new(ip.parse().ctx("parsing the namespace address")?, PORT);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

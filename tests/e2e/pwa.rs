@@ -170,7 +170,21 @@ pub async fn new_version_prompts_reload(ctx: Ctx) -> TestResult {
         return Err(format!("the update prompt should say so: {alerts:?}"));
     }
     alice.screenshot("update-prompt").await?;
+    // The page is marked so that its reload shows. Until then, nothing is asked of the
+    // workers: every question to the old one is work in flight, which Chromium lets finish
+    // before the waiting worker may take over, and asked every poll on a busy machine the
+    // old worker was never idle.
+    alice
+        .execute("window.__beforeUpdate = true; return true;", vec![])
+        .await?;
     alice.click("button", "Reload").await?;
+    wait_until("the page to reload", DELIVERY_TIMEOUT, || async {
+        let marked = alice
+            .execute("return window.__beforeUpdate === true;", vec![])
+            .await?;
+        Ok((marked == Value::Bool(false)).then_some(()))
+    })
+    .await?;
     wait_until(
         &format!("the new version {next} to run the page"),
         DELIVERY_TIMEOUT,

@@ -4,8 +4,8 @@
 //! ([`crate::netns::LAN_ADDR`], UDP port 3478) with one static long-term user and relaying
 //! allowed to the namespace's private addresses only, waits until it answers a STUN binding
 //! request, and stops it (by its process id) when dropped. Tests that run side by side take
-//! the port in turn: [`Coturn::start`] waits until no other coturn of this run is up. Its log is kept in a temporary
-//! file so a failing test can show it.
+//! the port in turn: [`Coturn::start`] waits until no other coturn of this run is up. Its
+//! log is kept in a temporary file so a failing test can show it.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};

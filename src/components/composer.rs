@@ -246,6 +246,13 @@ pub fn Composer(
         ev.prevent_default();
         send_now();
     };
+    // The button sends on its own click: the form's submit event comes only after the
+    // browser's submission steps, a delay every message would wait for. Submitting the
+    // form some other way still sends.
+    let on_send_click = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        send_now();
+    };
 
     let mode_line = move || match composer.mode.get() {
         Draft::New => None,
@@ -318,7 +325,7 @@ pub fn Composer(
                     node_ref=picker
                     on:change=on_pick
                 />
-                <button type="submit">{button_text}</button>
+                <button type="submit" on:click=on_send_click>{button_text}</button>
             </div>
             <p id="composer-hint" class="hint">"Enter sends, Shift+Enter starts a new line."</p>
         </form>

@@ -120,6 +120,25 @@ struct Runtime {
 /// person's input) while events keep coming, as they do during a file download, ms.
 const YIELD_AFTER_MS: u64 = 50;
 
+/// Resolves in a task of its own, once the current one and everything it queued (the views
+/// redrawing) have run: a message to ourselves rather than a timeout, which the browser
+/// holds back in a hidden page.
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let posted = web_sys::MessageChannel::new().is_ok_and(|channel| {
+            channel.port1().set_onmessage(Some(&resolve));
+            channel
+                .port2()
+                .post_message(&wasm_bindgen::JsValue::UNDEFINED)
+                .is_ok()
+        });
+        if !posted {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
 }
@@ -405,8 +424,8 @@ impl Runtime {
     }
 
     /// Queues others' entries for writing (see [`crate::write_queue`]). They are shown
-    /// while the write completes: if it fails (or the tab dies first) they come back from
-    /// peers at the next sync.
+    /// first: the write starts in a task after the one that drew them, and if it fails (or
+    /// the tab dies first) they come back from peers at the next sync.
     fn write_behind(&mut self, id: RoomId, records: Vec<Record>) {
         let Some(storage) = self.storage.clone() else {
             return;
@@ -419,6 +438,7 @@ impl Runtime {
         let id_hint = self.next_notice;
         self.next_notice += 1;
         wasm_bindgen_futures::spawn_local(async move {
+            next_task().await;
             loop {
                 let Some(batch) = queue.borrow_mut().next_batch() else {
                     return;

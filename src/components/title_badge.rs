@@ -37,13 +37,16 @@ pub fn TitleBadge() -> impl IntoView {
             unseen_here.set(0);
         }
     });
-    Effect::new(move |_| {
+    // Set only when it changes: each setting replaces the title element's text.
+    let title = Memo::new(move |_| {
         let elsewhere: u64 = state
             .rooms
             .with(|rooms| rooms.iter().map(|r| u64::from(r.unread)).sum());
-        let title = title_for(elsewhere + unseen_here.get());
+        title_for(elsewhere + unseen_here.get())
+    });
+    Effect::new(move |_| {
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            doc.set_title(&title);
+            doc.set_title(&title.get());
         }
     });
 }

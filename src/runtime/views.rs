@@ -2,7 +2,7 @@
 //! room list when pacing allows ([`crate::pacing`]), the open room's view extended entry by
 //! entry rather than built per refresh.
 
-use leptos::prelude::{Set, Update};
+use leptos::prelude::{Set, Update, WithUntracked};
 use natter_core::log::{EntryId, ViewBuilder};
 use natter_core::node::MAX_NOTICE_CHARS;
 use natter_core::room::RoomId;
@@ -117,8 +117,10 @@ impl Runtime {
     }
 
     pub(super) fn refresh_rooms(&mut self) {
-        self.ui
-            .rooms
-            .set(crate::view::room_list(&self.node, &self.unread));
+        // What shows the list (and the title's unread count) wakes only when it changed.
+        let list = crate::view::room_list(&self.node, &self.unread);
+        if self.ui.rooms.with_untracked(|rooms| *rooms != list) {
+            self.ui.rooms.set(list);
+        }
     }
 }

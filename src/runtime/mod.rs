@@ -120,6 +120,10 @@ struct Runtime {
 /// person's input) while events keep coming, as they do during a file download, ms.
 const YIELD_AFTER_MS: u64 = 50;
 
+/// Others' entries arriving at once that are drawn before they are written (see
+/// [`Runtime::write_behind`]).
+const LIVE_ENTRIES: usize = 8;
+
 /// Resolves in a task of its own, once the current one and everything it queued (the views
 /// redrawing) have run: a message to ourselves rather than a timeout, which the browser
 /// holds back in a hidden page.
@@ -423,14 +427,17 @@ impl Runtime {
         }
     }
 
-    /// Queues others' entries for writing (see [`crate::write_queue`]). They are shown
-    /// first: the write starts in a task after the one that drew them, and if it fails (or
-    /// the tab dies first) they come back from peers at the next sync.
+    /// Queues others' entries for writing (see [`crate::write_queue`]). What people are
+    /// posting now (up to [`LIVE_ENTRIES`] at once) is shown first: its write starts in a
+    /// task after the one that drew it. A catch-up's entries are written at once, so that
+    /// writing keeps pace with the frames. If a write fails (or the tab dies first), the
+    /// entries come back from peers at the next sync.
     fn write_behind(&mut self, id: RoomId, records: Vec<Record>) {
         let Some(storage) = self.storage.clone() else {
             return;
         };
         let queue = self.writes.clone();
+        let live = records.len() <= LIVE_ENTRIES;
         if !queue.borrow_mut().push(id, records) {
             return;
         }
@@ -438,7 +445,9 @@ impl Runtime {
         let id_hint = self.next_notice;
         self.next_notice += 1;
         wasm_bindgen_futures::spawn_local(async move {
-            next_task().await;
+            if live {
+                next_task().await;
+            }
             loop {
                 let Some(batch) = queue.borrow_mut().next_batch() else {
                     return;

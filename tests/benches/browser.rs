@@ -1611,16 +1611,14 @@ fn table(
             // What any verified and stored catch-up of these bytes costs at least.
             let floor_ms = c.raw_idb_ms + c.raw_ms;
             let ratio = c.natter_ms / floor_ms;
-            let synced = c
-                .open_ms
-                .filter(|o| *o < c.natter_ms)
-                .map(|o| format!("; from channel open {:.2}×", (c.natter_ms - o) / floor_ms))
-                .unwrap_or_default();
-            let clicked = c
-                .join_ms
-                .filter(|j| *j < c.natter_ms)
-                .map(|j| format!("; from the Join click {:.2}×", (c.natter_ms - j) / floor_ms))
-                .unwrap_or_default();
+            // The same catch-up timed from a later start (ms after navigation).
+            let from = |start: &str, at: Option<f64>| {
+                at.filter(|a| *a < c.natter_ms)
+                    .map(|a| format!("; from {start} {:.2}×", (c.natter_ms - a) / floor_ms))
+                    .unwrap_or_default()
+            };
+            let clicked = from("the Join click", c.join_ms);
+            let synced = from("channel open", c.open_ms);
             let join = c
                 .join_ms
                 .map(|j| format!("; Join clicked at {:.2} s", j / 1000.0))

@@ -927,19 +927,29 @@ done_(arguments[arguments.length - 1])((async () => {
 "#;
 
 /// Counts, every 50 ms from the start of the document, the joiner's stored entries of the
-/// room; notes `performance.now()` when the history author's entries number `WANT`
-/// (`done`), and when the first of them was stored (`first`, approximate: the count beyond
-/// the joiner's own profile entry).
+/// room; notes `performance.now()` when a count answered that the history author's entries
+/// number `WANT` (`done`), and when the first of them was stored (`first`, approximate: the
+/// count beyond the joiner's own profile entry). Also when the button "Join" first showed
+/// (`shown`) and when it was clicked (`join`).
 const CATCH_UP_RECORDER: &str = r#"
 (() => {
   if (location.protocol !== "http:" && location.protocol !== "https:") return;
   const ROOM = "__ROOM__", AUTHOR = "__AUTHOR__", WANT = __WANT__;
-  const state = { count: 0, theirs: 0, first: null, done: null, join: null, error: null };
+  const state = { count: 0, theirs: 0, first: null, done: null, shown: null, join: null, checks: [], error: null };
   window.__benchCatchup = state;
+  // When the app first shows the button "Join" (what a person could click at once).
+  const isJoin = (b) => b.textContent.trim() === "Join";
+  const seen = new MutationObserver(() => {
+    if ([...document.querySelectorAll("button")].some(isJoin)) {
+      state.shown = performance.now();
+      seen.disconnect();
+    }
+  });
+  seen.observe(document, { childList: true, subtree: true });
   // When the person's click on "Join" reaches the page.
   document.addEventListener("click", (e) => {
     const b = e.target instanceof Element ? e.target.closest("button") : null;
-    if (state.join === null && b && b.textContent.trim() === "Join") state.join = performance.now();
+    if (state.join === null && b && isJoin(b)) state.join = performance.now();
   }, true);
   const req = (r) => new Promise((res, rej) => { r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
   let db = null, busy = false, timer = null;
@@ -967,13 +977,16 @@ const CATCH_UP_RECORDER: &str = r#"
     try {
       if (!db) db = await open();
       if (!db) return;
-      const at = performance.now();
+      // The count's transaction waits for any write under way, so what it counts is
+      // stored by the time it answers, not by the time it was asked.
       const n = await req(byDisplay().count(range));
+      const at = performance.now();
       state.count = n;
       if (n >= 2 && state.first === null) state.first = at;
       if (n >= WANT) {
         const all = await req(byDisplay().getAll(range));
         state.theirs = all.filter(byAuthor).length;
+        state.checks.push([Math.round(at), Math.round(performance.now() - at), state.theirs]);
         if (state.theirs >= WANT) { state.done = at; clearInterval(timer); }
       }
     } catch (e) {
@@ -989,14 +1002,21 @@ const CATCH_UP_RECORDER: &str = r#"
 
 /// With NATTER_BENCH_TRACE, after [`CATCH_UP_RECORDER`]: when each 250 KB of DataChannel
 /// messages arrived (`arrived`, [ms, bytes]), when each 1,000 entries were seen stored
-/// (`stored`, [ms, count]), to tell a late transfer from slow storing; and the first
-/// messages each way (`opening`, [ms, "in" or "out", first two bytes, length]), to see the
-/// handshake's round trips.
+/// (`stored`, [ms, count]), to tell a late transfer from slow storing; the first messages
+/// each way (`opening`, [ms, "in" or "out", first two bytes, length]), to see the
+/// handshake's round trips; and the main thread's tasks over 50 ms (`long`, [ms, ms]),
+/// during which arrivals wait unseen.
 const CATCH_UP_TIMELINE: &str = r#"
 (() => {
   const state = window.__benchCatchup;
   if (!state) return;
-  state.arrived = []; state.stored = []; state.opening = [];
+  state.arrived = []; state.stored = []; state.opening = []; state.long = [];
+  // Tasks of the page's main thread over 50 ms: while one runs, arrivals wait unseen.
+  try {
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) if (state.long.length < 64) state.long.push([Math.round(e.startTime), Math.round(e.duration)]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch (_) {}
   let bytes = 0, nextBytes = 0, nextCount = 0;
   const note = (way, d) => {
     if (state.opening.length >= 16) return;
@@ -1069,8 +1089,9 @@ struct CatchUp {
     first_ms: Option<f64>,
     /// Navigation to the joiner's channel to the holder opening, ms (from its trace).
     open_ms: Option<f64>,
-    /// Navigation to the click on "Join", ms: what comes before is the page loading and
-    /// WebDriver finding the button.
+    /// Navigation to the button "Join" showing, ms: the page loading.
+    shown_ms: Option<f64>,
+    /// Navigation to the click on "Join", ms: after it showed, WebDriver finding it.
     join_ms: Option<f64>,
     /// The same bytes over a raw DataChannel, ms.
     raw_ms: f64,
@@ -1155,6 +1176,7 @@ async fn catch_up_in(
         done_ms: natter_ms,
         first_ms,
         open_ms,
+        shown_ms,
         join_ms,
     } = time_join(joiner, &link, history).await?;
     // NATTER_BENCH_TRACE=1: each page's connection trace (ms since its navigation).
@@ -1200,6 +1222,7 @@ async fn catch_up_in(
         natter_ms,
         first_ms,
         open_ms,
+        shown_ms,
         join_ms,
         raw_ms,
         raw_idb_ms,
@@ -1214,6 +1237,8 @@ struct Joined {
     first_ms: Option<f64>,
     /// The first channel opening.
     open_ms: Option<f64>,
+    /// The button "Join" showing.
+    shown_ms: Option<f64>,
     /// The click on "Join" (made by WebDriver once the button is found).
     join_ms: Option<f64>,
 }
@@ -1232,6 +1257,7 @@ async fn time_join(joiner: &Browser, link: &str, history: &History) -> TestResul
         recorder.push_str(CATCH_UP_TIMELINE);
     }
     on_new_document(joiner, &recorder).await?;
+    let drops = udp_drops();
     joiner.open_invite(link).await?;
     joiner.confirm_join(None).await?;
     let profiling = std::env::var_os("NATTER_BENCH_PROFILE").is_some();
@@ -1264,20 +1290,29 @@ async fn time_join(joiner: &Browser, link: &str, history: &History) -> TestResul
     }
     if tracing {
         eprintln!(
-            "catch-up timeline: arrived {}; stored {}; first messages {}",
-            state["arrived"], state["stored"], state["opening"]
+            "catch-up timeline: arrived {}; stored {}; first messages {}; done checks [at, took, theirs] {}; long tasks [at, took] {}",
+            state["arrived"], state["stored"], state["opening"], state["checks"], state["long"]
+        );
+    }
+    if let (true, Some((r0, s0)), Some((r1, s1))) = (tracing, drops, udp_drops()) {
+        eprintln!(
+            "catch-up: UDP datagrams dropped for a full buffer: receive {}, send {}",
+            r1 - r0,
+            s1 - s0
         );
     }
     let natter_ms = number(&state["done"], "the catch-up time")?;
     let first_ms = state["first"].as_f64();
     let open_ms = channel_open_ms(joiner).await?;
     eprintln!(
-        "catch-up: natter {natter_ms:.0} ms (channel open at {open_ms:?} ms, first history entry seen at {first_ms:?} ms)"
+        "catch-up: natter {natter_ms:.0} ms (Join shown at {} ms, clicked at {} ms, channel open at {open_ms:?} ms, first history entry seen at {first_ms:?} ms)",
+        state["shown"], state["join"]
     );
     Ok(Joined {
         done_ms: natter_ms,
         first_ms,
         open_ms,
+        shown_ms: state["shown"].as_f64(),
         join_ms: state["join"].as_f64(),
     })
 }
@@ -1520,6 +1555,21 @@ fn big_room_row(big: &TestResult<BigRoom>) -> String {
     }
 }
 
+/// The namespace's UDP error counters (`/proc/net/snmp`): datagrams the kernel dropped for
+/// a full receive buffer, and for a full send buffer. `None` where the file cannot be read.
+fn udp_drops() -> Option<(u64, u64)> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut rows = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (names, values) = (rows.next()?, rows.next()?);
+    let field = |want: &str| {
+        names
+            .split_whitespace()
+            .position(|n| n == want)
+            .and_then(|i| values.split_whitespace().nth(i)?.parse().ok())
+    };
+    Some((field("RcvbufErrors")?, field("SndbufErrors")?))
+}
+
 async fn channel_open_ms(b: &Browser) -> TestResult<Option<f64>> {
     let lines = b
         .execute("return window.__natterWarnings || [];", vec![])
@@ -1617,31 +1667,38 @@ fn table(
                     .map(|a| format!("; from {start} {:.2}×", (c.natter_ms - a) / floor_ms))
                     .unwrap_or_default()
             };
+            // Without WebDriver's time between the button showing and its click.
+            let at_once = match (c.shown_ms, c.join_ms) {
+                (Some(shown), Some(join)) if shown <= join => format!(
+                    "; clicked as it showed {:.2}×",
+                    (c.natter_ms - (join - shown)) / floor_ms
+                ),
+                _ => String::new(),
+            };
             let clicked = from("the Join click", c.join_ms);
             let synced = from("channel open", c.open_ms);
-            let join = c
-                .join_ms
-                .map(|j| format!("; Join clicked at {:.2} s", j / 1000.0))
-                .unwrap_or_default();
             let spread = format!(
                 " (median of {}: {:.2}–{:.2})",
                 runs.len(),
                 runs[0].natter_ms / 1000.0,
                 runs[runs.len() - 1].natter_ms / 1000.0
             );
-            let open = c
-                .open_ms
-                .map(|o| format!("; channel open at {:.2} s", o / 1000.0))
-                .unwrap_or_default();
-            let first = c
-                .first_ms
-                .map(|f| format!("; first entry seen stored at {:.2} s", f / 1000.0))
-                .unwrap_or_default();
+            let when = |what: &str, at: Option<f64>| {
+                at.map(|a| format!("; {what} at {:.2} s", a / 1000.0))
+                    .unwrap_or_default()
+            };
+            let marks = [
+                when("Join shown", c.shown_ms),
+                when("clicked", c.join_ms),
+                when("channel open", c.open_ms),
+                when("first entry seen stored", c.first_ms),
+            ]
+            .concat();
             rows.push(format!(
-                "| late joiner catch-up of {} entries (s), from navigation | {s:.2}{spread}{join}{open}{first} | \
+                "| late joiner catch-up of {} entries (s), from navigation | {s:.2}{spread}{marks} | \
                  floor {:.2}: raw IndexedDB transaction of the records {:.2} + the {:.2} MB over a raw \
                  DataChannel in 64 KiB messages {:.2} | ≤ 1.3× floor: {} ({ratio:.2}× from \
-                 navigation{clicked}{synced}) |",
+                 navigation{at_once}{clicked}{synced}) |",
                 thousands(c.entries as f64),
                 floor_ms / 1000.0,
                 c.raw_idb_ms / 1000.0,

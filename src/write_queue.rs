@@ -1,37 +1,72 @@
 //! Others' entries waiting to be written to IndexedDB.
 //!
 //! The runtime shows entries from peers at once and writes them behind (a failed write
-//! loses nothing: peers send them again at the next sync). While one write is under way,
-//! the entries that arrive wait here and then go together in one transaction, so a
-//! catch-up of thousands of entries is stored in a few large transactions rather than one
-//! per frame. A room that is deleted forgets what it had waiting.
+//! loses nothing: peers send them again at the next sync). Up to [`MAX_WRITES`] writes
+//! are under way at once, each one transaction of at most [`MAX_BATCH`] entries; entries
+//! that arrive while that many are under way wait here and go together in the next. So a
+//! catch-up of thousands of entries is stored in transactions of hundreds, one queued in
+//! the database while the one before commits, and no single task makes thousands of puts
+//! (which held the page for 300 ms and more, and left the database idle meanwhile).
+//! IndexedDB runs transactions on one store in the order they were made, and each is made
+//! in the task that takes its batch, so entries are stored in the order they came. A room
+//! that is deleted forgets what it had waiting.
+
+use std::collections::VecDeque;
 
 use natter_core::log::Record;
 use natter_core::room::RoomId;
 
-/// Entries waiting for the write under way, and whether one is.
+/// Writes under way at once, at most.
+pub const MAX_WRITES: usize = 3;
+
+/// Entries in one write, at most: its puts are made in one task.
+pub const MAX_BATCH: usize = 1024;
+
+/// Entries waiting for a write, and how many writes are under way.
 #[derive(Debug, Default)]
 pub struct WriteQueue {
-    waiting: Vec<(RoomId, Vec<Record>)>,
-    busy: bool,
+    waiting: VecDeque<(RoomId, Vec<Record>)>,
+    writes: usize,
 }
 
 impl WriteQueue {
-    /// Queues `records` of `room`; `true` when no write is under way, so the caller starts
-    /// one (and drains [`WriteQueue::next_batch`] until it says there is nothing left).
+    /// Queues `records` of `room`; `true` when fewer than [`MAX_WRITES`] writes are under
+    /// way, so the caller starts one (and drains [`WriteQueue::next_batch`] until it says
+    /// there is nothing left).
     pub fn push(&mut self, room: RoomId, records: Vec<Record>) -> bool {
-        self.waiting.push((room, records));
-        !std::mem::replace(&mut self.busy, true)
+        if records.is_empty() {
+            return false;
+        }
+        self.waiting.push_back((room, records));
+        if self.writes < MAX_WRITES {
+            self.writes += 1;
+            true
+        } else {
+            false
+        }
     }
 
-    /// Everything waiting, in the order it came; `None` when nothing is, which ends the
-    /// write under way.
+    /// The next entries to write, in the order they came, at most [`MAX_BATCH`] of them;
+    /// `None` when nothing waits, which ends that write.
     pub fn next_batch(&mut self) -> Option<Vec<(RoomId, Vec<Record>)>> {
         if self.waiting.is_empty() {
-            self.busy = false;
+            self.writes = self.writes.saturating_sub(1);
             return None;
         }
-        Some(std::mem::take(&mut self.waiting))
+        let mut batch = Vec::new();
+        let mut room_for = MAX_BATCH;
+        while room_for > 0 {
+            let Some((room, mut records)) = self.waiting.pop_front() else {
+                break;
+            };
+            if records.len() > room_for {
+                let rest = records.split_off(room_for);
+                self.waiting.push_front((room, rest));
+            }
+            room_for -= records.len();
+            batch.push((room, records));
+        }
+        Some(batch)
     }
 
     /// Drops what waits for `room` (it is being deleted).
@@ -54,6 +89,10 @@ mod tests {
         signed_text(7, seq, &format!("entry {seq}")).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn records(seqs: std::ops::Range<u64>) -> Vec<Record> {
+        seqs.map(record).collect()
+    }
+
     fn seqs(batch: &[(RoomId, Vec<Record>)]) -> Vec<(u8, u64)> {
         batch
             .iter()
@@ -62,23 +101,47 @@ mod tests {
     }
 
     #[test]
-    fn entries_that_arrive_during_a_write_go_together_in_order() {
+    fn up_to_max_writes_start_and_what_comes_after_waits_for_them_in_order() {
         let mut q = WriteQueue::default();
+        for i in 1..=MAX_WRITES as u64 {
+            assert!(q.push(RoomId([1; 32]), vec![record(i)]), "write {i} starts");
+            let batch = q.next_batch().unwrap_or_default();
+            assert_eq!(seqs(&batch), vec![(1, i)]);
+        }
+        let n = MAX_WRITES as u64 + 1;
+        assert!(!q.push(RoomId([1; 32]), vec![record(n), record(n + 1)]));
+        assert!(!q.push(RoomId([2; 32]), vec![record(n + 2)]));
         assert!(
-            q.push(RoomId([1; 32]), vec![record(1)]),
-            "the first starts a write"
+            !q.push(RoomId([2; 32]), Vec::new()),
+            "nothing to write starts nothing"
         );
-        let first = q.next_batch().unwrap_or_default();
-        assert_eq!(seqs(&first), vec![(1, 1)]);
-        assert!(!q.push(RoomId([1; 32]), vec![record(2), record(3)]));
-        assert!(!q.push(RoomId([2; 32]), vec![record(4)]));
-        let second = q.next_batch().unwrap_or_default();
-        assert_eq!(seqs(&second), vec![(1, 2), (1, 3), (2, 4)]);
-        assert!(q.next_batch().is_none(), "nothing left ends the write");
+        let next = q.next_batch().unwrap_or_default();
+        assert_eq!(seqs(&next), vec![(1, n), (1, n + 1), (2, n + 2)]);
+        for _ in 0..MAX_WRITES {
+            assert!(q.next_batch().is_none(), "nothing left ends a write");
+        }
         assert!(
-            q.push(RoomId([1; 32]), vec![record(5)]),
+            q.push(RoomId([1; 32]), vec![record(9)]),
             "the next starts a new one"
         );
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_max_batch_entries_and_the_rest_follows_in_order() {
+        let mut q = WriteQueue::default();
+        let total = 2 * MAX_BATCH as u64 + 10;
+        assert!(q.push(RoomId([1; 32]), records(1..21)));
+        q.push(RoomId([2; 32]), records(21..total + 1));
+        let mut seen = Vec::new();
+        while let Some(batch) = q.next_batch() {
+            let s = seqs(&batch);
+            assert!(s.len() <= MAX_BATCH, "a batch of {}", s.len());
+            seen.extend(s);
+        }
+        let want: Vec<(u8, u64)> = (1..=total)
+            .map(|i| (if i <= 20 { 1 } else { 2 }, i))
+            .collect();
+        assert_eq!(seen, want);
     }
 
     #[test]

@@ -935,7 +935,7 @@ const CATCH_UP_RECORDER: &str = r#"
 (() => {
   if (location.protocol !== "http:" && location.protocol !== "https:") return;
   const ROOM = "__ROOM__", AUTHOR = "__AUTHOR__", WANT = __WANT__;
-  const state = { count: 0, theirs: 0, first: null, done: null, shown: null, join: null, checks: [], error: null };
+  const state = { count: 0, theirs: 0, first: null, done: null, shown: null, join: null, error: null };
   window.__benchCatchup = state;
   // When the app first shows the button "Join" (what a person could click at once).
   const isJoin = (b) => b.textContent.trim() === "Join";
@@ -986,7 +986,6 @@ const CATCH_UP_RECORDER: &str = r#"
       if (n >= WANT) {
         const all = await req(byDisplay().getAll(range));
         state.theirs = all.filter(byAuthor).length;
-        state.checks.push([Math.round(at), Math.round(performance.now() - at), state.theirs]);
         if (state.theirs >= WANT) { state.done = at; clearInterval(timer); }
       }
     } catch (e) {
@@ -1290,8 +1289,8 @@ async fn time_join(joiner: &Browser, link: &str, history: &History) -> TestResul
     }
     if tracing {
         eprintln!(
-            "catch-up timeline: arrived {}; stored {}; first messages {}; done checks [at, took, theirs] {}; long tasks [at, took] {}",
-            state["arrived"], state["stored"], state["opening"], state["checks"], state["long"]
+            "catch-up timeline: arrived {}; stored {}; first messages {}; long tasks [at, took] {}",
+            state["arrived"], state["stored"], state["opening"], state["long"]
         );
     }
     if let (true, Some((r0, s0)), Some((r1, s1))) = (tracing, drops, udp_drops()) {

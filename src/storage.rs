@@ -9,7 +9,8 @@
 //! | --- | --- | --- |
 //! | `identity` | `"self"` | the identity's secret key and display name ([`StoredIdentity`]) |
 //! | `rooms` | room id (hex) | secret, name, password flag, left flag, stretched password, last activity ([`RoomRecord`]) |
-//! | `entries` | entry id (32 bytes) | the entry's canonical bytes ([`natter_core::log`]) and its display key |
+//! | `log` | an entry's display key (80 bytes) | the entry's canonical bytes ([`natter_core::log`]); with the lock on, `{id, sealed}` |
+//! | `entries` | entry id (32 bytes) | nothing once schema 6 has moved its entries to `log` |
 //! | `peers` | `[room, key]` (hex) | a peer key verified in a room ([`VerifiedPeer`]) |
 //! | `vault` | `"lock"` | the app lock's salt, Argon2id costs and verifier ([`StoredLock`]), when it is on |
 //! | `evidence` | `[room, author]` (hex) | equivocation evidence: the two entries' bytes |
@@ -19,16 +20,17 @@
 //! Each identity, room, entry, piece of evidence, file and chunk is one codec's bytes (see
 //! [`codec`]), stored under the record's key either in clear (a `bytes` field) or sealed
 //! (a `sealed` field, see "The app lock"): the same path for every kind. An entry's bytes
-//! are its canonical signed bytes; the others start with a format byte.
+//! are its canonical signed bytes; the others start with a format byte. An entry in clear
+//! is stored as its bytes alone, not in a field: it is the record written most often.
 //!
-//! `entries` has one index, `by_display`, on each entry's `display` key: 80 bytes, the room
-//! id (32), the Lamport time (8, big-endian), the author's key (32) and the sequence number
-//! (8, big-endian). IndexedDB orders binary keys bytewise, so this is the display order of
+//! `log` is keyed by each entry's display key: 80 bytes, the room id (32), the Lamport
+//! time (8, big-endian), the author's key (32) and the sequence number (8, big-endian).
+//! IndexedDB orders binary keys bytewise, so this is the display order of
 //! [`natter_core::log`] over the whole `u64` range, and one key range covers exactly a
-//! room's entries: paging, counting and deleting a room need no index of their own. Binary
-//! keys are half the size of hex text and one flat key is cheaper to index than a compound
-//! one, so inserts, the hot path of a catch-up, cost less. `peers` and `evidence` have a
-//! `by_room` index.
+//! room's entries: paging, counting and deleting a room need no index. A log holds one
+//! entry per author and sequence number, so the key is unique. Storing an entry is one
+//! record with no index to update and no fields to copy, which makes inserts, the hot
+//! path of a catch-up, cheaper. `peers` and `evidence` have a `by_room` index.
 //!
 //! A file's bytes are stored chunk by chunk as they arrive (or as the sender cuts its own
 //! file), one 64 KiB chunk with the proof that lets it be served on, so a fetch resumes
@@ -104,15 +106,17 @@
 //! - Version 3 added `evidence`, which schema 2 kept inside each room's settings as JSON
 //!   arrays of numbers, rewriting the whole room record for every piece.
 //! - Version 4 keys entries by their id's bytes and indexes them by the binary display
-//!   key; it drops the `by_room` index and the compound string index of `entries`. The
-//!   upgrade itself only swaps the indexes; [`Storage::open`] then writes every entry
-//!   stored before (keyed by its id in hex, the display order in hex fields) again in the
-//!   new form, a batch per transaction, so each entry is either in its old form or its new
-//!   one. The content is carried over as stored: a sealed entry's place is unchanged, so
-//!   this needs no key and runs while the app is locked. An interrupted migration goes on
-//!   at the next open. Version 4 also stores identities, rooms and evidence as codec
-//!   bytes, and a room's settings as typed fields instead of JSON text.
+//!   key (`{id, display}` and the content); it drops the `by_room` index and the compound
+//!   string index of `entries`, where version 3 kept the id and the display order in hex
+//!   fields. Version 4 also stores identities, rooms and evidence as codec bytes, and a
+//!   room's settings as typed fields instead of JSON text.
 //! - Version 5 added `files` and `chunks`, for attachments' bytes; nothing is migrated.
+//! - Version 6 adds `log`, keyed by the display key, and leaves `entries` and its index
+//!   unused. [`Storage::open`] moves every entry from `entries` (in the form of version 4
+//!   or of version 3) to `log`, a batch per transaction, its content carried over as
+//!   stored (a sealed entry keeps its place), so this too needs no key, runs while the app
+//!   is locked, loses nothing if interrupted and goes on at the next open. This replaces
+//!   version 4's own migration, which rewrote entries within `entries`.
 //!
 //! Records of the earlier forms stay readable: an identity or room stored in fields (or its
 //! JSON sealed) and evidence stored as two fields. [`Storage::load_rooms`] writes a room
@@ -129,7 +133,7 @@ use natter_core::room::RoomId;
 pub const DB_NAME: &str = "natter";
 
 /// The current schema version.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The most chunks [`Storage::get_chunks`] reads at once (1 MiB).
 pub const MAX_CHUNKS_READ: u64 = 16;
@@ -737,6 +741,7 @@ mod browser {
     const IDENTITY: &str = "identity";
     const ROOMS: &str = "rooms";
     const ENTRIES: &str = "entries";
+    const LOG: &str = "log";
     const PEERS: &str = "peers";
     const VAULT: &str = "vault";
     const EVIDENCE: &str = "evidence";
@@ -813,6 +818,7 @@ mod browser {
                 5 => builder
                     .add_object_store(ObjectStore::new(FILES).key_path("root"))
                     .add_object_store(ObjectStore::new(CHUNKS).key_path("key")),
+                6 => builder.add_object_store(ObjectStore::new(LOG)),
                 _ => builder,
             };
         }
@@ -842,7 +848,7 @@ mod browser {
         }
 
         /// Opens the database `name` at schema version `version` (tests open old versions).
-        /// From version 4 on, entries stored by an earlier version are migrated first.
+        /// From version 6 on, entries stored by an earlier version are migrated first.
         pub async fn open_at(name: &str, version: u32) -> Result<Storage, StorageError> {
             let db = schema_at(name, version)
                 .build()
@@ -853,8 +859,8 @@ mod browser {
                 vault: std::cell::RefCell::new(None),
                 sealing: std::cell::Cell::new(false),
             };
-            if version >= 4 {
-                storage.rekey_entries().await?;
+            if version >= 6 {
+                storage.move_entries().await?;
             }
             Ok(storage)
         }
@@ -992,16 +998,11 @@ mod browser {
                 for record in *records {
                     let (lamport, author, seq) = record.entry.display_key();
                     let display = codec::display_key(room, lamport, &author, seq);
-                    let content =
-                        self.content(|| format!("entries/{}", record.id.to_hex()), &record.bytes);
-                    values.push(object(&[
-                        ("id", bytes(&record.id.0)),
-                        (DISPLAY, bytes(&display)),
-                        content,
-                    ])?);
+                    let content = self.content(|| entry_place(&record.id.0), &record.bytes);
+                    values.push((log_value(&record.id.0, content)?, Some(bytes(&display))));
                 }
             }
-            self.put(ENTRIES, &values).await
+            self.put_keyed(LOG, values).await
         }
 
         /// Loads up to `limit` entries of `room` in display order, starting after `after`
@@ -1027,8 +1028,8 @@ mod browser {
                 ),
             }
             .map_err(bad_range)?;
-            let (_tx, index) = self.display_index()?;
-            let values = index
+            let (_tx, log) = self.log()?;
+            let values = log
                 .get_all(Some(range), Some(limit))
                 .await
                 .map_err(failed)?;
@@ -1045,8 +1046,8 @@ mod browser {
             if limit == 0 {
                 return Ok(Vec::new());
             }
-            let (_tx, index) = self.display_index()?;
-            let pairs = index
+            let (_tx, log) = self.log()?;
+            let pairs = log
                 .scan(
                     Some(room_entries(room)?),
                     Some(limit),
@@ -1063,22 +1064,24 @@ mod browser {
             Ok(records)
         }
 
-        /// The entries' display index, in a read-only transaction of its own (kept alive
-        /// beside it while its requests run).
-        fn display_index(&self) -> Result<(rexie::Transaction, rexie::StoreIndex), StorageError> {
+        /// The entries' store, in a read-only transaction of its own (kept alive beside it
+        /// while its requests run).
+        fn log(&self) -> Result<(rexie::Transaction, rexie::Store), StorageError> {
             let tx = self
                 .db
-                .transaction(&[ENTRIES], TransactionMode::ReadOnly)
+                .transaction(&[LOG], TransactionMode::ReadOnly)
                 .map_err(failed)?;
-            let store = tx.store(ENTRIES).map_err(failed)?;
-            let index = store.index(BY_DISPLAY).map_err(failed)?;
-            Ok((tx, index))
+            let store = tx.store(LOG).map_err(failed)?;
+            Ok((tx, store))
         }
 
-        /// One stored entry's record.
+        /// One stored entry's record (see [`log_value`]).
         fn read_entry(&self, value: &JsValue) -> Result<Record, StorageError> {
+            if let Some(clear) = value.dyn_ref::<Uint8Array>() {
+                return codec::entry(&clear.to_vec());
+            }
             let place = || match get_bytes(value, "id") {
-                Ok(id) => format!("entries/{}", hex(&id)),
+                Ok(id) => entry_place(&id),
                 Err(_) => "entries/?".into(),
             };
             let raw = self
@@ -1089,8 +1092,8 @@ mod browser {
 
         /// How many entries of `room` are stored.
         pub async fn count_entries(&self, room: &RoomId) -> Result<u32, StorageError> {
-            let (_tx, index) = self.display_index()?;
-            index.count(Some(room_entries(room)?)).await.map_err(failed)
+            let (_tx, log) = self.log()?;
+            log.count(Some(room_entries(room)?)).await.map_err(failed)
         }
 
         /// Keeps equivocation evidence against the author of `first` in `room`: both
@@ -1220,13 +1223,14 @@ mod browser {
             let hex_id = room.to_hex();
             let tx = self
                 .db
-                .transaction(
-                    &[ROOMS, ENTRIES, PEERS, EVIDENCE],
-                    TransactionMode::ReadWrite,
-                )
+                .transaction(&[ROOMS, LOG, PEERS, EVIDENCE], TransactionMode::ReadWrite)
+                .map_err(failed)?;
+            tx.store(LOG)
+                .map_err(failed)?
+                .delete(room_entries(room)?.into())
+                .await
                 .map_err(failed)?;
             for (name, index, range) in [
-                (ENTRIES, BY_DISPLAY, room_entries(room)?),
                 (
                     PEERS,
                     BY_ROOM,
@@ -1642,7 +1646,7 @@ mod browser {
         /// chunks) in one transaction, and forgets the lock's key.
         pub async fn erase_all(&self) -> Result<(), StorageError> {
             let all = [
-                IDENTITY, ROOMS, ENTRIES, PEERS, VAULT, EVIDENCE, FILES, CHUNKS,
+                IDENTITY, ROOMS, ENTRIES, LOG, PEERS, VAULT, EVIDENCE, FILES, CHUNKS,
             ];
             let tx = self
                 .db
@@ -1848,27 +1852,25 @@ mod browser {
                 .map_err(|e| StorageError::Corrupt(e.to_string()))
         }
 
-        /// The schema-4 migration (see the module doc): every entry still keyed by its id
-        /// in hex is written again in the current form, a batch per transaction, its bytes
-        /// (clear or sealed) carried over as they are. An entry whose old fields do not
-        /// parse could not be found by the old index either; it is left as it is.
-        async fn rekey_entries(&self) -> Result<(), StorageError> {
-            // Hex ids sort below "g"; binary keys sort above every string.
-            let top = JsValue::from_str("g");
+        /// The schema-6 migration (see the module doc): every entry still in `entries` (in
+        /// the form of schema 4, or of schema 3 before it) is moved to `log`, a batch per
+        /// transaction, its bytes (clear or sealed) carried over as they are. An entry whose
+        /// old fields do not parse could not be found before either; it is left as it is.
+        async fn move_entries(&self) -> Result<(), StorageError> {
             let mut after: Option<JsValue> = None;
             loop {
                 let range = match &after {
-                    None => KeyRange::bound(&JsValue::from_str(""), &top, Some(false), Some(true)),
-                    Some(last) => KeyRange::bound(last, &top, Some(true), Some(true)),
-                }
-                .map_err(bad_range)?;
+                    None => None,
+                    Some(last) => Some(KeyRange::lower_bound(last, Some(true)).map_err(bad_range)?),
+                };
                 let tx = self
                     .db
-                    .transaction(&[ENTRIES], TransactionMode::ReadWrite)
+                    .transaction(&[ENTRIES, LOG], TransactionMode::ReadWrite)
                     .map_err(failed)?;
-                let store = tx.store(ENTRIES).map_err(failed)?;
-                let old = store
-                    .get_all(Some(range), Some(MIGRATION_BATCH))
+                let old_store = tx.store(ENTRIES).map_err(failed)?;
+                let log = tx.store(LOG).map_err(failed)?;
+                let old = old_store
+                    .get_all(range, Some(MIGRATION_BATCH))
                     .await
                     .map_err(failed)?;
                 let Some(last) = old.last() else {
@@ -1876,17 +1878,18 @@ mod browser {
                     return Ok(());
                 };
                 after = Some(field(last, "id")?);
-                let mut new = Vec::with_capacity(old.len());
+                let mut moved = Vec::with_capacity(old.len());
                 let mut gone = Vec::with_capacity(old.len());
                 for value in &old {
-                    if let Some(rekeyed) = rekeyed(value) {
-                        new.push((rekeyed, None));
+                    if let Some((display, value_now)) = moved_entry(value) {
+                        moved.push((value_now, Some(display)));
                         gone.push(field(value, "id")?);
                     }
                 }
-                let deletes = futures::future::join_all(gone.into_iter().map(|k| store.delete(k)));
+                let deletes =
+                    futures::future::join_all(gone.into_iter().map(|k| old_store.delete(k)));
                 let (put, deleted, commit) =
-                    futures::future::join3(store.put_all(new.into_iter()), deletes, tx.commit())
+                    futures::future::join3(log.put_all(moved.into_iter()), deletes, tx.commit())
                         .await;
                 put.map_err(failed)?;
                 deleted.into_iter().try_for_each(|d| d.map_err(failed))?;
@@ -1897,8 +1900,20 @@ mod browser {
             }
         }
 
-        /// Puts `values` into `store` in one read-write transaction and waits for it.
+        /// Puts `values` (whose keys are in them) into `store` in one read-write transaction
+        /// and waits for it.
         async fn put(&self, store: &str, values: &[JsValue]) -> Result<(), StorageError> {
+            self.put_keyed(store, values.iter().map(|v| (v.clone(), None)).collect())
+                .await
+        }
+
+        /// Puts `values` into `store` under their keys (`None`: the key is in the value) in
+        /// one read-write transaction and waits for it.
+        async fn put_keyed(
+            &self,
+            store: &str,
+            values: Vec<(JsValue, Option<JsValue>)>,
+        ) -> Result<(), StorageError> {
             let tx = self
                 .db
                 .transaction(&[store], TransactionMode::ReadWrite)
@@ -1908,33 +1923,53 @@ mod browser {
             // transaction is committed at once instead of after their success events have
             // come back to this thread: one round trip to the database instead of two,
             // and no wait behind whatever the page does in between.
-            let (put, commit) = futures::future::join(
-                handle.put_all(values.iter().map(|v| (v.clone(), None))),
-                tx.commit(),
-            )
-            .await;
+            let (put, commit) =
+                futures::future::join(handle.put_all(values.into_iter()), tx.commit()).await;
             put.map_err(failed)?;
             commit.map_err(uncommitted)
         }
     }
 
-    /// An entry as stored before schema 4 (`{id, room, lamport, author, seq}` in hex and
-    /// its bytes, in clear or sealed) in the current form; `None` if its fields do not
-    /// parse.
-    fn rekeyed(value: &JsValue) -> Option<JsValue> {
-        let text = |name: &str| field(value, name).ok()?.as_string();
-        let number = |name: &str| u64::from_str_radix(&text(name)?, 16).ok();
-        let id = natter_core::hex::decode32(&text("id")?)?;
-        let room = RoomId::from_hex(&text("room")?)?;
-        let author = PublicKey(natter_core::hex::decode32(&text("author")?)?);
-        let display = codec::display_key(&room, number("lamport")?, &author, number("seq")?);
+    /// How an entry is kept in `log`, under its display key: its bytes themselves in
+    /// clear, or `{id, sealed}` (sealed for [`entry_place`], which the id gives).
+    fn log_value(id: &[u8], content: (&'static str, JsValue)) -> Result<JsValue, StorageError> {
+        match content {
+            (CLEAR, clear) => Ok(clear),
+            sealed => object(&[("id", bytes(id)), sealed]),
+        }
+    }
+
+    /// Where an entry is sealed: `entries/<id>`, the same since schema 4.
+    fn entry_place(id: &[u8]) -> String {
+        format!("entries/{}", hex(id))
+    }
+
+    /// An entry of `entries`, as schema 4 stored it (`{id, display}` as bytes, and its
+    /// bytes clear or sealed) or schema 3 before it (`{id, room, lamport, author, seq}` in
+    /// hex), as its display key and its value in `log`; `None` if its fields do not parse.
+    fn moved_entry(value: &JsValue) -> Option<(JsValue, JsValue)> {
         let content = [SEALED, CLEAR].into_iter().find_map(|name| {
             field(value, name)
                 .ok()
                 .filter(|v| v.is_instance_of::<Uint8Array>())
                 .map(|v| (name, v))
         })?;
-        object(&[("id", bytes(&id)), (DISPLAY, bytes(&display)), content]).ok()
+        let id = field(value, "id").ok()?;
+        if let Some(id) = id.dyn_ref::<Uint8Array>() {
+            let display = field(value, DISPLAY).ok()?;
+            let key_len = display.dyn_ref::<Uint8Array>()?.length() as usize;
+            if key_len != codec::DISPLAY_KEY_LEN {
+                return None;
+            }
+            return Some((display, log_value(&id.to_vec(), content).ok()?));
+        }
+        let text = |name: &str| field(value, name).ok()?.as_string();
+        let number = |name: &str| u64::from_str_radix(&text(name)?, 16).ok();
+        let id = natter_core::hex::decode32(&id.as_string()?)?;
+        let room = RoomId::from_hex(&text("room")?)?;
+        let author = PublicKey(natter_core::hex::decode32(&text("author")?)?);
+        let display = codec::display_key(&room, number("lamport")?, &author, number("seq")?);
+        Some((bytes(&display), log_value(&id, content).ok()?))
     }
 
     /// Every display key of `room`.
@@ -2929,8 +2964,24 @@ mod browser_tests {
     const WORDS: [&str; 3] = ["Ada Lovelace", "Secret Garden", "message 0 from 1"];
 
     async fn store_some(db: &Storage) -> Result<Stored, String> {
+        let stored = sample()?;
+        let room = stored.room.id;
+        db.put_identity(&stored.identity)
+            .await
+            .ctx("store the identity")?;
+        db.put_room(&stored.room).await.ctx("store the room")?;
+        db.put_entries(&room, &stored.entries)
+            .await
+            .ctx("store the entries")?;
+        db.put_peer(&room, &stored.peer)
+            .await
+            .ctx("store the verified peer")?;
+        Ok(stored)
+    }
+
+    fn sample() -> Result<Stored, String> {
         let room = RoomId([0x42; 32]);
-        let stored = Stored {
+        Ok(Stored {
             identity: StoredIdentity {
                 secret: [0x5a; 32],
                 display_name: "Ada Lovelace".into(),
@@ -2949,18 +3000,37 @@ mod browser_tests {
                 key: Identity::from_secret_bytes(&[8; 32]).public(),
                 verified_at_ms: 12,
             },
+        })
+    }
+
+    /// An entry of `room` as schema 4 and 5 stored it in `entries`: `{id, display}` as
+    /// bytes, and its bytes in clear or sealed under `key`.
+    fn schema4_entry(
+        room: RoomId,
+        record: &Record,
+        key: Option<&VaultKey>,
+    ) -> Result<JsValue, String> {
+        let (lamport, author, seq) = record.entry.display_key();
+        let display = super::codec::display_key(&room, lamport, &author, seq);
+        let object = Object::new();
+        let set = |name: &str, bytes: &[u8]| -> Result<(), String> {
+            Reflect::set(&object, &name.into(), &Uint8Array::from(bytes).into())
+                .ctx("set a field")
+                .map(drop)
         };
-        db.put_identity(&stored.identity)
-            .await
-            .ctx("store the identity")?;
-        db.put_room(&stored.room).await.ctx("store the room")?;
-        db.put_entries(&room, &stored.entries)
-            .await
-            .ctx("store the entries")?;
-        db.put_peer(&room, &stored.peer)
-            .await
-            .ctx("store the verified peer")?;
-        Ok(stored)
+        set("id", &record.id.0)?;
+        set("display", &display)?;
+        match key {
+            Some(key) => {
+                let place = format!("entries/{}", record.id.to_hex());
+                set(
+                    "sealed",
+                    &key.seal(&mut rand_core::OsRng, &place, &record.bytes),
+                )?;
+            }
+            None => set("bytes", &record.bytes)?,
+        }
+        Ok(object.into())
     }
 
     /// Checks that `db` reads back exactly `stored`.
@@ -3140,15 +3210,19 @@ mod browser_tests {
         // Swap the sealed contents of the two entries, past the app's code.
         let raw_db = schema(name).build().await.ctx("open the raw database")?;
         let tx = raw_db
-            .transaction(&["entries"], TransactionMode::ReadWrite)
+            .transaction(&["log"], TransactionMode::ReadWrite)
             .ctx("write the entries")?;
-        let store = tx.store("entries").ctx("the entries store")?;
-        let ids: Vec<JsValue> = entries
+        let store = tx.store("log").ctx("the entries store")?;
+        let keys: Vec<JsValue> = entries
             .iter()
-            .map(|r| Uint8Array::from(&r.id.0[..]).into())
+            .map(|r| {
+                let (lamport, author, seq) = r.entry.display_key();
+                Uint8Array::from(&super::codec::display_key(&room, lamport, &author, seq)[..])
+                    .into()
+            })
             .collect();
         let mut values = Vec::new();
-        for id in &ids {
+        for id in &keys {
             values.push(
                 store
                     .get(id.clone())
@@ -3161,10 +3235,10 @@ mod browser_tests {
             .iter()
             .map(|v| Reflect::get(v, &"sealed".into()).unwrap_or_default())
             .collect();
-        for (value, other) in values.iter().zip(sealed.iter().rev()) {
+        for ((value, other), key) in values.iter().zip(sealed.iter().rev()).zip(&keys) {
             Reflect::set(value, &"sealed".into(), other).ctx("swap")?;
             store
-                .put(value, None)
+                .put(value, Some(key))
                 .await
                 .ctx("write the swapped entry")?;
         }
@@ -3485,15 +3559,15 @@ mod browser_tests {
         Ok(out)
     }
 
-    /// The keys of the `entries` store of database `name`, as stored.
-    async fn raw_entry_keys(name: &str) -> Result<Vec<JsValue>, String> {
+    /// The keys of `store` in database `name`, as stored.
+    async fn raw_keys(name: &str, store: &str) -> Result<Vec<JsValue>, String> {
         let db = rexie::Rexie::builder(name).build().await.ctx("open raw")?;
         let tx = db
-            .transaction(&["entries"], TransactionMode::ReadOnly)
-            .ctx("read the entries")?;
+            .transaction(&[store], TransactionMode::ReadOnly)
+            .ctx("read the store")?;
         let keys = tx
-            .store("entries")
-            .ctx("the entries store")?
+            .store(store)
+            .ctx("the store")?
             .get_all_keys(None, None)
             .await
             .ctx("read the keys")?;
@@ -3559,32 +3633,40 @@ mod browser_tests {
     }
 
     #[wasm_bindgen_test]
-    async fn upgrading_from_schema_3_rekeys_every_entry_while_locked_and_loses_nothing(
+    async fn upgrading_from_schema_3_moves_every_entry_while_locked_and_loses_nothing(
     ) -> Result<(), String> {
         let name = "natter-test-upgrade-4";
         let old = create_schema3(name).await?;
 
-        // Opened at schema 4 and still locked: every entry is keyed by its id's bytes.
-        let db = Storage::open_named(name).await.ctx("open at schema 4")?;
+        // Opened at the current schema and still locked: every entry is keyed by its
+        // display key's bytes, in `log`.
+        let db = Storage::open_named(name)
+            .await
+            .ctx("open at the current schema")?;
         assert_eq!(db.version().ctx("version")?, SCHEMA_VERSION);
-        let keys = raw_entry_keys(name).await?;
-        assert_eq!(keys.len(), 9);
-        let mut ids: Vec<Vec<u8>> = keys
-            .iter()
-            .map(|k| js_sys::Uint8Array::new(k).to_vec())
-            .collect();
-        ids.sort();
-        let mut expected: Vec<Vec<u8>> = old
-            .clear_entries
-            .iter()
-            .chain(&old.sealed_entries)
-            .map(|r| r.id.0.to_vec())
-            .collect();
+        assert_eq!(raw_keys(name, "entries").await?.len(), 0);
+        let keys = raw_keys(name, "log").await?;
+        let mut expected: Vec<Vec<u8>> = [
+            (old.clear, &old.clear_entries),
+            (old.sealed, &old.sealed_entries),
+        ]
+        .into_iter()
+        .flat_map(|(room, records)| {
+            records.iter().map(move |r| {
+                let (lamport, author, seq) = r.entry.display_key();
+                super::codec::display_key(&room, lamport, &author, seq).to_vec()
+            })
+        })
+        .collect();
         expected.sort();
         assert!(keys
             .iter()
             .all(|k| k.is_instance_of::<js_sys::ArrayBuffer>()));
-        assert_eq!(ids, expected);
+        let keys: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| js_sys::Uint8Array::new(k).to_vec())
+            .collect();
+        assert_eq!(keys, expected);
         assert_eq!(db.count_entries(&old.sealed).await.ctx("count locked")?, 3);
         let lock = db.load_lock().await.ctx("load the lock")?;
         assert_eq!(lock.as_ref(), Some(&old.lock));
@@ -3616,7 +3698,8 @@ mod browser_tests {
         let mut sealed = old.sealed_entries.clone();
         sealed.push(extra);
         assert_eq!(all_entries(&db, &old.sealed, 2).await?, sealed);
-        assert_eq!(raw_entry_keys(name).await?.len(), 10);
+        assert_eq!(raw_keys(name, "log").await?.len(), 10);
+        assert_eq!(raw_keys(name, "entries").await?.len(), 0);
 
         // A migrated room is deleted whole, and only it.
         db.delete_room(&old.clear)
@@ -3624,7 +3707,7 @@ mod browser_tests {
             .ctx("delete the clear room")?;
         assert_eq!(db.count_entries(&old.clear).await.ctx("count")?, 0);
         assert_eq!(db.count_entries(&old.sealed).await.ctx("count")?, 4);
-        assert_eq!(raw_entry_keys(name).await?.len(), 4);
+        assert_eq!(raw_keys(name, "log").await?.len(), 4);
         Ok(())
     }
 
@@ -3638,8 +3721,15 @@ mod browser_tests {
             .ctx("unlock")?;
         db.unlock(key);
         db.disable_lock().await.ctx("turn the lock off")?;
-        // Every identity, room, entry and piece of evidence is codec bytes in clear now.
-        for store in ["identity", "rooms", "entries", "evidence"] {
+        // Every identity, room, entry and piece of evidence is codec bytes in clear now:
+        // an entry its bytes alone, the others in a field.
+        let log = raw_store(name, "log").await?;
+        assert_eq!(log.len(), 9);
+        assert!(
+            log.iter().all(|v| v.is_instance_of::<Uint8Array>()),
+            "{log:?}"
+        );
+        for store in ["identity", "rooms", "evidence"] {
             for value in raw_store(name, store).await? {
                 let clear = Reflect::get(&value, &"bytes".into()).ctx("read")?;
                 let sealed = Reflect::get(&value, &"sealed".into()).ctx("read")?;
@@ -4107,7 +4197,7 @@ mod browser_tests {
     }
 
     #[wasm_bindgen_test]
-    async fn upgrading_from_schema_4_keeps_everything_and_adds_the_file_stores(
+    async fn upgrading_from_schema_4_keeps_everything_adds_the_file_stores_and_moves_entries(
     ) -> Result<(), String> {
         let name = "natter-test-upgrade-5";
         rexie::Rexie::delete(name)
@@ -4115,18 +4205,55 @@ mod browser_tests {
             .ctx("delete the test database")?;
         let db = Storage::open_at(name, 4).await.ctx("open at schema 4")?;
         assert_eq!(db.version().ctx("version")?, 4);
-        let stored = store_some(&db).await?;
+        let stored = sample()?;
+        db.put_identity(&stored.identity)
+            .await
+            .ctx("store the identity")?;
+        db.put_room(&stored.room).await.ctx("store the room")?;
+        db.put_peer(&stored.room.id, &stored.peer)
+            .await
+            .ctx("store the verified peer")?;
         db.close();
-        let before = rexie::Rexie::builder(name).build().await.ctx("open raw")?;
-        let stores = before.store_names();
-        before.close();
+        // The entries as schema 4 stored them, the second one sealed.
+        let (_, key) = test_lock("schema 4")?;
+        let raw_db = rexie::Rexie::builder(name).build().await.ctx("open raw")?;
+        let stores = raw_db.store_names();
         assert!(
-            !stores.iter().any(|s| s == "chunks" || s == "files"),
+            !stores
+                .iter()
+                .any(|s| s == "chunks" || s == "files" || s == "log"),
             "{stores:?}"
         );
+        let tx = raw_db
+            .transaction(&["entries"], TransactionMode::ReadWrite)
+            .ctx("write raw")?;
+        let old_entries = tx.store("entries").ctx("the entries store")?;
+        for (i, record) in stored.entries.iter().enumerate() {
+            let sealed = (i == 1).then_some(&key);
+            let value = schema4_entry(stored.room.id, record, sealed)?;
+            old_entries
+                .put(&value, None)
+                .await
+                .ctx("put an old entry")?;
+        }
+        tx.done().await.ctx("commit")?;
+        raw_db.close();
 
-        let db = Storage::open_named(name).await.ctx("open at schema 5")?;
+        // Opened locked: every entry is moved to `log`, the sealed one as it was.
+        let db = Storage::open_named(name)
+            .await
+            .ctx("open at the current schema")?;
         assert_eq!(db.version().ctx("version")?, SCHEMA_VERSION);
+        assert_eq!(raw_store(name, "entries").await?.len(), 0);
+        let log = raw_store(name, "log").await?;
+        assert_eq!(
+            log.iter()
+                .map(|v| v.is_instance_of::<Uint8Array>())
+                .collect::<Vec<_>>(),
+            [true, false, true]
+        );
+        assert_eq!(db.count_entries(&stored.room.id).await.ctx("count")?, 3);
+        db.unlock(key);
         assert_reads_back(&db, &stored).await?;
         assert_eq!(db.load_files().await.ctx("list the files")?, vec![]);
         let root = Root([0x51; 32]);

@@ -34,7 +34,7 @@
 //!   beside.
 //! - **IndexedDB insert rate.** Entries stored per second from the channel opening to the
 //!   last one stored during the catch-up, beside a
-//!   raw IndexedDB insert of the same records, same shape and indexes, in one transaction.
+//!   raw IndexedDB insert of the same records, in the same shape, in one transaction.
 //! - **Download size.** Every `.wasm` and `.js` file of `dist/` as the server sends it to a
 //!   browser that accepts gzip (the build's zopfli copies), beside brotli as sent and
 //!   flate2's default gzip level applied here to the same files.
@@ -665,10 +665,7 @@ done_(arguments[arguments.length - 1])((async () => {
   await req(indexedDB.deleteDatabase(name));
   const db = await new Promise((res, rej) => {
     const r = indexedDB.open(name, 1);
-    r.onupgradeneeded = () => {
-      const s = r.result.createObjectStore("entries", { keyPath: "id" });
-      s.createIndex("by_display", "display");
-    };
+    r.onupgradeneeded = () => r.result.createObjectStore("log");
     r.onsuccess = () => res(r.result);
     r.onerror = () => rej(r.error);
   });
@@ -676,11 +673,8 @@ done_(arguments[arguments.length - 1])((async () => {
   const times = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const tx = db.transaction("entries", "readwrite");
-    tx.objectStore("entries").put({
-      id: fromHex(hex(i, 64)), display: fromHex(hex(1, 64) + hex(i, 16) + hex(2, 64) + hex(i, 16)),
-      bytes: new Uint8Array(250),
-    });
+    const tx = db.transaction("log", "readwrite");
+    tx.objectStore("log").put(new Uint8Array(250), fromHex(hex(1, 64) + hex(i, 16) + hex(2, 64) + hex(i, 16)));
     tx.commit();
     await committed(tx);
     times.push(performance.now() - t0);
@@ -841,10 +835,10 @@ const committed = (tx) => new Promise((res, rej) => {
   tx.onerror = () => rej(tx.error);
   tx.onabort = () => rej(tx.error || new Error("the transaction was aborted"));
 });
-// An entry as the app stores it (`src/storage.rs`): keyed by its id's bytes, indexed by its
+// An entry as the app stores it in `log` (`src/storage.rs`): its bytes, keyed by its
 // display key (room, Lamport time and seq as 8 bytes big-endian, author).
 const entryValues = (room, author) => window.__benchRecords.map(([id, lamport, seq, bytes]) =>
-  ({ id: fromHex(id), display: fromHex(room + lamport + author + seq), bytes: fromHex(bytes) }));
+  ({ key: fromHex(room + lamport + author + seq), value: fromHex(bytes) }));
 // Every display key of the room (its id in hex).
 const roomKeys = (room) =>
   IDBKeyRange.bound(fromHex(room + "00".repeat(48)), fromHex(room + "ff".repeat(48)));
@@ -872,8 +866,8 @@ done_(arguments[arguments.length - 1])((async () => {
 })());
 "#;
 
-/// Inserts the staged records into a database of its own with the same store and indexes
-/// as the app's `entries`, in one transaction; returns the milliseconds it took.
+/// Inserts the staged records into a database of its own with the same store as the app's
+/// `log`, in one transaction; returns the milliseconds it took.
 const IDB_RAW_INSERT: &str = r#"
 const [room, author] = arguments;
 done_(arguments[arguments.length - 1])((async () => {
@@ -881,18 +875,15 @@ done_(arguments[arguments.length - 1])((async () => {
   await req(indexedDB.deleteDatabase(name));
   const db = await new Promise((res, rej) => {
     const r = indexedDB.open(name, 1);
-    r.onupgradeneeded = () => {
-      const s = r.result.createObjectStore("entries", { keyPath: "id" });
-      s.createIndex("by_display", "display");
-    };
+    r.onupgradeneeded = () => r.result.createObjectStore("log");
     r.onsuccess = () => res(r.result);
     r.onerror = () => rej(r.error);
   });
   const values = entryValues(room, author);
   const t0 = performance.now();
-  const tx = db.transaction("entries", "readwrite");
-  const store = tx.objectStore("entries");
-  for (const v of values) store.put(v);
+  const tx = db.transaction("log", "readwrite");
+  const store = tx.objectStore("log");
+  for (const v of values) store.put(v.value, v.key);
   await committed(tx);
   const ms = performance.now() - t0;
   db.close();
@@ -910,16 +901,16 @@ const [identitySecret, room, roomSecret, roomName, settings, lastActivity, autho
 done_(arguments[arguments.length - 1])((async () => {
   const db = await openExisting("natter");
   if (!db) throw new Error("the app's database is missing");
-  const tx = db.transaction(["identity", "rooms", "entries"], "readwrite");
+  const tx = db.transaction(["identity", "rooms", "log"], "readwrite");
   tx.objectStore("identity").put({ slot: "self", secret: fromHex(identitySecret), name: "Holder" });
   tx.objectStore("rooms").put({
     id: room, secret: fromHex(roomSecret), name: roomName, password: false,
     settings, last_activity: lastActivity,
   });
-  const entries = tx.objectStore("entries");
-  for (const v of entryValues(room, author)) entries.put(v);
+  const log = tx.objectStore("log");
+  for (const v of entryValues(room, author)) log.put(v.value, v.key);
   await committed(tx);
-  const n = await req(db.transaction("entries").objectStore("entries").index("by_display").count(roomKeys(room)));
+  const n = await req(db.transaction("log").objectStore("log").count(roomKeys(room)));
   db.close();
   window.__benchRecords = null;
   return n;
@@ -962,15 +953,15 @@ const CATCH_UP_RECORDER: &str = r#"
       r.onerror = () => res(null);
     });
     if (!d) return null;
-    if (!d.objectStoreNames.contains("entries")) { d.close(); return null; }
+    if (!d.objectStoreNames.contains("log")) { d.close(); return null; }
     d.onversionchange = () => { d.close(); db = null; };
     return d;
   };
   const fromHex = (h) => { const a = new Uint8Array(h.length / 2); for (let i = 0; i < a.length; i++) a[i] = parseInt(h.substr(2 * i, 2), 16); return a; };
   const range = IDBKeyRange.bound(fromHex(ROOM + "00".repeat(48)), fromHex(ROOM + "ff".repeat(48)));
-  const byDisplay = () => db.transaction("entries").objectStore("entries").index("by_display");
+  const log = () => db.transaction("log").objectStore("log");
   // The author's key is bytes 40..72 of an entry's display key.
-  const byAuthor = (v) => Array.from(v.display.subarray(40, 72), (b) => b.toString(16).padStart(2, "0")).join("") === AUTHOR;
+  const byAuthor = (k) => Array.from(new Uint8Array(k).subarray(40, 72), (b) => b.toString(16).padStart(2, "0")).join("") === AUTHOR;
   const tick = async () => {
     if (busy || state.done !== null) return;
     busy = true;
@@ -979,12 +970,12 @@ const CATCH_UP_RECORDER: &str = r#"
       if (!db) return;
       // The count's transaction waits for any write under way, so what it counts is
       // stored by the time it answers, not by the time it was asked.
-      const n = await req(byDisplay().count(range));
+      const n = await req(log().count(range));
       const at = performance.now();
       state.count = n;
       if (n >= 2 && state.first === null) state.first = at;
       if (n >= WANT) {
-        const all = await req(byDisplay().getAll(range));
+        const all = await req(log().getAllKeys(range));
         state.theirs = all.filter(byAuthor).length;
         if (state.theirs >= WANT) { state.done = at; clearInterval(timer); }
       }

@@ -314,7 +314,7 @@ async fn stored_of(
         .entries_of(room)
         .iter()
         .filter(|r| {
-            r["value"]["display"]["bytes"]
+            r["key"]["bytes"]
                 .as_str()
                 .is_some_and(|d| d.contains(author))
         })

@@ -160,7 +160,7 @@ async fn assert_sealed(b: &Browser) -> TestResult {
             ));
         }
     }
-    let entries = dump.records("entries");
+    let entries = dump.records("log");
     if entries.is_empty() {
         return Err("the entries are gone from storage".into());
     }

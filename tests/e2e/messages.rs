@@ -395,7 +395,7 @@ fn has_room(d: &Dump, room: &str) -> bool {
         .any(|r| r["key"].as_str() == Some(room) || r["value"]["id"].as_str() == Some(room))
 }
 
-/// How many entries of `room` the `entries` store holds.
+/// How many entries of `room` the `log` store holds.
 fn entries_of(d: &Dump, room: &str) -> usize {
     d.entries_of(room).len()
 }

@@ -86,13 +86,14 @@ impl Dump {
             .unwrap_or_default()
     }
 
-    /// The stored entries of `room` (its id in hex). An entry's `display` key starts with
-    /// its room's id (see `src/storage.rs`: room, Lamport time, author, seq).
+    /// The stored entries of `room` (its id in hex), in the store `log`. An entry's key is
+    /// its display key, which starts with its room's id (see `src/storage.rs`: room,
+    /// Lamport time, author, seq).
     pub fn entries_of(&self, room: &str) -> Vec<Value> {
-        self.records("entries")
+        self.records("log")
             .into_iter()
             .filter(|r| {
-                r["value"]["display"]["bytes"]
+                r["key"]["bytes"]
                     .as_str()
                     .is_some_and(|d| d.starts_with(room))
             })

@@ -27,10 +27,13 @@
 //! time (8, big-endian), the author's key (32) and the sequence number (8, big-endian).
 //! IndexedDB orders binary keys bytewise, so this is the display order of
 //! [`natter_core::log`] over the whole `u64` range, and one key range covers exactly a
-//! room's entries: paging, counting and deleting a room need no index. A log holds one
-//! entry per author and sequence number, so the key is unique. Storing an entry is one
-//! record with no index to update and no fields to copy, which makes inserts, the hot
-//! path of a catch-up, cheaper. `peers` and `evidence` have a `by_room` index.
+//! room's entries: paging, counting and deleting a room need no index. A page's log holds
+//! one entry per author and sequence number, so no two entries it stores share a key.
+//! Should two pages of the app each store a rival entry under the same key (an author
+//! who signed two for one sequence number at one Lamport time), the one written last
+//! stays. Storing an entry is one record with no index to update and no fields to copy,
+//! which makes inserts, the hot path of a catch-up, cheaper. `peers` and `evidence` have
+//! a `by_room` index.
 //!
 //! A file's bytes are stored chunk by chunk as they arrive (or as the sender cuts its own
 //! file), one 64 KiB chunk with the proof that lets it be served on, so a fetch resumes
@@ -757,7 +760,7 @@ mod browser {
     const CLEAR: &str = "bytes";
     /// The field of a record's bytes sealed.
     const SEALED: &str = "sealed";
-    /// Entries re-keyed per transaction by the schema-4 migration.
+    /// Entries moved per transaction by the schema-6 migration.
     const MIGRATION_BATCH: u32 = 500;
     /// Chunk records written again per transaction by the lock switch: at most 4 MiB.
     const SWITCH_CHUNKS: u32 = 64;
@@ -978,8 +981,8 @@ mod browser {
             self.put_room(rec).await
         }
 
-        /// Stores entries of `room` in one transaction. Entries already stored (same id)
-        /// are overwritten with identical bytes.
+        /// Stores entries of `room` in one transaction. An entry already stored (same
+        /// display key) is overwritten.
         pub async fn put_entries(
             &self,
             room: &RoomId,

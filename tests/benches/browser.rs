@@ -22,7 +22,7 @@
 //!   generated here with natter-core and written into a browser's IndexedDB in the app's
 //!   storage format (after the app created its schema), then that browser reloads and holds
 //!   the room. A second browser with a fresh profile opens the invite link; the time from
-//!   its navigation until its `entries` store holds all 10,000 is the figure (its page
+//!   its navigation until its `log` store holds all 10,000 is the figure (its page
 //!   counts every 50 ms). Beside it, when the joiner's channel opened (from its console
 //!   trace): what came before is loading and connecting, what came after is the sync
 //!   itself. It runs three times, with fresh browsers each time; the table shows the

@@ -994,8 +994,9 @@ const CATCH_UP_RECORDER: &str = r#"
 /// messages arrived (`arrived`, [ms, bytes]), when each 1,000 entries were seen stored
 /// (`stored`, [ms, count]), to tell a late transfer from slow storing; the first messages
 /// each way (`opening`, [ms, "in" or "out", first two bytes, length]), to see the
-/// handshake's round trips; and the main thread's tasks over 50 ms (`long`, [ms, ms]),
-/// during which arrivals wait unseen.
+/// handshake's round trips; the main thread's tasks over 50 ms (`long`, [ms, ms]), during
+/// which arrivals wait unseen; and its frames over 50 ms (`frames`, [ms, ms, rendering ms,
+/// scripts]), each script with the event that called it, to tell which handler took them.
 const CATCH_UP_TIMELINE: &str = r#"
 (() => {
   const state = window.__benchCatchup;
@@ -1006,6 +1007,19 @@ const CATCH_UP_TIMELINE: &str = r#"
     new PerformanceObserver((l) => {
       for (const e of l.getEntries()) if (state.long.length < 64) state.long.push([Math.round(e.startTime), Math.round(e.duration)]);
     }).observe({ type: "longtask", buffered: true });
+  } catch (_) {}
+  // The same frames' parts (Long Animation Frames): each script's caller and time, and
+  // the style, layout and paint after them.
+  state.frames = [];
+  try {
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) {
+        if (state.frames.length >= 32) continue;
+        const render = e.renderStart ? Math.round(e.startTime + e.duration - e.renderStart) : 0;
+        state.frames.push([Math.round(e.startTime), Math.round(e.duration), render,
+          e.scripts.map((x) => [x.invoker, Math.round(x.duration), Math.round(x.forcedStyleAndLayoutDuration)])]);
+      }
+    }).observe({ type: "long-animation-frame", buffered: true });
   } catch (_) {}
   let bytes = 0, nextBytes = 0, nextCount = 0;
   const note = (way, d) => {
@@ -1280,8 +1294,9 @@ async fn time_join(joiner: &Browser, link: &str, history: &History) -> TestResul
     }
     if tracing {
         eprintln!(
-            "catch-up timeline: arrived {}; stored {}; first messages {}; long tasks [at, took] {}",
-            state["arrived"], state["stored"], state["opening"], state["long"]
+            "catch-up timeline: arrived {}; stored {}; first messages {}; long tasks [at, took] {}; \
+             long frames [at, took, rendering, scripts [caller, took, forced layout]] {}",
+            state["arrived"], state["stored"], state["opening"], state["long"], state["frames"]
         );
     }
     if let (true, Some((r0, s0)), Some((r1, s1))) = (tracing, drops, udp_drops()) {

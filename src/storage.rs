@@ -344,6 +344,12 @@ pub mod codec {
         key
     }
 
+    /// The display key of `record` in `room` (its key in `log`).
+    pub fn record_key(room: &RoomId, record: &Record) -> [u8; DISPLAY_KEY_LEN] {
+        let (lamport, author, seq) = record.entry.display_key();
+        display_key(room, lamport, &author, seq)
+    }
+
     /// The lowest and the highest display key of `room`: every entry of the room lies
     /// between them (both included), and no entry of another room does.
     pub fn room_bounds(room: &RoomId) -> ([u8; DISPLAY_KEY_LEN], [u8; DISPLAY_KEY_LEN]) {
@@ -999,8 +1005,7 @@ mod browser {
             let mut values = Vec::with_capacity(rooms.iter().map(|(_, r)| r.len()).sum());
             for (room, records) in rooms {
                 for record in *records {
-                    let (lamport, author, seq) = record.entry.display_key();
-                    let display = codec::display_key(room, lamport, &author, seq);
+                    let display = codec::record_key(room, record);
                     let content = self.content(|| entry_place(&record.id.0), &record.bytes);
                     values.push((log_value(&record.id.0, content)?, Some(bytes(&display))));
                 }
@@ -3013,8 +3018,7 @@ mod browser_tests {
         record: &Record,
         key: Option<&VaultKey>,
     ) -> Result<JsValue, String> {
-        let (lamport, author, seq) = record.entry.display_key();
-        let display = super::codec::display_key(&room, lamport, &author, seq);
+        let display = super::codec::record_key(&room, record);
         let object = Object::new();
         let set = |name: &str, bytes: &[u8]| -> Result<(), String> {
             Reflect::set(&object, &name.into(), &Uint8Array::from(bytes).into())
@@ -3218,11 +3222,7 @@ mod browser_tests {
         let store = tx.store("log").ctx("the entries store")?;
         let keys: Vec<JsValue> = entries
             .iter()
-            .map(|r| {
-                let (lamport, author, seq) = r.entry.display_key();
-                Uint8Array::from(&super::codec::display_key(&room, lamport, &author, seq)[..])
-                    .into()
-            })
+            .map(|r| Uint8Array::from(&super::codec::record_key(&room, r)[..]).into())
             .collect();
         let mut values = Vec::new();
         for id in &keys {
@@ -3655,10 +3655,9 @@ mod browser_tests {
         ]
         .into_iter()
         .flat_map(|(room, records)| {
-            records.iter().map(move |r| {
-                let (lamport, author, seq) = r.entry.display_key();
-                super::codec::display_key(&room, lamport, &author, seq).to_vec()
-            })
+            records
+                .iter()
+                .map(move |r| super::codec::record_key(&room, r).to_vec())
         })
         .collect();
         expected.sort();

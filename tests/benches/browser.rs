@@ -1008,8 +1008,8 @@ const CATCH_UP_TIMELINE: &str = r#"
       for (const e of l.getEntries()) if (state.long.length < 64) state.long.push([Math.round(e.startTime), Math.round(e.duration)]);
     }).observe({ type: "longtask", buffered: true });
   } catch (_) {}
-  // The same frames' parts (Long Animation Frames): each script's caller and time, and
-  // the style, layout and paint after them.
+  // The page's frames over 50 ms (Long Animation Frames): each script's caller and time,
+  // and the style, layout and paint after them.
   state.frames = [];
   try {
     new PerformanceObserver((l) => {

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use crate::components::announcer::Announcer;
 use crate::components::busy::Busy;
+use crate::components::elsewhere::Elsewhere;
 use crate::components::embed_bridge::EmbedBridge;
 use crate::components::home::Home;
 use crate::components::idle_lock::IdleLock;
@@ -128,8 +129,17 @@ pub fn App() -> impl IntoView {
         Route::Settings => view! { <SettingsPage /> }.into_any(),
     };
 
-    // While locked, only the lock screen (and its notices) show.
+    // While the app runs in another tab, or is locked, only that screen (and notices) show.
     move || {
+        if state.elsewhere.get() {
+            return view! {
+                <main id="main">
+                    <Notices />
+                    <Elsewhere />
+                </main>
+            }
+            .into_any();
+        }
         if state.locked.get() {
             return view! {
                 <main id="main">

@@ -424,6 +424,8 @@ pub struct UiState {
     pub lock_on: RwSignal<bool>,
     /// The app is locked: nothing is loaded until the passphrase is given.
     pub locked: RwSignal<bool>,
+    /// The app runs in another tab; this one waits (see `runtime::tab`).
+    pub elsewhere: RwSignal<bool>,
     /// We chose a display name (rather than keeping the "Guest" one made for us).
     pub name_chosen: RwSignal<bool>,
     /// The join code we are showing, if any.
@@ -456,6 +458,7 @@ impl UiState {
             embed_origins: RwSignal::new(Vec::new()),
             lock_on: RwSignal::new(false),
             locked: RwSignal::new(false),
+            elsewhere: RwSignal::new(false),
             name_chosen: RwSignal::new(false),
             code_invite: RwSignal::new(None),
             code_join: RwSignal::new(None),
@@ -594,6 +597,8 @@ pub enum Command {
     EraseAll,
     /// Open the locked app with this passphrase.
     Unlock(String),
+    /// Run the app in this tab, stopping it in the tab where it runs.
+    UseHere,
     /// Turn the app lock on with this passphrase (seals everything stored).
     EnableLock(String),
     /// Turn the app lock off (the passphrase again, to prove it is the user).

@@ -9,6 +9,7 @@ pub mod code_invite;
 pub mod code_join;
 pub mod composer;
 pub mod confirm;
+pub mod elsewhere;
 pub mod embed_bridge;
 pub mod file_card;
 pub mod first_name;

@@ -1,5 +1,5 @@
-//! Starting up: storage, the app lock, the identity, the server's configuration and the
-//! stored rooms, in that order.
+//! Starting up: the tab lock, storage, the app lock, the identity, the server's
+//! configuration and the stored rooms, in that order.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -35,9 +35,10 @@ pub(super) async fn yield_to_browser() {
     gloo_timers::future::TimeoutFuture::new(30).await;
 }
 
-/// Opens storage (asking for the passphrase if the app is locked), loads or creates the
-/// identity, connects to the server and loads the stored rooms. Returns the runtime and
-/// the commands the views sent while locked.
+/// Waits until this tab may run the app ([`super::tab`]), opens storage (asking for the
+/// passphrase if the app is locked), loads or creates the identity, connects to the server
+/// and loads the stored rooms. Returns the runtime and the commands the views sent while
+/// it waited or was locked.
 pub(super) async fn boot(
     ui: UiState,
     commands: &mut mpsc::UnboundedReceiver<Command>,
@@ -50,6 +51,8 @@ pub(super) async fn boot(
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default();
     ui.settings.set(settings.clone());
+    let mut deferred = Vec::new();
+    super::tab::hold(ui, commands, &mut deferred).await;
     let mut notices = Vec::new();
     let storage = match Storage::open().await {
         Ok(s) => Some(std::rc::Rc::new(s)),
@@ -58,7 +61,6 @@ pub(super) async fn boot(
             None
         }
     };
-    let mut deferred = Vec::new();
     if let Some(s) = &storage {
         match s.load_lock().await {
             Ok(Some(lock)) => {

@@ -83,7 +83,7 @@ impl Runtime {
                 self.ui.settings.set(settings);
             }
             Command::EraseAll => self.erase_all().await,
-            Command::Unlock(_) => {}
+            Command::Unlock(_) | Command::UseHere => {}
             Command::EnableLock(passphrase) => self.enable_lock(passphrase).await,
             Command::DisableLock(passphrase) => self.disable_lock(passphrase).await,
             Command::LockNow => {

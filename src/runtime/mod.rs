@@ -3,8 +3,8 @@
 //!
 //! # What
 //!
-//! [`start`] boots ([`boot`]: storage, the app lock, the identity, the stored rooms) and
-//! then waits for the next of:
+//! [`start`] boots ([`boot`]: one tab at a time ([`tab`]), storage, the app lock, the
+//! identity, the stored rooms) and then waits for the next of:
 //!
 //! - a [`Command`] from a view ([`commands`] turns it into node inputs);
 //! - a [`SignalEvent`] from the signaling server;
@@ -36,6 +36,7 @@ mod files;
 mod keeper;
 mod lock;
 mod net;
+mod tab;
 mod views;
 
 use std::collections::{BTreeSet, HashMap};

@@ -21,6 +21,7 @@ mod pwa;
 mod relay;
 mod server_loss;
 mod setup;
+mod tabs;
 mod tamper;
 mod verification;
 
@@ -73,6 +74,7 @@ fn main() {
         embed::embedded_natter_chats_through_post_message,
         consent::another_site_cannot_join_or_rename_without_consent,
         lock::app_lock_seals_storage_and_asks_for_the_passphrase,
+        tabs::one_tab_runs_the_app_at_a_time,
         codes::join_codes_hand_over_the_room_unseen_by_the_server,
         codes::join_codes_refuse_a_wrong_code_and_stay_open,
         codes::join_codes_expire,

@@ -54,11 +54,14 @@ pub(super) async fn hold(
         () = grace => {}
     }
     ui.elsewhere.set(true);
+    // Asked to take the lock already: a second steal would take it from this tab itself.
+    let mut taking = false;
     loop {
         futures::select! {
             _ = granted.next() => break,
             command = commands.next() => match command {
-                Some(Command::UseHere) => {
+                Some(Command::UseHere) if !taking => {
+                    taking = true;
                     if let Some(w) = &waiting {
                         w.abort();
                     }
@@ -66,6 +69,7 @@ pub(super) async fn hold(
                         break;
                     }
                 }
+                Some(Command::UseHere) => {}
                 Some(Command::Dismiss(id)) => ui.notices.update(|n| n.retain(|x| x.id != id)),
                 Some(other) => deferred.push(other),
                 None => break,

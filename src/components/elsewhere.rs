@@ -2,6 +2,7 @@
 //! shows and nothing is loaded. **Use here** moves the app to this tab; the other tab then
 //! shows this screen in turn.
 
+use leptos::html::H1;
 use leptos::prelude::*;
 
 use crate::components::use_sender;
@@ -11,9 +12,18 @@ use crate::state::Command;
 #[component]
 pub fn Elsewhere() -> impl IntoView {
     let sender = use_sender();
+    let heading = NodeRef::<H1>::new();
+    Effect::new(move |_| {
+        if let Some(h) = heading.get() {
+            // Focus is a convenience for screen readers; failing to move it changes nothing.
+            let _ = h.focus();
+        }
+    });
     view! {
         <section class="card lock-screen" aria-labelledby="elsewhere-title">
-            <h1 id="elsewhere-title">"Natter is open in another tab"</h1>
+            <h1 id="elsewhere-title" tabindex="-1" node_ref=heading>
+                "Natter is open in another tab"
+            </h1>
             <p>
                 "Natter runs in one tab at a time, so that two tabs never send different "
                 "messages in your name at once. Use it there, or use it here: the other tab "

@@ -213,6 +213,10 @@ impl Runtime {
             if now_ms() > before {
                 turn_given = before;
             }
+            if tab::taken() {
+                // Another tab runs the app now; this page is reloading.
+                return;
+            }
             match wake {
                 Wake::Command(Some(c)) => self.on_command(c).await,
                 Wake::Command(None) => return,

@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
     let commands = Commands(tx);
     provide_context(state);
     provide_context(commands.clone());
+    provide_context(crate::components::composer::Drafts::new());
     // `?embed=1` in a frame of an allowed parent: the compact view, its options and the
     // postMessage bridge. Anywhere else (a tab some page sent here, a frame of a page not on
     // the server's list) the query is ignored; see `crate::embed`.

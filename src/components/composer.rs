@@ -2,9 +2,11 @@
 //!
 //! The composer's mode ([`Draft`]) and text live in a [`ComposerState`] shared through
 //! context with the message list, whose Reply and Edit buttons put the composer into those
-//! modes. Enter sends, Shift+Enter adds a line; blank text is never sent. Typing is reported
+//! modes; [`Drafts`] keeps each room's unsent text while another room is shown. Enter sends, Shift+Enter adds a line; blank text is never sent. Typing is reported
 //! at most every [`TYPING_EVERY_MS`] so a fast typist does not flood the room. Files come
 //! from the "Attach files" button, from a drop on the composer, or pasted; several at once.
+
+use std::collections::HashMap;
 
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html::{Input, Textarea};
@@ -95,6 +97,52 @@ impl ComposerState {
 }
 
 impl Default for ComposerState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Unsent drafts by room, for the session: leaving a room and coming back finds its text
+/// (and what it replies to) where it was. They live in memory only, so nothing of them is
+/// stored (the app lock's promise holds) and a reload forgets them. An edit under way is
+/// not kept: leaving the room abandons it.
+#[derive(Debug, Clone, Copy)]
+pub struct Drafts(StoredValue<HashMap<RoomId, (Draft, String)>>);
+
+impl Drafts {
+    /// No drafts yet.
+    pub fn new() -> Self {
+        Drafts(StoredValue::new(HashMap::new()))
+    }
+
+    /// The composer of `room`'s view, holding the room's draft; what is written in it is
+    /// kept as the room's draft while the view lives.
+    pub fn composer_for(self, room: RoomId) -> ComposerState {
+        let (mode, text) = self
+            .0
+            .with_value(|m| m.get(&room).cloned())
+            .unwrap_or((Draft::New, String::new()));
+        let composer = ComposerState {
+            mode: RwSignal::new(mode),
+            text: RwSignal::new(text),
+            input: NodeRef::new(),
+        };
+        Effect::new(move |_| {
+            let mode = composer.mode.get();
+            let text = composer.text.get();
+            self.0.update_value(|m| {
+                if text.is_empty() || matches!(mode, Draft::Edit { .. }) {
+                    m.remove(&room);
+                } else {
+                    m.insert(room, (mode, text));
+                }
+            });
+        });
+        composer
+    }
+}
+
+impl Default for Drafts {
     fn default() -> Self {
         Self::new()
     }

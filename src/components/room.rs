@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 use natter_core::room::RoomId;
 
-use crate::components::composer::{Composer, ComposerState};
+use crate::components::composer::{Composer, Drafts};
 use crate::components::invite::Invite;
 use crate::components::keeper_panel::KeeperPanel;
 use crate::components::message_list::MessageList;
@@ -74,7 +74,7 @@ pub fn Room(
 #[component]
 fn OpenRoom(id: RoomId) -> impl IntoView {
     let state = use_state();
-    provide_context(ComposerState::new());
+    provide_context(expect_context::<Drafts>().composer_for(id));
     let name = Memo::new(move |_| {
         state
             .room

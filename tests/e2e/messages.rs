@@ -143,11 +143,12 @@ pub async fn message_actions_reach_the_peer(ctx: Ctx) -> TestResult {
     Ok(())
 }
 
-/// Enter sends, Shift+Enter starts a new line, blank text is refused, and markup in a
-/// message reaches the peer as plain text.
+/// Enter sends, Shift+Enter starts a new line, blank text is refused, a draft waits in its
+/// room while another view is shown, and markup in a message reaches the peer as plain
+/// text.
 pub async fn composer_keyboard_and_text_safety(ctx: Ctx) -> TestResult {
     let base = ctx.base_url();
-    let (alice, bob, _room) = alice_and_bob_in_a_room(&ctx, &base, "Composer test").await?;
+    let (alice, bob, room) = alice_and_bob_in_a_room(&ctx, &base, "Composer test").await?;
 
     // Enter alone sends.
     alice.composer_keys("[K1] sent with Enter").await?;
@@ -201,6 +202,24 @@ pub async fn composer_keyboard_and_text_safety(ctx: Ctx) -> TestResult {
     })
     .await?;
     alice.type_into("textbox", "Message", "").await?;
+
+    // A draft stays with its room: away to the home view and back, it is still there, and
+    // it sends as written.
+    let draft = "[K4] kept while away";
+    alice.composer_keys(draft).await?;
+    alice.goto(&format!("{base}/#/")).await?;
+    alice
+        .find_by_role_for("heading", "Your rooms", DELIVERY_TIMEOUT)
+        .await?;
+    alice.open_room(&base, &room.id).await?;
+    let kept = alice.composer_text().await?;
+    if kept != draft {
+        return Err(format!(
+            "back in the room, the composer holds {kept:?} instead of the draft {draft:?}"
+        ));
+    }
+    alice.composer_keys(Key::Enter).await?;
+    bob.wait_for_message(draft, DELIVERY_TIMEOUT).await?;
 
     // Markup is text: shown literally at the peer, no element made of it.
     let markup = "[K3] <b>bold</b><img src=x onerror=alert(1)>";

@@ -132,21 +132,19 @@ pub fn App() -> impl IntoView {
 
     // While the app runs in another tab, or is locked, only that screen (and notices) show.
     move || {
-        if state.elsewhere.get() {
-            return view! {
-                <main id="main">
-                    <Notices />
-                    <Elsewhere />
-                </main>
-            }
-            .into_any();
-        }
-        if state.locked.get() {
+        let screen = if state.elsewhere.get() {
+            Some(view! { <Elsewhere /> }.into_any())
+        } else if state.locked.get() {
+            Some(view! { <LockScreen /> }.into_any())
+        } else {
+            None
+        };
+        if let Some(screen) = screen {
             return view! {
                 <main id="main">
                     <Notices />
                     <Busy />
-                    <LockScreen />
+                    {screen}
                 </main>
             }
             .into_any();

@@ -247,6 +247,7 @@ impl Rate {
 
 #[cfg(test)]
 mod tests {
+    // `expect` here states what the test takes as given: a panic is the test failing.
     use super::*;
 
     #[test]

@@ -79,6 +79,7 @@ fn digest(input: &Uint8Array) -> Option<PendingLeaf> {
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
+    // `expect` here states what the test takes as given: a panic is the test failing.
     use natter_core::blob::leaf_hash;
     use wasm_bindgen_test::wasm_bindgen_test;
 

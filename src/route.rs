@@ -105,6 +105,7 @@ pub fn go(route: &Route) {
 
 #[cfg(test)]
 mod tests {
+    // `expect` here states what the test takes as given: a panic is the test failing.
     use super::*;
 
     const ID: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

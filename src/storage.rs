@@ -2135,6 +2135,7 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
+    // `expect` here states what the test takes as given: a panic is the test failing.
     use natter_core::blob::Root;
 
     use super::codec::*;

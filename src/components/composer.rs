@@ -2,9 +2,10 @@
 //!
 //! The composer's mode ([`Draft`]) and text live in a [`ComposerState`] shared through
 //! context with the message list, whose Reply and Edit buttons put the composer into those
-//! modes; [`Drafts`] keeps each room's unsent text while another room is shown. Enter sends, Shift+Enter adds a line; blank text is never sent. Typing is reported
-//! at most every [`TYPING_EVERY_MS`] so a fast typist does not flood the room. Files come
-//! from the "Attach files" button, from a drop on the composer, or pasted; several at once.
+//! modes; [`Drafts`] keeps each room's unsent text while another room is shown. Enter
+//! sends, Shift+Enter adds a line; blank text is never sent. Typing is reported at most
+//! every [`TYPING_EVERY_MS`] so a fast typist does not flood the room. Files come from the
+//! "Attach files" button, from a drop on the composer, or pasted; several at once.
 
 use std::collections::HashMap;
 
@@ -54,11 +55,11 @@ pub struct ComposerState {
 }
 
 impl ComposerState {
-    /// An empty composer writing a new message.
-    pub fn new() -> Self {
+    /// A composer holding `text`, written in `mode`.
+    fn holding(mode: Draft, text: String) -> Self {
         ComposerState {
-            mode: RwSignal::new(Draft::New),
-            text: RwSignal::new(String::new()),
+            mode: RwSignal::new(mode),
+            text: RwSignal::new(text),
             input: NodeRef::new(),
         }
     }
@@ -96,12 +97,6 @@ impl ComposerState {
     }
 }
 
-impl Default for ComposerState {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Unsent drafts by room, for the session: leaving a room and coming back finds its text
 /// (and what it replies to) where it was. They live in memory only, so nothing of them is
 /// stored (the app lock's promise holds) and a reload forgets them. An edit under way is
@@ -122,11 +117,7 @@ impl Drafts {
             .0
             .with_value(|m| m.get(&room).cloned())
             .unwrap_or((Draft::New, String::new()));
-        let composer = ComposerState {
-            mode: RwSignal::new(mode),
-            text: RwSignal::new(text),
-            input: NodeRef::new(),
-        };
+        let composer = ComposerState::holding(mode, text);
         Effect::new(move |_| {
             let mode = composer.mode.get();
             let text = composer.text.get();

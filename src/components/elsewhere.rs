@@ -5,7 +5,7 @@
 use leptos::html::H1;
 use leptos::prelude::*;
 
-use crate::components::use_sender;
+use crate::components::{focus_when_shown, use_sender};
 use crate::state::Command;
 
 /// The notice and its one action.
@@ -13,12 +13,7 @@ use crate::state::Command;
 pub fn Elsewhere() -> impl IntoView {
     let sender = use_sender();
     let heading = NodeRef::<H1>::new();
-    Effect::new(move |_| {
-        if let Some(h) = heading.get() {
-            // Focus is a convenience for screen readers; failing to move it changes nothing.
-            let _ = h.focus();
-        }
-    });
+    focus_when_shown(heading);
     view! {
         <section class="card lock-screen" aria-labelledby="elsewhere-title">
             <h1 id="elsewhere-title" tabindex="-1" node_ref=heading>

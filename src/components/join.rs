@@ -5,7 +5,7 @@ use leptos::ev::SubmitEvent;
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use crate::components::{non_blank, use_sender, use_state};
+use crate::components::{focus_when_shown, non_blank, use_sender, use_state};
 use crate::route::{self, Route};
 use crate::state::Command;
 
@@ -138,12 +138,9 @@ pub fn InvitePassword(
     focus: bool,
 ) -> impl IntoView {
     let field = NodeRef::<Input>::new();
-    Effect::new(move |_| {
-        if let (true, Some(input)) = (focus, field.get()) {
-            // Focus is a convenience; failing to move it changes nothing else.
-            let _ = input.focus();
-        }
-    });
+    if focus {
+        focus_when_shown(field);
+    }
     view! {
         <label for=id>"Room password for this invite"</label>
         <input id=id type="password" autocomplete="off" required node_ref=field bind:value=value />

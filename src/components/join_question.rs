@@ -14,7 +14,7 @@ use natter_core::room::{Invite, Room};
 
 use crate::components::first_name::{send_first_name, FirstName};
 use crate::components::join::InvitePassword;
-use crate::components::{use_sender, use_state};
+use crate::components::{focus_when_shown, use_sender, use_state};
 use crate::route::{self, Route};
 use crate::state::{Command, RoomSummary};
 
@@ -90,12 +90,7 @@ pub fn JoinQuestionView() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let my_name = RwSignal::new(String::new());
     let heading = NodeRef::<H2>::new();
-    Effect::new(move |_| {
-        if let Some(h) = heading.get() {
-            // Focus is a convenience for screen readers; failing to move it changes nothing.
-            let _ = h.focus();
-        }
-    });
+    focus_when_shown(heading);
     let link = StoredValue::new(link);
     let join = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -165,6 +160,7 @@ pub fn JoinQuestionView() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
+    // `expect` here states what the test takes as given: a panic is the test failing.
     use super::*;
     use natter_core::room::{RoomId, RoomSecret};
 

@@ -66,6 +66,21 @@ pub fn use_state() -> UiState {
     expect_context::<UiState>()
 }
 
+/// Moves keyboard focus to `node` once it is in the page. Focus is a convenience (for
+/// screen readers, and to type at once); failing to move it changes nothing else.
+pub fn focus_when_shown<E>(node: NodeRef<E>)
+where
+    E: leptos::html::ElementType + 'static,
+    E::Output: wasm_bindgen::JsCast + Clone + AsRef<web_sys::HtmlElement> + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(element) = node.get() {
+            let element: &web_sys::HtmlElement = element.as_ref();
+            let _ = element.focus();
+        }
+    });
+}
+
 /// Trims `text`; `None` when nothing but whitespace is left.
 pub fn non_blank(text: &str) -> Option<String> {
     let trimmed = text.trim();

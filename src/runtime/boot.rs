@@ -30,6 +30,20 @@ pub(super) fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
+/// Shows `text` as notice `id` before the runtime runs (it numbers its own notices from
+/// 1; these count down from the top), in place of a notice with the same id or text.
+pub(super) fn early_notice(ui: UiState, id: u64, text: String) {
+    ui.notices.update(|n| {
+        n.retain(|x| x.id != id && x.text != text);
+        n.push(Notice { id, text });
+    });
+}
+
+/// Hides notice `id`.
+pub(super) fn dismiss(ui: UiState, id: u64) {
+    ui.notices.update(|n| n.retain(|x| x.id != id));
+}
+
 /// Lets the page paint before a long synchronous step (password stretching).
 pub(super) async fn yield_to_browser() {
     gloo_timers::future::TimeoutFuture::new(30).await;
@@ -181,12 +195,7 @@ async fn unlock(
     let mut next_id = u64::MAX;
     let mut say = |text: &str| {
         next_id -= 1;
-        let id = next_id;
-        let text = text.to_owned();
-        ui.notices.update(|n| {
-            n.retain(|x| x.text != text);
-            n.push(Notice { id, text });
-        });
+        early_notice(ui, next_id, text.to_owned());
     };
     while let Some(command) = commands.next().await {
         match command {
@@ -210,7 +219,7 @@ async fn unlock(
                 Ok(()) => return false,
                 Err(e) => say(&e.to_string()),
             },
-            Command::Dismiss(id) => ui.notices.update(|n| n.retain(|x| x.id != id)),
+            Command::Dismiss(id) => dismiss(ui, id),
             other => deferred.push(other),
         }
     }

@@ -1,7 +1,7 @@
 //! What the views ask for, as node inputs. Password stretching (Argon2id) runs here, after
 //! the page has painted that it is busy; everything else is the node's.
 
-use leptos::prelude::{Set, Update};
+use leptos::prelude::Set;
 use natter_core::log::Body;
 use natter_core::node::{Input, RoomSetup};
 use natter_core::room::{Invite, Room, RoomId};
@@ -93,7 +93,7 @@ impl Runtime {
                     let _ = w.location().reload();
                 }
             }
-            Command::Dismiss(id) => self.ui.notices.update(|n| n.retain(|x| x.id != id)),
+            Command::Dismiss(id) => super::boot::dismiss(self.ui, id),
             Command::InviteWithCode { room, ttl_ms } => self.invite_with_code(room, ttl_ms),
             Command::CancelCode => self.cancel_code(),
             Command::JoinWithCode { code } => self.join_with_code(&code),

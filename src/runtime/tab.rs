@@ -20,9 +20,10 @@ use std::rc::Rc;
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use js_sys::{Function, Object, Promise, Reflect};
-use leptos::prelude::{Set, Update};
+use leptos::prelude::Set;
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::boot::{dismiss, early_notice};
 use crate::state::{Command, UiState};
 
 /// The Web Lock's name; the lock is scoped to the app's origin (and storage partition).
@@ -31,7 +32,8 @@ const LOCK: &str = "natter.runtime";
 /// How long a tab waits for the lock before it says the app is open elsewhere.
 const GRACE_MS: u32 = 400;
 
-/// The id of this module's notice; the runtime numbers its own from 1.
+/// The id of this module's notice ([`super::boot::early_notice`]): far below the
+/// unlock's, which count down from the top one per wrong passphrase.
 const NOTICE_ID: u64 = u64::MAX - 1_000;
 
 thread_local! {
@@ -111,13 +113,13 @@ pub(super) async fn hold(
                     }
                 }
                 Some(Command::UseHere) => {}
-                Some(Command::Dismiss(id)) => ui.notices.update(|n| n.retain(|x| x.id != id)),
+                Some(Command::Dismiss(id)) => dismiss(ui, id),
                 Some(other) => deferred.push(other),
                 None => break,
             },
         }
     }
-    ui.notices.update(|n| n.retain(|x| x.id != NOTICE_ID));
+    dismiss(ui, NOTICE_ID);
     ui.elsewhere.set(false);
 }
 
@@ -135,13 +137,7 @@ fn not_taken(ui: UiState, error: &JsValue) {
     let text = format!(
         "This tab could not take over ({why}). Close Natter in the other tab, and it starts here."
     );
-    ui.notices.update(|n| {
-        n.retain(|x| x.id != NOTICE_ID);
-        n.push(crate::state::Notice {
-            id: NOTICE_ID,
-            text,
-        });
-    });
+    early_notice(ui, NOTICE_ID, text);
 }
 
 /// `navigator.locks`, where the browser has it.
